@@ -1,0 +1,108 @@
+//! The one normalised DNS event every parser produces.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain;
+
+/// Microseconds since the Unix epoch, UTC.
+///
+/// Log formats that write local time without a zone (Windows debug log, BIND) are read as UTC
+/// unless the parser is given an offset.
+pub type TimestampMicros = i64;
+
+/// How the message travelled.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Transport {
+    /// Not stated by the source.
+    #[default]
+    Unknown,
+    /// UDP.
+    Udp,
+    /// TCP (including DNS over TLS when the source does not say more).
+    Tcp,
+}
+
+/// Whether the event records a query or a response.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Direction {
+    /// A question (QR bit clear).
+    #[default]
+    Query,
+    /// An answer (QR bit set).
+    Response,
+}
+
+/// One resource record of the answer section, as text.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Answer {
+    /// Owner name, normalised like [`DnsEvent::qname`].
+    pub name: String,
+    /// Record type code (1 = A, 28 = AAAA, ...).
+    pub rtype: u16,
+    /// Time to live in seconds, when known.
+    pub ttl: Option<u32>,
+    /// Record data in presentation format (an address, a name, quoted text...).
+    pub data: String,
+}
+
+/// A DNS query or response, whatever format it was read from.
+///
+/// Names are normalised once, at parse time: lower case, no trailing dot, internationalised
+/// names in their ASCII (punycode) form. The registered domain is stored as an offset into
+/// `qname` (it is always a suffix of it), so enrichment costs no allocation.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DnsEvent {
+    /// When the message was seen.
+    pub ts: TimestampMicros,
+    /// The host that asked, when the source says.
+    pub client: Option<IpAddr>,
+    /// The server that answered (or was asked), when the source says.
+    pub server: Option<IpAddr>,
+    /// UDP, TCP or unknown.
+    pub transport: Transport,
+    /// Query or response.
+    pub direction: Direction,
+    /// DNS message id, when known.
+    pub id: Option<u16>,
+    /// The question name, normalised (see the type's documentation).
+    pub qname: String,
+    /// Question type code (1 = A, 28 = AAAA, 16 = TXT...).
+    pub qtype: u16,
+    /// Response code (0 = NOERROR, 3 = NXDOMAIN...), when known.
+    pub rcode: Option<u16>,
+    /// The 16 header flag bits (QR, opcode, AA, TC, RD, RA, Z, AD, CD, RCODE) in wire order.
+    pub flags: u16,
+    /// Answer records, when the source carries them.
+    pub answers: Vec<Answer>,
+    /// Byte offset of the registered domain (eTLD+1) in `qname`; `qname.len()` when there is none.
+    pub registered_domain_start: u16,
+    /// Which sensor, server or log this came from, as configured by the user.
+    pub sensor: Option<String>,
+}
+
+impl DnsEvent {
+    /// The registered domain (eTLD+1) of the question name, or `""` when it has none
+    /// (a bare public suffix, a single-label name).
+    pub fn registered_domain(&self) -> &str {
+        self.qname
+            .get(usize::from(self.registered_domain_start)..)
+            .unwrap_or("")
+    }
+
+    /// Sets `qname` from raw text: normalises it and computes its registered domain.
+    pub fn set_qname(&mut self, raw: &str) -> Result<(), domain::NameError> {
+        self.qname.clear();
+        domain::normalise_into(raw, &mut self.qname)?;
+        self.registered_domain_start = domain::registered_domain_start(&self.qname)
+            .and_then(|start| u16::try_from(start).ok())
+            .unwrap_or(self.qname.len() as u16);
+        Ok(())
+    }
+
+    /// True for a response.
+    pub fn is_response(&self) -> bool {
+        self.direction == Direction::Response
+    }
+}
