@@ -1,0 +1,173 @@
+//! Spouts and bolts: the traits custom components implement, and what the engine hands them.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::record::Record;
+
+/// A record set aside, with the reason: a line that does not parse, a record a bolt panicked on.
+///
+/// Nothing is dropped silently: every record a component cannot handle becomes one of these,
+/// counted per component and written to the dead-letter output.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadLetter {
+    /// The component that set the record aside.
+    pub component: String,
+    /// Where the record came from, when known (`file:line`, `packet 12`).
+    pub location: Option<String>,
+    /// Why it was set aside.
+    pub reason: String,
+    /// The record, or as much of it as is useful to a person (truncated when long).
+    pub record: String,
+}
+
+/// Where a component writes its output: records for downstream components, and dead letters.
+///
+/// Emitting only appends to a buffer; the engine hands the buffer to the dataflow once the
+/// component returns, so emitting costs no more than a `Vec::push`.
+pub struct Emitter<'a, R> {
+    records: &'a mut Vec<R>,
+    dead: &'a mut Vec<DeadLetter>,
+    component: &'a str,
+}
+
+impl<'a, R: Record> Emitter<'a, R> {
+    pub(crate) fn new(
+        records: &'a mut Vec<R>,
+        dead: &'a mut Vec<DeadLetter>,
+        component: &'a str,
+    ) -> Self {
+        Emitter {
+            records,
+            dead,
+            component,
+        }
+    }
+
+    /// Sends a record downstream.
+    #[inline]
+    pub fn emit(&mut self, record: R) {
+        self.records.push(record);
+    }
+
+    /// Sets a record aside with the reason, naming where it came from when known.
+    pub fn dead_letter(
+        &mut self,
+        location: Option<String>,
+        reason: impl Into<String>,
+        record: impl Into<String>,
+    ) {
+        self.dead.push(DeadLetter {
+            component: self.component.to_owned(),
+            location,
+            reason: reason.into(),
+            record: truncate_for_display(record.into()),
+        });
+    }
+
+    /// The name of the component this emitter belongs to.
+    pub fn component(&self) -> &str {
+        self.component
+    }
+}
+
+/// Dead letters keep at most this much of a record: enough to find it, never a whole bad file.
+pub const MAX_DEAD_LETTER_RECORD: usize = 4096;
+
+fn truncate_for_display(mut text: String) -> String {
+    if text.len() > MAX_DEAD_LETTER_RECORD {
+        let mut cut = MAX_DEAD_LETTER_RECORD;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push_str("...");
+    }
+    text
+}
+
+/// What a component instance knows about where it runs.
+#[derive(Clone, Debug)]
+pub struct Context {
+    /// The component's name in the topology.
+    pub component: String,
+    /// This worker's index, from 0 to `workers - 1`, across all processes.
+    pub worker: usize,
+    /// How many workers run the topology, across all processes.
+    pub workers: usize,
+    /// Tokio runtime for I/O at the edges (reading files and sockets, writing sinks).
+    pub tokio: tokio::runtime::Handle,
+    /// The directory relative paths in the topology are resolved against.
+    pub base_dir: PathBuf,
+}
+
+/// A processing step. The engine calls [`Bolt::process`] for each input record, on every worker.
+///
+/// Only `process` is required; the lifecycle hooks default to doing nothing.
+///
+/// A bolt that panics does not stop the run: the engine catches the panic, counts it, sets the
+/// record aside (as it stood when the panic happened) with the panic message, and goes on with
+/// the next record.
+pub trait Bolt<R: Record>: 'static {
+    /// Handles one record. The bolt may take the record (`std::mem::take`) to forward it
+    /// without a copy.
+    fn process(&mut self, record: &mut R, out: &mut Emitter<'_, R>);
+
+    /// Called once, before the first record.
+    fn on_start(&mut self, _ctx: &Context) {}
+
+    /// Called when every record of `epoch` has been processed by this instance, in epoch order.
+    /// Epochs are the engine's batches of input; a bolt that must be deterministic whatever the
+    /// number of workers (deduplication, per-window aggregates) buffers within an epoch and
+    /// decides here.
+    fn on_epoch_end(&mut self, _epoch: u64, _out: &mut Emitter<'_, R>) {}
+
+    /// Called once after the last record, before the run ends. Sinks flush here.
+    fn on_close(&mut self, _out: &mut Emitter<'_, R>) {}
+}
+
+/// What a spout reports after a poll.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpoutStatus {
+    /// Records were emitted; poll again soon.
+    Emitted,
+    /// Nothing available right now (a live source waiting for data); poll again later.
+    Idle,
+    /// The source is exhausted; the spout will not be polled again.
+    Finished,
+}
+
+/// A source of records. The engine polls it on the workers it runs on (one by default).
+///
+/// Each poll that emits records starts a new epoch, so a spout that emits the same batches for
+/// the same input makes the whole run deterministic, whatever the number of workers.
+pub trait Spout<R: Record>: 'static {
+    /// Called once before the first poll, on the worker that runs this instance. Spouts that
+    /// read from I/O start their Tokio tasks here. An error stops the run before it starts
+    /// (a missing file, a port in use).
+    fn open(&mut self, ctx: &Context) -> Result<(), SpoutError>;
+
+    /// Emits the next batch, if any.
+    fn poll(&mut self, out: &mut Emitter<'_, R>) -> SpoutStatus;
+
+    /// Called once after the spout finished or the run was stopped.
+    fn on_close(&mut self) {}
+}
+
+/// Why a spout could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct SpoutError {
+    /// What went wrong, for a person: which file or address, and why.
+    pub message: String,
+}
+
+impl SpoutError {
+    /// An error with the given message.
+    pub fn new(message: impl Into<String>) -> Self {
+        SpoutError {
+            message: message.into(),
+        }
+    }
+}

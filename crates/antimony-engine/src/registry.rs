@@ -1,0 +1,135 @@
+//! The component types a declared topology may name, in one place.
+//!
+//! Each entry maps a `type = "..."` name to a function that reads the component's options and
+//! returns its spec. The binary registers the built-in components in one explicit function, so
+//! the names a user writes in TOML map to code in one place.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+
+use crate::record::Record;
+use crate::topology::{BoltSpec, SpoutSpec};
+
+type BuildSpout<R> = Box<dyn Fn(&Options<'_>) -> Result<SpoutSpec<R>, String> + Send + Sync>;
+type BuildBolt<R> = Box<dyn Fn(&Options<'_>) -> Result<BoltSpec<R>, String> + Send + Sync>;
+
+struct Entry<B> {
+    description: &'static str,
+    build: B,
+}
+
+/// Component types by name.
+pub struct Registry<R> {
+    spouts: BTreeMap<&'static str, Entry<BuildSpout<R>>>,
+    bolts: BTreeMap<&'static str, Entry<BuildBolt<R>>>,
+}
+
+impl<R: Record> Default for Registry<R> {
+    fn default() -> Self {
+        Registry {
+            spouts: BTreeMap::new(),
+            bolts: BTreeMap::new(),
+        }
+    }
+}
+
+/// The options of one declared component: its TOML table minus `type` and `inputs`.
+pub struct Options<'a> {
+    /// The component's name in the topology.
+    pub component: &'a str,
+    /// The options as written.
+    pub table: &'a toml::Table,
+    /// The directory relative paths are resolved against (the topology file's).
+    pub base_dir: &'a Path,
+}
+
+impl Options<'_> {
+    /// Deserialises the options into a config type (use `#[serde(deny_unknown_fields)]` so a
+    /// misspelt option is an error, not silently ignored).
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, String> {
+        toml::Value::Table(self.table.clone())
+            .try_into()
+            .map_err(|e: toml::de::Error| e.message().to_owned())
+    }
+
+    /// Resolves a path relative to the topology file's directory; absolute paths and `-`
+    /// (standard input or output) are kept as they are.
+    pub fn resolve_path(&self, path: &str) -> PathBuf {
+        resolve_path(self.base_dir, path)
+    }
+}
+
+/// Resolves `path` against `base_dir` unless it is absolute or `-`.
+pub fn resolve_path(base_dir: &Path, path: &str) -> PathBuf {
+    let p = Path::new(path);
+    if path == "-" || p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base_dir.join(p)
+    }
+}
+
+impl<R: Record> Registry<R> {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers a spout type.
+    pub fn spout<F>(&mut self, type_name: &'static str, description: &'static str, build: F)
+    where
+        F: Fn(&Options<'_>) -> Result<SpoutSpec<R>, String> + Send + Sync + 'static,
+    {
+        self.spouts.insert(
+            type_name,
+            Entry {
+                description,
+                build: Box::new(build),
+            },
+        );
+    }
+
+    /// Registers a bolt type.
+    pub fn bolt<F>(&mut self, type_name: &'static str, description: &'static str, build: F)
+    where
+        F: Fn(&Options<'_>) -> Result<BoltSpec<R>, String> + Send + Sync + 'static,
+    {
+        self.bolts.insert(
+            type_name,
+            Entry {
+                description,
+                build: Box::new(build),
+            },
+        );
+    }
+
+    pub(crate) fn build_spout(
+        &self,
+        type_name: &str,
+        options: &Options<'_>,
+    ) -> Option<Result<SpoutSpec<R>, String>> {
+        let entry = self.spouts.get(type_name)?;
+        Some((entry.build)(options).map(|spec| spec.type_name(type_name)))
+    }
+
+    pub(crate) fn build_bolt(
+        &self,
+        type_name: &str,
+        options: &Options<'_>,
+    ) -> Option<Result<BoltSpec<R>, String>> {
+        let entry = self.bolts.get(type_name)?;
+        Some((entry.build)(options).map(|spec| spec.type_name(type_name)))
+    }
+
+    /// Spout types with their descriptions.
+    pub fn spout_types(&self) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
+        self.spouts.iter().map(|(name, e)| (*name, e.description))
+    }
+
+    /// Bolt types with their descriptions.
+    pub fn bolt_types(&self) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
+        self.bolts.iter().map(|(name, e)| (*name, e.description))
+    }
+}

@@ -1,0 +1,324 @@
+//! The engine end to end on small numeric topologies: groupings, workers, panics, backpressure,
+//! lifecycle hooks.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use antimony_engine::testing::{Counter, Double, NUMBERS, Num};
+use antimony_engine::{
+    Bolt, BoltSpec, Context, Emitter, LineTarget, RunConfig, SpoutSpec, TopologyBuilder, run,
+};
+
+/// Collects what reaches it, with the worker it reached.
+struct Collect(Arc<Mutex<Vec<(usize, u64)>>>, usize);
+
+impl Bolt<Num> for Collect {
+    fn process(&mut self, record: &mut Num, _out: &mut Emitter<'_, Num>) {
+        self.0.lock().expect("lock").push((self.1, record.0));
+    }
+}
+
+fn collect_spec(into: &Arc<Mutex<Vec<(usize, u64)>>>) -> BoltSpec<Num> {
+    let into = Arc::clone(into);
+    BoltSpec::new(&["number"], None, move |ctx: &Context| {
+        Collect(Arc::clone(&into), ctx.worker)
+    })
+}
+
+fn counter(count: u64, batch: u64) -> SpoutSpec<Num> {
+    SpoutSpec::new(NUMBERS, move |_| Counter {
+        next: 0,
+        count,
+        batch,
+    })
+}
+
+fn config(workers: usize) -> RunConfig {
+    RunConfig {
+        workers,
+        ..RunConfig::default()
+    }
+}
+
+#[test]
+fn every_record_arrives_once_on_one_and_two_workers() {
+    for workers in [1, 2] {
+        for grouping in ["shuffle", "fields", "local", "global"] {
+            let seen = Arc::new(Mutex::new(Vec::new()));
+            let mut builder = TopologyBuilder::new("double");
+            builder.set_spout("numbers", counter(10_000, 100));
+            let double = builder.set_bolt(
+                "double",
+                BoltSpec::new(&["number"], Some(NUMBERS), |_| Double),
+            );
+            match grouping {
+                "shuffle" => double.shuffle_grouping("numbers"),
+                "fields" => double.fields_grouping("numbers", &["value"]),
+                "local" => double.local_grouping("numbers"),
+                _ => double.global_grouping("numbers"),
+            };
+            builder
+                .set_bolt("sink", collect_spec(&seen))
+                .global_grouping("double");
+            let report = run(builder.build().expect("valid"), config(workers)).expect("runs");
+            let mut values: Vec<u64> = seen.lock().expect("lock").iter().map(|(_, v)| *v).collect();
+            values.sort_unstable();
+            let expected: Vec<u64> = (0..10_000).map(|n| n * 2).collect();
+            assert_eq!(values, expected, "{grouping} grouping on {workers} workers");
+            let double = report.component("double").expect("stats");
+            assert_eq!((double.received, double.emitted), (10_000, 10_000));
+        }
+    }
+}
+
+#[test]
+fn shuffle_spreads_over_workers_and_global_gathers_on_one() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let gathered = Arc::new(Mutex::new(Vec::new()));
+    let mut builder = TopologyBuilder::new("spread");
+    builder.set_spout("numbers", counter(1_000, 10));
+    builder
+        .set_bolt("spread", collect_spec(&seen))
+        .shuffle_grouping("numbers");
+    builder
+        .set_bolt("gather", collect_spec(&gathered))
+        .global_grouping("numbers");
+    run(builder.build().expect("valid"), config(2)).expect("runs");
+    let workers: BTreeSet<usize> = seen.lock().expect("lock").iter().map(|(w, _)| *w).collect();
+    assert_eq!(workers, BTreeSet::from([0, 1]));
+    let workers: BTreeSet<usize> = gathered
+        .lock()
+        .expect("lock")
+        .iter()
+        .map(|(w, _)| *w)
+        .collect();
+    assert_eq!(workers, BTreeSet::from([0]));
+}
+
+#[test]
+fn fields_grouping_sends_a_key_to_one_worker_and_all_sends_everything_everywhere() {
+    let keyed = Arc::new(Mutex::new(Vec::new()));
+    let everywhere = Arc::new(Mutex::new(Vec::new()));
+    let mut builder = TopologyBuilder::new("keys");
+    builder.set_spout("numbers", counter(2_000, 50));
+    builder
+        .set_bolt("keyed", collect_spec(&keyed))
+        .fields_grouping("numbers", &["value"]);
+    builder
+        .set_bolt("all", collect_spec(&everywhere))
+        .all_grouping("numbers");
+    run(builder.build().expect("valid"), config(2)).expect("runs");
+    let mut worker_of: BTreeMap<u64, BTreeSet<usize>> = BTreeMap::new();
+    for (worker, value) in keyed.lock().expect("lock").iter() {
+        worker_of.entry(*value).or_default().insert(*worker);
+    }
+    assert_eq!(worker_of.len(), 2_000);
+    assert!(worker_of.values().all(|w| w.len() == 1));
+    assert_eq!(everywhere.lock().expect("lock").len(), 4_000);
+}
+
+/// Panics on multiples of 7; counts what it handled.
+struct Fragile;
+
+impl Bolt<Num> for Fragile {
+    fn process(&mut self, record: &mut Num, out: &mut Emitter<'_, Num>) {
+        assert!(record.0 % 7 != 0, "cannot handle {}", record.0);
+        out.emit(*record);
+    }
+}
+
+#[test]
+fn a_panicking_bolt_sets_the_record_aside_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dead_path = dir.path().join("dead.jsonl");
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let mut builder = TopologyBuilder::new("fragile");
+    builder.set_spout("numbers", counter(100, 10));
+    builder
+        .set_bolt(
+            "fragile",
+            BoltSpec::new(&["number"], Some(NUMBERS), |_| Fragile),
+        )
+        .shuffle_grouping("numbers");
+    builder
+        .set_bolt("sink", collect_spec(&seen))
+        .global_grouping("fragile");
+    let report = run(
+        builder.build().expect("valid"),
+        RunConfig {
+            workers: 2,
+            dead_letter: Some(LineTarget::File(dead_path.clone())),
+            ..RunConfig::default()
+        },
+    )
+    .expect("the run survives the panics");
+    let multiples_of_7 = (0..100).filter(|n| n % 7 == 0).count() as u64;
+    assert_eq!(report.panics(), multiples_of_7);
+    assert_eq!(report.dead_letters(), multiples_of_7);
+    assert_eq!(
+        seen.lock().expect("lock").len() as u64,
+        100 - multiples_of_7
+    );
+    let dead = std::fs::read_to_string(&dead_path).expect("dead letters written");
+    assert_eq!(dead.lines().count() as u64, multiples_of_7);
+    let first: serde_json::Value =
+        serde_json::from_str(dead.lines().next().expect("a line")).expect("json");
+    assert_eq!(first["component"], "fragile");
+    assert!(
+        first["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("cannot handle"),
+        "{first}"
+    );
+    assert!(
+        first["record"]
+            .as_str()
+            .expect("record")
+            .starts_with("number "),
+        "{first}"
+    );
+}
+
+/// A sink that takes its time, and tracks how far ahead of it the spout got.
+struct Slow {
+    sunk: Arc<AtomicU64>,
+}
+
+impl Bolt<Num> for Slow {
+    fn process(&mut self, _record: &mut Num, _out: &mut Emitter<'_, Num>) {
+        std::thread::sleep(Duration::from_micros(50));
+        self.sunk.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Emits numbers and records the largest lead over the sink it ever had.
+struct Watched {
+    inner: Counter,
+    sunk: Arc<AtomicU64>,
+    max_lead: Arc<AtomicU64>,
+}
+
+impl antimony_engine::Spout<Num> for Watched {
+    fn open(&mut self, _ctx: &Context) -> Result<(), antimony_engine::SpoutError> {
+        Ok(())
+    }
+
+    fn poll(&mut self, out: &mut Emitter<'_, Num>) -> antimony_engine::SpoutStatus {
+        let lead = self.inner.next - self.sunk.load(Ordering::SeqCst);
+        self.max_lead.fetch_max(lead, Ordering::SeqCst);
+        self.inner.poll(out)
+    }
+}
+
+#[test]
+fn a_slow_sink_slows_the_source_and_nothing_is_dropped() {
+    let sunk = Arc::new(AtomicU64::new(0));
+    let max_lead = Arc::new(AtomicU64::new(0));
+    let (s, m) = (Arc::clone(&sunk), Arc::clone(&max_lead));
+    let mut builder = TopologyBuilder::new("slow");
+    builder.set_spout(
+        "numbers",
+        SpoutSpec::new(NUMBERS, move |_| Watched {
+            inner: Counter {
+                next: 0,
+                count: 5_000,
+                batch: 10,
+            },
+            sunk: Arc::clone(&s),
+            max_lead: Arc::clone(&m),
+        }),
+    );
+    let s = Arc::clone(&sunk);
+    builder
+        .set_bolt(
+            "slow",
+            BoltSpec::new(&["number"], None, move |_| Slow {
+                sunk: Arc::clone(&s),
+            }),
+        )
+        .shuffle_grouping("numbers");
+    let in_flight = 8;
+    run(
+        builder.build().expect("valid"),
+        RunConfig {
+            workers: 2,
+            max_epochs_in_flight: in_flight,
+            ..RunConfig::default()
+        },
+    )
+    .expect("runs");
+    assert_eq!(sunk.load(Ordering::SeqCst), 5_000);
+    // At most `in_flight` batches of 10 are unfinished when the spout polls.
+    let lead = max_lead.load(Ordering::SeqCst);
+    assert!(
+        lead <= in_flight * 10,
+        "the spout ran {lead} records ahead of the sink"
+    );
+}
+
+/// Records the epochs it is told about, and emits a marker at close.
+struct Epochs(Arc<Mutex<Vec<String>>>);
+
+impl Bolt<Num> for Epochs {
+    fn process(&mut self, record: &mut Num, _out: &mut Emitter<'_, Num>) {
+        self.0
+            .lock()
+            .expect("lock")
+            .push(format!("record {}", record.0));
+    }
+
+    fn on_epoch_end(&mut self, epoch: u64, _out: &mut Emitter<'_, Num>) {
+        self.0.lock().expect("lock").push(format!("end {epoch}"));
+    }
+
+    fn on_close(&mut self, out: &mut Emitter<'_, Num>) {
+        self.0.lock().expect("lock").push("close".to_owned());
+        out.emit(Num(999));
+    }
+}
+
+#[test]
+fn epochs_end_in_order_after_their_records_and_close_comes_last() {
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let after_close = Arc::new(Mutex::new(Vec::new()));
+    let e = Arc::clone(&events);
+    let mut builder = TopologyBuilder::new("epochs");
+    builder.set_spout("numbers", counter(6, 2));
+    builder
+        .set_bolt(
+            "epochs",
+            BoltSpec::new(&["number"], Some(NUMBERS), move |_| Epochs(Arc::clone(&e))),
+        )
+        .local_grouping("numbers");
+    builder
+        .set_bolt("sink", collect_spec(&after_close))
+        .local_grouping("epochs");
+    run(builder.build().expect("valid"), config(1)).expect("runs");
+    let events = events.lock().expect("lock").clone();
+    let position = |event: &str| events.iter().position(|e| e == event).expect(event);
+    for epoch in 0..3u64 {
+        let end = position(&format!("end {epoch}"));
+        // Epoch `e` holds the spout's `e`th batch: records 2e and 2e + 1.
+        assert!(
+            position(&format!("record {}", 2 * epoch)) < end,
+            "{events:?}"
+        );
+        assert!(
+            position(&format!("record {}", 2 * epoch + 1)) < end,
+            "{events:?}"
+        );
+        if epoch > 0 {
+            assert!(position(&format!("end {}", epoch - 1)) < end, "{events:?}");
+        }
+    }
+    assert_eq!(
+        events.last().map(String::as_str),
+        Some("close"),
+        "{events:?}"
+    );
+    assert_eq!(events.len(), 10);
+    assert_eq!(after_close.lock().expect("lock").as_slice(), &[(0, 999)]);
+}
