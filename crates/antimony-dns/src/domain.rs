@@ -13,7 +13,7 @@ pub const MAX_NAME_LEN: usize = 253;
 pub const MAX_LABEL_LEN: usize = 63;
 
 /// Why a name was refused.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum NameError {
     /// Longer than [`MAX_NAME_LEN`].
     #[error("name is {0} bytes long, more than DNS allows ({MAX_NAME_LEN})")]
@@ -37,12 +37,14 @@ pub enum NameError {
 pub fn normalise_into(raw: &str, out: &mut String) -> Result<(), NameError> {
     let trimmed = raw.strip_suffix('.').unwrap_or(raw);
     if trimmed.is_ascii() {
-        out.reserve(trimmed.len());
-        for b in trimmed.bytes() {
-            if b <= b' ' || b == 0x7f {
-                return Err(NameError::BadCharacter(char::from(b)));
-            }
-            out.push(char::from(b.to_ascii_lowercase()));
+        if let Some(&b) = trimmed.as_bytes().iter().find(|&&b| b <= b' ' || b == 0x7f) {
+            return Err(NameError::BadCharacter(char::from(b)));
+        }
+        let start = out.len();
+        out.push_str(trimmed);
+        // Only this call's bytes: the caller may have cleared `out`, but need not have.
+        if let Some(added) = out.get_mut(start..) {
+            added.make_ascii_lowercase();
         }
     } else {
         let ascii = idna::domain_to_ascii(trimmed).map_err(|_| NameError::Idna)?;

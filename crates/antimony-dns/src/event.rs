@@ -1,6 +1,7 @@
 //! The one normalised DNS event every parser produces.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -79,7 +80,10 @@ pub struct DnsEvent {
     /// Byte offset of the registered domain (eTLD+1) in `qname`; `qname.len()` when there is none.
     pub registered_domain_start: u16,
     /// Which sensor, server or log this came from, as configured by the user.
-    pub sensor: Option<String>,
+    ///
+    /// Shared, because every event of a source carries the same name: cloning it into each
+    /// event is a reference-count increment, not an allocation.
+    pub sensor: Option<Arc<str>>,
 }
 
 impl DnsEvent {

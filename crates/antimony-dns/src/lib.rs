@@ -1,11 +1,46 @@
-//! DNS for Antimony: the normalised [`DnsEvent`], parsers for DNS log formats, and domain-name
-//! utilities (registered domain from the Public Suffix List, IDN).
+//! DNS for Antimony: the normalised [`DnsEvent`], decoders for DNS log formats, and
+//! domain-name utilities (registered domain from the Public Suffix List, IDN).
 //!
 //! Architecture invariant: this crate is pure and synchronous. It knows nothing of timely,
 //! Tokio or the engine; it reads bytes and returns values or typed errors, never panics on
 //! input, and allocates in proportion to the input it is given.
+//!
+//! # Modules
+//!
+//! - [`event`]: [`DnsEvent`], the one record every decoder produces.
+//! - [`formats`]: one decoder per log format behind [`formats::LineDecoder`], the [`Format`]
+//!   registry and [`formats::detect_format`]. The formats:
+//!   - [`formats::windows_debug`]: Windows DNS Server debug log (`dns.log`) packet lines;
+//!   - [`formats::bind9`]: BIND 9 query log, native or through syslog;
+//!   - [`formats::json_lines`]: JSON lines with Antimony's field names, read and written.
+//! - [`domain`]: name normalisation, registered domain (eTLD+1), IDN display form.
+//! - [`codes`]: record type and response code mnemonics.
+//! - [`time`]: civil dates and RFC 3339 timestamps.
+//!
+//! # Example
+//!
+//! ```
+//! use antimony_dns::formats::{DecodeOptions, Format, LineDecoder, detect_format};
+//!
+//! let lines: [&[u8]; 1] = [b"26-Nov-2026 06:46:47.907 queries: info: client @0x7f1703b12098 \
+//!     127.0.0.1#41281 (google.com): query: google.com IN A +E(0)K (127.0.0.1)"];
+//! let format = detect_format(&lines).unwrap();
+//! assert_eq!(format, Format::Bind9);
+//! let mut decoder = format.decoder(&DecodeOptions::default());
+//! for line in lines {
+//!     match decoder.decode_line(line) {
+//!         Ok(Some(event)) => assert_eq!(event.registered_domain(), "google.com"),
+//!         Ok(None) => {} // a header or another kind of line
+//!         Err(e) => eprintln!("file:line: {e}"),
+//!     }
+//! }
+//! ```
 
+pub mod codes;
 pub mod domain;
 pub mod event;
+pub mod formats;
+pub mod time;
 
 pub use event::{Answer, Direction, DnsEvent, TimestampMicros, Transport};
+pub use formats::{DecodeOptions, Format, LineDecoder, ParseError};

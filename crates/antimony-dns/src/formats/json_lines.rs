@@ -1,0 +1,552 @@
+//! JSON lines with Antimony's own field names: what `antimony parse` prints, and what other
+//! tools can be made to write.
+//!
+//! ```text
+//! {"ts":"2017-08-12T09:35:32Z","client":"212.77.192.37","transport":"udp","direction":"response","id":32936,"qname":"ns1.ctc.gov.qa","qtype":"A","rcode":"NOERROR","flags":32784}
+//! ```
+//!
+//! | field | value | aliases |
+//! |---|---|---|
+//! | `ts` (required) | RFC 3339 string, or seconds since the epoch as a number | `timestamp`, `time`, `@timestamp` |
+//! | `qname` (required) | the question name, any case, trailing dot or not | `query`, `question`, `query_name` |
+//! | `qtype` (required) | a mnemonic (`"AAAA"`, `"TYPE65"`) or a number | `query_type` |
+//! | `client`, `server` | IP address strings | `src_ip`, `client_ip`; `dst_ip`, `server_ip` |
+//! | `transport` | `"udp"`, `"tcp"` or `"unknown"` | `proto`, `protocol` |
+//! | `direction` | `"query"` or `"response"` | |
+//! | `id` | message id, 0 to 65535 | |
+//! | `rcode` | a mnemonic (`"NXDOMAIN"`) or a number | `response_code` |
+//! | `flags` | header flags in wire order, a number or a `"0x8180"` string | |
+//! | `answers` | `[{"name", "rtype" (or `type`), "ttl", "data" (or `rdata`)}]` | |
+//! | `sensor` | text; overrides the decoder's sensor option | |
+//!
+//! Other fields (such as the `registered_domain` that [`to_json_line`] writes) are ignored,
+//! `null` is the same as absent. Without `direction`, the QR bit of `flags` decides, and
+//! without `flags` an `rcode` or answers make a response. Without `flags`, they are made from
+//! the direction and the response code.
+//!
+//! [`to_json_line`] writes an event back; decoding what it wrote gives the same event.
+
+use std::borrow::Cow;
+use std::fmt::{self, Write as _};
+use std::marker::PhantomData;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+
+use super::util::trim_start;
+use super::{DecodeOptions, LineDecoder, ParseError, ParseErrorKind, prepare};
+use crate::codes::{Rcode, Rtype, parse_u16, rcode_code, rtype_code};
+use crate::time::{MICROS_PER_SECOND, parse_rfc3339, write_rfc3339};
+use crate::{Answer, Direction, DnsEvent, Transport, domain};
+
+/// Header flag bit: this message is a response.
+const QR: u16 = 0x8000;
+
+/// Decoder for JSON lines; see the [module](self) documentation.
+#[derive(Debug, Clone)]
+pub struct Decoder {
+    sensor: Option<Arc<str>>,
+}
+
+impl Decoder {
+    /// A decoder that puts the given sensor name in events whose line has none.
+    pub fn new(options: &DecodeOptions) -> Self {
+        Decoder { sensor: options.sensor.clone() }
+    }
+}
+
+/// A JSON value of any type, borrowed from the line where it can be. Parsing every field
+/// into this lets the decoder say which field has a wrong type, instead of serde's message
+/// without a field name; objects and arrays are skipped without being stored.
+#[derive(Debug, Default)]
+enum Scalar<'a> {
+    #[default]
+    Null,
+    Str(Cow<'a, str>),
+    Unsigned(u64),
+    Signed(i64),
+    Float(f64),
+    /// A boolean, object or array: present, but never a valid value for our fields.
+    Other,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ScalarVisitor(PhantomData))
+    }
+}
+
+struct ScalarVisitor<'a>(PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> Visitor<'de> for ScalarVisitor<'a> {
+    type Value = Scalar<'a>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(Cow::Borrowed(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(Cow::Owned(v)))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Scalar::Unsigned(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Scalar::Signed(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Scalar::Float(v))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Scalar::Other)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Scalar::Null)
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(Scalar::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Other)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Other)
+    }
+}
+
+impl<'a> Scalar<'a> {
+    fn is_null(&self) -> bool {
+        matches!(self, Scalar::Null)
+    }
+
+    fn as_str(&self) -> Option<&str> {
+        match self {
+            Scalar::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// A `u16` from a number, or from a decimal string.
+    fn as_u16(&self) -> Option<u16> {
+        match self {
+            Scalar::Unsigned(n) => u16::try_from(*n).ok(),
+            Scalar::Str(s) => parse_u16(s),
+            _ => None,
+        }
+    }
+
+    /// Some(code) for a mnemonic, a number or a decimal string, using `by_name` for names.
+    fn as_code(&self, by_name: fn(&str) -> Option<u16>) -> Option<u16> {
+        match self {
+            Scalar::Str(s) => by_name(s).or_else(|| parse_u16(s)),
+            _ => self.as_u16(),
+        }
+    }
+}
+
+/// The fields of one line, as parsed before checking.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Line<'a> {
+    #[serde(borrow, alias = "timestamp", alias = "time", alias = "@timestamp")]
+    ts: Scalar<'a>,
+    #[serde(borrow, alias = "src_ip", alias = "client_ip")]
+    client: Scalar<'a>,
+    #[serde(borrow, alias = "dst_ip", alias = "server_ip")]
+    server: Scalar<'a>,
+    #[serde(borrow, alias = "proto", alias = "protocol")]
+    transport: Scalar<'a>,
+    #[serde(borrow)]
+    direction: Scalar<'a>,
+    #[serde(borrow)]
+    id: Scalar<'a>,
+    #[serde(borrow, alias = "query", alias = "question", alias = "query_name")]
+    qname: Scalar<'a>,
+    #[serde(borrow, alias = "query_type")]
+    qtype: Scalar<'a>,
+    #[serde(borrow, alias = "response_code")]
+    rcode: Scalar<'a>,
+    #[serde(borrow)]
+    flags: Scalar<'a>,
+    #[serde(borrow)]
+    answers: Option<Vec<LineAnswer<'a>>>,
+    #[serde(borrow)]
+    sensor: Scalar<'a>,
+}
+
+/// One element of `answers`.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct LineAnswer<'a> {
+    #[serde(borrow)]
+    name: Scalar<'a>,
+    #[serde(borrow, alias = "type")]
+    rtype: Scalar<'a>,
+    #[serde(borrow)]
+    ttl: Scalar<'a>,
+    #[serde(borrow, alias = "rdata")]
+    data: Scalar<'a>,
+}
+
+fn invalid(field: &'static str, expected: &'static str) -> ParseError {
+    ParseError::invalid(field, expected)
+}
+
+/// Seconds since the epoch (a JSON number) as microseconds, if in range.
+fn epoch_micros(ts: &Scalar<'_>) -> Option<i64> {
+    match *ts {
+        Scalar::Unsigned(s) => i64::try_from(s).ok()?.checked_mul(MICROS_PER_SECOND),
+        Scalar::Signed(s) => s.checked_mul(MICROS_PER_SECOND),
+        // 9.2e12 seconds is the i64 microsecond limit; NaN fails the comparison.
+        Scalar::Float(s) if s.abs() < 9.2e12 => Some((s * 1e6).round() as i64),
+        _ => None,
+    }
+}
+
+impl LineDecoder for Decoder {
+    fn decode_line(&mut self, line: &[u8]) -> Result<Option<DnsEvent>, ParseError> {
+        let line = trim_start(prepare(line)?);
+        if line.is_empty() {
+            return Ok(None);
+        }
+        let not_json = || ParseError::new(ParseErrorKind::Json, "line", "one JSON object per line");
+        // serde would read a struct from an array too, by position: refuse that here.
+        if line[0] != b'{' {
+            return Err(not_json());
+        }
+        let fields: Line<'_> = serde_json::from_slice(line).map_err(|_| not_json())?;
+
+        const TS: &str = "an RFC 3339 string or a number of seconds since 1970";
+        let ts = match &fields.ts {
+            Scalar::Null => return Err(ParseError::missing("ts", TS)),
+            Scalar::Str(s) => parse_rfc3339(s).map_err(|_| invalid("ts", TS))?,
+            other => epoch_micros(other).ok_or(invalid("ts", TS))?,
+        };
+        let address = |value: &Scalar<'_>, field| -> Result<Option<IpAddr>, ParseError> {
+            if value.is_null() {
+                return Ok(None);
+            }
+            let text = value.as_str().ok_or(invalid(field, "an IP address string"))?;
+            text.parse().map(Some).map_err(|_| invalid(field, "an IP address string"))
+        };
+        let client = address(&fields.client, "client")?;
+        let server = address(&fields.server, "server")?;
+        const TRANSPORT: &str = "\"udp\", \"tcp\" or \"unknown\"";
+        let transport = match &fields.transport {
+            Scalar::Null => Transport::Unknown,
+            value => match value.as_str() {
+                Some(t) if t.eq_ignore_ascii_case("udp") => Transport::Udp,
+                Some(t) if t.eq_ignore_ascii_case("tcp") => Transport::Tcp,
+                Some(t) if t.eq_ignore_ascii_case("unknown") => Transport::Unknown,
+                _ => return Err(invalid("transport", TRANSPORT)),
+            },
+        };
+        const DIRECTION: &str = "\"query\" or \"response\"";
+        let direction = match &fields.direction {
+            Scalar::Null => None,
+            value => match value.as_str() {
+                Some(d) if d.eq_ignore_ascii_case("query") => Some(Direction::Query),
+                Some(d) if d.eq_ignore_ascii_case("response") => Some(Direction::Response),
+                _ => return Err(invalid("direction", DIRECTION)),
+            },
+        };
+        let id = match &fields.id {
+            Scalar::Null => None,
+            value => Some(value.as_u16().ok_or(invalid("id", "a number from 0 to 65535"))?),
+        };
+        const QTYPE: &str = "a record type such as \"AAAA\" or 28";
+        let qtype = match &fields.qtype {
+            Scalar::Null => return Err(ParseError::missing("qtype", QTYPE)),
+            value => value.as_code(rtype_code).ok_or(invalid("qtype", QTYPE))?,
+        };
+        const RCODE: &str = "a response code such as \"NXDOMAIN\" or 3";
+        let rcode = match &fields.rcode {
+            Scalar::Null => None,
+            value => Some(value.as_code(rcode_code).ok_or(invalid("rcode", RCODE))?),
+        };
+        const FLAGS: &str = "a number from 0 to 65535 or a hex string such as \"0x8180\"";
+        let flags = match &fields.flags {
+            Scalar::Null => None,
+            Scalar::Str(s) if s.starts_with("0x") || s.starts_with("0X") => {
+                Some(u16::from_str_radix(&s[2..], 16).map_err(|_| invalid("flags", FLAGS))?)
+            }
+            value => Some(value.as_u16().ok_or(invalid("flags", FLAGS))?),
+        };
+        let answers = match fields.answers {
+            Some(list) => list.iter().map(answer).collect::<Result<Vec<_>, _>>()?,
+            None => Vec::new(),
+        };
+        let sensor = match &fields.sensor {
+            Scalar::Null => self.sensor.clone(),
+            value => Some(Arc::from(value.as_str().ok_or(invalid("sensor", "a string"))?)),
+        };
+
+        // The direction, from the best evidence the line gives.
+        let direction = direction.unwrap_or(match flags {
+            Some(f) if f & QR != 0 => Direction::Response,
+            Some(_) => Direction::Query,
+            None if rcode.is_some() || !answers.is_empty() => Direction::Response,
+            None => Direction::Query,
+        });
+        let flags = flags.unwrap_or(match direction {
+            Direction::Response => QR | (rcode.unwrap_or(0) & 0x000f),
+            Direction::Query => 0,
+        });
+
+        let mut event = DnsEvent {
+            ts,
+            client,
+            server,
+            transport,
+            direction,
+            id,
+            qtype,
+            rcode,
+            flags,
+            answers,
+            sensor,
+            ..DnsEvent::default()
+        };
+        let qname = match &fields.qname {
+            Scalar::Null => return Err(ParseError::missing("qname", "a question name")),
+            value => value.as_str().ok_or(invalid("qname", "a string"))?,
+        };
+        event.set_qname(qname).map_err(|e| ParseError::name("qname", e))?;
+        Ok(Some(event))
+    }
+}
+
+/// One answer record, checked.
+fn answer(a: &LineAnswer<'_>) -> Result<Answer, ParseError> {
+    let name = match a.name.as_str() {
+        Some(name) => domain::normalise(name).map_err(|e| ParseError::name("answers.name", e))?,
+        None if a.name.is_null() => String::new(),
+        None => return Err(invalid("answers.name", "a string")),
+    };
+    const RTYPE: &str = "a record type such as \"A\" or 1";
+    let rtype = match &a.rtype {
+        Scalar::Null => return Err(ParseError::missing("answers.rtype", RTYPE)),
+        value => value.as_code(rtype_code).ok_or(invalid("answers.rtype", RTYPE))?,
+    };
+    let ttl = match a.ttl {
+        Scalar::Null => None,
+        Scalar::Unsigned(t) => {
+            Some(u32::try_from(t).map_err(|_| invalid("answers.ttl", "a number of seconds"))?)
+        }
+        _ => return Err(invalid("answers.ttl", "a number of seconds")),
+    };
+    let data = match &a.data {
+        Scalar::Null => String::new(),
+        value => value.as_str().ok_or(invalid("answers.data", "a string"))?.to_owned(),
+    };
+    Ok(Answer { name, rtype, ttl, data })
+}
+
+/// Appends `event` to `out` as one JSON object, without a line terminator.
+///
+/// Fields come in a fixed order; absent values (`client`, `server`, `id`, `rcode`,
+/// `sensor`) and an empty `answers` are left out. Types and response codes are written as
+/// mnemonics, timestamps as RFC 3339 (see [`write_rfc3339`]), and `registered_domain` is
+/// added for people and tools that read the output (the decoder ignores it).
+pub fn to_json_line(event: &DnsEvent, out: &mut String) {
+    out.push_str("{\"ts\":\"");
+    write_rfc3339(event.ts, out);
+    out.push('"');
+    if let Some(sensor) = &event.sensor {
+        out.push_str(",\"sensor\":");
+        write_json_str(sensor, out);
+    }
+    // Writing to a String cannot fail.
+    if let Some(client) = event.client {
+        let _ = write!(out, ",\"client\":\"{client}\"");
+    }
+    if let Some(server) = event.server {
+        let _ = write!(out, ",\"server\":\"{server}\"");
+    }
+    out.push_str(match event.transport {
+        Transport::Udp => ",\"transport\":\"udp\"",
+        Transport::Tcp => ",\"transport\":\"tcp\"",
+        Transport::Unknown => ",\"transport\":\"unknown\"",
+    });
+    out.push_str(match event.direction {
+        Direction::Query => ",\"direction\":\"query\"",
+        Direction::Response => ",\"direction\":\"response\"",
+    });
+    if let Some(id) = event.id {
+        let _ = write!(out, ",\"id\":{id}");
+    }
+    out.push_str(",\"qname\":");
+    write_json_str(&event.qname, out);
+    out.push_str(",\"registered_domain\":");
+    write_json_str(event.registered_domain(), out);
+    let _ = write!(out, ",\"qtype\":\"{}\"", Rtype(event.qtype));
+    if let Some(rcode) = event.rcode {
+        let _ = write!(out, ",\"rcode\":\"{}\"", Rcode(rcode));
+    }
+    let _ = write!(out, ",\"flags\":{}", event.flags);
+    if !event.answers.is_empty() {
+        out.push_str(",\"answers\":[");
+        for (i, a) in event.answers.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str("{\"name\":");
+            write_json_str(&a.name, out);
+            let _ = write!(out, ",\"rtype\":\"{}\"", Rtype(a.rtype));
+            if let Some(ttl) = a.ttl {
+                let _ = write!(out, ",\"ttl\":{ttl}");
+            }
+            out.push_str(",\"data\":");
+            write_json_str(&a.data, out);
+            out.push('}');
+        }
+        out.push(']');
+    }
+    out.push('}');
+}
+
+/// Appends `text` as a JSON string literal, escaping quotes, backslashes and control
+/// characters.
+fn write_json_str(text: &str, out: &mut String) {
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in text.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f | 0x7f => "",
+            _ => continue,
+        };
+        out.push_str(&text[start..i]);
+        if escape.is_empty() {
+            let _ = write!(out, "\\u{b:04x}");
+        } else {
+            out.push_str(escape);
+        }
+        start = i + 1;
+    }
+    out.push_str(&text[start..]);
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(line: &str) -> Result<Option<DnsEvent>, ParseError> {
+        Decoder::new(&DecodeOptions::default()).decode_line(line.as_bytes())
+    }
+
+    /// Decodes `line` and compares the event with `expected` after writing both as JSON.
+    fn check(line: &str, expected: &str) {
+        let event = match decode(line) {
+            Ok(Some(event)) => event,
+            other => panic!("{line:?} gave {other:?}"),
+        };
+        let mut out = String::new();
+        to_json_line(&event, &mut out);
+        assert_eq!(out, expected, "{line:?}");
+    }
+
+    fn refused(line: &str, field: &str) {
+        match decode(line) {
+            Err(e) => assert_eq!(e.field(), field, "{line:?}: {e}"),
+            other => panic!("{line:?} gave {other:?}, expected an error about {field}"),
+        }
+    }
+
+    #[test]
+    fn canonical_and_aliased_fields() {
+        check(
+            r#"{"ts":"2017-08-12T09:35:32Z","client":"212.77.192.37","transport":"udp","direction":"response","id":32936,"qname":"ns1.ctc.gov.qa","qtype":"A","rcode":"NOERROR","flags":32784}"#,
+            r#"{"ts":"2017-08-12T09:35:32Z","client":"212.77.192.37","transport":"udp","direction":"response","id":32936,"qname":"ns1.ctc.gov.qa","registered_domain":"ctc.gov.qa","qtype":"A","rcode":"NOERROR","flags":32784}"#,
+        );
+        // Aliases, epoch seconds, numbers for codes, no direction or flags.
+        check(
+            r#"{"timestamp":1502530532.25,"src_ip":"10.0.0.1","dst_ip":"::1","proto":"TCP","query":"WWW.Example.com.","qtype":28,"rcode":3,"extra":{"ignored":[1,2]}}"#,
+            r#"{"ts":"2017-08-12T09:35:32.250000Z","client":"10.0.0.1","server":"::1","transport":"tcp","direction":"response","qname":"www.example.com","registered_domain":"example.com","qtype":"AAAA","rcode":"NXDOMAIN","flags":32771}"#,
+        );
+        // Answers, a hex flags string, a sensor with characters to escape.
+        check(
+            r#"{"ts":0,"qname":"example.com","qtype":"TYPE65","flags":"0x8180","sensor":"dc\"1\\","answers":[{"name":"Example.com.","type":"A","ttl":60,"rdata":"93.184.216.34"},{"name":"example.com","rtype":16,"data":"\"v=spf1\tx\u0001\""}]}"#,
+            r#"{"ts":"1970-01-01T00:00:00Z","sensor":"dc\"1\\","transport":"unknown","direction":"response","qname":"example.com","registered_domain":"example.com","qtype":"HTTPS","flags":33152,"answers":[{"name":"example.com","rtype":"A","ttl":60,"data":"93.184.216.34"},{"name":"example.com","rtype":"TXT","data":"\"v=spf1\tx\u0001\""}]}"#
+                .replace("\tx", "\\tx")
+                .as_str(),
+        );
+    }
+
+    #[test]
+    fn blank_lines_are_skipped() {
+        assert_eq!(decode(""), Ok(None));
+        assert_eq!(decode("  \r\n"), Ok(None));
+    }
+
+    #[test]
+    fn bad_lines_name_the_field() {
+        let ok = r#"{"ts":"2017-08-12T09:35:32Z","qname":"a.com","qtype":"A"}"#;
+        assert!(decode(ok).is_ok_and(|e| e.is_some()));
+        refused(r#"{"ts":"2017-08-12T09:35:32Z","qname":"a.com""#, "line");
+        refused(r#"["not","an","object"]"#, "line");
+        refused(r#"{"ts":"2017-08-12T09:35:32Z","qname":"a.com","qname":"b.com","qtype":1}"#, "line");
+        refused(r#"{"qname":"a.com","qtype":"A"}"#, "ts");
+        refused(r#"{"ts":"yesterday","qname":"a.com","qtype":"A"}"#, "ts");
+        refused(r#"{"ts":1e300,"qname":"a.com","qtype":"A"}"#, "ts");
+        refused(r#"{"ts":18446744073709551615,"qname":"a.com","qtype":"A"}"#, "ts");
+        refused(r#"{"ts":0,"qtype":"A"}"#, "qname");
+        refused(r#"{"ts":0,"qname":"a..com","qtype":"A"}"#, "qname");
+        refused(r#"{"ts":0,"qname":7,"qtype":"A"}"#, "qname");
+        refused(r#"{"ts":0,"qname":"a.com"}"#, "qtype");
+        refused(r#"{"ts":0,"qname":"a.com","qtype":"BOGUS"}"#, "qtype");
+        refused(r#"{"ts":0,"qname":"a.com","qtype":70000}"#, "qtype");
+        refused(r#"{"ts":0,"qname":"a.com","qtype":1,"client":"1.2.3"}"#, "client");
+        refused(r#"{"ts":0,"qname":"a.com","qtype":1,"server":[]}"#, "server");
+        refused(r#"{"ts":0,"qname":"a.com","qtype":1,"transport":"sctp"}"#, "transport");
+        refused(r#"{"ts":0,"qname":"a.com","qtype":1,"direction":"sideways"}"#, "direction");
+        refused(r#"{"ts":0,"qname":"a.com","qtype":1,"id":-1}"#, "id");
+        refused(r#"{"ts":0,"qname":"a.com","qtype":1,"rcode":true}"#, "rcode");
+        refused(r#"{"ts":0,"qname":"a.com","qtype":1,"flags":"0xfffff"}"#, "flags");
+        refused(r#"{"ts":0,"qname":"a.com","qtype":1,"answers":[{"name":"a.com"}]}"#, "answers.rtype");
+        refused(r#"{"ts":0,"qname":"a.com","qtype":1,"answers":[{"rtype":1,"ttl":-5}]}"#, "answers.ttl");
+        refused(r#"{"ts":0,"qname":"a.com","qtype":1,"answers":[{"rtype":1,"data":1}]}"#, "answers.data");
+        refused(r#"{"ts":0,"qname":"a.com","qtype":1,"answers":"none"}"#, "line");
+    }
+
+    #[test]
+    fn written_lines_read_back_equal() {
+        let mut event = DnsEvent {
+            ts: 1_502_530_532_907_001,
+            client: "2001:db8::1".parse().ok(),
+            server: "10.1.2.3".parse().ok(),
+            transport: Transport::Tcp,
+            direction: Direction::Response,
+            id: Some(65_535),
+            qtype: 65_280,
+            rcode: Some(23),
+            flags: 0x8580,
+            answers: vec![Answer {
+                name: "xn--mnchen-3ya.de".into(),
+                rtype: 5,
+                ttl: Some(u32::MAX),
+                data: "ünïcode \"quoted\" \\ \u{7f}".into(),
+            }],
+            sensor: Some(Arc::from("dc-1")),
+            ..DnsEvent::default()
+        };
+        assert!(event.set_qname("München.de").is_ok());
+        let mut line = String::new();
+        to_json_line(&event, &mut line);
+        assert_eq!(decode(&line), Ok(Some(event)), "{line}");
+    }
+}
