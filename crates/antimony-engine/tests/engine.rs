@@ -124,7 +124,7 @@ struct Fragile;
 
 impl Bolt<Num> for Fragile {
     fn process(&mut self, record: &mut Num, out: &mut Emitter<'_, Num>) {
-        assert!(record.0 % 7 != 0, "cannot handle {}", record.0);
+        assert!(!record.0.is_multiple_of(7), "cannot handle {}", record.0);
         out.emit(*record);
     }
 }
@@ -154,7 +154,7 @@ fn a_panicking_bolt_sets_the_record_aside_and_the_run_goes_on() {
         },
     )
     .expect("the run survives the panics");
-    let multiples_of_7 = (0..100).filter(|n| n % 7 == 0).count() as u64;
+    let multiples_of_7 = (0..100).filter(|n: &u64| n.is_multiple_of(7)).count() as u64;
     assert_eq!(report.panics(), multiples_of_7);
     assert_eq!(report.dead_letters(), multiples_of_7);
     assert_eq!(

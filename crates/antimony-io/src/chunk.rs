@@ -1,0 +1,72 @@
+//! A chunk of whole lines of text, with where it came from.
+
+use serde::{Deserialize, Serialize};
+
+/// Whole lines read from one source, in order. Reading and moving text in chunks of tens of
+/// kilobytes, rather than a record per line, keeps allocation and exchange costs per chunk.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TextChunk {
+    /// The source (a file path, `-` for standard input), for locating errors.
+    pub source: String,
+    /// The line number (from 1) of the first line.
+    pub first_line: u64,
+    /// The bytes: complete lines, each ending with `\n` except possibly the last line of the
+    /// source.
+    #[serde(with = "serde_bytes")]
+    pub data: Vec<u8>,
+}
+
+impl TextChunk {
+    /// The lines with their numbers, without line endings (`\n` or `\r\n`).
+    pub fn lines(&self) -> impl Iterator<Item = (u64, &[u8])> {
+        let data = self.data.strip_suffix(b"\n").unwrap_or(&self.data);
+        // An empty chunk has no lines; "\n" has one, empty.
+        let count = if self.data.is_empty() { 0 } else { usize::MAX };
+        let mut number = self.first_line;
+        data.split(|&b| b == b'\n').take(count).map(move |line| {
+            let n = number;
+            number += 1;
+            (n, line.strip_suffix(b"\r").unwrap_or(line))
+        })
+    }
+
+    /// How many lines the chunk holds.
+    pub fn line_count(&self) -> u64 {
+        let newlines = memchr::memchr_iter(b'\n', &self.data).count() as u64;
+        match self.data.last() {
+            None => 0,
+            Some(b'\n') => newlines,
+            Some(_) => newlines + 1,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunk(data: &[u8]) -> TextChunk {
+        TextChunk {
+            source: "f".into(),
+            first_line: 10,
+            data: data.to_vec(),
+        }
+    }
+
+    #[test]
+    fn numbers_lines_and_strips_endings() {
+        let c = chunk(b"a\r\nb\n\nc");
+        let lines: Vec<(u64, &[u8])> = c.lines().collect();
+        assert_eq!(
+            lines,
+            vec![(10, &b"a"[..]), (11, b"b"), (12, b""), (13, b"c")]
+        );
+        assert_eq!(c.line_count(), 4);
+        assert_eq!(chunk(b"a\nb\n").line_count(), 2);
+        assert_eq!(chunk(b"").lines().count(), 0);
+        assert_eq!(
+            chunk(b"\n").lines().collect::<Vec<_>>(),
+            vec![(10, &b""[..])]
+        );
+    }
+}

@@ -1,0 +1,106 @@
+//! A sink that writes records as JSON lines, to a file or standard output.
+//!
+//! Lines are written in a deterministic order: the sink buffers one epoch, sorts its lines,
+//! and writes them when the epoch ends. The same input gives the same file whatever the number
+//! of workers (when the sink reads its input with global grouping, as it should).
+
+use std::path::PathBuf;
+
+use antimony_engine::{Bolt, Context, Emitter, LineTarget, LineWriter, Record};
+use serde::Deserialize;
+
+/// A record that can render itself as one line of JSON.
+pub trait JsonLine {
+    /// Appends the record's JSON (no newline) to `out`; returns false if the record has no
+    /// JSON form (it is then not written).
+    fn write_json_line(&self, out: &mut Vec<u8>) -> bool;
+}
+
+/// Options of a JSON-lines sink.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonLinesConfig {
+    /// The file to write (created or truncated); `-` is standard output. Relative to the
+    /// topology file. Default `-`.
+    #[serde(default = "stdout")]
+    pub path: String,
+}
+
+fn stdout() -> String {
+    "-".to_owned()
+}
+
+/// Writes each record's JSON line. If the target cannot be written, the lines become dead
+/// letters with the reason, so nothing is lost silently.
+pub struct JsonLinesSink {
+    target: LineTarget,
+    writer: Option<LineWriter>,
+    failure: Option<String>,
+    epoch_lines: Vec<Vec<u8>>,
+    scratch: Vec<u8>,
+}
+
+impl JsonLinesSink {
+    /// A sink writing to `path` (`-` for standard output).
+    pub fn new(path: PathBuf) -> Self {
+        let target = if path.as_os_str() == "-" {
+            LineTarget::Stdout
+        } else {
+            LineTarget::File(path)
+        };
+        JsonLinesSink {
+            target,
+            writer: None,
+            failure: None,
+            epoch_lines: Vec::new(),
+            scratch: Vec::new(),
+        }
+    }
+
+    fn fail(&mut self, error: std::io::Error) {
+        self.writer = None;
+        self.failure
+            .get_or_insert_with(|| format!("cannot write to {}: {error}", self.target.display()));
+    }
+}
+
+impl<R: Record + JsonLine> Bolt<R> for JsonLinesSink {
+    fn on_start(&mut self, ctx: &Context) {
+        match LineWriter::open(&ctx.tokio, self.target.clone()) {
+            Ok(writer) => self.writer = Some(writer),
+            Err(e) => self.fail(e),
+        }
+    }
+
+    fn process(&mut self, record: &mut R, _out: &mut Emitter<'_, R>) {
+        self.scratch.clear();
+        if record.write_json_line(&mut self.scratch) {
+            self.epoch_lines.push(self.scratch.clone());
+        }
+    }
+
+    fn on_epoch_end(&mut self, _epoch: u64, out: &mut Emitter<'_, R>) {
+        self.epoch_lines.sort_unstable();
+        let lines = std::mem::take(&mut self.epoch_lines);
+        for line in &lines {
+            if let Some(writer) = self.writer.as_mut() {
+                if let Err(e) = writer.write_line(line) {
+                    self.fail(e);
+                }
+            }
+            if let Some(reason) = &self.failure {
+                out.dead_letter(None, reason.clone(), String::from_utf8_lossy(line));
+            }
+        }
+        if let Some(Err(e)) = self.writer.as_mut().map(LineWriter::flush) {
+            self.fail(e);
+        }
+    }
+
+    fn on_close(&mut self, _out: &mut Emitter<'_, R>) {
+        if let Some(Err(e)) = self.writer.as_mut().map(LineWriter::close) {
+            self.fail(e);
+        }
+        self.writer = None;
+    }
+}

@@ -1,0 +1,3 @@
+//! Sinks: bolts that write records out and emit nothing.
+
+pub mod json_lines;

@@ -1,0 +1,3 @@
+//! Spouts.
+
+pub mod file;
