@@ -83,10 +83,8 @@ impl<R: Record + JsonLine> Bolt<R> for JsonLinesSink {
         self.epoch_lines.sort_unstable();
         let lines = std::mem::take(&mut self.epoch_lines);
         for line in &lines {
-            if let Some(writer) = self.writer.as_mut() {
-                if let Err(e) = writer.write_line(line) {
-                    self.fail(e);
-                }
+            if let Some(Err(e)) = self.writer.as_mut().map(|w| w.write_line(line)) {
+                self.fail(e);
             }
             if let Some(reason) = &self.failure {
                 out.dead_letter(None, reason.clone(), String::from_utf8_lossy(line));
