@@ -1,0 +1,156 @@
+//! `antimony run`: a topology file, with command-line overrides, and a summary.
+
+use std::path::{Path, PathBuf};
+
+use antimony_engine::declare::Role;
+use antimony_engine::{LineTarget, RunConfig, RunReport, TopologyDecl};
+use anyhow::{Context as _, bail};
+
+use super::RunArgs;
+use crate::components::registry;
+
+/// Paths and settings the command line overrides.
+#[derive(Debug, Default)]
+pub(super) struct Overrides {
+    pub workers: Option<usize>,
+    pub input: Option<PathBuf>,
+    pub alerts: Option<PathBuf>,
+    pub dead_letter: Option<PathBuf>,
+}
+
+pub(super) fn run(args: RunArgs) -> anyhow::Result<()> {
+    let decl = TopologyDecl::from_path(&args.topology)?;
+    let overrides = Overrides {
+        workers: args.workers.map(usize::from),
+        input: args.input,
+        alerts: args.alerts,
+        dead_letter: args.dead_letter,
+    };
+    let outcome = execute(decl, &overrides)?;
+    if !args.quiet {
+        eprint!("{}", summary(&outcome));
+    }
+    Ok(())
+}
+
+/// Applies the overrides, validates the topology and runs it.
+pub(super) fn execute(mut decl: TopologyDecl, overrides: &Overrides) -> anyhow::Result<Outcome> {
+    if let Some(input) = &overrides.input {
+        let path = command_line_path(input)?;
+        override_path(&mut decl, Role::Spout, "file", "--input", &path)?;
+    }
+    if let Some(alerts) = &overrides.alerts {
+        let path = command_line_path(alerts)?;
+        override_path(&mut decl, Role::Bolt, "alert_file", "--alerts", &path)?;
+    }
+    let base_dir = decl.base_dir();
+    let topology = decl.resolve(&registry())?;
+    let workers = overrides.workers.or(decl.workers).unwrap_or(1).max(1);
+    let dead_letter = match (&overrides.dead_letter, &decl.dead_letter) {
+        (Some(path), _) => Some(target(path)),
+        (None, Some(path)) => Some(target(&antimony_engine::registry::resolve_path(
+            &base_dir, path,
+        ))),
+        (None, None) => None,
+    };
+    let config = RunConfig {
+        workers,
+        dead_letter: dead_letter.clone(),
+        base_dir,
+        ..RunConfig::default()
+    };
+    let report = antimony_engine::run(topology, config)
+        .with_context(|| format!("topology `{}` stopped", decl.name))?;
+    Ok(Outcome {
+        report,
+        workers,
+        dead_letter,
+    })
+}
+
+/// A finished run.
+pub(super) struct Outcome {
+    pub report: RunReport,
+    pub workers: usize,
+    pub dead_letter: Option<LineTarget>,
+}
+
+fn target(path: &Path) -> LineTarget {
+    LineTarget::parse(&path.to_string_lossy())
+}
+
+/// A path given on the command line is relative to the current directory, not to the
+/// topology file: make it absolute before it goes into the topology.
+fn command_line_path(path: &Path) -> anyhow::Result<String> {
+    if path.as_os_str() == "-" {
+        return Ok("-".to_owned());
+    }
+    let absolute =
+        std::path::absolute(path).with_context(|| format!("cannot resolve {}", path.display()))?;
+    Ok(absolute.to_string_lossy().into_owned())
+}
+
+fn override_path(
+    decl: &mut TopologyDecl,
+    role: Role,
+    type_name: &str,
+    flag: &str,
+    path: &str,
+) -> anyhow::Result<()> {
+    let names = decl.components_of_type(role, type_name);
+    match names.as_slice() {
+        [name] => {
+            decl.set_option(name, "path", toml::Value::String(path.to_owned()));
+            Ok(())
+        }
+        [] => bail!(
+            "{flag} needs a `{type_name}` component in topology `{}`, and it has none",
+            decl.name
+        ),
+        _ => bail!(
+            "{flag} is ambiguous: topology `{}` has {} `{type_name}` components ({}); edit their paths in the file",
+            decl.name,
+            names.len(),
+            names.join(", ")
+        ),
+    }
+}
+
+/// What each component did, for a person.
+pub(super) fn summary(outcome: &Outcome) -> String {
+    let Outcome {
+        report,
+        workers,
+        dead_letter,
+    } = outcome;
+    let workers = *workers;
+    let mut out = format!(
+        "{}: finished in {:.2} s on {workers} worker{}\n",
+        report.topology,
+        report.elapsed.as_secs_f64(),
+        if workers == 1 { "" } else { "s" }
+    );
+    out.push_str(&format!(
+        "  {:<12} {:<12} {:>10} {:>10} {:>10} {:>7}\n",
+        "component", "type", "in", "out", "set aside", "panics"
+    ));
+    for c in &report.components {
+        out.push_str(&format!(
+            "  {:<12} {:<12} {:>10} {:>10} {:>10} {:>7}\n",
+            c.name, c.type_name, c.received, c.emitted, c.dead_letters, c.panics
+        ));
+    }
+    let set_aside = report.dead_letters();
+    if set_aside > 0 {
+        match dead_letter {
+            Some(target) => out.push_str(&format!(
+                "  {set_aside} records set aside, written to {}\n",
+                target.display()
+            )),
+            None => out.push_str(&format!(
+                "  {set_aside} records set aside; rerun with --dead-letter FILE to see them and why\n"
+            )),
+        }
+    }
+    out
+}

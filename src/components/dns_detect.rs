@@ -1,0 +1,98 @@
+//! The `dns_detect` bolt: every stateless detector, in one pass over each DNS event.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use antimony_detect::config::{DetectConfig, DgaConfig, KeywordsConfig, LengthConfig, ListConfig};
+use antimony_detect::{Alert, Detectors};
+use antimony_engine::{Bolt, Emitter};
+use serde::Deserialize;
+
+use crate::assets;
+use crate::record::Tuple;
+
+/// Options of `dns_detect`: the detector settings of [`DetectConfig`] (the dedup window
+/// belongs to the `alert_dedup` bolt).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectBoltConfig {
+    /// Threat-intelligence lists: `{ name, path, severity, score }`. A path of
+    /// `builtin:maltrail` is the list bundled in the binary.
+    pub blocklists: Vec<ListConfig>,
+    /// Keyword rules.
+    pub keywords: KeywordsConfig,
+    /// DGA scoring.
+    pub dga: DgaConfig,
+    /// Long-name detection.
+    pub length: LengthConfig,
+}
+
+impl From<&DetectBoltConfig> for DetectConfig {
+    fn from(config: &DetectBoltConfig) -> Self {
+        DetectConfig {
+            blocklists: config.blocklists.clone(),
+            keywords: config.keywords.clone(),
+            dga: config.dga.clone(),
+            length: config.length.clone(),
+            ..DetectConfig::default()
+        }
+    }
+}
+
+/// Builds the detectors, reading the files the configuration names relative to `base_dir`.
+pub fn build(config: &DetectBoltConfig, base_dir: &Path) -> Result<Arc<Detectors>, String> {
+    let config = DetectConfig::from(config);
+    let (detectors, report) =
+        Detectors::build(&config, |path| read(base_dir, path)).map_err(|e| e.to_string())?;
+    for list in &report.lists {
+        tracing::info!(?list, "threat-intel list loaded");
+    }
+    Ok(Arc::new(detectors))
+}
+
+/// Reads a file the detector configuration names: `builtin:` names are bundled assets.
+pub fn read(base_dir: &Path, path: &Path) -> std::io::Result<String> {
+    if let Some(name) = path.to_str().and_then(|p| p.strip_prefix("builtin:")) {
+        return assets::builtin_list(name)
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    format!(
+                        "no built-in list `{name}` (built-in lists: {})",
+                        assets::BUILTIN_LISTS.join(", ")
+                    ),
+                )
+            });
+    }
+    let full = base_dir.join(path);
+    std::fs::read_to_string(&full)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", full.display())))
+}
+
+/// Runs the detectors on each event; emits one alert per finding.
+pub struct DetectBolt {
+    detectors: Arc<Detectors>,
+    alerts: Vec<Alert>,
+}
+
+impl DetectBolt {
+    /// A bolt sharing `detectors` with the other workers' instances.
+    pub fn new(detectors: Arc<Detectors>) -> Self {
+        DetectBolt {
+            detectors,
+            alerts: Vec::new(),
+        }
+    }
+}
+
+impl Bolt<Tuple> for DetectBolt {
+    fn process(&mut self, record: &mut Tuple, out: &mut Emitter<'_, Tuple>) {
+        let Tuple::Dns(event) = record else { return };
+        if self.detectors.run(event, &mut self.alerts) > 0 {
+            for alert in self.alerts.drain(..) {
+                out.emit(Tuple::Alert(Box::new(alert)));
+            }
+        }
+    }
+}

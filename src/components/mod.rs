@@ -1,0 +1,93 @@
+//! The built-in components a topology file may name, registered in one place.
+
+pub mod alert_dedup;
+pub mod dns_detect;
+pub mod dns_parse;
+
+use antimony_engine::{BoltSpec, Registry, SpoutSpec};
+use antimony_io::sinks::json_lines::{JsonLinesConfig, JsonLinesSink};
+use antimony_io::sources::file::{FileConfig, FileSpout};
+
+use crate::record::{ALERTS, CHUNKS, DNS_EVENTS, Tuple};
+
+/// Every built-in spout and bolt, by the `type` name topology files use.
+pub fn registry() -> Registry<Tuple> {
+    let mut registry = Registry::new();
+    registry.spout(
+        "file",
+        "reads a text file (`path`, `-` for standard input) in chunks of whole lines",
+        |options| {
+            let config: FileConfig = options.parse()?;
+            let path = options.resolve_path(&config.path);
+            if config.path != "-" && !path.is_file() {
+                return Err(format!("cannot read `{}`: no such file", path.display()));
+            }
+            Ok(SpoutSpec::new(CHUNKS, move |_| {
+                FileSpout::<Tuple>::new(path.clone(), &config)
+            }))
+        },
+    );
+    registry.bolt(
+        "dns_parse",
+        "parses DNS log lines into DNS events (`format`: auto or a format name)",
+        |options| {
+            let config: dns_parse::ParseConfig = options.parse()?;
+            config.check()?;
+            Ok(BoltSpec::new(&[CHUNKS.kind], Some(DNS_EVENTS), move |_| {
+                dns_parse::ParseBolt::new(&config)
+            }))
+        },
+    );
+    registry.bolt(
+        "dns_detect",
+        "runs every stateless detector (lists, keywords, DGA, long names) on each event",
+        |options| {
+            let config: dns_detect::DetectBoltConfig = options.parse()?;
+            let detectors = dns_detect::build(&config, options.base_dir)?;
+            Ok(BoltSpec::new(&[DNS_EVENTS.kind], Some(ALERTS), move |_| {
+                dns_detect::DetectBolt::new(std::sync::Arc::clone(&detectors))
+            }))
+        },
+    );
+    registry.bolt(
+        "alert_dedup",
+        "keeps one alert per (detector, client, domain) per window",
+        |options| {
+            let config: antimony_detect::config::DedupConfig = options.parse()?;
+            Ok(BoltSpec::new(&[ALERTS.kind], Some(ALERTS), move |_| {
+                alert_dedup::DedupBolt::new(&config)
+            }))
+        },
+    );
+    registry.bolt(
+        "alert_file",
+        "writes alerts as JSON lines to `path` (`-` for standard output)",
+        |options| json_lines_sink(options, ALERTS.kind),
+    );
+    registry.bolt(
+        "dns_file",
+        "writes DNS events as JSON lines to `path` (`-` for standard output)",
+        |options| json_lines_sink(options, DNS_EVENTS.kind),
+    );
+    registry
+}
+
+fn json_lines_sink(
+    options: &antimony_engine::Options<'_>,
+    kind: &'static str,
+) -> Result<BoltSpec<Tuple>, String> {
+    let config: JsonLinesConfig = options.parse()?;
+    let path = options.resolve_path(&config.path);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.is_dir() {
+            return Err(format!(
+                "cannot write `{}`: directory {} does not exist",
+                path.display(),
+                dir.display()
+            ));
+        }
+    }
+    Ok(BoltSpec::new(&[kind], None, move |_| {
+        JsonLinesSink::new(path.clone())
+    }))
+}

@@ -1,0 +1,127 @@
+//! [`Tuple`]: what flows through Antimony's DNS topologies (Storm's word for a record).
+
+use std::net::IpAddr;
+
+use antimony_detect::Alert;
+use antimony_dns::DnsEvent;
+use antimony_engine::{Record, StableHasher, StreamType};
+use antimony_io::TextChunk;
+use antimony_io::sinks::json_lines::JsonLine;
+use serde::{Deserialize, Serialize};
+
+/// Raw text read by a spout: chunks of whole lines.
+pub const CHUNKS: StreamType = StreamType::new("chunk");
+/// Parsed DNS events.
+pub const DNS_EVENTS: StreamType =
+    StreamType::with_fields("dns", &["client", "qname", "registered_domain", "sensor"]);
+/// Alerts.
+pub const ALERTS: StreamType = StreamType::with_fields(
+    "alert",
+    &["detector", "client", "domain", "registered_domain"],
+);
+
+/// One record of a DNS topology.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub enum Tuple {
+    /// Nothing: what a bolt leaves behind when it takes a record.
+    #[default]
+    Empty,
+    /// Whole lines of text with their source and first line number.
+    Chunk(TextChunk),
+    /// One DNS query or response.
+    Dns(Box<DnsEvent>),
+    /// One alert.
+    Alert(Box<Alert>),
+}
+
+impl From<TextChunk> for Tuple {
+    fn from(chunk: TextChunk) -> Self {
+        Tuple::Chunk(chunk)
+    }
+}
+
+fn hash_ip(hasher: &mut StableHasher, ip: Option<IpAddr>) {
+    match ip {
+        None => hasher.write(&[]),
+        Some(IpAddr::V4(a)) => hasher.write(&a.octets()),
+        Some(IpAddr::V6(a)) => hasher.write(&a.octets()),
+    }
+}
+
+impl Record for Tuple {
+    fn kind(&self) -> &'static str {
+        match self {
+            Tuple::Empty => "empty",
+            Tuple::Chunk(_) => CHUNKS.kind,
+            Tuple::Dns(_) => DNS_EVENTS.kind,
+            Tuple::Alert(_) => ALERTS.kind,
+        }
+    }
+
+    fn key_hash(&self, fields: &[usize]) -> u64 {
+        let mut hasher = StableHasher::default();
+        match self {
+            Tuple::Dns(event) => {
+                for field in fields {
+                    match DNS_EVENTS.fields.get(*field) {
+                        Some(&"client") => hash_ip(&mut hasher, event.client),
+                        Some(&"qname") => hasher.write(event.qname.as_bytes()),
+                        Some(&"registered_domain") => {
+                            hasher.write(event.registered_domain().as_bytes())
+                        }
+                        Some(&"sensor") => {
+                            hasher.write(event.sensor.as_deref().unwrap_or("").as_bytes())
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Tuple::Alert(alert) => {
+                for field in fields {
+                    match ALERTS.fields.get(*field) {
+                        Some(&"detector") => hasher.write(alert.detector.as_bytes()),
+                        Some(&"client") => hash_ip(&mut hasher, alert.client),
+                        Some(&"domain") => hasher.write(alert.domain.as_bytes()),
+                        Some(&"registered_domain") => {
+                            hasher.write(alert.registered_domain.as_bytes())
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Tuple::Empty | Tuple::Chunk(_) => {}
+        }
+        hasher.finish()
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Tuple::Empty => "(empty)".to_owned(),
+            Tuple::Chunk(chunk) => format!(
+                "{} lines of {} from line {}",
+                chunk.line_count(),
+                chunk.source,
+                chunk.first_line
+            ),
+            Tuple::Dns(event) => {
+                let mut line = String::new();
+                antimony_dns::formats::json_lines::to_json_line(event, &mut line);
+                line
+            }
+            Tuple::Alert(alert) => alert.to_json(),
+        }
+    }
+}
+
+impl JsonLine for Tuple {
+    fn write_json_line(&self, out: &mut Vec<u8>) -> bool {
+        let mut line = String::new();
+        match self {
+            Tuple::Dns(event) => antimony_dns::formats::json_lines::to_json_line(event, &mut line),
+            Tuple::Alert(alert) => alert.write_json(&mut line),
+            Tuple::Empty | Tuple::Chunk(_) => return false,
+        }
+        out.extend_from_slice(line.as_bytes());
+        true
+    }
+}
