@@ -135,9 +135,14 @@ pub(super) fn summary(outcome: &Outcome) -> String {
         "component", "type", "in", "out", "set aside", "panics"
     ));
     for c in &report.components {
+        // Spouts receive nothing: show a dash rather than a misleading zero.
+        let received = match report.is_spout(&c.name) {
+            true => "-".to_owned(),
+            false => c.received.to_string(),
+        };
         out.push_str(&format!(
             "  {:<12} {:<12} {:>10} {:>10} {:>10} {:>7}\n",
-            c.name, c.type_name, c.received, c.emitted, c.dead_letters, c.panics
+            c.name, c.type_name, received, c.emitted, c.dead_letters, c.panics
         ));
     }
     let set_aside = report.dead_letters();

@@ -39,6 +39,18 @@ fn auto() -> String {
     "auto".to_owned()
 }
 
+impl Default for ParseConfig {
+    fn default() -> Self {
+        ParseConfig {
+            format: auto(),
+            date_order: DateOrder::Auto,
+            utc_offset_minutes: 0,
+            sensor: None,
+            year: None,
+        }
+    }
+}
+
 impl ParseConfig {
     /// Checks the options that serde cannot.
     pub fn check(&self) -> Result<(), String> {

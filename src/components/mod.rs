@@ -4,6 +4,8 @@ pub mod alert_dedup;
 pub mod dns_detect;
 pub mod dns_parse;
 
+use std::path::PathBuf;
+
 use antimony_engine::{BoltSpec, Registry, SpoutSpec};
 use antimony_io::sinks::json_lines::{JsonLinesConfig, JsonLinesSink};
 use antimony_io::sources::file::{FileConfig, FileSpout};
@@ -22,9 +24,7 @@ pub fn registry() -> Registry<Tuple> {
             if config.path != "-" && !path.is_file() {
                 return Err(format!("cannot read `{}`: no such file", path.display()));
             }
-            Ok(SpoutSpec::new(CHUNKS, move |_| {
-                FileSpout::<Tuple>::new(path.clone(), &config)
-            }))
+            Ok(file_spout(path, config))
         },
     );
     registry.bolt(
@@ -32,10 +32,7 @@ pub fn registry() -> Registry<Tuple> {
         "parses DNS log lines into DNS events (`format`: auto or a format name)",
         |options| {
             let config: dns_parse::ParseConfig = options.parse()?;
-            config.check()?;
-            Ok(BoltSpec::new(&[CHUNKS.kind], Some(DNS_EVENTS), move |_| {
-                dns_parse::ParseBolt::new(&config)
-            }))
+            dns_parse_bolt(config)
         },
     );
     registry.bolt(
@@ -72,6 +69,25 @@ pub fn registry() -> Registry<Tuple> {
     registry
 }
 
+/// The `file` spout for `path`, for topologies built in Rust.
+pub fn file_spout(path: PathBuf, config: FileConfig) -> SpoutSpec<Tuple> {
+    SpoutSpec::new(CHUNKS, move |_| FileSpout::<Tuple>::new(path.clone(), &config))
+}
+
+/// The `dns_parse` bolt, for topologies built in Rust.
+pub fn dns_parse_bolt(config: dns_parse::ParseConfig) -> Result<BoltSpec<Tuple>, String> {
+    config.check()?;
+    Ok(BoltSpec::new(&[CHUNKS.kind], Some(DNS_EVENTS), move |_| {
+        dns_parse::ParseBolt::new(&config)
+    }))
+}
+
+/// A JSON-lines sink for `kind` records (`alert`, `dns`) at `path` (`-`: standard output),
+/// for topologies built in Rust.
+pub fn json_lines_sink_bolt(path: PathBuf, kind: &'static str) -> BoltSpec<Tuple> {
+    BoltSpec::new(&[kind], None, move |_| JsonLinesSink::new(path.clone()))
+}
+
 fn json_lines_sink(
     options: &antimony_engine::Options<'_>,
     kind: &'static str,
@@ -87,7 +103,5 @@ fn json_lines_sink(
             ));
         }
     }
-    Ok(BoltSpec::new(&[kind], None, move |_| {
-        JsonLinesSink::new(path.clone())
-    }))
+    Ok(json_lines_sink_bolt(path, kind))
 }
