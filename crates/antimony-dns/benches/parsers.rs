@@ -1,1 +1,108 @@
-fn main() {}
+//! Decoder throughput in lines per second, on the real sample logs repeated to a few MB.
+//!
+//! `cargo bench -p antimony-dns --bench parsers`
+
+use std::hint::black_box;
+
+use antimony_dns::formats::{DecodeOptions, Format, LineDecoder, bind9, json_lines};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+const LOGS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/logs/");
+/// About this many bytes of lines per benchmark input.
+const TARGET_BYTES: usize = 4 << 20;
+
+/// The lines of `name` that `keep` selects, repeated to about [`TARGET_BYTES`].
+fn corpus(name: &str, keep: impl Fn(&[u8]) -> bool) -> Vec<Vec<u8>> {
+    let data = std::fs::read(format!("{LOGS}{name}")).unwrap_or_default();
+    let sample: Vec<&[u8]> = data.split(|&b| b == b'\n').filter(|l| keep(l)).collect();
+    repeat(&sample)
+}
+
+fn repeat(sample: &[&[u8]]) -> Vec<Vec<u8>> {
+    let mut lines = Vec::new();
+    let mut bytes = 0;
+    while bytes < TARGET_BYTES && !sample.is_empty() {
+        for line in sample {
+            bytes += line.len() + 1;
+            lines.push(line.to_vec());
+        }
+    }
+    lines
+}
+
+/// Decodes every line, counting records so the work cannot be optimised away.
+fn run(decoder: &mut dyn FnMut(&[u8]) -> bool, lines: &[Vec<u8>]) -> usize {
+    lines.iter().filter(|line| decoder(black_box(line))).count()
+}
+
+fn bench_format(c: &mut Criterion, format: Format, lines: &[Vec<u8>]) {
+    let mut group = c.benchmark_group("decode");
+    group.throughput(Throughput::Elements(lines.len() as u64));
+    group.bench_function(format.name(), |b| {
+        let mut decoder = format.decoder(&DecodeOptions::default());
+        let mut decode = |line: &[u8]| matches!(decoder.decode_line(line), Ok(Some(_)));
+        b.iter(|| run(&mut decode, lines));
+    });
+    group.finish();
+}
+
+fn decoders(c: &mut Criterion) {
+    let windows = corpus("windows_dns_debug.log", |l| l.windows(8).any(|w| w == b" PACKET "));
+    let bind = corpus("bind9_querylog.log", |l| !l.is_empty());
+
+    // JSON lines as `antimony parse` writes them, from the BIND events.
+    let mut decoder = Format::Bind9.decoder(&DecodeOptions::default());
+    let json: Vec<String> = bind
+        .iter()
+        .take(821)
+        .filter_map(|line| decoder.decode_line(line).ok().flatten())
+        .map(|event| {
+            let mut out = String::new();
+            json_lines::to_json_line(&event, &mut out);
+            out
+        })
+        .collect();
+    let json = repeat(&json.iter().map(|s| s.as_bytes()).collect::<Vec<_>>());
+
+    bench_format(c, Format::WindowsDebug, &windows);
+    bench_format(c, Format::Bind9, &bind);
+    bench_format(c, Format::JsonLines, &json);
+
+    // Enum dispatch (what `Format::decoder` returns) against a boxed trait object.
+    let mut group = c.benchmark_group("dispatch");
+    group.throughput(Throughput::Elements(bind.len() as u64));
+    group.bench_function("bind9-dyn", |b| {
+        let mut decoder: Box<dyn LineDecoder> =
+            Box::new(bind9::Decoder::new(&DecodeOptions::default()));
+        let mut decode = |line: &[u8]| matches!(decoder.decode_line(line), Ok(Some(_)));
+        b.iter(|| run(&mut decode, &bind));
+    });
+    group.finish();
+
+    // Writing JSON, for `antimony parse`.
+    let mut decoder = Format::Bind9.decoder(&DecodeOptions::default());
+    let events: Vec<_> =
+        bind.iter().filter_map(|line| decoder.decode_line(line).ok().flatten()).collect();
+    let mut group = c.benchmark_group("write");
+    group.throughput(Throughput::Elements(events.len() as u64));
+    group.bench_function("json", |b| {
+        let mut out = String::with_capacity(512);
+        b.iter(|| {
+            let mut total = 0;
+            for event in &events {
+                out.clear();
+                json_lines::to_json_line(black_box(event), &mut out);
+                total += out.len();
+            }
+            total
+        });
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(20);
+    targets = decoders
+}
+criterion_main!(benches);

@@ -1,0 +1,194 @@
+//! Hostile input: random bytes and random mutations of real lines never make a decoder panic,
+//! and whatever a decoder accepts is a well-formed event.
+
+use antimony_dns::domain::MAX_NAME_LEN;
+use antimony_dns::formats::{DecodeOptions, DateOrder, Format, LineDecoder, json_lines};
+use antimony_dns::time::{parse_rfc3339, to_rfc3339};
+use antimony_dns::DnsEvent;
+use proptest::prelude::*;
+
+const LOGS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/logs/");
+
+/// A few hundred real lines of every format, read once.
+fn real_lines() -> &'static [Vec<u8>] {
+    static LINES: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+    LINES.get_or_init(|| {
+        let mut lines = Vec::new();
+        for name in ["windows_dns_debug.log", "windows_dns_debug_details.log", "bind9_querylog.log"] {
+            let data = std::fs::read(format!("{LOGS}{name}")).unwrap_or_default();
+            // Every line of the small Windows files, one in 8 of the BIND log.
+            let step = if name.starts_with("bind") { 8 } else { 1 };
+            lines.extend(data.split(|&b| b == b'\n').step_by(step).map(<[u8]>::to_vec));
+        }
+        let mut json = String::new();
+        let mut decoder = Format::Bind9.decoder(&DecodeOptions::default());
+        for line in lines.clone().iter().take(40) {
+            if let Ok(Some(event)) = decoder.decode_line(line) {
+                json.clear();
+                json_lines::to_json_line(&event, &mut json);
+                lines.push(json.clone().into_bytes());
+            }
+        }
+        lines.push(
+            br#"{"ts":"2017-08-12T09:35:32.5+02:00","client":"::1","qname":"a.b","qtype":"TXT","rcode":3,"flags":"0x8183","answers":[{"name":"a.b","rtype":"TXT","ttl":5,"data":"\"x\""}],"sensor":"s"}"#
+                .to_vec(),
+        );
+        assert!(lines.len() > 100, "the sample logs are missing from {LOGS}");
+        lines
+    })
+}
+
+/// Every format's decoder, with options that exercise every code path.
+fn decoders() -> Vec<antimony_dns::formats::Decoder> {
+    let mut all = Vec::new();
+    for &format in Format::all() {
+        for date_order in [DateOrder::Auto, DateOrder::Mdy, DateOrder::Dmy, DateOrder::Ymd] {
+            let options = DecodeOptions {
+                date_order,
+                utc_offset_minutes: -300,
+                sensor: Some("sensor".into()),
+                year: Some(2026),
+            };
+            all.push(format.decoder(&options));
+        }
+    }
+    all
+}
+
+/// Decodes `line` with every decoder and checks what they accept.
+fn decode_everywhere(line: &[u8]) -> Result<(), TestCaseError> {
+    for mut decoder in decoders() {
+        if let Ok(Some(event)) = decoder.decode_line(line) {
+            check_event(&event)?;
+        }
+    }
+    Ok(())
+}
+
+/// An accepted event is normalised and survives a JSON round trip unchanged.
+fn check_event(event: &DnsEvent) -> Result<(), TestCaseError> {
+    prop_assert!(event.qname.len() <= MAX_NAME_LEN);
+    prop_assert!(!event.qname.bytes().any(|b| b.is_ascii_uppercase() || b <= b' '));
+    prop_assert!(event.qname.ends_with(event.registered_domain()));
+    let mut line = String::new();
+    json_lines::to_json_line(event, &mut line);
+    let mut decoder = Format::JsonLines.decoder(&DecodeOptions::default());
+    let back = decoder.decode_line(line.as_bytes());
+    prop_assert_eq!(back.as_ref(), Ok(&Some(event.clone())), "{}", line);
+    Ok(())
+}
+
+/// One way of damaging a line.
+#[derive(Debug, Clone)]
+enum Mutation {
+    Flip { at: usize, byte: u8 },
+    Truncate { at: usize },
+    Insert { at: usize, bytes: Vec<u8> },
+    Delete { at: usize, len: usize },
+    Repeat { at: usize, len: usize, times: usize },
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    let at = any::<usize>();
+    prop_oneof![
+        (at.clone(), any::<u8>()).prop_map(|(at, byte)| Mutation::Flip { at, byte }),
+        (at.clone(), prop::sample::select(b" ()[]#:.-/\\\"{}0179AaZz\xff\xc3\x00".to_vec()))
+            .prop_map(|(at, byte)| Mutation::Flip { at, byte }),
+        at.clone().prop_map(|at| Mutation::Truncate { at }),
+        (at.clone(), prop::collection::vec(any::<u8>(), 1..8))
+            .prop_map(|(at, bytes)| Mutation::Insert { at, bytes }),
+        (at.clone(), prop::sample::select(vec![
+            b"99999999999999999999".to_vec(),
+            b"(63)".to_vec(),
+            b"(0)".to_vec(),
+            b"(255)".to_vec(),
+            b"1e999".to_vec(),
+            b"-".to_vec(),
+            b" PM".to_vec(),
+            b"\\u0000".to_vec(),
+            "é".as_bytes().to_vec(),
+            b"\t".to_vec(),
+        ]))
+        .prop_map(|(at, bytes)| Mutation::Insert { at, bytes }),
+        (at.clone(), 1..20usize).prop_map(|(at, len)| Mutation::Delete { at, len }),
+        (at, 1..40usize, 1..50usize).prop_map(|(at, len, times)| Mutation::Repeat { at, len, times }),
+    ]
+}
+
+fn apply(line: &mut Vec<u8>, mutation: &Mutation) {
+    let pos = |at: usize, len: usize| if len == 0 { 0 } else { at % (len + 1) };
+    match mutation {
+        Mutation::Flip { at, byte } => {
+            if !line.is_empty() {
+                let i = at % line.len();
+                line[i] = *byte;
+            }
+        }
+        Mutation::Truncate { at } => line.truncate(pos(*at, line.len())),
+        Mutation::Insert { at, bytes } => {
+            let i = pos(*at, line.len());
+            line.splice(i..i, bytes.iter().copied());
+        }
+        Mutation::Delete { at, len } => {
+            let i = pos(*at, line.len());
+            let end = (i + len).min(line.len());
+            line.drain(i..end);
+        }
+        Mutation::Repeat { at, len, times } => {
+            let i = pos(*at, line.len());
+            let end = (i + len).min(line.len());
+            let chunk = line[i..end].to_vec();
+            for _ in 0..*times {
+                line.splice(i..i, chunk.iter().copied());
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_bytes_never_panic(line in prop::collection::vec(any::<u8>(), 0..300)) {
+        decode_everywhere(&line)?;
+    }
+
+    #[test]
+    fn random_text_never_panics(line in "[ -~\t]{0,200}") {
+        decode_everywhere(line.as_bytes())?;
+    }
+
+    #[test]
+    fn mutated_real_lines_never_panic(
+        index in any::<prop::sample::Index>(),
+        mutations in prop::collection::vec(mutation(), 1..6),
+    ) {
+        let lines = real_lines();
+        let mut line = lines[index.index(lines.len())].clone();
+        for m in &mutations {
+            apply(&mut line, m);
+        }
+        decode_everywhere(&line)?;
+    }
+
+    #[test]
+    fn rfc3339_round_trips(ts in -62_135_596_800_000_000i64..253_402_300_800_000_000) {
+        prop_assert_eq!(parse_rfc3339(&to_rfc3339(ts)), Ok(ts));
+    }
+}
+
+#[test]
+fn every_real_line_is_accepted_well_formed() {
+    for line in real_lines() {
+        decode_everywhere(line).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(line)));
+    }
+}
+
+#[test]
+fn over_long_lines_are_refused_without_reading_them() {
+    let huge = vec![b'1'; antimony_dns::formats::MAX_LINE_LEN + 1];
+    for mut decoder in decoders() {
+        let error = decoder.decode_line(&huge).err();
+        assert_eq!(error.map(|e| e.kind()), Some(antimony_dns::formats::ParseErrorKind::TooLong));
+    }
+}
