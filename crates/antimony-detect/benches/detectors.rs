@@ -1,0 +1,97 @@
+//! Names per second through every stateless detector, on a mix of benign names (the common
+//! case: nothing fires) and on the talk's suspicious names.
+//!
+//! `cargo bench -p antimony-detect --bench detectors`
+
+use std::hint::black_box;
+
+use antimony_detect::config::ListConfig;
+use antimony_detect::{DetectConfig, Detectors};
+use antimony_dns::DnsEvent;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
+
+fn events(names: &[String]) -> Vec<DnsEvent> {
+    names
+        .iter()
+        .filter_map(|name| {
+            let mut e = DnsEvent {
+                ts: 1_502_530_532_000_000,
+                client: "10.0.0.1".parse().ok(),
+                ..DnsEvent::default()
+            };
+            e.set_qname(name).ok()?;
+            Some(e)
+        })
+        .collect()
+}
+
+/// 20,000 benign names: top-list domains, with a `www.` or service label on some so the list
+/// walk and long-name check see realistic depths.
+fn benign_mix() -> Vec<String> {
+    let text = std::fs::read_to_string(format!("{DATA}/benign/benign_top.txt")).unwrap_or_default();
+    let prefixes = ["", "www.", "", "api.", "", "cdn.static.", "", "mail."];
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(20_000)
+        .enumerate()
+        .map(|(i, l)| format!("{}{}", prefixes[i % prefixes.len()], l.trim()))
+        .collect()
+}
+
+fn detectors() -> Detectors {
+    let mut config = DetectConfig::default();
+    config.blocklists.push(ListConfig {
+        name: "maltrail".into(),
+        path: "blocklist.txt".into(),
+        severity: antimony_detect::Severity::High,
+        score: 90,
+    });
+    let (detectors, _) = Detectors::build(&config, |_| {
+        std::fs::read_to_string(format!("{DATA}/threatintel/blocklist.txt"))
+    })
+    .unwrap_or_else(|e| panic!("build detectors: {e}"));
+    detectors
+}
+
+fn bench(c: &mut Criterion) {
+    let detectors = detectors();
+    let benign = events(&benign_mix());
+    let suspicious = events(
+        &[
+            "update-java.net",
+            "systemsvc.net",
+            "adobe-update.net",
+            "afadsfasdfsafwerwqerqqiye.cn",
+            "jlaooireqieoruqoireqpwoiue.to",
+        ]
+        .map(String::from),
+    );
+
+    let mut group = c.benchmark_group("detectors");
+    group.throughput(Throughput::Elements(benign.len() as u64));
+    group.bench_function("benign_mix", |b| {
+        let mut out = Vec::new();
+        b.iter(|| {
+            for e in &benign {
+                detectors.run(black_box(e), &mut out);
+            }
+            out.clear();
+        })
+    });
+    group.throughput(Throughput::Elements(suspicious.len() as u64));
+    group.bench_function("suspicious_alerting", |b| {
+        let mut out = Vec::new();
+        b.iter(|| {
+            for e in &suspicious {
+                detectors.run(black_box(e), &mut out);
+            }
+            out.clear();
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

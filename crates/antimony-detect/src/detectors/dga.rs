@@ -1,0 +1,1184 @@
+//! DGA names: registered domains that look machine-generated.
+//!
+//! # Model
+//!
+//! The score looks at the registered label (`afadsfasdfsafwerwqerqqiye` for
+//! `afadsfasdfsafwerwqerqqiye.cn`): the part the malware's author had to generate and register.
+//! Seven features are computed in one pass over it, without allocating:
+//!
+//! | feature | what |
+//! |---|---|
+//! | `mean_ll` | mean log-probability of each character given the two before it, under a character trigram model of **benign** names (interpolated with bigram and unigram estimates; the label is padded with boundary marks) |
+//! | `unseen` | share of the label's character triples never seen in benign names |
+//! | `length` | characters |
+//! | `digits` | share of digits |
+//! | `vowels` | share of vowels (`aeiouy`) among letters |
+//! | `consonant_run` | longest run of consonants |
+//! | `entropy` | Shannon entropy of the characters, bits |
+//!
+//! A logistic regression over the standardised features, trained on benign names against the
+//! names of 22 DGA families, gives a probability; the score is that probability x 100. The
+//! character model is benign-only on purpose: it measures "unlike real names", which carries
+//! over to DGA families it never saw, where a model of the training families' characters
+//! would learn those families. Dictionary DGAs (`suppobox`: `familyproud.net`) look like real
+//! names one at a time; catching them takes corroboration over time (a burst of NXDOMAIN from
+//! one client), the stateful detectors' job. So a hit here is `low` by default (see
+//! ANTIMONY.md, "Severity means something").
+//!
+//! Labels shorter than the model's `min_label_len`, internationalised (`xn--`) labels, and
+//! names under suffixes whose labels are machine-assigned IDs (CDN hostnames such as
+//! `d1a2b3c4.cloudfront.net`) are not scored.
+//!
+//! # Training
+//!
+//! [`train`] builds a [`Model`] from benign names and `(family, name)` DGA pairs. It is
+//! deterministic: trigram counts are integers, and the regression is fitted by Newton's method
+//! (iteratively reweighted least squares) in a fixed order. Training features of benign names
+//! are computed leave-one-out (each name's own trigrams are taken out of the counts first), so
+//! the regression sees benign names as the model will see unseen ones. [`is_held_out`] picks
+//! a fixed fifth of labels, by a hash, for evaluation; the built-in model ([`BUILTIN_MODEL`],
+//! `models/dga.txt`) was trained on the rest of `shared/data/benign/benign_top.txt` and
+//! `shared/data/dga/dga_train.csv`, and `tests/dga_model.rs` checks that retraining gives the
+//! committed file (set `ANTIMONY_UPDATE_MODELS=1` to rewrite it).
+//!
+//! Evidence keys: `dga_score`, `threshold`, `label`, and one number per feature.
+
+// Numeric code indexing several parallel arrays by one index reads best as index loops.
+#![allow(clippy::needless_range_loop)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use thiserror::Error;
+
+use super::{Explanation, Finding, Name, NameDetector, ev};
+use crate::alert::Severity;
+use crate::hash::StableHasher;
+
+/// The detector's name in alerts.
+pub const DETECTOR: &str = "dga";
+
+/// The built-in model, compiled in.
+pub const BUILTIN_MODEL: &str = include_str!("../../models/dga.txt");
+
+/// First line of a model file.
+const MAGIC: &str = "antimony-dga-model 1";
+
+/// Symbols: 0 is the boundary mark, then letters, digits, `-`, and 38 for anything else.
+const ALPHABET: &[u8; 39] = b"^abcdefghijklmnopqrstuvwxyz0123456789-_";
+const S: usize = ALPHABET.len();
+const BOUNDARY: usize = 0;
+
+/// Interpolation weights of the trigram, bigram and unigram estimates.
+const LAMBDA: [f64; 3] = [0.6, 0.3, 0.1];
+
+/// Labels shorter than this are not scored: short benign labels (`bbc`, `jd`, `vk`) are as
+/// random-looking as DGA output, and no character model tells them apart.
+pub const DEFAULT_MIN_LABEL_LEN: usize = 7;
+
+/// Benign false-positive rate the recommended threshold is chosen for (on training names,
+/// leave-one-out).
+pub const TARGET_FPR: f64 = 0.003;
+
+const fn symbol_table() -> [u8; 256] {
+    let mut t = [38u8; 256];
+    let mut i = 0;
+    while i < S {
+        t[ALPHABET[i] as usize] = i as u8;
+        i += 1;
+    }
+    t[b'^' as usize] = 38;
+    t
+}
+
+static SYMBOL: [u8; 256] = symbol_table();
+
+/// `n * log2(n)` for small `n`, so entropy needs no logarithm per name.
+fn nlog2n(n: u32) -> f64 {
+    if n == 0 {
+        0.0
+    } else {
+        f64::from(n) * f64::from(n).log2()
+    }
+}
+
+/// Feature names, in model order.
+pub const FEATURES: [&str; NF] = [
+    "mean_ll",
+    "ll_evidence",
+    "unseen",
+    "length",
+    "digits",
+    "vowels",
+    "vowel_dev",
+    "consonant_run",
+    "entropy",
+    "hyphens",
+];
+const NF: usize = 10;
+const F_MEAN_LL: usize = 0;
+const F_LL_EVIDENCE: usize = 1;
+const F_UNSEEN: usize = 2;
+const F_LENGTH: usize = 3;
+const F_DIGITS: usize = 4;
+const F_VOWELS: usize = 5;
+const F_VOWEL_DEV: usize = 6;
+const F_CONSONANT_RUN: usize = 7;
+const F_ENTROPY: usize = 8;
+const F_HYPHENS: usize = 9;
+
+/// Vowel share the `vowel_dev` feature measures distance from (about the benign mean).
+const VOWEL_CENTRE: f64 = 0.4;
+
+/// The features of one label.
+pub type Features = [f64; NF];
+
+/// Trigram counts and the marginals derived from them.
+#[derive(Clone, Debug, PartialEq)]
+struct Counts {
+    /// c(abc), indexed `(a * S + b) * S + c`.
+    tri: Vec<u32>,
+    /// c(ab.) : context counts.
+    ctx: Vec<u64>,
+    /// c(.bc) : bigram counts.
+    bi: Vec<u64>,
+    /// c(.b.) : bigram context counts.
+    mid: Vec<u64>,
+    /// c(..c) : unigram counts.
+    uni: Vec<u64>,
+    total: u64,
+}
+
+/// One trigram of a label, as symbol indexes.
+type Tri = (usize, usize, usize);
+
+fn tri_index((a, b, c): Tri) -> usize {
+    (a * S + b) * S + c
+}
+
+/// The trigrams of a label with two boundary marks before and one after: `len + 1` of them.
+fn trigrams(label: &[u8]) -> impl Iterator<Item = Tri> + '_ {
+    let syms = label.iter().map(|&b| usize::from(SYMBOL[usize::from(b)]));
+    let padded = [BOUNDARY, BOUNDARY]
+        .into_iter()
+        .chain(syms)
+        .chain([BOUNDARY]);
+    let mut window = (BOUNDARY, BOUNDARY);
+    padded.enumerate().filter_map(move |(i, s)| {
+        let t = (window.0, window.1, s);
+        window = (window.1, s);
+        (i >= 2).then_some(t)
+    })
+}
+
+impl Counts {
+    fn new() -> Self {
+        Counts {
+            tri: vec![0; S * S * S],
+            ctx: vec![0; S * S],
+            bi: vec![0; S * S],
+            mid: vec![0; S],
+            uni: vec![0; S],
+            total: 0,
+        }
+    }
+
+    fn from_trigrams(tri: Vec<u32>) -> Self {
+        let mut c = Counts::new();
+        c.tri = tri;
+        for a in 0..S {
+            for b in 0..S {
+                for x in 0..S {
+                    let n = u64::from(c.tri[tri_index((a, b, x))]);
+                    c.ctx[a * S + b] += n;
+                    c.bi[b * S + x] += n;
+                    c.mid[b] += n;
+                    c.uni[x] += n;
+                    c.total += n;
+                }
+            }
+        }
+        c
+    }
+
+    /// log P(c | a b), optionally with `own` trigrams (a label's own) taken out of the counts.
+    fn logp(&self, t: Tri, own: &[Tri]) -> f64 {
+        let (a, b, x) = t;
+        let mut o = [0u64; 6];
+        for &(oa, ob, ox) in own {
+            let same_ctx = oa == a && ob == b;
+            o[0] += u64::from(same_ctx && ox == x);
+            o[1] += u64::from(same_ctx);
+            o[2] += u64::from(ob == b && ox == x);
+            o[3] += u64::from(ob == b);
+            o[4] += u64::from(ox == x);
+            o[5] += 1;
+        }
+        let tri = u64::from(self.tri[tri_index(t)]).saturating_sub(o[0]) as f64;
+        let ctx = self.ctx[a * S + b].saturating_sub(o[1]) as f64;
+        let bi = self.bi[b * S + x].saturating_sub(o[2]) as f64;
+        let mid = self.mid[b].saturating_sub(o[3]) as f64;
+        let uni = self.uni[x].saturating_sub(o[4]) as f64;
+        let total = self.total.saturating_sub(o[5]) as f64;
+        // Add-one unigram so nothing has probability zero; an empty context passes its weight on.
+        let p1 = (uni + 1.0) / (total + S as f64);
+        let (w2, w3) = (LAMBDA[1], LAMBDA[0]);
+        let p2 = if mid > 0.0 { bi / mid } else { p1 };
+        let p3 = if ctx > 0.0 { tri / ctx } else { p2 };
+        (w3 * p3 + w2 * p2 + LAMBDA[2] * p1).ln()
+    }
+
+    fn seen(&self, t: Tri, own: &[Tri]) -> bool {
+        let mine = own.iter().filter(|&&o| o == t).count() as u64;
+        u64::from(self.tri[tri_index(t)]) > mine
+    }
+}
+
+/// Computes the features of a label given the trigram scorer (log-probability, seen).
+fn features_with(
+    label: &[u8],
+    ll_centre: f64,
+    mut tri: impl FnMut(Tri) -> (f64, bool),
+) -> Features {
+    let mut ll = 0.0;
+    let mut unseen = 0u32;
+    let mut n_tri = 0u32;
+    for t in trigrams(label) {
+        let (lp, seen) = tri(t);
+        ll += lp;
+        unseen += u32::from(!seen);
+        n_tri += 1;
+    }
+    let mut hist = [0u32; S];
+    let (mut digits, mut letters, mut vowels, mut hyphens) = (0u32, 0u32, 0u32, 0u32);
+    let (mut run, mut max_run) = (0u32, 0u32);
+    for &b in label {
+        hist[usize::from(SYMBOL[usize::from(b)])] += 1;
+        if b.is_ascii_digit() {
+            digits += 1;
+        }
+        hyphens += u32::from(b == b'-');
+        if b.is_ascii_lowercase() {
+            letters += 1;
+            if matches!(b, b'a' | b'e' | b'i' | b'o' | b'u' | b'y') {
+                vowels += 1;
+                run = 0;
+            } else {
+                run += 1;
+                max_run = max_run.max(run);
+            }
+        } else {
+            run = 0;
+        }
+    }
+    let len = label.len() as f64;
+    let entropy = if label.is_empty() {
+        0.0
+    } else {
+        len.log2() - hist.iter().map(|&n| nlog2n(n)).sum::<f64>() / len
+    };
+    let mean_ll = ll / f64::from(n_tri.max(1));
+    let vowel_share = if letters == 0 {
+        0.0
+    } else {
+        f64::from(vowels) / f64::from(letters)
+    };
+    [
+        mean_ll,
+        // How far below typical the label's likelihood is, in units that grow with the
+        // number of characters: a long label that is a little unusual throughout is as much
+        // evidence as a short one that is very unusual.
+        (mean_ll - ll_centre) * f64::from(n_tri).sqrt(),
+        f64::from(unseen) / f64::from(n_tri.max(1)),
+        len,
+        f64::from(digits) / len.max(1.0),
+        vowel_share,
+        (vowel_share - VOWEL_CENTRE).abs(),
+        f64::from(max_run),
+        entropy,
+        f64::from(hyphens),
+    ]
+}
+
+/// A trained DGA model: benign trigram counts plus a logistic regression.
+#[derive(Clone, Debug)]
+pub struct Model {
+    counts: Counts,
+    /// log P(c | a b) for every trigram, precomputed from `counts`.
+    logp: Vec<f32>,
+    reg: Regression,
+    /// Recommended threshold (score at or above which the detector fires).
+    pub threshold: u8,
+    /// Labels shorter than this are not scored.
+    pub min_label_len: usize,
+}
+
+/// The logistic regression over standardised features.
+#[derive(Clone, Debug, PartialEq)]
+struct Regression {
+    /// Per feature: mean and standard deviation over training names (for standardising).
+    mean: Features,
+    std: Features,
+    /// Per feature: mean over benign training names ("typical", for reasons).
+    typical: Features,
+    weights: Features,
+    bias: f64,
+    /// Mean `mean_ll` of benign training names, the centre of `ll_evidence`.
+    ll_centre: f64,
+}
+
+/// Why a model file was refused.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum ModelError {
+    /// The first line is not the model header.
+    #[error("not an Antimony DGA model (the first line must be {MAGIC:?})")]
+    NotAModel,
+    /// A line that does not parse.
+    #[error("line {line}: {problem}")]
+    BadLine {
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A required entry is missing.
+    #[error("the model has no {0}")]
+    Missing(&'static str),
+}
+
+/// The score of one label and what drove it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Score {
+    /// 0-100.
+    pub score: u8,
+    /// The features.
+    pub features: Features,
+    /// Each feature's contribution to the log-odds (weight x standardised value).
+    pub contributions: Features,
+}
+
+impl Model {
+    /// The model compiled into this crate.
+    pub fn builtin() -> Result<Self, ModelError> {
+        Self::parse(BUILTIN_MODEL)
+    }
+
+    fn from_parts(counts: Counts, reg: Regression, threshold: u8, min_label_len: usize) -> Self {
+        let mut logp = vec![0f32; S * S * S];
+        for a in 0..S {
+            for b in 0..S {
+                for c in 0..S {
+                    logp[tri_index((a, b, c))] = counts.logp((a, b, c), &[]) as f32;
+                }
+            }
+        }
+        Model {
+            counts,
+            logp,
+            reg,
+            threshold,
+            min_label_len,
+        }
+    }
+
+    /// The features of a label (lower case), as the model sees it at run time.
+    pub fn features(&self, label: &str) -> Features {
+        features_with(label.as_bytes(), self.reg.ll_centre, |t| {
+            let i = tri_index(t);
+            (f64::from(self.logp[i]), self.counts.tri[i] > 0)
+        })
+    }
+
+    fn log_odds(&self, f: &Features) -> (f64, Features) {
+        let r = &self.reg;
+        let mut z = r.bias;
+        let mut contributions = [0.0; NF];
+        for i in 0..NF {
+            let c = r.weights[i] * (f[i] - r.mean[i]) / r.std[i];
+            contributions[i] = c;
+            z += c;
+        }
+        (z, contributions)
+    }
+
+    /// Scores a label (lower case), whatever its length.
+    pub fn score_label(&self, label: &str) -> Score {
+        let features = self.features(label);
+        let (z, contributions) = self.log_odds(&features);
+        Score {
+            score: probability_score(z),
+            features,
+            contributions,
+        }
+    }
+
+    /// Typical (benign mean) value of each feature.
+    pub fn typical(&self) -> &Features {
+        &self.reg.typical
+    }
+
+    /// Parses a model file (the form [`Model::to_text`] writes).
+    pub fn parse(text: &str) -> Result<Self, ModelError> {
+        let mut lines = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.starts_with('#') && !l.trim().is_empty());
+        match lines.next() {
+            Some((_, l)) if l.trim() == MAGIC => {}
+            _ => return Err(ModelError::NotAModel),
+        }
+        let bad = |line: usize, problem: &str| ModelError::BadLine {
+            line: line + 1,
+            problem: problem.to_owned(),
+        };
+        let mut threshold = None;
+        let mut min_len = None;
+        let mut bias = None;
+        let mut ll_centre = None;
+        let mut feats: BTreeMap<usize, [f64; 4]> = BTreeMap::new();
+        let mut tri = vec![0u32; S * S * S];
+        let mut in_trigrams = false;
+        for (n, line) in lines {
+            let mut fields = line.split_whitespace();
+            let key = fields.next().unwrap_or("");
+            if in_trigrams {
+                let syms: Vec<usize> = key
+                    .bytes()
+                    .map(|b| ALPHABET.iter().position(|&a| a == b))
+                    .collect::<Option<_>>()
+                    .ok_or_else(|| bad(n, "a trigram with a character outside the alphabet"))?;
+                let [a, b, c] = syms[..] else {
+                    return Err(bad(n, "a trigram must have three characters"));
+                };
+                let count = fields
+                    .next()
+                    .and_then(|v| v.parse::<u32>().ok())
+                    .ok_or_else(|| bad(n, "a trigram needs a count"))?;
+                tri[tri_index((a, b, c))] = count;
+                continue;
+            }
+            let num = |v: Option<&str>| -> Result<f64, ModelError> {
+                v.and_then(|v| v.parse::<f64>().ok())
+                    .filter(|x| x.is_finite())
+                    .ok_or_else(|| bad(n, "expected a number"))
+            };
+            match key {
+                "threshold" => threshold = Some(num(fields.next())?.clamp(0.0, 100.0) as u8),
+                "min_label_len" => min_len = Some(num(fields.next())?.max(1.0) as usize),
+                "bias" => bias = Some(num(fields.next())?),
+                "ll_centre" => ll_centre = Some(num(fields.next())?),
+                "feature" => {
+                    let name = fields.next().unwrap_or("");
+                    let i = FEATURES
+                        .iter()
+                        .position(|&f| f == name)
+                        .ok_or_else(|| bad(n, "unknown feature"))?;
+                    let mut v = [0.0; 4];
+                    for x in &mut v {
+                        *x = num(fields.next())?;
+                    }
+                    if v[1] <= 0.0 {
+                        return Err(bad(n, "a feature's standard deviation must be positive"));
+                    }
+                    feats.insert(i, v);
+                }
+                "trigrams" => in_trigrams = true,
+                _ => return Err(bad(n, "unknown entry")),
+            }
+        }
+        if feats.len() != NF {
+            return Err(ModelError::Missing("entry for every feature"));
+        }
+        let pick = |j: usize| {
+            let mut out = [0.0; NF];
+            for (i, v) in &feats {
+                out[*i] = v[j];
+            }
+            out
+        };
+        let reg = Regression {
+            mean: pick(0),
+            std: pick(1),
+            weights: pick(2),
+            typical: pick(3),
+            bias: bias.ok_or(ModelError::Missing("bias"))?,
+            ll_centre: ll_centre.ok_or(ModelError::Missing("ll_centre"))?,
+        };
+        Ok(Model::from_parts(
+            Counts::from_trigrams(tri),
+            reg,
+            threshold.ok_or(ModelError::Missing("threshold"))?,
+            min_len.ok_or(ModelError::Missing("min_label_len"))?,
+        ))
+    }
+
+    /// Writes the model file: a header, the regression, then the trigram counts (one per
+    /// line, sorted, boundary written `^` and other characters `_`).
+    pub fn to_text(&self) -> String {
+        let mut out = String::with_capacity(256 * 1024);
+        out.push_str(
+            "# Antimony DGA model: benign character trigram counts and a logistic regression.\n\
+             # Written by antimony_detect::detectors::dga::train; see that module's docs.\n",
+        );
+        let _ = writeln!(out, "{MAGIC}");
+        let _ = writeln!(out, "threshold {}", self.threshold);
+        let _ = writeln!(out, "min_label_len {}", self.min_label_len);
+        let r = &self.reg;
+        let _ = writeln!(out, "bias {}", r.bias);
+        let _ = writeln!(out, "ll_centre {}", r.ll_centre);
+        out.push_str("# feature name mean std weight typical\n");
+        for i in 0..NF {
+            let _ = writeln!(
+                out,
+                "feature {} {} {} {} {}",
+                FEATURES[i], r.mean[i], r.std[i], r.weights[i], r.typical[i]
+            );
+        }
+        out.push_str("trigrams\n");
+        for a in 0..S {
+            for b in 0..S {
+                for c in 0..S {
+                    let n = self.counts.tri[tri_index((a, b, c))];
+                    if n > 0 {
+                        let t = [ALPHABET[a], ALPHABET[b], ALPHABET[c]];
+                        let _ = writeln!(out, "{} {n}", String::from_utf8_lossy(&t));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Largest difference between two models' numbers (trigram counts must be equal), for
+    /// checking that retraining gives the committed model.
+    pub fn max_difference(&self, other: &Model) -> Option<f64> {
+        if self.counts.tri != other.counts.tri
+            || self.threshold != other.threshold
+            || self.min_label_len != other.min_label_len
+        {
+            return None;
+        }
+        let (a, b) = (&self.reg, &other.reg);
+        let mut d = (a.bias - b.bias)
+            .abs()
+            .max((a.ll_centre - b.ll_centre).abs());
+        for i in 0..NF {
+            for (x, y) in [
+                (a.mean[i], b.mean[i]),
+                (a.std[i], b.std[i]),
+                (a.weights[i], b.weights[i]),
+                (a.typical[i], b.typical[i]),
+            ] {
+                d = d.max((x - y).abs() / y.abs().max(1.0));
+            }
+        }
+        Some(d)
+    }
+}
+
+fn sigmoid(z: f64) -> f64 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+fn probability_score(z: f64) -> u8 {
+    (sigmoid(z) * 100.0).round().clamp(0.0, 100.0) as u8
+}
+
+/// The registered label of a raw domain name, as training and evaluation see it: normalised,
+/// first label of the registered domain. `None` for names without one, or internationalised.
+pub fn label_of(raw: &str) -> Option<String> {
+    let name = antimony_dns::domain::normalise(raw.trim()).ok()?;
+    let rd = antimony_dns::domain::registered_domain(&name)?;
+    let label = rd.split('.').next()?;
+    if label.is_empty() || label.starts_with("xn--") {
+        return None;
+    }
+    Some(label.to_owned())
+}
+
+/// True for the fixed fifth of labels held out of training for evaluation (by a stable hash
+/// of the label, so the split does not depend on file order and a label is never on both
+/// sides).
+pub fn is_held_out(label: &str) -> bool {
+    StableHasher::new()
+        .field(b"antimony-dga-holdout-v1")
+        .field(label.as_bytes())
+        .finish()
+        .is_multiple_of(5)
+}
+
+/// Trains a model on benign names and `(family, name)` DGA names (raw domain names; each is
+/// reduced to its registered label, and labels are de-duplicated). Use [`is_held_out`] to keep
+/// an evaluation set out. Deterministic: the same names give the same model.
+pub fn train<'a>(
+    benign: impl IntoIterator<Item = &'a str>,
+    dga: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Model {
+    let min_len = DEFAULT_MIN_LABEL_LEN;
+    let benign: BTreeSet<String> = benign.into_iter().filter_map(label_of).collect();
+    // A label that is in both sets (a DGA that hit a real name) is left out of the DGA side.
+    let dga: BTreeSet<String> = dga
+        .into_iter()
+        .filter_map(|(_, name)| label_of(name))
+        .filter(|l| !benign.contains(l))
+        .collect();
+
+    let mut tri = vec![0u32; S * S * S];
+    for label in &benign {
+        for t in trigrams(label.as_bytes()) {
+            tri[tri_index(t)] += 1;
+        }
+    }
+    let counts = Counts::from_trigrams(tri);
+
+    // Features: benign leave-one-out, DGA against the full counts.
+    let mut rows: Vec<(Features, bool)> = Vec::new();
+    let mut own: Vec<Tri> = Vec::with_capacity(64);
+    for label in benign.iter().filter(|l| l.len() >= min_len) {
+        own.clear();
+        own.extend(trigrams(label.as_bytes()));
+        let f = features_with(label.as_bytes(), 0.0, |t| {
+            (counts.logp(t, &own), counts.seen(t, &own))
+        });
+        rows.push((f, false));
+    }
+    for label in dga.iter().filter(|l| l.len() >= min_len) {
+        let f = features_with(label.as_bytes(), 0.0, |t| {
+            (counts.logp(t, &[]), counts.seen(t, &[]))
+        });
+        rows.push((f, true));
+    }
+    // `ll_evidence` is centred on the benign mean, known only now.
+    let benign_rows = rows.iter().filter(|(_, y)| !y).count().max(1) as f64;
+    let ll_centre = rows
+        .iter()
+        .filter(|(_, y)| !y)
+        .map(|(f, _)| f[F_MEAN_LL])
+        .sum::<f64>()
+        / benign_rows;
+    for (f, _) in &mut rows {
+        f[F_LL_EVIDENCE] = (f[F_MEAN_LL] - ll_centre) * (f[F_LENGTH] + 1.0).sqrt();
+    }
+
+    let n = rows.len().max(1) as f64;
+    let mut mean = [0.0; NF];
+    let mut std = [0.0; NF];
+    let mut typical = [0.0; NF];
+    let n_benign = rows.iter().filter(|(_, y)| !y).count().max(1) as f64;
+    for (f, y) in &rows {
+        for i in 0..NF {
+            mean[i] += f[i] / n;
+            if !y {
+                typical[i] += f[i] / n_benign;
+            }
+        }
+    }
+    for (f, _) in &rows {
+        for i in 0..NF {
+            std[i] += (f[i] - mean[i]).powi(2) / n;
+        }
+    }
+    for s in &mut std {
+        *s = s.sqrt().max(1e-9);
+    }
+    let standard: Vec<(Features, bool)> = rows
+        .iter()
+        .map(|(f, y)| {
+            let mut z = [0.0; NF];
+            for i in 0..NF {
+                z[i] = (f[i] - mean[i]) / std[i];
+            }
+            (z, *y)
+        })
+        .collect();
+    let (weights, bias) = fit_logistic(&standard);
+
+    let reg = Regression {
+        mean,
+        std,
+        typical,
+        weights,
+        bias,
+        ll_centre,
+    };
+    let mut model = Model::from_parts(counts, reg, 100, min_len);
+    // Recommended threshold: the lowest score at which benign training names (leave-one-out)
+    // fire at most TARGET_FPR of the time.
+    let mut hist = [0usize; 101];
+    for (f, y) in &rows {
+        if !y {
+            hist[usize::from(probability_score(model.log_odds(f).0))] += 1;
+        }
+    }
+    let mut above = 0usize;
+    for t in (0..=100u8).rev() {
+        above += hist[usize::from(t)];
+        if above as f64 / n_benign > TARGET_FPR {
+            model.threshold = t.saturating_add(1).min(100);
+            break;
+        }
+    }
+    model
+}
+
+/// Logistic regression by Newton's method with a small ridge penalty, classes weighted to
+/// equal total weight. Returns (weights, bias).
+fn fit_logistic(rows: &[(Features, bool)]) -> (Features, f64) {
+    const D: usize = NF + 1;
+    const RIDGE: f64 = 1e-3;
+    let pos = rows.iter().filter(|(_, y)| *y).count().max(1) as f64;
+    let neg = rows.iter().filter(|(_, y)| !y).count().max(1) as f64;
+    let total = pos + neg;
+    let mut beta = [0.0f64; D];
+    for _ in 0..25 {
+        let mut grad = [0.0f64; D];
+        let mut hess = [[0.0f64; D]; D];
+        for (f, y) in rows {
+            let x: [f64; D] = std::array::from_fn(|i| if i < NF { f[i] } else { 1.0 });
+            let z: f64 = (0..D).map(|i| beta[i] * x[i]).sum();
+            let p = sigmoid(z);
+            let w = if *y {
+                total / (2.0 * pos)
+            } else {
+                total / (2.0 * neg)
+            };
+            let target = if *y { 1.0 } else { 0.0 };
+            for i in 0..D {
+                grad[i] += w * (p - target) * x[i];
+                for j in 0..D {
+                    hess[i][j] += w * p * (1.0 - p) * x[i] * x[j];
+                }
+            }
+        }
+        for i in 0..NF {
+            grad[i] += RIDGE * total * beta[i];
+            hess[i][i] += RIDGE * total;
+        }
+        let Some(step) = solve(hess, grad) else { break };
+        let mut change = 0.0f64;
+        for i in 0..D {
+            beta[i] -= step[i];
+            change = change.max(step[i].abs());
+        }
+        if change < 1e-10 {
+            break;
+        }
+    }
+    (std::array::from_fn(|i| beta[i]), beta[NF])
+}
+
+/// Solves `a x = b` by Gaussian elimination with partial pivoting; `None` when singular.
+fn solve<const D: usize>(mut a: [[f64; D]; D], mut b: [f64; D]) -> Option<[f64; D]> {
+    for col in 0..D {
+        let pivot = (col..D).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
+        if a[pivot][col].abs() < 1e-12 {
+            return None;
+        }
+        a.swap(col, pivot);
+        b.swap(col, pivot);
+        for row in col + 1..D {
+            let factor = a[row][col] / a[col][col];
+            for k in col..D {
+                a[row][k] -= factor * a[col][k];
+            }
+            b[row] -= factor * b[col];
+        }
+    }
+    let mut x = [0.0; D];
+    for row in (0..D).rev() {
+        let s: f64 = (row + 1..D).map(|k| a[row][k] * x[k]).sum();
+        x[row] = (b[row] - s) / a[row][row];
+    }
+    Some(x)
+}
+
+/// Recall and false-positive rates of a model at a threshold.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Evaluation {
+    /// Threshold used.
+    pub threshold: u8,
+    /// DGA labels scored (long enough) and caught, per family: (scored, caught, total).
+    pub families: BTreeMap<String, (usize, usize, usize)>,
+    /// Benign labels: (scored, fired, total).
+    pub benign: (usize, usize, usize),
+}
+
+impl Evaluation {
+    /// Share of all DGA labels caught (labels too short to score count as missed).
+    pub fn recall(&self) -> f64 {
+        let (caught, total) = self
+            .families
+            .values()
+            .fold((0, 0), |(c, t), v| (c + v.1, t + v.2));
+        caught as f64 / total.max(1) as f64
+    }
+
+    /// Share of all benign labels that fire.
+    pub fn false_positive_rate(&self) -> f64 {
+        self.benign.1 as f64 / self.benign.2.max(1) as f64
+    }
+}
+
+/// Evaluates the model on labelled names (raw domains) at `threshold`.
+pub fn evaluate<'a>(
+    model: &Model,
+    threshold: u8,
+    benign: impl IntoIterator<Item = &'a str>,
+    dga: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Evaluation {
+    let mut e = Evaluation {
+        threshold,
+        ..Evaluation::default()
+    };
+    let fires = |label: &str| -> (bool, bool) {
+        let scored = label.len() >= model.min_label_len;
+        (
+            scored,
+            scored && model.score_label(label).score >= threshold,
+        )
+    };
+    let benign: BTreeSet<String> = benign.into_iter().filter_map(label_of).collect();
+    for label in &benign {
+        let (scored, fired) = fires(label);
+        e.benign.0 += usize::from(scored);
+        e.benign.1 += usize::from(fired);
+        e.benign.2 += 1;
+    }
+    let dga: BTreeSet<(String, String)> = dga
+        .into_iter()
+        .filter_map(|(f, n)| Some((f.to_owned(), label_of(n)?)))
+        .collect();
+    for (family, label) in &dga {
+        let (scored, fired) = fires(label);
+        let entry = e.families.entry(family.clone()).or_default();
+        entry.0 += usize::from(scored);
+        entry.1 += usize::from(fired);
+        entry.2 += 1;
+    }
+    e
+}
+
+/// Suffixes whose labels are machine-assigned IDs, not scored by default.
+pub const DEFAULT_IGNORE_SUFFIXES: &[&str] = &[
+    "cloudfront.net",
+    "azureedge.net",
+    "azurefd.net",
+    "akamaihd.net",
+    "akamaized.net",
+    "elb.amazonaws.com",
+];
+
+/// The DGA detector: a [`Model`] and a threshold.
+#[derive(Clone, Debug)]
+pub struct Dga {
+    model: Model,
+    threshold: u8,
+    severity: Severity,
+    ignore_suffixes: Vec<String>,
+}
+
+/// Why a name is not scored.
+enum Skip {
+    NoRegisteredDomain,
+    Short(usize),
+    Idn,
+    Ignored(String),
+}
+
+impl Dga {
+    /// A detector over `model`, firing at `threshold` (default the model's), with `severity`
+    /// (capped at `medium`: one random-looking name is a weak signal).
+    pub fn new(model: Model, threshold: Option<u8>, severity: Severity) -> Self {
+        Dga {
+            threshold: threshold.unwrap_or(model.threshold).min(100),
+            model,
+            severity: severity.min(Severity::Medium),
+            ignore_suffixes: DEFAULT_IGNORE_SUFFIXES
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+        }
+    }
+
+    /// Replaces the suffixes whose names are not scored.
+    pub fn with_ignore_suffixes(mut self, suffixes: Vec<String>) -> Self {
+        self.ignore_suffixes = suffixes;
+        self
+    }
+
+    /// The model.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// The threshold in use.
+    pub fn threshold(&self) -> u8 {
+        self.threshold
+    }
+
+    fn skip(&self, name: &Name<'_>) -> Option<Skip> {
+        let label = name.registered_label();
+        if label.is_empty() {
+            return Some(Skip::NoRegisteredDomain);
+        }
+        if label.len() < self.model.min_label_len {
+            return Some(Skip::Short(label.len()));
+        }
+        if label.starts_with("xn--") {
+            return Some(Skip::Idn);
+        }
+        let rd = name.registered_domain;
+        for s in &self.ignore_suffixes {
+            if rd.len() > s.len()
+                && rd.ends_with(s.as_str())
+                && rd.as_bytes()[rd.len() - s.len() - 1] == b'.'
+            {
+                return Some(Skip::Ignored(s.clone()));
+            }
+        }
+        None
+    }
+
+    /// Describes one feature's value against its typical value.
+    fn describe(&self, i: usize, label: &str, f: &Features) -> String {
+        let t = self.model.typical();
+        let letters = label.bytes().filter(u8::is_ascii_lowercase).count();
+        let vowels = (f[F_VOWELS] * letters as f64).round();
+        match i {
+            F_MEAN_LL | F_LL_EVIDENCE => format!(
+                "improbable character sequences (mean trigram log-likelihood {:.1} vs {:.1} typical)",
+                f[F_MEAN_LL], t[F_MEAN_LL]
+            ),
+            F_UNSEEN => {
+                let n = label.len() + 1;
+                format!(
+                    "{} of {n} character triples never seen in popular names",
+                    (f[F_UNSEEN] * n as f64).round()
+                )
+            }
+            F_LENGTH => format!(
+                "a long label ({} characters vs {:.0} typical)",
+                label.len(),
+                t[F_LENGTH]
+            ),
+            F_DIGITS => format!(
+                "digits mixed with letters ({} of {} characters)",
+                label.bytes().filter(u8::is_ascii_digit).count(),
+                label.len()
+            ),
+            F_VOWELS | F_VOWEL_DEV => format!("{vowels} vowels in {letters} letters"),
+            F_CONSONANT_RUN => format!("a run of {} consonants", f[F_CONSONANT_RUN]),
+            F_HYPHENS => format!("{} hyphens", f[F_HYPHENS]),
+            _ => format!(
+                "high character entropy ({:.1} bits vs {:.1} typical)",
+                f[F_ENTROPY], t[F_ENTROPY]
+            ),
+        }
+    }
+
+    /// The reason: the score and the two features that pushed it up most.
+    fn reason(&self, name: &Name<'_>, s: &Score, fired: bool) -> String {
+        let label = name.registered_label();
+        let mut order: Vec<usize> = (0..NF).collect();
+        order.sort_by(|&a, &b| s.contributions[b].total_cmp(&s.contributions[a]));
+        let drivers: Vec<String> = order
+            .iter()
+            .take(2)
+            .filter(|&&i| s.contributions[i] > 0.0)
+            .map(|&i| self.describe(i, label, &s.features))
+            .fold(Vec::new(), |mut v: Vec<String>, d| {
+                if !v.contains(&d) {
+                    v.push(d);
+                }
+                v
+            });
+        let drivers = &drivers[..drivers.len().min(2)];
+        let mut reason = format!(
+            "{} {} (DGA score {} {} threshold {})",
+            name.registered_domain,
+            if fired {
+                "looks machine-generated"
+            } else {
+                "does not look machine-generated"
+            },
+            s.score,
+            if fired { "at or above" } else { "below" },
+            self.threshold
+        );
+        if !drivers.is_empty() {
+            let _ = write!(
+                reason,
+                ": {}{}",
+                if fired { "" } else { "despite " },
+                drivers.join(", ")
+            );
+        }
+        reason
+    }
+
+    fn evidence(&self, name: &Name<'_>, s: &Score) -> Vec<(String, crate::Evidence)> {
+        let mut e = vec![
+            ev("dga_score", i64::from(s.score)),
+            ev("threshold", i64::from(self.threshold)),
+            ev("label", name.registered_label()),
+        ];
+        for i in 0..NF {
+            e.push(ev(FEATURES[i], (s.features[i] * 1000.0).round() / 1000.0));
+        }
+        e
+    }
+}
+
+impl NameDetector for Dga {
+    fn name(&self) -> &'static str {
+        DETECTOR
+    }
+
+    fn check(&self, name: &Name<'_>) -> Option<Finding> {
+        if self.skip(name).is_some() {
+            return None;
+        }
+        let s = self.model.score_label(name.registered_label());
+        if s.score < self.threshold {
+            return None;
+        }
+        Some(Finding {
+            detector: DETECTOR,
+            score: s.score,
+            severity: self.severity,
+            reason: self.reason(name, &s, true),
+            evidence: self.evidence(name, &s),
+        })
+    }
+
+    fn explain(&self, name: &Name<'_>) -> Explanation {
+        if let Some(skip) = self.skip(name) {
+            let reason = match skip {
+                Skip::NoRegisteredDomain => {
+                    format!("{} has no registered domain to score", name.qname)
+                }
+                Skip::Short(n) => format!(
+                    "{} is too short to judge ({n} characters, the model scores {} or more)",
+                    name.registered_label(),
+                    self.model.min_label_len
+                ),
+                Skip::Idn => format!(
+                    "{} is an internationalised (punycode) label, not scored",
+                    name.registered_label()
+                ),
+                Skip::Ignored(s) => format!("names under {s} are machine-assigned IDs, not scored"),
+            };
+            return Explanation::quiet(DETECTOR, 0, reason);
+        }
+        let s = self.model.score_label(name.registered_label());
+        let fired = s.score >= self.threshold;
+        let reason = self.reason(name, &s, fired);
+        let mut e = Explanation::quiet(DETECTOR, s.score, reason);
+        e.evidence = self.evidence(name, &s);
+        if fired {
+            e.fired = true;
+            e.severity = Some(self.severity);
+        }
+        e
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trigrams_are_padded() {
+        let t: Vec<Tri> = trigrams(b"ab").collect();
+        assert_eq!(t, [(0, 0, 1), (0, 1, 2), (1, 2, 0)]);
+        assert_eq!(trigrams(b"").count(), 1);
+    }
+
+    #[test]
+    fn leave_one_out_removes_own_counts() {
+        let mut tri = vec![0u32; S * S * S];
+        for t in trigrams(b"abc") {
+            tri[tri_index(t)] += 1;
+        }
+        let counts = Counts::from_trigrams(tri);
+        let own: Vec<Tri> = trigrams(b"abc").collect();
+        for &t in &own {
+            assert!(counts.seen(t, &[]));
+            assert!(!counts.seen(t, &own));
+        }
+        // With its own counts removed nothing is left: the add-one unigram floor remains.
+        let lp = counts.logp(own[0], &own);
+        assert!((lp - (1.0 / S as f64).ln()).abs() < 1e-9, "{lp}");
+    }
+
+    #[test]
+    fn logistic_fit_separates() {
+        let rows: Vec<(Features, bool)> = (0..200)
+            .map(|i| {
+                let y = i % 2 == 0;
+                let x = if y { 1.0 } else { -1.0 } + (i % 7) as f64 * 0.1;
+                (std::array::from_fn(|j| if j == 0 { x } else { 0.0 }), y)
+            })
+            .collect();
+        let (w, _) = fit_logistic(&rows);
+        assert!(w[0] > 1.0, "{w:?}");
+    }
+
+    #[test]
+    fn solve_small_system() {
+        let x = solve([[2.0, 1.0], [1.0, 3.0]], [3.0, 5.0]).expect("regular");
+        assert!((x[0] - 0.8).abs() < 1e-12 && (x[1] - 1.4).abs() < 1e-12);
+        assert!(solve([[1.0, 2.0], [2.0, 4.0]], [1.0, 2.0]).is_none());
+    }
+
+    #[test]
+    fn builtin_model_round_trips() {
+        let m = Model::builtin().expect("built-in model");
+        let again = Model::parse(&m.to_text()).expect("reparse");
+        assert_eq!(m.max_difference(&again), Some(0.0));
+        assert!(matches!(Model::parse("nope"), Err(ModelError::NotAModel)));
+        assert!(matches!(
+            Model::parse("antimony-dga-model 1\nthreshold x\n"),
+            Err(ModelError::BadLine { line: 2, .. })
+        ));
+    }
+
+    fn check(d: &Dga, qname: &str, fires: bool) {
+        let name = Name::new(qname, 1);
+        let f = d.check(&name);
+        assert_eq!(f.is_some(), fires, "{qname}: {}", d.explain(&name).reason);
+        if let Some(f) = f {
+            assert_eq!(f.severity, Severity::Low);
+        }
+    }
+
+    #[test]
+    fn talk_examples() {
+        let d = Dga::new(Model::builtin().expect("model"), None, Severity::Low);
+        for name in [
+            "afadsfasdfsafwerwqerqqiye.cn",
+            "jlaooireqieoruqoireqpwoiue.to",
+        ] {
+            check(&d, name, true);
+        }
+        for name in [
+            "google.com",
+            "facebook.com",
+            "wikipedia.org",
+            "update-java.net",
+            "d1a2b3c4d5e6f7.cloudfront.net",
+            "xn--mnchen-3ya.de",
+        ] {
+            check(&d, name, false);
+        }
+    }
+
+    #[test]
+    fn severity_is_capped() {
+        let d = Dga::new(Model::builtin().expect("model"), None, Severity::Critical);
+        let f = d
+            .check(&Name::new("afadsfasdfsafwerwqerqqiye.cn", 1))
+            .expect("fires");
+        assert_eq!(f.severity, Severity::Medium);
+    }
+}
