@@ -47,7 +47,9 @@ fn bench_format(c: &mut Criterion, format: Format, lines: &[Vec<u8>]) {
 }
 
 fn decoders(c: &mut Criterion) {
-    let windows = corpus("windows_dns_debug.log", |l| l.windows(8).any(|w| w == b" PACKET "));
+    let windows = corpus("windows_dns_debug.log", |l| {
+        l.windows(8).any(|w| w == b" PACKET ")
+    });
     let bind = corpus("bind9_querylog.log", |l| !l.is_empty());
 
     // JSON lines as `antimony parse` writes them, from the BIND events.
@@ -81,8 +83,10 @@ fn decoders(c: &mut Criterion) {
 
     // Writing JSON, for `antimony parse`.
     let mut decoder = Format::Bind9.decoder(&DecodeOptions::default());
-    let events: Vec<_> =
-        bind.iter().filter_map(|line| decoder.decode_line(line).ok().flatten()).collect();
+    let events: Vec<_> = bind
+        .iter()
+        .filter_map(|line| decoder.decode_line(line).ok().flatten())
+        .collect();
     let mut group = c.benchmark_group("write");
     group.throughput(Throughput::Elements(events.len() as u64));
     group.bench_function("json", |b| {

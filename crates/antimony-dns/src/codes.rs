@@ -291,7 +291,16 @@ mod tests {
         ] {
             assert_eq!(rtype_code(name), Some(code), "{name}");
         }
-        for bad in ["", "B", "TYPE", "TYPE65536", "TYPE-1", "TYPE+1", "AAAAAAAAAAAAAAAAA", "ä"] {
+        for bad in [
+            "",
+            "B",
+            "TYPE",
+            "TYPE65536",
+            "TYPE-1",
+            "TYPE+1",
+            "AAAAAAAAAAAAAAAAA",
+            "ä",
+        ] {
             assert_eq!(rtype_code(bad), None, "{bad}");
         }
         assert_eq!(rcode_code("notimpl"), Some(4));

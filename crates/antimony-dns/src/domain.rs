@@ -37,20 +37,60 @@ pub enum NameError {
 pub fn normalise_into(raw: &str, out: &mut String) -> Result<(), NameError> {
     let trimmed = raw.strip_suffix('.').unwrap_or(raw);
     if trimmed.is_ascii() {
-        if let Some(&b) = trimmed.as_bytes().iter().find(|&&b| b <= b' ' || b == 0x7f) {
-            return Err(NameError::BadCharacter(char::from(b)));
-        }
+        check_ascii(trimmed)?;
         let start = out.len();
         out.push_str(trimmed);
         // Only this call's bytes: the caller may have cleared `out`, but need not have.
         if let Some(added) = out.get_mut(start..) {
             added.make_ascii_lowercase();
         }
+        Ok(())
     } else {
         let ascii = idna::domain_to_ascii(trimmed).map_err(|_| NameError::Idna)?;
+        // IDNA mapping can produce characters a name must not hold: `´` becomes a space and
+        // a combining accent (found by the property test below).
+        check_ascii(&ascii)?;
         out.push_str(&ascii);
+        Ok(())
     }
-    check_lengths(out)
+}
+
+/// Checks an ASCII name in one pass (this is on every decoder's hot path): no blanks or
+/// control characters, then the length limits, in the order [`check_lengths`] reports them.
+fn check_ascii(name: &str) -> Result<(), NameError> {
+    let mut label_error = None;
+    let mut label_len = 0usize;
+    for &b in name.as_bytes() {
+        if b <= b' ' || b == 0x7f {
+            return Err(NameError::BadCharacter(char::from(b)));
+        }
+        if b == b'.' {
+            if label_error.is_none() {
+                label_error = label_problem(label_len);
+            }
+            label_len = 0;
+        } else {
+            label_len += 1;
+        }
+    }
+    if name.len() > MAX_NAME_LEN {
+        return Err(NameError::TooLong(name.len()));
+    }
+    if name.is_empty() {
+        return Ok(());
+    }
+    match label_error.or_else(|| label_problem(label_len)) {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
+}
+
+fn label_problem(len: usize) -> Option<NameError> {
+    match len {
+        0 => Some(NameError::EmptyLabel),
+        1..=MAX_LABEL_LEN => None,
+        _ => Some(NameError::LabelTooLong(len)),
+    }
 }
 
 /// Normalises a name into a new string (see [`normalise_into`]).
@@ -60,6 +100,8 @@ pub fn normalise(raw: &str) -> Result<String, NameError> {
     Ok(out)
 }
 
+/// The length rules stated plainly; the definition [`check_ascii`] is tested against.
+#[cfg(test)]
 fn check_lengths(name: &str) -> Result<(), NameError> {
     if name.is_empty() {
         return Ok(());
@@ -115,7 +157,11 @@ mod tests {
     fn check(raw: &str, normalised: &str, registered: Option<&str>) {
         let name = normalise(raw).expect("valid name");
         assert_eq!(name, normalised, "normalise({raw:?})");
-        assert_eq!(registered_domain(&name), registered, "registered_domain({name:?})");
+        assert_eq!(
+            registered_domain(&name),
+            registered,
+            "registered_domain({name:?})"
+        );
     }
 
     #[test]
@@ -132,7 +178,43 @@ mod tests {
     fn refuses_bad_names() {
         assert_eq!(normalise("a b.com"), Err(NameError::BadCharacter(' ')));
         assert_eq!(normalise("a..com"), Err(NameError::EmptyLabel));
-        assert!(matches!(normalise(&"a".repeat(64)), Err(NameError::LabelTooLong(64))));
+        assert!(matches!(
+            normalise(&"a".repeat(64)),
+            Err(NameError::LabelTooLong(64))
+        ));
+    }
+
+    /// The straightforward definition that the one-pass [`check_ascii`] must agree with.
+    fn reference(raw: &str) -> Result<String, NameError> {
+        let trimmed = raw.strip_suffix('.').unwrap_or(raw);
+        if let Some(b) = trimmed.bytes().find(|&b| b <= b' ' || b == 0x7f) {
+            return Err(NameError::BadCharacter(char::from(b)));
+        }
+        let out = trimmed.to_ascii_lowercase();
+        check_lengths(&out)?;
+        Ok(out)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn one_pass_check_agrees_with_the_definition(raw in "[a-zA-Z0-9.\\-_ \t\x00\x7f]{0,300}") {
+            proptest::prop_assert_eq!(normalise(&raw), reference(&raw));
+        }
+
+        #[test]
+        fn normalising_twice_changes_nothing(raw in "\\PC{0,80}") {
+            if let Ok(once) = normalise(&raw) {
+                proptest::prop_assert_eq!(normalise(&once), Ok(once.clone()));
+                if let Some(rd) = registered_domain(&once) {
+                    proptest::prop_assert!(once.ends_with(rd));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn idna_output_is_checked_too() {
+        assert_eq!(normalise("´"), Err(NameError::BadCharacter(' ')));
     }
 
     #[test]

@@ -63,7 +63,8 @@ impl CivilDateTime {
             return Err(TimeError::OutOfRange);
         }
         let days = days_from_civil(self.year, self.month, self.day);
-        let secs = i64::from(self.hour) * 3600 + i64::from(self.minute) * 60 + i64::from(self.second);
+        let secs =
+            i64::from(self.hour) * 3600 + i64::from(self.minute) * 60 + i64::from(self.second);
         // Years beyond +-290,000 overflow i64 microseconds, so the arithmetic is checked.
         days.checked_mul(MICROS_PER_DAY)
             .and_then(|d| d.checked_add(secs * MICROS_PER_SECOND + i64::from(self.micros)))
@@ -230,7 +231,9 @@ pub(crate) fn digits(b: &[u8]) -> Result<u32, TimeError> {
 pub(crate) fn fraction_micros(frac: &[u8]) -> u32 {
     let mut v = 0u32;
     for i in 0..6 {
-        let d = frac.get(i).map_or(0, |c| u32::from(c.wrapping_sub(b'0')).min(9));
+        let d = frac
+            .get(i)
+            .map_or(0, |c| u32::from(c.wrapping_sub(b'0')).min(9));
         v = v * 10 + d;
     }
     v
@@ -286,9 +289,19 @@ mod tests {
     #[test]
     fn writes_rfc3339_and_reads_it_back() {
         assert_eq!(to_rfc3339(1_502_530_532_000_000), "2017-08-12T09:35:32Z");
-        assert_eq!(to_rfc3339(1_502_530_532_907_000), "2017-08-12T09:35:32.907000Z");
+        assert_eq!(
+            to_rfc3339(1_502_530_532_907_000),
+            "2017-08-12T09:35:32.907000Z"
+        );
         assert_eq!(to_rfc3339(-1), "1969-12-31T23:59:59.999999Z");
-        for ts in [0, 1, -1, 951_782_400_000_000, 253_402_300_799_999_999, -62_167_219_200_000_000] {
+        for ts in [
+            0,
+            1,
+            -1,
+            951_782_400_000_000,
+            253_402_300_799_999_999,
+            -62_167_219_200_000_000,
+        ] {
             assert_eq!(parse_rfc3339(&to_rfc3339(ts)), Ok(ts), "{ts}");
         }
         // Extreme values write something and do not panic.

@@ -1,10 +1,10 @@
 //! Hostile input: random bytes and random mutations of real lines never make a decoder panic,
 //! and whatever a decoder accepts is a well-formed event.
 
-use antimony_dns::domain::MAX_NAME_LEN;
-use antimony_dns::formats::{DecodeOptions, DateOrder, Format, LineDecoder, json_lines};
-use antimony_dns::time::{parse_rfc3339, to_rfc3339};
 use antimony_dns::DnsEvent;
+use antimony_dns::domain::MAX_NAME_LEN;
+use antimony_dns::formats::{DateOrder, DecodeOptions, Format, LineDecoder, json_lines};
+use antimony_dns::time::{parse_rfc3339, to_rfc3339};
 use proptest::prelude::*;
 
 const LOGS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/logs/");
@@ -42,7 +42,12 @@ fn real_lines() -> &'static [Vec<u8>] {
 fn decoders() -> Vec<antimony_dns::formats::Decoder> {
     let mut all = Vec::new();
     for &format in Format::all() {
-        for date_order in [DateOrder::Auto, DateOrder::Mdy, DateOrder::Dmy, DateOrder::Ymd] {
+        for date_order in [
+            DateOrder::Auto,
+            DateOrder::Mdy,
+            DateOrder::Dmy,
+            DateOrder::Ymd,
+        ] {
             let options = DecodeOptions {
                 date_order,
                 utc_offset_minutes: -300,
@@ -68,7 +73,12 @@ fn decode_everywhere(line: &[u8]) -> Result<(), TestCaseError> {
 /// An accepted event is normalised and survives a JSON round trip unchanged.
 fn check_event(event: &DnsEvent) -> Result<(), TestCaseError> {
     prop_assert!(event.qname.len() <= MAX_NAME_LEN);
-    prop_assert!(!event.qname.bytes().any(|b| b.is_ascii_uppercase() || b <= b' '));
+    prop_assert!(
+        !event
+            .qname
+            .bytes()
+            .any(|b| b.is_ascii_uppercase() || b <= b' ')
+    );
     prop_assert!(event.qname.ends_with(event.registered_domain()));
     let mut line = String::new();
     json_lines::to_json_line(event, &mut line);
@@ -91,27 +101,37 @@ enum Mutation {
 fn mutation() -> impl Strategy<Value = Mutation> {
     let at = any::<usize>();
     prop_oneof![
-        (at.clone(), any::<u8>()).prop_map(|(at, byte)| Mutation::Flip { at, byte }),
-        (at.clone(), prop::sample::select(b" ()[]#:.-/\\\"{}0179AaZz\xff\xc3\x00".to_vec()))
+        (at, any::<u8>()).prop_map(|(at, byte)| Mutation::Flip { at, byte }),
+        (
+            at,
+            prop::sample::select(b" ()[]#:.-/\\\"{}0179AaZz\xff\xc3\x00".to_vec())
+        )
             .prop_map(|(at, byte)| Mutation::Flip { at, byte }),
-        at.clone().prop_map(|at| Mutation::Truncate { at }),
-        (at.clone(), prop::collection::vec(any::<u8>(), 1..8))
+        at.prop_map(|at| Mutation::Truncate { at }),
+        (at, prop::collection::vec(any::<u8>(), 1..8))
             .prop_map(|(at, bytes)| Mutation::Insert { at, bytes }),
-        (at.clone(), prop::sample::select(vec![
-            b"99999999999999999999".to_vec(),
-            b"(63)".to_vec(),
-            b"(0)".to_vec(),
-            b"(255)".to_vec(),
-            b"1e999".to_vec(),
-            b"-".to_vec(),
-            b" PM".to_vec(),
-            b"\\u0000".to_vec(),
-            "é".as_bytes().to_vec(),
-            b"\t".to_vec(),
-        ]))
-        .prop_map(|(at, bytes)| Mutation::Insert { at, bytes }),
-        (at.clone(), 1..20usize).prop_map(|(at, len)| Mutation::Delete { at, len }),
-        (at, 1..40usize, 1..50usize).prop_map(|(at, len, times)| Mutation::Repeat { at, len, times }),
+        (
+            at,
+            prop::sample::select(vec![
+                b"99999999999999999999".to_vec(),
+                b"(63)".to_vec(),
+                b"(0)".to_vec(),
+                b"(255)".to_vec(),
+                b"1e999".to_vec(),
+                b"-".to_vec(),
+                b" PM".to_vec(),
+                b"\\u0000".to_vec(),
+                "é".as_bytes().to_vec(),
+                b"\t".to_vec(),
+            ])
+        )
+            .prop_map(|(at, bytes)| Mutation::Insert { at, bytes }),
+        (at, 1..20usize).prop_map(|(at, len)| Mutation::Delete { at, len }),
+        (at, 1..40usize, 1..50usize).prop_map(|(at, len, times)| Mutation::Repeat {
+            at,
+            len,
+            times
+        }),
     ]
 }
 
@@ -180,7 +200,8 @@ proptest! {
 #[test]
 fn every_real_line_is_accepted_well_formed() {
     for line in real_lines() {
-        decode_everywhere(line).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(line)));
+        decode_everywhere(line)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(line)));
     }
 }
 
@@ -189,6 +210,9 @@ fn over_long_lines_are_refused_without_reading_them() {
     let huge = vec![b'1'; antimony_dns::formats::MAX_LINE_LEN + 1];
     for mut decoder in decoders() {
         let error = decoder.decode_line(&huge).err();
-        assert_eq!(error.map(|e| e.kind()), Some(antimony_dns::formats::ParseErrorKind::TooLong));
+        assert_eq!(
+            error.map(|e| e.kind()),
+            Some(antimony_dns::formats::ParseErrorKind::TooLong)
+        );
     }
 }

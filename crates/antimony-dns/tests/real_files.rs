@@ -29,7 +29,9 @@ fn decode_all(format: Format, name: &str) -> (Vec<DnsEvent>, usize) {
 }
 
 fn lines(data: &[u8]) -> Vec<&[u8]> {
-    data.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect()
+    data.split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect()
 }
 
 #[test]
@@ -82,7 +84,11 @@ fn windows_debug_details_log() {
 fn bind9_query_log_every_line() {
     let data = read("bind9_querylog.log");
     let (events, skipped) = decode_all(Format::Bind9, "bind9_querylog.log");
-    assert_eq!(skipped, usize::from(data.ends_with(b"\n")), "only the empty last split");
+    assert_eq!(
+        skipped,
+        usize::from(data.ends_with(b"\n")),
+        "only the empty last split"
+    );
     assert_eq!(events.len(), 821);
     let first = &events[0];
     assert_eq!(first.qname, "google.com");
@@ -90,9 +96,15 @@ fn bind9_query_log_every_line() {
     assert_eq!(first.server, "127.0.0.1".parse::<IpAddr>().ok());
     assert_eq!(Ok(first.ts), parse_rfc3339("2026-11-26T06:46:47.907Z"));
     assert_eq!(first.flags, 0x0100);
-    assert!(events.iter().any(|e| e.transport == Transport::Tcp), "the +E(0)TK line");
+    assert!(
+        events.iter().any(|e| e.transport == Transport::Tcp),
+        "the +E(0)TK line"
+    );
     assert!(events.iter().any(|e| e.qtype == 16), "the TXT tunnel");
-    assert!(events.windows(2).all(|w| w[0].ts <= w[1].ts), "timestamps in order");
+    assert!(
+        events.windows(2).all(|w| w[0].ts <= w[1].ts),
+        "timestamps in order"
+    );
 }
 
 #[test]
@@ -104,7 +116,11 @@ fn json_lines_round_trip_of_real_events() {
     for event in &all {
         line.clear();
         json_lines::to_json_line(event, &mut line);
-        assert_eq!(decoder.decode_line(line.as_bytes()).as_ref(), Ok(&Some(event.clone())), "{line}");
+        assert_eq!(
+            decoder.decode_line(line.as_bytes()).as_ref(),
+            Ok(&Some(event.clone())),
+            "{line}"
+        );
     }
 }
 
@@ -120,8 +136,11 @@ fn formats_are_detected() {
         assert_eq!(detect_format(&sample), Some(format), "{name}");
     }
     // Other formats are not mistaken for ours.
-    for name in ["zeek_dns_tsv_txt.log", "dnsmasq_log_queries_extra.log", "unbound_log_queries_replies.log"]
-    {
+    for name in [
+        "zeek_dns_tsv_txt.log",
+        "dnsmasq_log_queries_extra.log",
+        "unbound_log_queries_replies.log",
+    ] {
         let data = read(name);
         let sample: Vec<&[u8]> = lines(&data).into_iter().take(50).collect();
         assert_eq!(detect_format(&sample), None, "{name}");

@@ -77,7 +77,8 @@ impl Decoder {
                 return Ok(ts);
             }
             let (date, clock) = first.split_at(10);
-            let civil = civil(&date[..4], &date[5..7], &date[8..10], &clock[1..]).ok_or_else(invalid)?;
+            let civil =
+                civil(&date[..4], &date[5..7], &date[8..10], &clock[1..]).ok_or_else(invalid)?;
             return self.local(civil);
         }
 
@@ -100,7 +101,15 @@ impl Decoder {
             ))?;
             let day = parse_dec(second, 2).ok_or_else(invalid)?;
             let (hour, minute, second, micros) = parse_clock(clock).ok_or_else(invalid)?;
-            let civil = CivilDateTime { year, month, day, hour, minute, second, micros };
+            let civil = CivilDateTime {
+                year,
+                month,
+                day,
+                hour,
+                minute,
+                second,
+                micros,
+            };
             return self.local(civil);
         }
         Err(invalid())
@@ -118,7 +127,9 @@ impl Decoder {
 /// Skips `<PRI>` and an RFC 5424 version (`<30>1 `) at the start of a syslog line.
 fn skip_syslog_priority(line: &[u8]) -> &[u8] {
     let [b'<', rest @ ..] = line else { return line };
-    let Some(close) = rest.iter().take(4).position(|&b| b == b'>') else { return line };
+    let Some(close) = rest.iter().take(4).position(|&b| b == b'>') else {
+        return line;
+    };
     let rest = &rest[close + 1..];
     rest.strip_prefix(b"1 ").unwrap_or(rest)
 }
@@ -174,8 +185,10 @@ impl LineDecoder for Decoder {
         let qname = fields.expect("qname", "a question name")?;
         let _class = fields.expect("class", "a class such as IN")?;
         let qtype = fields.expect("qtype", "a record type such as A")?;
-        let qtype = rtype_code(utf8(qtype, "qtype")?)
-            .ok_or(ParseError::invalid("qtype", "a record type such as A, AAAA or TYPE65"))?;
+        let qtype = rtype_code(utf8(qtype, "qtype")?).ok_or(ParseError::invalid(
+            "qtype",
+            "a record type such as A, AAAA or TYPE65",
+        ))?;
         let flag_text = fields.expect("flags", FLAGS)?;
         let (flags, transport) = parse_flags(flag_text)?;
         let server = match fields.next() {
@@ -223,8 +236,8 @@ fn parse_flags(text: &[u8]) -> Result<(u16, Transport), ParseError> {
             b'C' => flags |= CD,
             // `E(0)`: skip the version; a missing `)` means the field is corrupt.
             b'(' => {
-                let close = memchr::memchr(b')', &rest[i..])
-                    .ok_or(ParseError::invalid("flags", FLAGS))?;
+                let close =
+                    memchr::memchr(b')', &rest[i..]).ok_or(ParseError::invalid("flags", FLAGS))?;
                 i += close + 1;
             }
             // S, E, D, K, V and letters of future versions carry nothing DnsEvent stores.
@@ -259,8 +272,16 @@ mod tests {
             other => panic!("{line:?} gave {other:?}"),
         };
         assert_eq!(Ok(event.ts), parse_rfc3339(want.ts), "ts of {line:?}");
-        assert_eq!(event.client, want.client.parse::<IpAddr>().ok(), "client of {line:?}");
-        assert_eq!(event.server, want.server.and_then(|s| s.parse().ok()), "server of {line:?}");
+        assert_eq!(
+            event.client,
+            want.client.parse::<IpAddr>().ok(),
+            "client of {line:?}"
+        );
+        assert_eq!(
+            event.server,
+            want.server.and_then(|s| s.parse().ok()),
+            "server of {line:?}"
+        );
         assert_eq!(event.qname, want.qname, "qname of {line:?}");
         assert_eq!(event.qtype, want.qtype, "qtype of {line:?}");
         assert_eq!(event.flags, want.flags, "flags of {line:?}");
@@ -270,7 +291,10 @@ mod tests {
     }
 
     fn check(line: &str, want: Expected<'_>) {
-        let options = DecodeOptions { year: Some(2026), ..DecodeOptions::default() };
+        let options = DecodeOptions {
+            year: Some(2026),
+            ..DecodeOptions::default()
+        };
         check_with(&options, line, want);
     }
 
@@ -319,7 +343,10 @@ mod tests {
         // BIND 9.8 and older: no server address.
         check(
             "26-Nov-2026 06:46:47.907 client 127.0.0.1#41281: query: google.com IN A +",
-            Expected { server: None, ..google(ts) },
+            Expected {
+                server: None,
+                ..google(ts)
+            },
         );
         // Syslog, classic and RFC 3339, with priority.
         check(
@@ -365,7 +392,10 @@ mod tests {
             },
         );
         // The configured offset moves local times, not RFC 3339 times with a zone.
-        let plus1 = DecodeOptions { utc_offset_minutes: 60, ..DecodeOptions::default() };
+        let plus1 = DecodeOptions {
+            utc_offset_minutes: 60,
+            ..DecodeOptions::default()
+        };
         check_with(
             &plus1,
             "26-Nov-2026 07:46:47.907 queries: info: client @0x7f1703b12098 127.0.0.1#41281 (google.com): query: google.com IN A +E(0)K (127.0.0.1)",
@@ -399,7 +429,10 @@ mod tests {
         refused(&good.replace("+E(0)K", "+E(0K"), "flags");
         refused(&good.replace("(127.0.0.1)", "127.0.0.1"), "server");
         refused(&good.replace("IN A +E(0)K (127.0.0.1)", "IN"), "qtype");
-        refused(&good.replace("query: google.com", "query: goo..gle.com"), "qname");
+        refused(
+            &good.replace("query: google.com", "query: goo..gle.com"),
+            "qname",
+        );
         refused("client 10.0.0.1#53: query: google.com IN A +", "timestamp");
         // Syslog dates need a year.
         refused(

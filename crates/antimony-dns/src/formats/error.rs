@@ -39,7 +39,11 @@ pub struct ParseError {
 impl ParseError {
     /// A new error about `field`, saying what a valid value looks like.
     pub fn new(kind: ParseErrorKind, field: &'static str, expected: &'static str) -> Self {
-        ParseError { kind, field, expected }
+        ParseError {
+            kind,
+            field,
+            expected,
+        }
     }
 
     pub(crate) fn missing(field: &'static str, expected: &'static str) -> Self {
@@ -96,7 +100,10 @@ impl fmt::Display for ParseError {
             ParseErrorKind::Name(e) => write!(f, "{field}: {e}"),
             ParseErrorKind::NotUtf8 => write!(f, "{field}: not UTF-8"),
             ParseErrorKind::TooLong => {
-                write!(f, "line is longer than {MAX_LINE_LEN} bytes; is this the right format?")
+                write!(
+                    f,
+                    "line is longer than {MAX_LINE_LEN} bytes; is this the right format?"
+                )
             }
             ParseErrorKind::Json => write!(f, "{field}: invalid JSON, expected {expected}"),
         }

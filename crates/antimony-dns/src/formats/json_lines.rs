@@ -32,8 +32,8 @@ use std::marker::PhantomData;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::util::trim_start;
 use super::{DecodeOptions, LineDecoder, ParseError, ParseErrorKind, prepare};
@@ -53,7 +53,9 @@ pub struct Decoder {
 impl Decoder {
     /// A decoder that puts the given sensor name in events whose line has none.
     pub fn new(options: &DecodeOptions) -> Self {
-        Decoder { sensor: options.sensor.clone() }
+        Decoder {
+            sensor: options.sensor.clone(),
+        }
     }
 }
 
@@ -235,8 +237,12 @@ impl LineDecoder for Decoder {
             if value.is_null() {
                 return Ok(None);
             }
-            let text = value.as_str().ok_or(invalid(field, "an IP address string"))?;
-            text.parse().map(Some).map_err(|_| invalid(field, "an IP address string"))
+            let text = value
+                .as_str()
+                .ok_or(invalid(field, "an IP address string"))?;
+            text.parse()
+                .map(Some)
+                .map_err(|_| invalid(field, "an IP address string"))
         };
         let client = address(&fields.client, "client")?;
         let server = address(&fields.server, "server")?;
@@ -261,7 +267,11 @@ impl LineDecoder for Decoder {
         };
         let id = match &fields.id {
             Scalar::Null => None,
-            value => Some(value.as_u16().ok_or(invalid("id", "a number from 0 to 65535"))?),
+            value => Some(
+                value
+                    .as_u16()
+                    .ok_or(invalid("id", "a number from 0 to 65535"))?,
+            ),
         };
         const QTYPE: &str = "a record type such as \"AAAA\" or 28";
         let qtype = match &fields.qtype {
@@ -287,7 +297,9 @@ impl LineDecoder for Decoder {
         };
         let sensor = match &fields.sensor {
             Scalar::Null => self.sensor.clone(),
-            value => Some(Arc::from(value.as_str().ok_or(invalid("sensor", "a string"))?)),
+            value => Some(Arc::from(
+                value.as_str().ok_or(invalid("sensor", "a string"))?,
+            )),
         };
 
         // The direction, from the best evidence the line gives.
@@ -320,7 +332,9 @@ impl LineDecoder for Decoder {
             Scalar::Null => return Err(ParseError::missing("qname", "a question name")),
             value => value.as_str().ok_or(invalid("qname", "a string"))?,
         };
-        event.set_qname(qname).map_err(|e| ParseError::name("qname", e))?;
+        event
+            .set_qname(qname)
+            .map_err(|e| ParseError::name("qname", e))?;
         Ok(Some(event))
     }
 }
@@ -335,7 +349,9 @@ fn answer(a: &LineAnswer<'_>) -> Result<Answer, ParseError> {
     const RTYPE: &str = "a record type such as \"A\" or 1";
     let rtype = match &a.rtype {
         Scalar::Null => return Err(ParseError::missing("answers.rtype", RTYPE)),
-        value => value.as_code(rtype_code).ok_or(invalid("answers.rtype", RTYPE))?,
+        value => value
+            .as_code(rtype_code)
+            .ok_or(invalid("answers.rtype", RTYPE))?,
     };
     let ttl = match a.ttl {
         Scalar::Null => None,
@@ -346,9 +362,17 @@ fn answer(a: &LineAnswer<'_>) -> Result<Answer, ParseError> {
     };
     let data = match &a.data {
         Scalar::Null => String::new(),
-        value => value.as_str().ok_or(invalid("answers.data", "a string"))?.to_owned(),
+        value => value
+            .as_str()
+            .ok_or(invalid("answers.data", "a string"))?
+            .to_owned(),
     };
-    Ok(Answer { name, rtype, ttl, data })
+    Ok(Answer {
+        name,
+        rtype,
+        ttl,
+        data,
+    })
 }
 
 /// Appends `event` to `out` as one JSON object, without a line terminator.
@@ -499,28 +523,64 @@ mod tests {
         assert!(decode(ok).is_ok_and(|e| e.is_some()));
         refused(r#"{"ts":"2017-08-12T09:35:32Z","qname":"a.com""#, "line");
         refused(r#"["not","an","object"]"#, "line");
-        refused(r#"{"ts":"2017-08-12T09:35:32Z","qname":"a.com","qname":"b.com","qtype":1}"#, "line");
+        refused(
+            r#"{"ts":"2017-08-12T09:35:32Z","qname":"a.com","qname":"b.com","qtype":1}"#,
+            "line",
+        );
         refused(r#"{"qname":"a.com","qtype":"A"}"#, "ts");
         refused(r#"{"ts":"yesterday","qname":"a.com","qtype":"A"}"#, "ts");
         refused(r#"{"ts":1e300,"qname":"a.com","qtype":"A"}"#, "ts");
-        refused(r#"{"ts":18446744073709551615,"qname":"a.com","qtype":"A"}"#, "ts");
+        refused(
+            r#"{"ts":18446744073709551615,"qname":"a.com","qtype":"A"}"#,
+            "ts",
+        );
         refused(r#"{"ts":0,"qtype":"A"}"#, "qname");
         refused(r#"{"ts":0,"qname":"a..com","qtype":"A"}"#, "qname");
         refused(r#"{"ts":0,"qname":7,"qtype":"A"}"#, "qname");
         refused(r#"{"ts":0,"qname":"a.com"}"#, "qtype");
         refused(r#"{"ts":0,"qname":"a.com","qtype":"BOGUS"}"#, "qtype");
         refused(r#"{"ts":0,"qname":"a.com","qtype":70000}"#, "qtype");
-        refused(r#"{"ts":0,"qname":"a.com","qtype":1,"client":"1.2.3"}"#, "client");
-        refused(r#"{"ts":0,"qname":"a.com","qtype":1,"server":[]}"#, "server");
-        refused(r#"{"ts":0,"qname":"a.com","qtype":1,"transport":"sctp"}"#, "transport");
-        refused(r#"{"ts":0,"qname":"a.com","qtype":1,"direction":"sideways"}"#, "direction");
+        refused(
+            r#"{"ts":0,"qname":"a.com","qtype":1,"client":"1.2.3"}"#,
+            "client",
+        );
+        refused(
+            r#"{"ts":0,"qname":"a.com","qtype":1,"server":[]}"#,
+            "server",
+        );
+        refused(
+            r#"{"ts":0,"qname":"a.com","qtype":1,"transport":"sctp"}"#,
+            "transport",
+        );
+        refused(
+            r#"{"ts":0,"qname":"a.com","qtype":1,"direction":"sideways"}"#,
+            "direction",
+        );
         refused(r#"{"ts":0,"qname":"a.com","qtype":1,"id":-1}"#, "id");
-        refused(r#"{"ts":0,"qname":"a.com","qtype":1,"rcode":true}"#, "rcode");
-        refused(r#"{"ts":0,"qname":"a.com","qtype":1,"flags":"0xfffff"}"#, "flags");
-        refused(r#"{"ts":0,"qname":"a.com","qtype":1,"answers":[{"name":"a.com"}]}"#, "answers.rtype");
-        refused(r#"{"ts":0,"qname":"a.com","qtype":1,"answers":[{"rtype":1,"ttl":-5}]}"#, "answers.ttl");
-        refused(r#"{"ts":0,"qname":"a.com","qtype":1,"answers":[{"rtype":1,"data":1}]}"#, "answers.data");
-        refused(r#"{"ts":0,"qname":"a.com","qtype":1,"answers":"none"}"#, "line");
+        refused(
+            r#"{"ts":0,"qname":"a.com","qtype":1,"rcode":true}"#,
+            "rcode",
+        );
+        refused(
+            r#"{"ts":0,"qname":"a.com","qtype":1,"flags":"0xfffff"}"#,
+            "flags",
+        );
+        refused(
+            r#"{"ts":0,"qname":"a.com","qtype":1,"answers":[{"name":"a.com"}]}"#,
+            "answers.rtype",
+        );
+        refused(
+            r#"{"ts":0,"qname":"a.com","qtype":1,"answers":[{"rtype":1,"ttl":-5}]}"#,
+            "answers.ttl",
+        );
+        refused(
+            r#"{"ts":0,"qname":"a.com","qtype":1,"answers":[{"rtype":1,"data":1}]}"#,
+            "answers.data",
+        );
+        refused(
+            r#"{"ts":0,"qname":"a.com","qtype":1,"answers":"none"}"#,
+            "line",
+        );
     }
 
     #[test]

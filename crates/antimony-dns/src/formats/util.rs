@@ -1,6 +1,6 @@
 //! Byte-level helpers shared by the line decoders.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use super::ParseError;
 
@@ -23,7 +23,10 @@ pub(crate) fn trim_end(line: &[u8]) -> &[u8] {
 /// `line` without leading spaces and tabs.
 #[inline]
 pub(crate) fn trim_start(line: &[u8]) -> &[u8] {
-    let start = line.iter().position(|&b| !is_space(b)).unwrap_or(line.len());
+    let start = line
+        .iter()
+        .position(|&b| !is_space(b))
+        .unwrap_or(line.len());
     &line[start..]
 }
 
@@ -44,6 +47,7 @@ impl<'a> Fields<'a> {
     }
 
     /// The next field, or a "missing" error naming it.
+    #[inline]
     pub(crate) fn expect(
         &mut self,
         field: &'static str,
@@ -58,15 +62,21 @@ impl<'a> Iterator for Fields<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<&'a [u8]> {
-        let rest = trim_start(self.rest);
-        if rest.is_empty() {
-            self.rest = rest;
-            return None;
+        let rest = self.rest;
+        let mut start = 0;
+        while start < rest.len() && is_space(rest[start]) {
+            start += 1;
         }
-        let end = rest.iter().position(|&b| is_space(b)).unwrap_or(rest.len());
-        let (field, tail) = rest.split_at(end);
-        self.rest = tail;
-        Some(field)
+        let mut end = start;
+        while end < rest.len() && !is_space(rest[end]) {
+            end += 1;
+        }
+        self.rest = &rest[end..];
+        if start == end {
+            None
+        } else {
+            Some(&rest[start..end])
+        }
     }
 }
 
@@ -108,6 +118,9 @@ pub(crate) fn parse_hex_u16(b: &[u8]) -> Option<u16> {
 /// An IPv4 or IPv6 address; an IPv6 zone (`fe80::1%eth0`) is dropped.
 #[inline]
 pub(crate) fn parse_ip(b: &[u8]) -> Option<IpAddr> {
+    if let Some(v4) = parse_ipv4(b) {
+        return Some(IpAddr::V4(v4));
+    }
     // The longest textual address (IPv4-mapped IPv6) is 45 bytes; refuse more before parsing.
     let b = match memchr::memchr(b'%', b) {
         Some(i) => &b[..i],
@@ -119,6 +132,28 @@ pub(crate) fn parse_ip(b: &[u8]) -> Option<IpAddr> {
     std::str::from_utf8(b).ok()?.parse().ok()
 }
 
+/// A dotted-quad IPv4 address, as strict as the standard library's parser (no leading zeros,
+/// no more than 3 digits per octet) but several times faster: most log lines carry two.
+#[inline]
+fn parse_ipv4(b: &[u8]) -> Option<Ipv4Addr> {
+    if b.len() < 7 || b.len() > 15 {
+        return None;
+    }
+    let mut octets = [0u8; 4];
+    let mut parts = b.split(|&c| c == b'.');
+    for octet in &mut octets {
+        let part = parts.next()?;
+        if part.len() > 1 && part[0] == b'0' {
+            return None;
+        }
+        *octet = u8::try_from(parse_dec(part, 3)?).ok()?;
+    }
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(Ipv4Addr::from(octets))
+}
+
 /// `b` as text, or a "not UTF-8" error naming the field.
 #[inline]
 pub(crate) fn utf8<'a>(b: &'a [u8], field: &'static str) -> Result<&'a str, ParseError> {
@@ -128,7 +163,11 @@ pub(crate) fn utf8<'a>(b: &'a [u8], field: &'static str) -> Result<&'a str, Pars
 /// Month number (1-12) of an English three-letter abbreviation, in any case.
 pub(crate) fn month_abbr(b: &[u8]) -> Option<u32> {
     let [a, b, c] = b else { return None };
-    let key = [a.to_ascii_lowercase(), b.to_ascii_lowercase(), c.to_ascii_lowercase()];
+    let key = [
+        a.to_ascii_lowercase(),
+        b.to_ascii_lowercase(),
+        c.to_ascii_lowercase(),
+    ];
     let month = match &key {
         b"jan" => 1,
         b"feb" => 2,
@@ -198,6 +237,24 @@ mod tests {
         assert_eq!(parse_clock(b"06:46:47."), None);
         assert_eq!(parse_clock(b"06:46"), None);
         assert_eq!(parse_ip(b"fe80::1%eth0"), "fe80::1".parse().ok());
+        for text in [
+            "0.0.0.0",
+            "255.255.255.255",
+            "212.77.192.37",
+            "256.1.1.1",
+            "01.1.1.1",
+            "1.1.1",
+            "1.1.1.1.",
+            "1..1.1",
+            "1.1.1.1.1",
+            "::ffff:1.2.3.4",
+            "1.2.3.-4",
+            "1.2.3.+4",
+            "",
+        ] {
+            let expected: Option<IpAddr> = text.parse().ok();
+            assert_eq!(parse_ip(text.as_bytes()), expected, "{text}");
+        }
         assert_eq!(trim_end(b"ab \r\n"), b"ab");
         assert_eq!(trim_end(b" \r\n"), b"");
     }

@@ -100,11 +100,22 @@ impl Decoder {
             parse_clock(time).ok_or(ParseError::invalid("time", TIME))?;
         if let Some(pm) = meridiem {
             if !(1..=12).contains(&hour) {
-                return Err(ParseError::invalid("time", "an hour from 1 to 12 before AM or PM"));
+                return Err(ParseError::invalid(
+                    "time",
+                    "an hour from 1 to 12 before AM or PM",
+                ));
             }
             hour = hour % 12 + if pm { 12 } else { 0 };
         }
-        let civil = CivilDateTime { year: year as i32, month, day, hour, minute, second, micros };
+        let civil = CivilDateTime {
+            year: year as i32,
+            month,
+            day,
+            hour,
+            minute,
+            second,
+            micros,
+        };
         let local = civil.to_micros().map_err(|_| match order {
             DateOrder::Auto => invalid_date(),
             _ => ParseError::invalid("date", "a date in the configured date_order"),
@@ -149,7 +160,9 @@ impl Decoder {
                     Err(ParseError::invalid("qname", EXPECTED))
                 };
             }
-            let label = after.get(..len).ok_or(ParseError::missing("qname", EXPECTED))?;
+            let label = after
+                .get(..len)
+                .ok_or(ParseError::missing("qname", EXPECTED))?;
             if !self.name.is_empty() {
                 self.name.push(b'.');
             }
@@ -216,10 +229,14 @@ impl LineDecoder for Decoder {
         // `[8081   DR  NOERROR]`: hex flags, flag letters (ignored: the hex says it all), rcode.
         const BRACKET: &str = "[flags letters rcode], such as [8081   DR  NOERROR]";
         let rest = fields.rest();
-        let inner = rest.strip_prefix(b"[").ok_or(ParseError::invalid("flags", BRACKET))?;
+        let inner = rest
+            .strip_prefix(b"[")
+            .ok_or(ParseError::invalid("flags", BRACKET))?;
         let close = memchr::memchr(b']', inner).ok_or(ParseError::missing("flags", BRACKET))?;
         let mut bracket = Fields::new(&inner[..close]);
-        let hex = bracket.next().ok_or(ParseError::missing("flags", BRACKET))?;
+        let hex = bracket
+            .next()
+            .ok_or(ParseError::missing("flags", BRACKET))?;
         let flags = parse_hex_u16(hex)
             .ok_or(ParseError::invalid("flags", "4 hex digits"))?
             .swap_bytes();
@@ -230,7 +247,10 @@ impl LineDecoder for Decoder {
         let qtype = utf8(qtype, "qtype")?;
         let qtype = rtype_code(qtype)
             .or_else(|| qtype.parse().ok())
-            .ok_or(ParseError::invalid("qtype", "a record type such as A, AAAA or TYPE65"))?;
+            .ok_or(ParseError::invalid(
+                "qtype",
+                "a record type such as A, AAAA or TYPE65",
+            ))?;
         let qname = fields.rest();
         if qname.is_empty() {
             return Err(ParseError::missing("qname", "a question name"));
@@ -267,7 +287,9 @@ impl LineDecoder for Decoder {
             let dotted = if dotted.is_empty() { qname } else { dotted };
             utf8(dotted, "qname")?
         };
-        event.set_qname(name).map_err(|e| ParseError::name("qname", e))?;
+        event
+            .set_qname(name)
+            .map_err(|e| ParseError::name("qname", e))?;
         Ok(Some(event))
     }
 }
@@ -327,7 +349,11 @@ mod tests {
             assert_eq!(event.rcode, rcode, "rcode of {line:?}");
         }
         if let Some(flags) = want.flags {
-            assert_eq!(event.flags, flags, "flags of {line:?}: {:#06x}", event.flags);
+            assert_eq!(
+                event.flags, flags,
+                "flags of {line:?}: {:#06x}",
+                event.flags
+            );
         }
         if let Some(transport) = want.transport {
             assert_eq!(event.transport, transport, "transport of {line:?}");
@@ -433,11 +459,19 @@ mod tests {
         );
         check(
             "4/15/2014 3:16:00 PM 0710 PACKET  0000000028FB94C0 UDP Rcv 10.0.0.1 8857   Q [0001   D   NOERROR] NS     (0)",
-            Expected { qname: Some(""), qtype: Some(2), ..Expected::default() },
+            Expected {
+                qname: Some(""),
+                qtype: Some(2),
+                ..Expected::default()
+            },
         );
         check(
             "4/15/2014 3:16:00 PM 0710 PACKET  0000000028FB94C0 UDP Rcv 10.0.0.1 8857   Q [0001   D   NOERROR] 65     (3)WWW(7)Example(3)COM(0)\r",
-            Expected { qname: Some("www.example.com"), qtype: Some(65), ..Expected::default() },
+            Expected {
+                qname: Some("www.example.com"),
+                qtype: Some(65),
+                ..Expected::default()
+            },
         );
         refused(
             "4/15/2014 3:16:00 PM 0710 PACKET  0000000028FB94C0 UDP Rcv 10.0.0.1 8857   Q [0001   D   NOERROR] A      (9)short(0)",
@@ -461,7 +495,13 @@ mod tests {
             )
         };
         let ts = |line: &str, expected: &str| {
-            check(line, Expected { ts: Some(expected), ..Expected::default() });
+            check(
+                line,
+                Expected {
+                    ts: Some(expected),
+                    ..Expected::default()
+                },
+            );
         };
         ts(&at("2019/12/5", "13:03:50"), "2019-12-05T13:03:50Z");
         ts(&at("2019-12-05", "13:03:50"), "2019-12-05T13:03:50Z");
@@ -475,25 +515,62 @@ mod tests {
         ts(&at("5/6/21", "12:00:01 PM"), "2021-05-06T12:00:01Z");
 
         // Configured orders win over the heuristics.
-        let mdy = DecodeOptions { date_order: DateOrder::Mdy, ..DecodeOptions::default() };
+        let mdy = DecodeOptions {
+            date_order: DateOrder::Mdy,
+            ..DecodeOptions::default()
+        };
         let line = at("5/6/2021", "21:46:04");
-        check_with(&mdy, &line, Expected { ts: Some("2021-05-06T21:46:04Z"), ..Expected::default() });
-        let dmy = DecodeOptions { date_order: DateOrder::Dmy, ..DecodeOptions::default() };
+        check_with(
+            &mdy,
+            &line,
+            Expected {
+                ts: Some("2021-05-06T21:46:04Z"),
+                ..Expected::default()
+            },
+        );
+        let dmy = DecodeOptions {
+            date_order: DateOrder::Dmy,
+            ..DecodeOptions::default()
+        };
         let line = at("5/6/2021", "9:46:04 PM");
-        check_with(&dmy, &line, Expected { ts: Some("2021-06-05T21:46:04Z"), ..Expected::default() });
+        check_with(
+            &dmy,
+            &line,
+            Expected {
+                ts: Some("2021-06-05T21:46:04Z"),
+                ..Expected::default()
+            },
+        );
 
         // Auto mode remembers an order an unambiguous date proved.
         let mut decoder = Decoder::new(&DecodeOptions::default());
         let first = at("12/22/2021", "21:46:04");
         let second = at("12/5/2021", "21:46:04");
-        assert!(decoder.decode_line(first.as_bytes()).is_ok_and(|e| e.is_some()));
+        assert!(
+            decoder
+                .decode_line(first.as_bytes())
+                .is_ok_and(|e| e.is_some())
+        );
         let event = decoder.decode_line(second.as_bytes());
-        assert_eq!(event.map(|e| e.map(|e| e.ts)), Ok(parse_rfc3339("2021-12-05T21:46:04Z").ok()));
+        assert_eq!(
+            event.map(|e| e.map(|e| e.ts)),
+            Ok(parse_rfc3339("2021-12-05T21:46:04Z").ok())
+        );
 
         // UTC offset: the log is written at UTC+2.
-        let plus2 = DecodeOptions { utc_offset_minutes: 120, ..DecodeOptions::default() };
+        let plus2 = DecodeOptions {
+            utc_offset_minutes: 120,
+            ..DecodeOptions::default()
+        };
         let line = at("2019/12/5", "13:03:50");
-        check_with(&plus2, &line, Expected { ts: Some("2019-12-05T11:03:50Z"), ..Expected::default() });
+        check_with(
+            &plus2,
+            &line,
+            Expected {
+                ts: Some("2019-12-05T11:03:50Z"),
+                ..Expected::default()
+            },
+        );
 
         refused(&at("13/13/2021", "21:46:04"), "date");
         refused(&at("2/30/2021", "1:46:04 PM"), "date");
@@ -529,13 +606,19 @@ mod tests {
         refused(&good.replace("[1080", "[10g0"), "flags");
         refused(&good.replace("NOERROR]", "NOERROR"), "flags");
         refused(&good.replace("] A ", "] BOGUS "), "qtype");
-        refused("8/12/2017 9:35:32 AM 0490 PACKET  000000216EFFC910 UDP Snd 212.77.192.37", "xid");
+        refused(
+            "8/12/2017 9:35:32 AM 0490 PACKET  000000216EFFC910 UDP Snd 212.77.192.37",
+            "xid",
+        );
         refused("8/12/2017", "time");
         refused("26-Nov-2026 06:46:47.907 queries: info: client", "date");
         // Unknown rcode names fall back to the low bits of the flags.
         check(
             &good.replace("[1080       NOERROR]", "[8381   DR  WEIRD]"),
-            Expected { rcode: Some(Some(3)), ..Expected::default() },
+            Expected {
+                rcode: Some(Some(3)),
+                ..Expected::default()
+            },
         );
     }
 }
