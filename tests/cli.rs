@@ -23,7 +23,9 @@ fn stderr(output: &Output) -> String {
 }
 
 fn json_lines(text: &str) -> Vec<Value> {
-    text.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect()
+    text.lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
 }
 
 fn data(path: &str) -> String {
@@ -37,8 +39,16 @@ fn run_topology(input: &str, workers: usize, extra: &[&str]) -> (String, String,
     let dead = dir.path().join("dead.jsonl");
     let workers = workers.to_string();
     let mut args = vec![
-        "run", TOPOLOGY, "--input", input, "--workers", &workers,
-        "--alerts", alerts.to_str().expect("utf-8"), "--dead-letter", dead.to_str().expect("utf-8"),
+        "run",
+        TOPOLOGY,
+        "--input",
+        input,
+        "--workers",
+        &workers,
+        "--alerts",
+        alerts.to_str().expect("utf-8"),
+        "--dead-letter",
+        dead.to_str().expect("utf-8"),
     ];
     args.extend_from_slice(extra);
     let output = antimony(&args);
@@ -64,23 +74,56 @@ fn demo_prints_the_talks_alerts_and_none_for_google() {
             .collect()
     };
     for domain in ["update-java.net", "systemsvc.net", "adobe-update.net"] {
-        assert!(detectors(domain).contains(&"keyword".to_owned()), "{domain}: {:?}", detectors(domain));
+        assert!(
+            detectors(domain).contains(&"keyword".to_owned()),
+            "{domain}: {:?}",
+            detectors(domain)
+        );
     }
-    for domain in ["afadsfasdfsafwerwqerqqiye.cn", "jlaooireqieoruqoireqpwoiue.to"] {
+    for domain in [
+        "afadsfasdfsafwerwqerqqiye.cn",
+        "jlaooireqieoruqoireqpwoiue.to",
+    ] {
         assert!(detectors(domain).contains(&"dga".to_owned()), "{domain}");
     }
     assert!(detectors("acnanz.net").contains(&"threat_intel".to_owned()));
     assert!(detectors("cdn.viva2299.com").contains(&"threat_intel".to_owned()));
-    for benign in ["google.com", "www.google.com", "facebook.com", "microsoft.com", "java.com", "ns1.ctc.gov.qa"] {
-        assert!(detectors(benign).is_empty(), "{benign} raised {:?}", detectors(benign));
+    for benign in [
+        "google.com",
+        "www.google.com",
+        "facebook.com",
+        "microsoft.com",
+        "java.com",
+        "ns1.ctc.gov.qa",
+    ] {
+        assert!(
+            detectors(benign).is_empty(),
+            "{benign} raised {:?}",
+            detectors(benign)
+        );
     }
     // Every field the brief lists, on every alert; one alert per detector, client and domain.
     let mut keys = std::collections::BTreeSet::new();
     for alert in &alerts {
-        for field in ["id", "ts", "detector", "severity", "score", "domain", "registered_domain", "client", "reason", "evidence"] {
+        for field in [
+            "id",
+            "ts",
+            "detector",
+            "severity",
+            "score",
+            "domain",
+            "registered_domain",
+            "client",
+            "reason",
+            "evidence",
+        ] {
             assert!(alert.get(field).is_some(), "{field} missing in {alert}");
         }
-        assert!(keys.insert((alert["detector"].to_string(), alert["client"].to_string(), alert["domain"].to_string())));
+        assert!(keys.insert((
+            alert["detector"].to_string(),
+            alert["client"].to_string(),
+            alert["domain"].to_string()
+        )));
     }
     let summary = stderr(&output);
     assert!(summary.contains("alerts"), "{summary}");
@@ -88,7 +131,10 @@ fn demo_prints_the_talks_alerts_and_none_for_google() {
 
 #[test]
 fn windows_and_bind_logs_parse_completely() {
-    for (log, records) in [("logs/windows_dns_debug.log", 12), ("logs/bind9_querylog.log", 821)] {
+    for (log, records) in [
+        ("logs/windows_dns_debug.log", 12),
+        ("logs/bind9_querylog.log", 821),
+    ] {
         let dir = tempfile::tempdir().expect("tempdir");
         let events = dir.path().join("events.jsonl");
         let topology = dir.path().join("parse.toml");
@@ -103,13 +149,25 @@ fn windows_and_bind_logs_parse_completely() {
         )
         .expect("write topology");
         let dead = dir.path().join("dead.jsonl");
-        let output = antimony(&["run", topology.to_str().expect("utf-8"), "--dead-letter", dead.to_str().expect("utf-8")]);
+        let output = antimony(&[
+            "run",
+            topology.to_str().expect("utf-8"),
+            "--dead-letter",
+            dead.to_str().expect("utf-8"),
+        ]);
         assert!(output.status.success(), "{}", stderr(&output));
-        assert_eq!(std::fs::read_to_string(&dead).expect("dead letters"), "", "{log}");
+        assert_eq!(
+            std::fs::read_to_string(&dead).expect("dead letters"),
+            "",
+            "{log}"
+        );
         let events = json_lines(&std::fs::read_to_string(&events).expect("events"));
         assert_eq!(events.len(), records, "{log}");
         if log.contains("windows") {
-            let talk: Vec<&Value> = events.iter().filter(|e| e["client"] == "212.77.192.37").collect();
+            let talk: Vec<&Value> = events
+                .iter()
+                .filter(|e| e["client"] == "212.77.192.37")
+                .collect();
             assert_eq!(talk.len(), 1);
             assert_eq!(talk[0]["qname"], "ns1.ctc.gov.qa");
             assert_eq!(talk[0]["direction"], "response");
@@ -126,7 +184,10 @@ fn windows_and_bind_logs_parse_completely() {
 
 #[test]
 fn one_and_two_workers_give_the_same_alerts() {
-    for log in [data("logs/bind9_querylog.log"), format!("{}/assets/demo/dns-demo.log", env!("CARGO_MANIFEST_DIR"))] {
+    for log in [
+        data("logs/bind9_querylog.log"),
+        format!("{}/assets/demo/dns-demo.log", env!("CARGO_MANIFEST_DIR")),
+    ] {
         let (one, _, _) = run_topology(&log, 1, &[]);
         let (two, _, _) = run_topology(&log, 2, &[]);
         assert!(!one.is_empty());
@@ -148,14 +209,28 @@ fn bad_lines_are_set_aside_with_their_place_and_the_run_goes_on() {
     std::fs::write(&log, text).expect("write");
     let (alerts, dead, output) = run_topology(log.to_str().expect("utf-8"), 1, &[]);
     let dead = json_lines(&dead);
-    let places: Vec<&str> = dead.iter().map(|d| d["location"].as_str().expect("location")).collect();
+    let places: Vec<&str> = dead
+        .iter()
+        .map(|d| d["location"].as_str().expect("location"))
+        .collect();
     let name = log.display().to_string();
-    assert_eq!(places, [format!("{name}:6"), format!("{name}:11"), format!("{name}:23")]);
+    assert_eq!(
+        places,
+        [
+            format!("{name}:6"),
+            format!("{name}:11"),
+            format!("{name}:23")
+        ]
+    );
     for d in &dead {
         assert_eq!(d["component"], "parse");
         assert!(!d["reason"].as_str().expect("reason").is_empty());
     }
-    assert!(stderr(&output).contains("3 records set aside"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("3 records set aside"),
+        "{}",
+        stderr(&output)
+    );
     // The 20 good lines went through: their DGA and listed names still raise alerts.
     assert!(!alerts.is_empty());
 }
@@ -164,27 +239,63 @@ fn bad_lines_are_set_aside_with_their_place_and_the_run_goes_on() {
 fn a_missing_input_or_a_bad_topology_fails_with_a_clear_message() {
     let output = antimony(&["run", TOPOLOGY, "--input", "/nonexistent/dns.log"]);
     assert!(!output.status.success());
-    assert!(stderr(&output).contains("/nonexistent/dns.log"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("/nonexistent/dns.log"),
+        "{}",
+        stderr(&output)
+    );
     assert!(stderr(&output).contains("logs"), "{}", stderr(&output));
 
     let output = antimony(&["run", "/nonexistent/topology.toml"]);
     assert!(!output.status.success());
-    assert!(stderr(&output).contains("/nonexistent/topology.toml"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("/nonexistent/topology.toml"),
+        "{}",
+        stderr(&output)
+    );
 
     let dir = tempfile::tempdir().expect("tempdir");
     let bad = dir.path().join("bad.toml");
     let shipped = std::fs::read_to_string(TOPOLOGY).expect("topology");
-    std::fs::write(&bad, shipped.replace("type = \"alert_dedup\"", "type = \"alert_dedupe\"")).expect("write");
-    let output = antimony(&["run", bad.to_str().expect("utf-8"), "--input", &data("logs/bind9_querylog.log")]);
+    std::fs::write(
+        &bad,
+        shipped.replace("type = \"alert_dedup\"", "type = \"alert_dedupe\""),
+    )
+    .expect("write");
+    let output = antimony(&[
+        "run",
+        bad.to_str().expect("utf-8"),
+        "--input",
+        &data("logs/bind9_querylog.log"),
+    ]);
     assert!(!output.status.success());
     let message = stderr(&output);
     assert!(message.contains("bad.toml:"), "{message}");
-    assert!(message.contains("component `dedup` has unknown bolt type `alert_dedupe`"), "{message}");
+    assert!(
+        message.contains("component `dedup` has unknown bolt type `alert_dedupe`"),
+        "{message}"
+    );
 
-    std::fs::write(&bad, shipped.replace("\nformat = \"auto\"\n", "\nformat = \"auto\"\nformt = \"bind9\"\n")).expect("write");
-    let output = antimony(&["run", bad.to_str().expect("utf-8")]);
+    std::fs::write(
+        &bad,
+        shipped.replace(
+            "\nformat = \"auto\"\n",
+            "\nformat = \"auto\"\nformt = \"bind9\"\n",
+        ),
+    )
+    .expect("write");
+    let output = antimony(&[
+        "run",
+        bad.to_str().expect("utf-8"),
+        "--input",
+        &data("logs/bind9_querylog.log"),
+    ]);
     assert!(!output.status.success());
-    assert!(stderr(&output).contains("unknown field `formt`"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("component `parse` (dns_parse): unknown field `formt`"),
+        "{}",
+        stderr(&output)
+    );
 
     let output = antimony(&["run", TOPOLOGY, "--workers", "0"]);
     assert_eq!(output.status.code(), Some(2), "a usage error");
@@ -192,14 +303,28 @@ fn a_missing_input_or_a_bad_topology_fails_with_a_clear_message() {
 
 #[test]
 fn check_explains_each_name() {
-    let output = antimony(&["check", "update-java.net", "google.com", "afadsfasdfsafwerwqerqqiye.cn"]);
+    let output = antimony(&[
+        "check",
+        "update-java.net",
+        "google.com",
+        "afadsfasdfsafwerwqerqqiye.cn",
+    ]);
     assert!(output.status.success(), "{}", stderr(&output));
     let text = stdout(&output);
     assert!(text.contains("update-java.net: ALERT"), "{text}");
     assert!(text.contains("google.com: ok"), "{text}");
-    assert!(text.contains("afadsfasdfsafwerwqerqqiye.cn: ALERT"), "{text}");
+    assert!(
+        text.contains("afadsfasdfsafwerwqerqqiye.cn: ALERT"),
+        "{text}"
+    );
 
-    let output = antimony(&["check", "--json", "--no-builtin-lists", "adobe-update.net", "wikipedia.org"]);
+    let output = antimony(&[
+        "check",
+        "--json",
+        "--no-builtin-lists",
+        "adobe-update.net",
+        "wikipedia.org",
+    ]);
     let verdicts = json_lines(&stdout(&output));
     assert_eq!(verdicts[0]["verdict"], "alert");
     let fired: Vec<&str> = verdicts[0]["detectors"]
@@ -214,7 +339,11 @@ fn check_explains_each_name() {
 
     let output = antimony(&["check", "bad name.com"]);
     assert!(!output.status.success());
-    assert!(stderr(&output).contains("not a domain name"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("not a domain name"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -222,7 +351,9 @@ fn help_explains_each_command_with_an_example() {
     for command in ["demo", "run", "check", "components"] {
         let output = antimony(&[command, "--help"]);
         assert!(output.status.success());
-        assert!(stdout(&output).contains("Example"), "{command} --help has no example");
+        assert!(
+            stdout(&output).contains("Example"),
+            "{command} --help has no example"
+        );
     }
 }
-

@@ -82,6 +82,11 @@ impl RunReport {
         self.components.iter().map(|c| c.panics).sum()
     }
 
+    /// Whether the named component is a spout.
+    pub fn is_spout(&self, name: &str) -> bool {
+        self.component(name).is_some_and(|c| c.spout)
+    }
+
     /// The stats of one component.
     pub fn component(&self, name: &str) -> Option<&ComponentStats> {
         self.components.iter().find(|c| c.name == name)
@@ -130,10 +135,13 @@ pub fn run_with_stop<R: Record>(
             .map(|_| ComponentCounters::default())
             .collect(),
     );
-    let names: Vec<(String, String)> = topology
+    let names: Vec<(String, String, bool)> = topology
         .components
         .iter()
-        .map(|c| (c.name.clone(), c.type_name().to_owned()))
+        .map(|c| {
+            let spout = matches!(c.node, crate::topology::Node::Spout(_));
+            (c.name.clone(), c.type_name().to_owned(), spout)
+        })
         .collect();
     let topology_name = topology.name.clone();
     dataflow::execute(
@@ -149,7 +157,7 @@ pub fn run_with_stop<R: Record>(
         components: names
             .iter()
             .zip(counters.iter())
-            .map(|((name, type_name), c)| c.snapshot(name, type_name))
+            .map(|((name, type_name, spout), c)| c.snapshot(name, type_name, *spout))
             .collect(),
         elapsed: started.elapsed(),
     })

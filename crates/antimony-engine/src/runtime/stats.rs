@@ -37,8 +37,9 @@ impl ComponentCounters {
     }
 
     /// A snapshot.
-    pub fn snapshot(&self, name: &str, type_name: &str) -> ComponentStats {
+    pub fn snapshot(&self, name: &str, type_name: &str, spout: bool) -> ComponentStats {
         ComponentStats {
+            spout,
             name: name.to_owned(),
             type_name: type_name.to_owned(),
             received: self.received.load(Ordering::Relaxed),
@@ -72,4 +73,6 @@ pub struct ComponentStats {
     pub dead_letters: u64,
     /// Panics caught.
     pub panics: u64,
+    /// Whether the component is a spout.
+    pub spout: bool,
 }
