@@ -23,7 +23,9 @@
 //! The event is a query over UDP, or TCP when the flags say `T`, with `flags` holding RD and
 //! CD. Timestamps without a zone are local time, moved to UTC by
 //! [`DecodeOptions::utc_offset_minutes`]. Lines without ` query: ` (other categories, `query
-//! (cache) ... denied`, query errors) decode to `Ok(None)`.
+//! (cache) ... denied`, query errors) decode to `Ok(None)`, except lines labelled with the
+//! `queries` category, which hold nothing but queries: without one, such a line was cut
+//! short, and is an error.
 
 use std::sync::Arc;
 
@@ -50,6 +52,8 @@ pub struct Decoder {
     year: Option<i32>,
     sensor: Option<Arc<str>>,
     query: memmem::Finder<'static>,
+    /// Finds the `queries` category label (`print-category yes`).
+    category: memmem::Finder<'static>,
 }
 
 impl Decoder {
@@ -60,6 +64,7 @@ impl Decoder {
             year: options.year,
             sensor: options.sensor.clone(),
             query: memmem::Finder::new(b" query: "),
+            category: memmem::Finder::new(b" queries: "),
         }
     }
 
@@ -152,6 +157,14 @@ impl LineDecoder for Decoder {
     fn decode_line(&mut self, line: &[u8]) -> Result<Option<DnsEvent>, ParseError> {
         let line = prepare(line)?;
         let Some(at) = self.query.find(line) else {
+            // The `queries` category logs nothing but queries: such a line without one was
+            // cut short or mangled. Other categories are not ours to read.
+            if self.category.find(line).is_some() {
+                return Err(ParseError::missing(
+                    "query",
+                    "a queries line with ` query: NAME CLASS TYPE FLAGS`; the line is cut short",
+                ));
+            }
             return Ok(None);
         };
         let (head, tail) = (&line[..at], &line[at + b" query: ".len()..]);
@@ -420,6 +433,12 @@ mod tests {
     fn broken_lines_are_refused() {
         let good = "26-Nov-2026 06:46:47.907 queries: info: client @0x7f1703b12098 127.0.0.1#41281 (google.com): query: google.com IN A +E(0)K (127.0.0.1)";
         refused(&good.replace("Nov", "Nox"), "timestamp");
+        // A queries-category line cut short before its query (a truncated file).
+        refused(&good[..good.find(" (google.com)").unwrap_or(0)], "query");
+        refused(
+            "26-Nov-2026 99:99:99.000 queries: info: client garbage",
+            "query",
+        );
         refused(&good.replace("06:46:47.907", "06:46"), "timestamp");
         refused(&good.replace("26-Nov", "32-Nov"), "timestamp");
         refused(&good.replace("127.0.0.1#", "127.0.0#"), "client");

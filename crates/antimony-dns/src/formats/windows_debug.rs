@@ -11,12 +11,13 @@
 //!   (`22/12/2021 21:46:04`), `YYYY/M/D` (`2019/12/5 13:03:50`); `-` and `.` separators are
 //!   read too. [`DateOrder::Auto`] decides each line by this rule, first match wins:
 //!   1. a 4-digit first field is a year: YMD;
-//!   2. a first field above 12 can only be a day: DMY, and the decoder remembers DMY;
-//!   3. a second field above 12 can only be a day: MDY, and the decoder remembers MDY;
-//!   4. an ambiguous date (both fields 12 or less) takes the order remembered from an
-//!      earlier line of the same decoder, if any;
-//!   5. otherwise a 12-hour clock (`AM`/`PM`) means MDY, the United States locale that writes
+//!   2. a first field above 12 can only be a day: DMY;
+//!   3. a second field above 12 can only be a day: MDY;
+//!   4. otherwise a 12-hour clock (`AM`/`PM`) means MDY, the United States locale that writes
 //!      it, and a 24-hour clock means DMY.
+//!
+//!   Each line is decided alone, so the result does not depend on how a file is split among
+//!   workers; set `date_order` when a log's locale is known.
 //!
 //!   Times carry no zone: they are local to the server, and
 //!   [`DecodeOptions::utc_offset_minutes`] turns them into UTC.
@@ -50,8 +51,6 @@ const TIME: &str = "a time such as 9:35:32 or 21:46:04";
 #[derive(Debug, Clone)]
 pub struct Decoder {
     date_order: DateOrder,
-    /// Order learned from an unambiguous date, for ambiguous ones (auto mode only).
-    learned: Option<DateOrder>,
     offset_micros: i64,
     sensor: Option<Arc<str>>,
     /// Reused buffer for the decoded question name.
@@ -63,7 +62,6 @@ impl Decoder {
     pub fn new(options: &DecodeOptions) -> Self {
         Decoder {
             date_order: options.date_order,
-            learned: None,
             offset_micros: options.offset_micros(),
             sensor: options.sensor.clone(),
             name: Vec::with_capacity(256),
@@ -124,18 +122,20 @@ impl Decoder {
     }
 
     /// The date order for one line (see the module documentation for the auto rule).
-    fn order(&mut self, four_digit_first: bool, a: u32, b: u32, twelve_hour: bool) -> DateOrder {
+    ///
+    /// The rule looks at the line alone, never at earlier lines: with several workers each
+    /// decoder sees a different share of a file, and a remembered order would make the
+    /// result depend on which worker read what.
+    fn order(&self, four_digit_first: bool, a: u32, b: u32, twelve_hour: bool) -> DateOrder {
         if self.date_order != DateOrder::Auto {
             return self.date_order;
         }
         if four_digit_first {
             DateOrder::Ymd
         } else if a > 12 {
-            *self.learned.insert(DateOrder::Dmy)
+            DateOrder::Dmy
         } else if b > 12 {
-            *self.learned.insert(DateOrder::Mdy)
-        } else if let Some(order) = self.learned {
-            order
+            DateOrder::Mdy
         } else if twelve_hour {
             DateOrder::Mdy
         } else {
@@ -542,7 +542,8 @@ mod tests {
             },
         );
 
-        // Auto mode remembers an order an unambiguous date proved.
+        // Auto mode decides each line alone: an earlier unambiguous date proves nothing about
+        // the next line, which is read by its clock (24-hour: DMY).
         let mut decoder = Decoder::new(&DecodeOptions::default());
         let first = at("12/22/2021", "21:46:04");
         let second = at("12/5/2021", "21:46:04");
@@ -554,7 +555,7 @@ mod tests {
         let event = decoder.decode_line(second.as_bytes());
         assert_eq!(
             event.map(|e| e.map(|e| e.ts)),
-            Ok(parse_rfc3339("2021-12-05T21:46:04Z").ok())
+            Ok(parse_rfc3339("2021-05-12T21:46:04Z").ok())
         );
 
         // UTC offset: the log is written at UTC+2.
