@@ -5,8 +5,12 @@
 
 use std::hint::black_box;
 
-use antimony_detect::config::ListConfig;
-use antimony_detect::{DetectConfig, Detectors};
+use antimony_detect::config::{LengthConfig, ListConfig};
+use antimony_detect::detectors::dga::{Dga, Model};
+use antimony_detect::detectors::keywords::Keywords;
+use antimony_detect::detectors::length::LongName;
+use antimony_detect::detectors::threat_intel::ThreatIntel;
+use antimony_detect::{DetectConfig, Detectors, Name, NameDetector, Severity};
 use antimony_dns::DnsEvent;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
@@ -90,6 +94,45 @@ fn bench(c: &mut Criterion) {
             out.clear();
         })
     });
+    group.finish();
+
+    // Each detector alone, on the same benign names.
+    let mut intel = ThreatIntel::new();
+    let list =
+        std::fs::read_to_string(format!("{DATA}/threatintel/blocklist.txt")).unwrap_or_default();
+    let _ = intel.add_list("maltrail", &list, Severity::High, 90);
+    let alone: Vec<(&str, Box<dyn NameDetector>)> = vec![
+        ("threat_intel", Box::new(intel)),
+        (
+            "keyword",
+            Box::new(Keywords::builtin().unwrap_or_else(|e| panic!("{e}"))),
+        ),
+        (
+            "long_name",
+            Box::new(LongName::new(LengthConfig::default())),
+        ),
+        (
+            "dga",
+            Box::new(Dga::new(
+                Model::builtin().unwrap_or_else(|e| panic!("{e}")),
+                None,
+                Severity::Low,
+            )),
+        ),
+    ];
+    let mut group = c.benchmark_group("detector");
+    group.throughput(Throughput::Elements(benign.len() as u64));
+    for (name, detector) in &alone {
+        group.bench_function(*name, |b| {
+            b.iter(|| {
+                let mut fired = 0usize;
+                for e in &benign {
+                    fired += usize::from(detector.check(&Name::from_event(black_box(e))).is_some());
+                }
+                fired
+            })
+        });
+    }
     group.finish();
 }
 

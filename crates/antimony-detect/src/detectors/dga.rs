@@ -48,6 +48,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
+use std::sync::LazyLock;
 
 use thiserror::Error;
 
@@ -93,14 +94,17 @@ const fn symbol_table() -> [u8; 256] {
 
 static SYMBOL: [u8; 256] = symbol_table();
 
-/// `n * log2(n)` for small `n`, so entropy needs no logarithm per name.
-fn nlog2n(n: u32) -> f64 {
-    if n == 0 {
-        0.0
-    } else {
-        f64::from(n) * f64::from(n).log2()
-    }
-}
+/// `n * log2(n)` for the counts a label can have (at most 63 characters), so entropy needs
+/// no logarithm per name.
+static NLOG2N: LazyLock<[f64; 64]> = LazyLock::new(|| {
+    std::array::from_fn(|n| {
+        if n == 0 {
+            0.0
+        } else {
+            n as f64 * (n as f64).log2()
+        }
+    })
+});
 
 /// Feature names, in model order.
 pub const FEATURES: [&str; NF] = [
@@ -156,19 +160,25 @@ fn tri_index((a, b, c): Tri) -> usize {
     (a * S + b) * S + c
 }
 
-/// The trigrams of a label with two boundary marks before and one after: `len + 1` of them.
-fn trigrams(label: &[u8]) -> impl Iterator<Item = Tri> + '_ {
-    let syms = label.iter().map(|&b| usize::from(SYMBOL[usize::from(b)]));
-    let padded = [BOUNDARY, BOUNDARY]
-        .into_iter()
-        .chain(syms)
-        .chain([BOUNDARY]);
-    let mut window = (BOUNDARY, BOUNDARY);
-    padded.enumerate().filter_map(move |(i, s)| {
-        let t = (window.0, window.1, s);
-        window = (window.1, s);
-        (i >= 2).then_some(t)
-    })
+/// Calls `visit` on each trigram of a label with two boundary marks before and one after:
+/// `len + 1` of them.
+#[inline]
+fn for_each_trigram(label: &[u8], mut visit: impl FnMut(Tri)) {
+    let (mut a, mut b) = (BOUNDARY, BOUNDARY);
+    for &byte in label {
+        let c = usize::from(SYMBOL[usize::from(byte)]);
+        visit((a, b, c));
+        a = b;
+        b = c;
+    }
+    visit((a, b, BOUNDARY));
+}
+
+/// The trigrams of a label (see [`for_each_trigram`]).
+fn trigrams(label: &[u8]) -> Vec<Tri> {
+    let mut out = Vec::with_capacity(label.len() + 1);
+    for_each_trigram(label, |t| out.push(t));
+    out
 }
 
 impl Counts {
@@ -243,12 +253,12 @@ fn features_with(
     let mut ll = 0.0;
     let mut unseen = 0u32;
     let mut n_tri = 0u32;
-    for t in trigrams(label) {
+    for_each_trigram(label, |t| {
         let (lp, seen) = tri(t);
         ll += lp;
         unseen += u32::from(!seen);
         n_tri += 1;
-    }
+    });
     let mut hist = [0u32; S];
     let (mut digits, mut letters, mut vowels, mut hyphens) = (0u32, 0u32, 0u32, 0u32);
     let (mut run, mut max_run) = (0u32, 0u32);
@@ -275,7 +285,15 @@ fn features_with(
     let entropy = if label.is_empty() {
         0.0
     } else {
-        len.log2() - hist.iter().map(|&n| nlog2n(n)).sum::<f64>() / len
+        let table = &*NLOG2N;
+        let sum: f64 = hist
+            .iter()
+            .map(|&n| match table.get(n as usize) {
+                Some(v) => *v,
+                None => f64::from(n) * f64::from(n).log2(),
+            })
+            .sum();
+        len.log2() - sum / len
     };
     let mean_ll = ll / f64::from(n_tri.max(1));
     let vowel_share = if letters == 0 {
@@ -304,9 +322,12 @@ fn features_with(
 #[derive(Clone, Debug)]
 pub struct Model {
     counts: Counts,
-    /// log P(c | a b) for every trigram, precomputed from `counts`.
+    /// log P(c | a b) for every trigram, precomputed from `counts`, negated for trigrams never
+    /// seen: one table read per trigram gives both.
     logp: Vec<f32>,
     reg: Regression,
+    /// `weights / std` and `bias - sum(weights * mean / std)`: the regression on raw features.
+    folded: (Features, f64),
     /// Recommended threshold (score at or above which the detector fires).
     pub threshold: u8,
     /// Labels shorter than this are not scored.
@@ -368,13 +389,25 @@ impl Model {
         for a in 0..S {
             for b in 0..S {
                 for c in 0..S {
-                    logp[tri_index((a, b, c))] = counts.logp((a, b, c), &[]) as f32;
+                    let i = tri_index((a, b, c));
+                    let lp = counts.logp((a, b, c), &[]) as f32;
+                    logp[i] = if counts.tri[i] > 0 {
+                        -lp.abs()
+                    } else {
+                        lp.abs()
+                    };
                 }
             }
+        }
+        let mut folded = ([0.0; NF], reg.bias);
+        for i in 0..NF {
+            folded.0[i] = reg.weights[i] / reg.std[i];
+            folded.1 -= reg.weights[i] * reg.mean[i] / reg.std[i];
         }
         Model {
             counts,
             logp,
+            folded,
             reg,
             threshold,
             min_label_len,
@@ -384,11 +417,26 @@ impl Model {
     /// The features of a label (lower case), as the model sees it at run time.
     pub fn features(&self, label: &str) -> Features {
         features_with(label.as_bytes(), self.reg.ll_centre, |t| {
-            let i = tri_index(t);
-            (f64::from(self.logp[i]), self.counts.tri[i] > 0)
+            let v = self.logp.get(tri_index(t)).copied().unwrap_or(0.0);
+            (-f64::from(v.abs()), v.is_sign_negative())
         })
     }
 
+    /// The log-odds alone, with the standardisation folded into the weights (the hot path).
+    fn log_odds_fast(&self, f: &Features) -> f64 {
+        let mut z = self.folded.1;
+        for i in 0..NF {
+            z += self.folded.0[i] * f[i];
+        }
+        z
+    }
+
+    /// The score of a label, without the breakdown (the hot path).
+    fn score_fast(&self, label: &str) -> u8 {
+        probability_score(self.log_odds_fast(&self.features(label)))
+    }
+
+    /// The log-odds and each feature's contribution to it.
     fn log_odds(&self, f: &Features) -> (f64, Features) {
         let r = &self.reg;
         let mut z = r.bias;
@@ -404,9 +452,11 @@ impl Model {
     /// Scores a label (lower case), whatever its length.
     pub fn score_label(&self, label: &str) -> Score {
         let features = self.features(label);
-        let (z, contributions) = self.log_odds(&features);
+        let (_, contributions) = self.log_odds(&features);
+        // The score comes from the same arithmetic as the hot path, so `check` and `explain`
+        // agree at the threshold.
         Score {
-            score: probability_score(z),
+            score: probability_score(self.log_odds_fast(&features)),
             features,
             contributions,
         }
@@ -636,7 +686,7 @@ pub fn train<'a>(
     let mut own: Vec<Tri> = Vec::with_capacity(64);
     for label in benign.iter().filter(|l| l.len() >= min_len) {
         own.clear();
-        own.extend(trigrams(label.as_bytes()));
+        for_each_trigram(label.as_bytes(), |t| own.push(t));
         let f = features_with(label.as_bytes(), 0.0, |t| {
             (counts.logp(t, &own), counts.seen(t, &own))
         });
@@ -707,7 +757,7 @@ pub fn train<'a>(
     let mut hist = [0usize; 101];
     for (f, y) in &rows {
         if !y {
-            hist[usize::from(probability_score(model.log_odds(f).0))] += 1;
+            hist[usize::from(probability_score(model.log_odds_fast(f)))] += 1;
         }
     }
     let mut above = 0usize;
@@ -878,11 +928,11 @@ pub struct Dga {
 }
 
 /// Why a name is not scored.
-enum Skip {
+enum Skip<'a> {
     NoRegisteredDomain,
     Short(usize),
     Idn,
-    Ignored(String),
+    Ignored(&'a str),
 }
 
 impl Dga {
@@ -916,7 +966,7 @@ impl Dga {
         self.threshold
     }
 
-    fn skip(&self, name: &Name<'_>) -> Option<Skip> {
+    fn skip(&self, name: &Name<'_>) -> Option<Skip<'_>> {
         let label = name.registered_label();
         if label.is_empty() {
             return Some(Skip::NoRegisteredDomain);
@@ -933,7 +983,7 @@ impl Dga {
                 && rd.ends_with(s.as_str())
                 && rd.as_bytes()[rd.len() - s.len() - 1] == b'.'
             {
-                return Some(Skip::Ignored(s.clone()));
+                return Some(Skip::Ignored(s));
             }
         }
         None
@@ -979,20 +1029,33 @@ impl Dga {
     /// The reason: the score and the two features that pushed it up most.
     fn reason(&self, name: &Name<'_>, s: &Score, fired: bool) -> String {
         let label = name.registered_label();
-        let mut order: Vec<usize> = (0..NF).collect();
+        let f = &s.features;
+        let t = self.model.typical();
+        // A feature is named only when it pushed the score up *and* its value is unusual in
+        // the direction a person reads as suspicious (a feature can also push the score up
+        // by being unremarkable, e.g. no digits at all, which is no reason to give).
+        let suspicious = |i: usize| match i {
+            F_MEAN_LL | F_LL_EVIDENCE => f[F_MEAN_LL] < t[F_MEAN_LL] - 0.3,
+            F_UNSEEN => f[F_UNSEEN] > 0.0,
+            F_LENGTH => f[F_LENGTH] > t[F_LENGTH] * 1.5,
+            F_DIGITS => f[F_DIGITS] > 0.0,
+            F_VOWELS | F_VOWEL_DEV => f[F_VOWEL_DEV] > 0.2,
+            F_CONSONANT_RUN => f[F_CONSONANT_RUN] >= 5.0,
+            F_ENTROPY => f[F_ENTROPY] > t[F_ENTROPY] + 0.5,
+            _ => false,
+        };
+        let mut order: Vec<usize> = (0..NF)
+            .filter(|&i| s.contributions[i] > 0.0 && suspicious(i))
+            .collect();
         order.sort_by(|&a, &b| s.contributions[b].total_cmp(&s.contributions[a]));
-        let drivers: Vec<String> = order
-            .iter()
-            .take(2)
-            .filter(|&&i| s.contributions[i] > 0.0)
-            .map(|&i| self.describe(i, label, &s.features))
-            .fold(Vec::new(), |mut v: Vec<String>, d| {
-                if !v.contains(&d) {
-                    v.push(d);
-                }
-                v
-            });
-        let drivers = &drivers[..drivers.len().min(2)];
+        let mut drivers: Vec<String> = Vec::new();
+        for i in order {
+            let d = self.describe(i, label, f);
+            if !drivers.contains(&d) {
+                drivers.push(d);
+            }
+        }
+        drivers.truncate(2);
         let mut reason = format!(
             "{} {} (DGA score {} {} threshold {})",
             name.registered_domain,
@@ -1009,9 +1072,12 @@ impl Dga {
             let _ = write!(
                 reason,
                 ": {}{}",
-                if fired { "" } else { "despite " },
+                if fired { "" } else { "it has " },
                 drivers.join(", ")
             );
+            if !fired {
+                reason.push_str(", but not enough");
+            }
         }
         reason
     }
@@ -1038,10 +1104,10 @@ impl NameDetector for Dga {
         if self.skip(name).is_some() {
             return None;
         }
-        let s = self.model.score_label(name.registered_label());
-        if s.score < self.threshold {
+        if self.model.score_fast(name.registered_label()) < self.threshold {
             return None;
         }
+        let s = self.model.score_label(name.registered_label());
         Some(Finding {
             detector: DETECTOR,
             score: s.score,
@@ -1089,9 +1155,9 @@ mod tests {
 
     #[test]
     fn trigrams_are_padded() {
-        let t: Vec<Tri> = trigrams(b"ab").collect();
+        let t: Vec<Tri> = trigrams(b"ab");
         assert_eq!(t, [(0, 0, 1), (0, 1, 2), (1, 2, 0)]);
-        assert_eq!(trigrams(b"").count(), 1);
+        assert_eq!(trigrams(b"").len(), 1);
     }
 
     #[test]
@@ -1101,7 +1167,7 @@ mod tests {
             tri[tri_index(t)] += 1;
         }
         let counts = Counts::from_trigrams(tri);
-        let own: Vec<Tri> = trigrams(b"abc").collect();
+        let own: Vec<Tri> = trigrams(b"abc");
         for &t in &own {
             assert!(counts.seen(t, &[]));
             assert!(!counts.seen(t, &own));

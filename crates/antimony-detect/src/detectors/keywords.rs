@@ -257,6 +257,8 @@ impl Keywords {
         let automaton = AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
             .kind(Some(AhoCorasickKind::DFA))
+            // Names are a few bytes long: a prefilter costs more than it saves.
+            .prefilter(false)
             .build(&patterns)
             .map_err(|e| KeywordError::Automaton(e.to_string()))?;
         Ok(Keywords {
