@@ -57,34 +57,64 @@ impl Bolt<Tuple> for NxdomainBurst {
 }
 
 /// Builds and runs `file -> dns_parse -> NxdomainBurst -> alerts` over `input`.
-pub fn run(input: &Path, alerts: PathBuf, threshold: u64, workers: usize) -> anyhow::Result<RunReport> {
+pub fn run(
+    input: &Path,
+    alerts: PathBuf,
+    threshold: u64,
+    workers: usize,
+) -> anyhow::Result<RunReport> {
     let mut builder = TopologyBuilder::new("nxdomain-bursts");
     builder.set_spout(
         "logs",
         file_spout(
             input.to_path_buf(),
-            FileConfig { path: input.display().to_string(), chunk_bytes: 64 * 1024, max_line_bytes: 64 * 1024 },
+            FileConfig {
+                path: input.display().to_string(),
+                chunk_bytes: 64 * 1024,
+                max_line_bytes: 64 * 1024,
+            },
         ),
     );
     builder
-        .set_bolt("parse", dns_parse_bolt(ParseConfig::default()).map_err(anyhow::Error::msg)?)
+        .set_bolt(
+            "parse",
+            dns_parse_bolt(ParseConfig::default()).map_err(anyhow::Error::msg)?,
+        )
         .shuffle_grouping("logs");
     let burst = BoltSpec::new(&[DNS_EVENTS.kind], Some(ALERTS), move |_| NxdomainBurst {
         threshold,
         counts: BTreeMap::new(),
     });
-    builder.set_bolt("bursts", burst).fields_grouping("parse", &["client"]);
+    builder
+        .set_bolt("bursts", burst)
+        .fields_grouping("parse", &["client"]);
     builder
         .set_bolt("alerts", json_lines_sink_bolt(alerts, ALERTS.kind))
         .global_grouping("bursts");
     let topology = builder.build()?;
-    Ok(antimony_engine::run(topology, RunConfig { workers, ..RunConfig::default() })?)
+    Ok(antimony_engine::run(
+        topology,
+        RunConfig {
+            workers,
+            ..RunConfig::default()
+        },
+    )?)
 }
 
 #[allow(dead_code)]
 fn main() -> anyhow::Result<()> {
-    let input = std::env::args().nth(1).unwrap_or_else(|| "assets/demo/dns-demo.log".into());
+    let input = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "assets/demo/dns-demo.log".into());
     let report = run(Path::new(&input), PathBuf::from("-"), 3, 2)?;
-    eprintln!("{}", report.components.iter().map(|c| format!("{}: {} in, {} out", c.name, c.received, c.emitted)).collect::<Vec<_>>().join("\n"));
+    eprintln!(
+        "{}",
+        report
+            .components
+            .iter()
+            .map(|c| format!("{}: {} in, {} out", c.name, c.received, c.emitted))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
     Ok(())
 }

@@ -256,7 +256,13 @@ fn a_missing_input_or_a_bad_topology_fails_with_a_clear_message() {
 
     let dir = tempfile::tempdir().expect("tempdir");
     let bad = dir.path().join("bad.toml");
-    let shipped = std::fs::read_to_string(TOPOLOGY).expect("topology");
+    // The shipped topology, its relative paths made absolute so it runs from elsewhere.
+    let shipped = std::fs::read_to_string(TOPOLOGY)
+        .expect("topology")
+        .replace(
+            "\"../assets/",
+            &format!("\"{}/assets/", env!("CARGO_MANIFEST_DIR")),
+        );
     std::fs::write(
         &bad,
         shipped.replace("type = \"alert_dedup\"", "type = \"alert_dedupe\""),

@@ -65,9 +65,7 @@ pub fn read(base_dir: &Path, path: &Path) -> std::io::Result<String> {
                 )
             });
     }
-    let full = base_dir.join(path);
-    std::fs::read_to_string(&full)
-        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", full.display())))
+    std::fs::read_to_string(base_dir.join(path))
 }
 
 /// Runs the detectors on each event; emits one alert per finding.

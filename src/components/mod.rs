@@ -71,7 +71,9 @@ pub fn registry() -> Registry<Tuple> {
 
 /// The `file` spout for `path`, for topologies built in Rust.
 pub fn file_spout(path: PathBuf, config: FileConfig) -> SpoutSpec<Tuple> {
-    SpoutSpec::new(CHUNKS, move |_| FileSpout::<Tuple>::new(path.clone(), &config))
+    SpoutSpec::new(CHUNKS, move |_| {
+        FileSpout::<Tuple>::new(path.clone(), &config)
+    })
 }
 
 /// The `dns_parse` bolt, for topologies built in Rust.
@@ -85,7 +87,7 @@ pub fn dns_parse_bolt(config: dns_parse::ParseConfig) -> Result<BoltSpec<Tuple>,
 /// A JSON-lines sink for `kind` records (`alert`, `dns`) at `path` (`-`: standard output),
 /// for topologies built in Rust.
 pub fn json_lines_sink_bolt(path: PathBuf, kind: &'static str) -> BoltSpec<Tuple> {
-    BoltSpec::new(&[kind], None, move |_| JsonLinesSink::new(path.clone()))
+    BoltSpec::new(&[kind], None, move |_| JsonLinesSink::new(path.clone())).global_only()
 }
 
 fn json_lines_sink(
@@ -94,14 +96,15 @@ fn json_lines_sink(
 ) -> Result<BoltSpec<Tuple>, String> {
     let config: JsonLinesConfig = options.parse()?;
     let path = options.resolve_path(&config.path);
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if !dir.is_dir() {
-            return Err(format!(
-                "cannot write `{}`: directory {} does not exist",
-                path.display(),
-                dir.display()
-            ));
-        }
+    if let Some(dir) = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty() && !d.is_dir())
+    {
+        return Err(format!(
+            "cannot write `{}`: directory {} does not exist",
+            path.display(),
+            dir.display()
+        ));
     }
     Ok(json_lines_sink_bolt(path, kind))
 }

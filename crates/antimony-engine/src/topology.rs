@@ -95,6 +95,7 @@ pub struct BoltSpec<R> {
     pub(crate) accepts: Vec<&'static str>,
     pub(crate) output: Option<StreamType>,
     pub(crate) type_name: String,
+    pub(crate) global_only: bool,
 }
 
 impl<R: Record> BoltSpec<R> {
@@ -110,7 +111,15 @@ impl<R: Record> BoltSpec<R> {
             accepts: accepts.to_vec(),
             output,
             type_name: std::any::type_name::<B>().to_owned(),
+            global_only: false,
         }
+    }
+
+    /// Requires every input to use global grouping: for a sink that writes one file or
+    /// holds one global aggregate, which must not run as several instances.
+    pub fn global_only(mut self) -> Self {
+        self.global_only = true;
+        self
     }
 
     /// Names the component type, for messages and statistics.
@@ -374,6 +383,15 @@ impl<R: Record> TopologyBuilder<R> {
                             spec.accepts.join(" or "),
                             input.from,
                             output.kind
+                        ),
+                    ));
+                }
+                if spec.global_only && input.grouping != Grouping::Global {
+                    return Err(TopologyError::at(
+                        name,
+                        format!(
+                            "must read `{}` with global grouping (it has one instance, on worker 0), not {}",
+                            input.from, input.grouping
                         ),
                     ));
                 }

@@ -76,6 +76,17 @@ fn builder_refuses_dangling_inputs_cycles_kinds_and_fields() {
     b.set_spout("numbers", counter());
     assert!(built(b).to_string().contains("declared twice"));
 
+    let mut b = TopologyBuilder::new("t");
+    b.set_spout("numbers", counter());
+    b.set_bolt("sink", double().global_only())
+        .shuffle_grouping("numbers");
+    let e = built(b);
+    assert!(
+        e.to_string()
+            .contains("must read `numbers` with global grouping"),
+        "{e}"
+    );
+
     let mut b = TopologyBuilder::<Num>::new("t");
     b.set_bolt("double", double()).shuffle_grouping("double");
     assert!(built(b).to_string().contains("no spout"));

@@ -105,7 +105,8 @@ fn read_lines(
             "sink",
             BoltSpec::new(&["line"], None, move |_| {
                 JsonLinesSink::new(out_path.clone())
-            }),
+            })
+            .global_only(),
         )
         .global_grouping("split");
     let report = run(

@@ -134,9 +134,9 @@ impl Decoder {
             DateOrder::Ymd
         } else if a > 12 {
             DateOrder::Dmy
-        } else if b > 12 {
-            DateOrder::Mdy
-        } else if twelve_hour {
+        } else if b > 12 || twelve_hour {
+            // A second field above 12 can only be a day; an ambiguous 12-hour date is the
+            // United States locale.
             DateOrder::Mdy
         } else {
             DateOrder::Dmy

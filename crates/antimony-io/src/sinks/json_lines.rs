@@ -1,5 +1,8 @@
 //! A sink that writes records as JSON lines, to a file or standard output.
 //!
+//! Declare it with [`BoltSpec::global_only`](antimony_engine::BoltSpec::global_only): one
+//! instance, on worker 0, writes the file.
+//!
 //! Lines are written in a deterministic order: the sink buffers one epoch, sorts its lines,
 //! and writes them when the epoch ends. The same input gives the same file whatever the number
 //! of workers (when the sink reads its input with global grouping, as it should).
@@ -66,6 +69,11 @@ impl JsonLinesSink {
 
 impl<R: Record + JsonLine> Bolt<R> for JsonLinesSink {
     fn on_start(&mut self, ctx: &Context) {
+        // One writer per file: the sink's input is read with global grouping, so only
+        // worker 0 ever has lines to write, and only it opens (and truncates) the file.
+        if ctx.worker != 0 {
+            return;
+        }
         match LineWriter::open(&ctx.tokio, self.target.clone()) {
             Ok(writer) => self.writer = Some(writer),
             Err(e) => self.fail(e),
