@@ -363,3 +363,61 @@ fn help_explains_each_command_with_an_example() {
         );
     }
 }
+
+#[test]
+fn two_processes_give_the_same_alerts_as_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = data("logs/bind9_querylog.log");
+    let (single, _, _) = run_topology(&log, 1, &[]);
+    // Two free ports: bind to port 0, note the port, release it.
+    let ports: Vec<u16> = (0..2)
+        .map(|_| {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+            listener.local_addr().expect("address").port()
+        })
+        .collect();
+    let cluster = format!("127.0.0.1:{},127.0.0.1:{}", ports[0], ports[1]);
+    let alerts = dir.path().join("alerts.jsonl");
+    let spawn = |process: &str| {
+        Command::new(env!("CARGO_BIN_EXE_antimony"))
+            .args([
+                "run",
+                TOPOLOGY,
+                "--input",
+                &log,
+                "--alerts",
+                alerts.to_str().expect("utf-8"),
+            ])
+            .args([
+                "--workers",
+                "1",
+                "--cluster",
+                &cluster,
+                "--process",
+                process,
+            ])
+            .output()
+    };
+    let (zero, one) = std::thread::scope(|s| {
+        let zero = s.spawn(|| spawn("0"));
+        let one = s.spawn(|| spawn("1"));
+        (zero.join().expect("thread"), one.join().expect("thread"))
+    });
+    let (zero, one) = (zero.expect("process 0 runs"), one.expect("process 1 runs"));
+    assert!(zero.status.success(), "process 0: {}", stderr(&zero));
+    assert!(one.status.success(), "process 1: {}", stderr(&one));
+    assert!(
+        stderr(&zero).contains("process 0 (of 2"),
+        "{}",
+        stderr(&zero)
+    );
+    // Process 1 parsed part of the log: chunks crossed from process 0 to process 1.
+    let parsed_by_one: u64 = stderr(&one)
+        .lines()
+        .find(|l| l.trim_start().starts_with("parse "))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .and_then(|n| n.parse().ok())
+        .expect("a parse line in process 1's summary");
+    assert!(parsed_by_one > 0, "{}", stderr(&one));
+    assert_eq!(std::fs::read_to_string(&alerts).expect("alerts"), single);
+}

@@ -83,6 +83,19 @@ struct RunArgs {
     /// Write records that were set aside (bad lines, panics) here, as JSON lines.
     #[arg(long)]
     dead_letter: Option<PathBuf>,
+    /// Run as one of several processes (timely's cluster mode): `host:port` of every
+    /// process, in process order, comma-separated. Start the same command once per entry.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "HOST:PORT,...",
+        requires = "process"
+    )]
+    cluster: Vec<String>,
+    /// This process's index in `--cluster`, from 0. Process 0 reads the input and writes
+    /// the alerts; the others lend their workers.
+    #[arg(long, requires = "cluster")]
+    process: Option<usize>,
     /// Print no summary.
     #[arg(long, short)]
     quiet: bool,

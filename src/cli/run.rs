@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use antimony_engine::declare::Role;
-use antimony_engine::{LineTarget, RunConfig, RunReport, TopologyDecl};
+use antimony_engine::{ClusterConfig, LineTarget, RunConfig, RunReport, TopologyDecl};
 use anyhow::{Context as _, bail};
 
 use super::RunArgs;
@@ -16,6 +16,7 @@ pub(super) struct Overrides {
     pub input: Option<PathBuf>,
     pub alerts: Option<PathBuf>,
     pub dead_letter: Option<PathBuf>,
+    pub cluster: Option<ClusterConfig>,
 }
 
 pub(super) fn run(args: RunArgs) -> anyhow::Result<()> {
@@ -25,6 +26,17 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<()> {
         input: args.input,
         alerts: args.alerts,
         dead_letter: args.dead_letter,
+        cluster: match args.process {
+            Some(process) if process >= args.cluster.len() => bail!(
+                "--process {process} is not an index of --cluster, which names {} processes",
+                args.cluster.len()
+            ),
+            Some(process) => Some(ClusterConfig {
+                process,
+                addresses: args.cluster,
+            }),
+            None => None,
+        },
     };
     let outcome = execute(decl, &overrides)?;
     if !args.quiet {
@@ -56,6 +68,7 @@ pub(super) fn execute(mut decl: TopologyDecl, overrides: &Overrides) -> anyhow::
     let config = RunConfig {
         workers,
         dead_letter: dead_letter.clone(),
+        cluster: overrides.cluster.clone(),
         base_dir,
         ..RunConfig::default()
     };
@@ -65,6 +78,10 @@ pub(super) fn execute(mut decl: TopologyDecl, overrides: &Overrides) -> anyhow::
         report,
         workers,
         dead_letter,
+        process: overrides
+            .cluster
+            .as_ref()
+            .map(|c| (c.process, c.addresses.len())),
     })
 }
 
@@ -73,6 +90,8 @@ pub(super) struct Outcome {
     pub report: RunReport,
     pub workers: usize,
     pub dead_letter: Option<LineTarget>,
+    /// This process's index and the number of processes, in cluster mode.
+    pub process: Option<(usize, usize)>,
 }
 
 fn target(path: &Path) -> LineTarget {
@@ -122,10 +141,17 @@ pub(super) fn summary(outcome: &Outcome) -> String {
         report,
         workers,
         dead_letter,
+        process,
     } = outcome;
     let workers = *workers;
+    let place = match process {
+        Some((index, count)) => {
+            format!(" of process {index} (of {count}; counts are this process's)")
+        }
+        None => String::new(),
+    };
     let mut out = format!(
-        "{}: finished in {:.2} s on {workers} worker{}\n",
+        "{}: finished in {:.2} s on {workers} worker{}{place}\n",
         report.topology,
         report.elapsed.as_secs_f64(),
         if workers == 1 { "" } else { "s" }
