@@ -74,7 +74,7 @@ fn committed_model_matches_training_and_meets_bounds() {
         let committed = Model::builtin().expect("built-in model parses");
         let difference = committed.max_difference(&model);
         assert!(
-            difference.is_some_and(|d| d < 1e-9),
+            difference.is_some_and(|d| d < 1e-6),
             "models/dga.txt is not what training gives (difference {difference:?}); \
              rerun with ANTIMONY_UPDATE_MODELS=1 and commit the file"
         );

@@ -94,6 +94,36 @@ const fn symbol_table() -> [u8; 256] {
 
 static SYMBOL: [u8; 256] = symbol_table();
 
+const DIGIT: u8 = 1;
+const LETTER: u8 = 2;
+const VOWEL: u8 = 4;
+const HYPHEN: u8 = 8;
+
+const fn class_table() -> [u8; 256] {
+    let mut t = [0u8; 256];
+    let mut b = b'a';
+    while b <= b'z' {
+        t[b as usize] = LETTER;
+        b += 1;
+    }
+    let vowels = b"aeiouy";
+    let mut i = 0;
+    while i < vowels.len() {
+        t[vowels[i] as usize] = LETTER | VOWEL;
+        i += 1;
+    }
+    let mut d = b'0';
+    while d <= b'9' {
+        t[d as usize] = DIGIT;
+        d += 1;
+    }
+    t[b'-' as usize] = HYPHEN;
+    t
+}
+
+/// Character classes of lower-case label bytes (a consonant is `LETTER` alone).
+static CLASS: [u8; 256] = class_table();
+
 /// `n * log2(n)` for the counts a label can have (at most 63 characters), so entropy needs
 /// no logarithm per name.
 static NLOG2N: LazyLock<[f64; 64]> = LazyLock::new(|| {
@@ -259,41 +289,34 @@ fn features_with(
         unseen += u32::from(!seen);
         n_tri += 1;
     });
+    // One pass over the characters: classes, the longest consonant run, and the entropy's
+    // sum of n*log2(n) kept up to date as counts grow (no loop over the alphabet).
+    let table = &*NLOG2N;
+    let nlog2n = |n: u32| match table.get(n as usize) {
+        Some(v) => *v,
+        None => f64::from(n) * f64::from(n).log2(),
+    };
     let mut hist = [0u32; S];
+    let mut sum_nlogn = 0.0;
     let (mut digits, mut letters, mut vowels, mut hyphens) = (0u32, 0u32, 0u32, 0u32);
     let (mut run, mut max_run) = (0u32, 0u32);
     for &b in label {
-        hist[usize::from(SYMBOL[usize::from(b)])] += 1;
-        if b.is_ascii_digit() {
-            digits += 1;
-        }
-        hyphens += u32::from(b == b'-');
-        if b.is_ascii_lowercase() {
-            letters += 1;
-            if matches!(b, b'a' | b'e' | b'i' | b'o' | b'u' | b'y') {
-                vowels += 1;
-                run = 0;
-            } else {
-                run += 1;
-                max_run = max_run.max(run);
-            }
-        } else {
-            run = 0;
-        }
+        let class = CLASS[usize::from(b)];
+        let slot = &mut hist[usize::from(SYMBOL[usize::from(b)])];
+        sum_nlogn += nlog2n(*slot + 1) - nlog2n(*slot);
+        *slot += 1;
+        digits += u32::from(class & DIGIT != 0);
+        hyphens += u32::from(class & HYPHEN != 0);
+        letters += u32::from(class & LETTER != 0);
+        vowels += u32::from(class & VOWEL != 0);
+        run = if class == LETTER { run + 1 } else { 0 };
+        max_run = max_run.max(run);
     }
     let len = label.len() as f64;
     let entropy = if label.is_empty() {
         0.0
     } else {
-        let table = &*NLOG2N;
-        let sum: f64 = hist
-            .iter()
-            .map(|&n| match table.get(n as usize) {
-                Some(v) => *v,
-                None => f64::from(n) * f64::from(n).log2(),
-            })
-            .sum();
-        len.log2() - sum / len
+        len.log2() - sum_nlogn / len
     };
     let mean_ll = ll / f64::from(n_tri.max(1));
     let vowel_share = if letters == 0 {

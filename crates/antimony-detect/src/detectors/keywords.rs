@@ -39,7 +39,9 @@
 use std::fmt::Write as _;
 
 use ahash::AHashSet;
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::automaton::Automaton;
+use aho_corasick::dfa::DFA;
+use aho_corasick::{Anchored, MatchKind};
 use serde::Deserialize;
 use thiserror::Error;
 
@@ -181,7 +183,7 @@ impl RuleSet {
 #[derive(Clone, Debug)]
 pub struct Keywords {
     rules: Vec<Rule>,
-    automaton: AhoCorasick,
+    automaton: DFA,
     /// Per pattern: bit r of `[0]` set when the pattern is a keyword of rule r, of `[1]` when
     /// it is a companion (`with`) word of rule r.
     masks: Vec<[u64; 2]>,
@@ -254,9 +256,8 @@ impl Keywords {
             }
             rule_allow.push(rule.allow.iter().map(|d| d.to_ascii_lowercase()).collect());
         }
-        let automaton = AhoCorasick::builder()
+        let automaton = DFA::builder()
             .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
             // Names are a few bytes long: a prefilter costs more than it saves.
             .prefilter(false)
             .build(&patterns)
@@ -288,16 +289,45 @@ impl Keywords {
         &self.rules
     }
 
-    /// One scan of the name; `text` is the name without its public suffix and the registered
-    /// label is its last `label_len` bytes.
-    fn scan(&self, name: &Name<'_>) -> Hits {
+    /// The text rules look at, and where the registered label starts in it. When no rule
+    /// looks at the whole name, only the registered label is scanned.
+    fn text<'n>(&self, name: &Name<'n>) -> (&'n str, usize) {
+        if self.name_scope == 0 {
+            return (name.registered_label(), 0);
+        }
         let text = name.name_without_suffix();
-        let label_start = text.len() - name.registered_label().len().min(text.len());
+        (
+            text,
+            text.len() - name.registered_label().len().min(text.len()),
+        )
+    }
+
+    /// Calls `visit(pattern, start)` for every keyword occurrence in `text`, overlapping ones
+    /// included. Walks the DFA by hand: for names of a few bytes the iterator's set-up costs
+    /// more than the walk.
+    fn for_each_match(&self, text: &str, mut visit: impl FnMut(usize, usize)) {
+        let dfa = &self.automaton;
+        let Ok(mut sid) = dfa.start_state(Anchored::No) else {
+            return;
+        };
+        for (i, &byte) in text.as_bytes().iter().enumerate() {
+            sid = dfa.next_state(Anchored::No, sid, byte);
+            if dfa.is_match(sid) {
+                for k in 0..dfa.match_len(sid) {
+                    let pid = dfa.match_pattern(sid, k);
+                    visit(pid.as_usize(), (i + 1).saturating_sub(dfa.pattern_len(pid)));
+                }
+            }
+        }
+    }
+
+    /// One scan of the name: which rules' keyword and companion groups appear.
+    fn scan(&self, name: &Name<'_>) -> Hits {
+        let (text, label_start) = self.text(name);
         let mut hits = Hits::default();
-        for m in self.automaton.find_overlapping_iter(text) {
-            let id = m.pattern().as_usize();
+        self.for_each_match(text, |id, start| {
             // Matches outside the registered label count only for rules over the whole name.
-            let scope = if m.start() >= label_start {
+            let scope = if start >= label_start {
                 u64::MAX
             } else {
                 self.name_scope
@@ -305,7 +335,7 @@ impl Keywords {
             let [p, s] = self.masks.get(id).copied().unwrap_or_default();
             hits.primary |= p & scope;
             hits.secondary |= s & scope;
-        }
+        });
         hits
     }
 
@@ -339,24 +369,24 @@ impl Keywords {
 
     /// The words of rule `r` found in the name, keywords first.
     fn words(&self, r: usize, name: &Name<'_>) -> (Vec<String>, Vec<String>) {
-        let text = name.name_without_suffix();
-        let label_start = text.len() - name.registered_label().len().min(text.len());
+        let (text, label_start) = self.text(name);
         let bit = 1u64 << r;
         let in_scope = |start: usize| start >= label_start || self.name_scope & bit != 0;
         let (mut kw, mut with) = (Vec::new(), Vec::new());
-        for m in self.automaton.find_overlapping_iter(text) {
-            let id = m.pattern().as_usize();
-            if !in_scope(m.start()) {
-                continue;
+        self.for_each_match(text, |id, start| {
+            let (Some(word), Some([p, s])) = (self.patterns.get(id), self.masks.get(id)) else {
+                return;
+            };
+            if !in_scope(start) {
+                return;
             }
-            let word = &self.patterns[id];
-            if self.masks[id][0] & bit != 0 && !kw.contains(word) {
+            if p & bit != 0 && !kw.contains(word) {
                 kw.push(word.clone());
             }
-            if self.masks[id][1] & bit != 0 && !with.contains(word) {
+            if s & bit != 0 && !with.contains(word) {
                 with.push(word.clone());
             }
-        }
+        });
         (kw, with)
     }
 
