@@ -454,10 +454,15 @@ mod tests {
         assert_ne!(a, Alert::stable_id("dga", c, "x.com", hour, hour));
         assert_ne!(a, Alert::stable_id("dga", None, "x.com", 10, hour));
         assert_ne!(a, Alert::stable_id("keyword", c, "x.com", 10, hour));
-        // Pinned: a change here changes every alert id users have stored.
+        // Pinned (computed independently from the FNV-1a 128 definition): a change here
+        // changes every alert id users have stored.
         assert_eq!(
             Alert::stable_id("dga", None, "x.com", 0, hour),
-            format!("{:032x}", dedup_key("dga", None, "x.com", 0))
+            "f59f5044a09f74d3617d20d59f7131f6"
+        );
+        assert_eq!(
+            Alert::stable_id("dga", c, "x.com", hour + 5, hour),
+            "96df721a26e40e0d3c96b24fe7915854"
         );
     }
 
