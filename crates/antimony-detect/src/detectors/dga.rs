@@ -4,17 +4,20 @@
 //!
 //! The score looks at the registered label (`afadsfasdfsafwerwqerqqiye` for
 //! `afadsfasdfsafwerwqerqqiye.cn`): the part the malware's author had to generate and register.
-//! Seven features are computed in one pass over it, without allocating:
+//! Ten features are computed in one pass over it, without allocating:
 //!
 //! | feature | what |
 //! |---|---|
 //! | `mean_ll` | mean log-probability of each character given the two before it, under a character trigram model of **benign** names (interpolated with bigram and unigram estimates; the label is padded with boundary marks) |
+//! | `ll_evidence` | `(mean_ll - benign mean) x sqrt(trigrams)`: how far below typical, in units that grow with length, so a long label a little unusual throughout counts like a short one very unusual |
 //! | `unseen` | share of the label's character triples never seen in benign names |
 //! | `length` | characters |
 //! | `digits` | share of digits |
 //! | `vowels` | share of vowels (`aeiouy`) among letters |
+//! | `vowel_dev` | distance of that share from 0.4 (too few and too many are both odd) |
 //! | `consonant_run` | longest run of consonants |
 //! | `entropy` | Shannon entropy of the characters, bits |
+//! | `hyphens` | number of hyphens |
 //!
 //! A logistic regression over the standardised features, trained on benign names against the
 //! names of 22 DGA families, gives a probability; the score is that probability x 100. The
@@ -40,6 +43,14 @@
 //! `models/dga.txt`) was trained on the rest of `shared/data/benign/benign_top.txt` and
 //! `shared/data/dga/dga_train.csv`, and `tests/dga_model.rs` checks that retraining gives the
 //! committed file (set `ANTIMONY_UPDATE_MODELS=1` to rewrite it).
+//!
+//! # Measured (held-out fifth, threshold 92 recommended by training)
+//!
+//! Recall 0.717 on held-out DGA names (all 22 families; 0.99+ on banjori, corebot, murofet,
+//! newgoz, qadars, tufik; 0 on the dictionary DGA suppobox), false-positive rate 0.0023 on
+//! held-out `benign_top.txt` labels and 0.0083 on `opendns_random_10k.txt` (never trained on),
+//! whose false positives are mostly long non-English compound names
+//! (`stedelijkgymnasiumhaarlem.nl`). `tests/dga_model.rs` prints the full table.
 //!
 //! Evidence keys: `dga_score`, `threshold`, `label`, and one number per feature.
 
