@@ -33,6 +33,7 @@ use std::fmt::{self, Write as _};
 use std::net::IpAddr;
 
 use antimony_dns::DnsEvent;
+use antimony_dns::formats::json_lines::write_json_str;
 use antimony_dns::time::write_rfc3339;
 use serde::{Deserialize, Serialize};
 
@@ -348,32 +349,6 @@ impl Alert {
                 }
             })
     }
-}
-
-/// Appends `s` as a JSON string literal (RFC 8259 escapes; non-ASCII written as UTF-8).
-fn write_json_str(s: &str, out: &mut String) {
-    out.push('"');
-    let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let escape = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0..=0x1f | 0x7f => "",
-            _ => continue,
-        };
-        out.push_str(&s[start..i]);
-        if escape.is_empty() {
-            let _ = write!(out, "\\u{b:04x}");
-        } else {
-            out.push_str(escape);
-        }
-        start = i + 1;
-    }
-    out.push_str(&s[start..]);
-    out.push('"');
 }
 
 #[cfg(test)]

@@ -439,8 +439,9 @@ pub fn to_json_line(event: &DnsEvent, out: &mut String) {
 }
 
 /// Appends `text` as a JSON string literal, escaping quotes, backslashes and control
-/// characters.
-fn write_json_str(text: &str, out: &mut String) {
+/// characters (RFC 8259; non-ASCII is written as UTF-8). Shared by every hand-written JSON
+/// writer of the workspace (events here, alerts in the detect crate).
+pub fn write_json_str(text: &str, out: &mut String) {
     out.push('"');
     let mut start = 0;
     for (i, b) in text.bytes().enumerate() {

@@ -262,12 +262,11 @@ fn spout<'s, R: Record>(
                 let status = status.unwrap_or_else(|panic| {
                     // A spout that panicked cannot be trusted to resume where it was.
                     local.panics += 1;
-                    dead_batch.push(DeadLetter {
-                        component: name.clone(),
-                        location: None,
-                        reason: format!("the spout stopped: it {panic}"),
-                        record: String::new(),
-                    });
+                    dead_batch.push(panic_letter(
+                        &name,
+                        format!("the spout stopped: it {panic}"),
+                        String::new(),
+                    ));
                     SpoutStatus::Finished
                 });
                 if !batch.is_empty() || !dead_batch.is_empty() {
@@ -335,12 +334,11 @@ fn bolt<'s, R: Record>(
         let mut local = LocalCounts::default();
         if let Err(panic) = contain(|| bolt.on_start(&ctx)) {
             local.panics += 1;
-            dead_batch.push(DeadLetter {
-                component: name.clone(),
-                location: None,
-                reason: format!("on_start {panic}"),
-                record: String::new(),
-            });
+            dead_batch.push(panic_letter(
+                &name,
+                format!("on_start {panic}"),
+                String::new(),
+            ));
         }
         move |frontiers| {
             let mut records_out = records_out.activate();
@@ -354,12 +352,7 @@ fn bolt<'s, R: Record>(
                     let mut out = Emitter::new(&mut batch, &mut dead_batch, &name);
                     if let Err(panic) = contain(|| bolt.process(record, &mut out)) {
                         local.panics += 1;
-                        dead_batch.push(DeadLetter {
-                            component: name.clone(),
-                            location: None,
-                            reason: panic,
-                            record: record.describe(),
-                        });
+                        dead_batch.push(panic_letter(&name, panic, record.describe()));
                     }
                 }
                 local.emitted += batch.len() as u64;
@@ -384,12 +377,11 @@ fn bolt<'s, R: Record>(
                     let mut out = Emitter::new(&mut batch, &mut dead_batch, &name);
                     if let Err(panic) = contain(|| bolt.on_epoch_end(epoch, &mut out)) {
                         local.panics += 1;
-                        dead_batch.push(DeadLetter {
-                            component: name.clone(),
-                            location: None,
-                            reason: format!("on_epoch_end({epoch}) {panic}"),
-                            record: String::new(),
-                        });
+                        dead_batch.push(panic_letter(
+                            &name,
+                            format!("on_epoch_end({epoch}) {panic}"),
+                            String::new(),
+                        ));
                     }
                     give_at(
                         &mut records_out,
@@ -405,12 +397,11 @@ fn bolt<'s, R: Record>(
                     let mut out = Emitter::new(&mut batch, &mut dead_batch, &name);
                     if let Err(panic) = contain(|| bolt.on_close(&mut out)) {
                         local.panics += 1;
-                        dead_batch.push(DeadLetter {
-                            component: name.clone(),
-                            location: None,
-                            reason: format!("on_close {panic}"),
-                            record: String::new(),
-                        });
+                        dead_batch.push(panic_letter(
+                            &name,
+                            format!("on_close {panic}"),
+                            String::new(),
+                        ));
                     }
                     let time = *caps[0].time();
                     give_at(
@@ -437,6 +428,16 @@ fn bolt<'s, R: Record>(
         }
     });
     (records, dead)
+}
+
+/// The dead letter for a panic caught in a component.
+fn panic_letter(component: &str, reason: String, record: String) -> DeadLetter {
+    DeadLetter {
+        component: component.to_owned(),
+        location: None,
+        reason,
+        record,
+    }
 }
 
 /// Sends what a lifecycle hook emitted, at `time` (which the held capabilities cover).
