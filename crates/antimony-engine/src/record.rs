@@ -20,6 +20,14 @@ pub trait Record: Clone + Default + Send + Serialize + DeserializeOwned + 'stati
 
     /// A short description of the record, for the dead-letter output.
     fn describe(&self) -> String;
+
+    /// A key for records that must stay in order with their siblings (the chunks of one binary
+    /// file, decoded by one stateful decoder). Shuffle grouping spreads other records
+    /// round-robin but sends all records with the same affinity to the same worker, in order.
+    /// `None` (the default) means the record can go anywhere.
+    fn affinity(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// The type of a stream: the kind of record on it and the fields a fields grouping may name.

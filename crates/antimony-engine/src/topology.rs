@@ -14,7 +14,8 @@ use crate::record::{Record, StreamType};
 /// (Storm and Heron's groupings).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Grouping {
-    /// Round-robin over all instances: even load, no affinity.
+    /// Round-robin over all instances: even load. Records that declare an affinity
+    /// ([`Record::affinity`]) go to one instance per affinity key, in order.
     Shuffle,
     /// Records with equal values of these fields go to the same instance (keyed state).
     Fields(Vec<String>),

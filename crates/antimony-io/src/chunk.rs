@@ -1,4 +1,5 @@
-//! A chunk of whole lines of text, with where it came from.
+//! What spouts emit: chunks of whole text lines, or chunks of raw bytes, with where they came
+//! from.
 
 use serde::{Deserialize, Serialize};
 
@@ -6,7 +7,7 @@ use serde::{Deserialize, Serialize};
 /// kilobytes, rather than a record per line, keeps allocation and exchange costs per chunk.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TextChunk {
-    /// The source (a file path, `-` for standard input), for locating errors.
+    /// The source (a file path, `-` for standard input, `syslog udp://...`), for locating errors.
     pub source: String,
     /// The line number (from 1) of the first line.
     pub first_line: u64,
@@ -14,6 +15,9 @@ pub struct TextChunk {
     /// source.
     #[serde(with = "serde_bytes")]
     pub data: Vec<u8>,
+    /// The source's lines must be read in order by one reader (its first line is a `#` header
+    /// that later lines depend on, as in Zeek's TSV logs).
+    pub ordered: bool,
 }
 
 impl TextChunk {
@@ -41,6 +45,22 @@ impl TextChunk {
     }
 }
 
+/// Raw bytes of one source (a capture file, a Frame Streams socket), in order. Binary formats
+/// are decoded by one stateful decoder per source, so these always travel in order to one
+/// worker.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ByteChunk {
+    /// The source, for locating errors and keeping one decoder per source.
+    pub source: String,
+    /// Offset of the first byte in the source.
+    pub offset: u64,
+    /// The bytes.
+    #[serde(with = "serde_bytes")]
+    pub data: Vec<u8>,
+    /// This is the source's last chunk: the decoder should flush what it holds.
+    pub last: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -50,6 +70,7 @@ mod tests {
             source: "f".into(),
             first_line: 10,
             data: data.to_vec(),
+            ordered: false,
         }
     }
 

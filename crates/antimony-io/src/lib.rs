@@ -1,14 +1,23 @@
 //! Antimony's I/O edges: spouts that read the outside world and sinks that write to it,
 //! driven by Tokio and generic over the topology's record type.
 //!
-//! - [`sources::file`]: text files (or standard input) read in chunks of whole lines.
+//! - [`sources::file`]: files, globs or standard input, as chunks of whole lines or of bytes,
+//!   optionally followed like `tail -F`.
+//! - [`sources::syslog`]: a syslog receiver (UDP and TCP, RFC 3164 and 5424 framing).
+//! - [`sources::frame_streams`]: a Frame Streams receiver (Unix and TCP sockets, with the
+//!   READY/ACCEPT/START/STOP/FINISH handshake), as dnstap senders speak it.
 //! - [`sinks::json_lines`]: records written as JSON lines to a file or standard output.
+//! - [`cutter`]: cutting a byte stream into chunks of whole lines with bounded memory.
+//! - [`progress`]: how far file spouts have read, for a progress bar.
 //!
-//! Architecture invariant: nothing here knows DNS. A spout emits [`TextChunk`]s, which the
-//! record type converts from; a sink writes records that can render themselves as JSON.
+//! Architecture invariant: nothing here knows DNS. Spouts emit [`TextChunk`]s and
+//! [`ByteChunk`]s, which the record type converts from; sinks write records that render
+//! themselves as JSON.
 
 pub mod chunk;
+pub mod cutter;
+pub mod progress;
 pub mod sinks;
 pub mod sources;
 
-pub use chunk::TextChunk;
+pub use chunk::{ByteChunk, TextChunk};

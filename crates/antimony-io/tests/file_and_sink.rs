@@ -6,9 +6,9 @@ use antimony_engine::{
     Bolt, BoltSpec, Emitter, LineTarget, Record, RunConfig, RunError, SpoutSpec, StreamType,
     TopologyBuilder, run,
 };
-use antimony_io::TextChunk;
 use antimony_io::sinks::json_lines::{JsonLine, JsonLinesSink};
 use antimony_io::sources::file::{FileConfig, FileSpout};
+use antimony_io::{ByteChunk, TextChunk};
 use serde::{Deserialize, Serialize};
 
 /// Chunks in, numbered lines out.
@@ -17,7 +17,14 @@ enum Rec {
     #[default]
     Empty,
     Chunk(TextChunk),
+    Bytes(ByteChunk),
     Line(String, u64, String),
+}
+
+impl From<ByteChunk> for Rec {
+    fn from(chunk: ByteChunk) -> Self {
+        Rec::Bytes(chunk)
+    }
 }
 
 impl From<TextChunk> for Rec {
@@ -29,7 +36,7 @@ impl From<TextChunk> for Rec {
 impl Record for Rec {
     fn kind(&self) -> &'static str {
         match self {
-            Rec::Chunk(_) => "chunk",
+            Rec::Chunk(_) | Rec::Bytes(_) => "chunk",
             _ => "line",
         }
     }
@@ -84,9 +91,9 @@ fn read_lines(
     let out = dir.path().join("out.jsonl");
     let dead = dir.path().join("dead.jsonl");
     let config = FileConfig {
-        path: String::new(),
         chunk_bytes,
         max_line_bytes,
+        ..FileConfig::new(path.display().to_string())
     };
     let path = path.to_path_buf();
     let mut builder = TopologyBuilder::new("lines");
@@ -209,5 +216,5 @@ fn a_missing_file_stops_the_run_with_its_name() {
     let error = read_lines(Path::new("/nonexistent/dns.log"), 1024, 1024, 1).expect_err("fails");
     let message = error.to_string();
     assert!(message.contains("/nonexistent/dns.log"), "{message}");
-    assert!(message.contains("No such file"), "{message}");
+    assert!(message.contains("no such file"), "{message}");
 }

@@ -178,9 +178,11 @@ fn route<'s, R: Record>(
         Grouping::Local => stream,
         Grouping::Shuffle => {
             let mut next = worker as u64;
-            stream.exchange(move |_| {
-                next = next.wrapping_add(1);
-                next
+            stream.exchange(move |record: &R| {
+                record.affinity().unwrap_or_else(|| {
+                    next = next.wrapping_add(1);
+                    next
+                })
             })
         }
         Grouping::Fields(fields) => {

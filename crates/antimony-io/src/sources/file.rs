@@ -1,35 +1,73 @@
-//! The `file` spout: reads a text file (or standard input) in chunks of whole lines.
+//! The `file` spout: reads files (a path, a glob, or standard input), as chunks of whole lines
+//! or of raw bytes, optionally following a file as it grows, is rotated or is truncated.
 //!
 //! A Tokio task reads ahead into a small bounded queue (so reading overlaps processing, and
 //! stops when the dataflow falls behind); the spout hands one chunk per poll to the dataflow.
-//! Chunk boundaries depend only on the file's content (the last line ending before
-//! `chunk_bytes`), so a replay cuts the same epochs and gives the same results.
+//! Chunk boundaries depend only on the files' content, so a replay cuts the same epochs and
+//! gives the same results.
 //!
 //! Memory stays bounded on hostile input: a line longer than `max_line_bytes` is never held
 //! whole; it is skipped up to its end and reported as a dead letter with its line number.
 
 use std::marker::PhantomData;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use antimony_engine::{Context, Emitter, Record, Spout, SpoutError, SpoutStatus};
 use serde::Deserialize;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::mpsc;
 
-use crate::chunk::TextChunk;
+use crate::chunk::{ByteChunk, TextChunk};
+use crate::cutter::{Cut, LineCutter};
+use crate::progress;
+
+/// How a file is read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Text or binary, by the first 4 KiB: binary if they hold a NUL byte or invalid UTF-8.
+    #[default]
+    Auto,
+    /// Chunks of whole lines.
+    Lines,
+    /// Chunks of raw bytes (capture files, Frame Streams).
+    Bytes,
+}
 
 /// Options of the `file` spout.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
-    /// The file to read; `-` reads standard input. Relative to the topology file.
+    /// The file to read: a path, a glob (`/var/log/dns/*.log`, read in name order), or `-` for
+    /// standard input. Relative to the topology file.
     pub path: String,
+    /// `auto` (default), `lines` or `bytes`.
+    #[serde(default)]
+    pub mode: Mode,
+    /// Keep reading as the file grows, and across rotation (the path names a new file) and
+    /// truncation, like `tail -F`; the run then lasts until it is stopped. One file only.
+    #[serde(default)]
+    pub follow: bool,
     /// Target size of a chunk (one epoch of the dataflow). Default 64 KiB.
     #[serde(default = "default_chunk_bytes")]
     pub chunk_bytes: usize,
     /// Lines longer than this are set aside unread. Default 64 KiB.
     #[serde(default = "default_max_line_bytes")]
     pub max_line_bytes: usize,
+}
+
+impl FileConfig {
+    /// A configuration reading `path` with the defaults.
+    pub fn new(path: impl Into<String>) -> Self {
+        FileConfig {
+            path: path.into(),
+            mode: Mode::Auto,
+            follow: false,
+            chunk_bytes: default_chunk_bytes(),
+            max_line_bytes: default_max_line_bytes(),
+        }
+    }
 }
 
 fn default_chunk_bytes() -> usize {
@@ -42,70 +80,91 @@ fn default_max_line_bytes() -> usize {
 
 /// Chunks read ahead of the dataflow.
 const READ_AHEAD: usize = 4;
-/// How much of an over-long line the dead letter shows.
-const LONG_LINE_HEAD: usize = 200;
+/// A pipe silent this long has its whole lines sent without waiting for a full chunk.
+const LIVE_PAUSE: Duration = Duration::from_millis(50);
+/// How often a followed file is checked for growth, rotation and truncation.
+const FOLLOW_POLL: Duration = Duration::from_millis(200);
+
+/// The files a path names: itself, the files a glob matches (sorted), or standard input.
+pub fn expand(path: &Path) -> Result<Vec<PathBuf>, String> {
+    let text = path.to_string_lossy();
+    if text == "-" {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    if !text.contains(['*', '?', '[']) {
+        return match path.is_file() {
+            true => Ok(vec![path.to_path_buf()]),
+            false if path.is_dir() => Err(format!("`{}` is a directory", path.display())),
+            false => Err(format!("cannot read `{}`: no such file", path.display())),
+        };
+    }
+    let mut files: Vec<PathBuf> = glob::glob(&text)
+        .map_err(|e| format!("bad glob `{text}`: {e}"))?
+        .filter_map(Result::ok)
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(format!("no file matches `{text}`"));
+    }
+    Ok(files)
+}
 
 enum Message {
-    Chunk(TextChunk),
+    Text(TextChunk),
+    Bytes(ByteChunk),
     LongLine {
+        source: String,
         line: u64,
         bytes: u64,
         head: Vec<u8>,
     },
     Failed {
-        line: u64,
+        location: String,
         error: String,
     },
 }
 
-/// Reads a file in chunks of lines; emits `R::from(chunk)`.
+/// Reads files in chunks; emits `R::from(chunk)`.
 pub struct FileSpout<R> {
     path: PathBuf,
-    display: String,
-    chunk_bytes: usize,
-    max_line_bytes: usize,
+    config: FileConfig,
     receiver: Option<mpsc::Receiver<Message>>,
     records: PhantomData<fn() -> R>,
 }
 
 impl<R> FileSpout<R> {
-    /// A spout for `path` (already resolved; `-` is standard input).
+    /// A spout for `path` (already resolved: a file, a glob, or `-`).
     pub fn new(path: PathBuf, config: &FileConfig) -> Self {
         FileSpout {
-            display: path.display().to_string(),
             path,
-            chunk_bytes: config.chunk_bytes.max(1),
-            max_line_bytes: config.max_line_bytes.max(1),
+            config: config.clone(),
             receiver: None,
             records: PhantomData,
         }
     }
 }
 
-impl<R: Record + From<TextChunk>> Spout<R> for FileSpout<R> {
+impl<R: Record + From<TextChunk> + From<ByteChunk>> Spout<R> for FileSpout<R> {
     fn open(&mut self, ctx: &Context) -> Result<(), SpoutError> {
-        let reader_input: Box<dyn AsyncRead + Unpin + Send> = if self.path.as_os_str() == "-" {
-            Box::new(tokio::io::stdin())
-        } else {
-            let path = self.path.clone();
-            let file = ctx.tokio.block_on(async move {
-                let meta = tokio::fs::metadata(&path).await?;
-                if meta.is_dir() {
-                    return Err(std::io::Error::other("it is a directory"));
+        let files = expand(&self.path).map_err(SpoutError::new)?;
+        if self.config.follow && (files.len() != 1 || files[0].as_os_str() == "-") {
+            return Err(SpoutError::new(format!(
+                "`follow` reads one file, and `{}` names {}",
+                self.path.display(),
+                if files[0].as_os_str() == "-" {
+                    "standard input".to_owned()
+                } else {
+                    format!("{} files", files.len())
                 }
-                tokio::fs::File::open(&path).await
-            });
-            let file =
-                file.map_err(|e| SpoutError::new(format!("cannot read {}: {e}", self.display)))?;
-            Box::new(file)
-        };
+            )));
+        }
         let (sender, receiver) = mpsc::channel(READ_AHEAD);
-        let reader = ChunkReader {
-            source: self.display.clone(),
-            chunk_bytes: self.chunk_bytes,
-            max_line_bytes: self.max_line_bytes,
+        let reader = Reader {
+            config: self.config.clone(),
+            sender,
         };
-        ctx.tokio.spawn(reader.run(reader_input, sender));
+        ctx.tokio.spawn(reader.run(files));
         self.receiver = Some(receiver);
         Ok(())
     }
@@ -115,174 +174,304 @@ impl<R: Record + From<TextChunk>> Spout<R> for FileSpout<R> {
             return SpoutStatus::Finished;
         };
         match receiver.try_recv() {
-            Ok(Message::Chunk(chunk)) => {
-                out.emit(R::from(chunk));
-                SpoutStatus::Emitted
-            }
-            Ok(Message::LongLine { line, bytes, head }) => {
-                out.dead_letter(
-                    Some(format!("{}:{line}", self.display)),
-                    format!(
-                        "line is {bytes} bytes long, over the {} byte limit (max_line_bytes); skipped",
-                        self.max_line_bytes
-                    ),
-                    String::from_utf8_lossy(&head).into_owned(),
-                );
-                SpoutStatus::Emitted
-            }
-            Ok(Message::Failed { line, error }) => {
-                out.dead_letter(
-                    Some(format!("{}:{line}", self.display)),
-                    format!("reading stopped: {error}"),
-                    String::new(),
-                );
-                SpoutStatus::Emitted
-            }
-            Err(mpsc::error::TryRecvError::Empty) => SpoutStatus::Idle,
-            Err(mpsc::error::TryRecvError::Disconnected) => SpoutStatus::Finished,
+            Ok(Message::Text(chunk)) => out.emit(R::from(chunk)),
+            Ok(Message::Bytes(chunk)) => out.emit(R::from(chunk)),
+            Ok(Message::LongLine {
+                source,
+                line,
+                bytes,
+                head,
+            }) => out.dead_letter(
+                Some(format!("{source}:{line}")),
+                format!(
+                    "line is {bytes} bytes long, over the {} byte limit (max_line_bytes); skipped",
+                    self.config.max_line_bytes
+                ),
+                String::from_utf8_lossy(&head).into_owned(),
+            ),
+            Ok(Message::Failed { location, error }) => out.dead_letter(
+                Some(location),
+                format!("reading stopped: {error}"),
+                String::new(),
+            ),
+            Err(mpsc::error::TryRecvError::Empty) => return SpoutStatus::Idle,
+            Err(mpsc::error::TryRecvError::Disconnected) => return SpoutStatus::Finished,
         }
+        SpoutStatus::Emitted
     }
 }
 
-/// The reading task's settings.
-struct ChunkReader {
-    source: String,
-    chunk_bytes: usize,
-    max_line_bytes: usize,
+/// The reading task.
+struct Reader {
+    config: FileConfig,
+    sender: mpsc::Sender<Message>,
 }
 
-impl ChunkReader {
-    async fn run(
-        self,
-        mut input: Box<dyn AsyncRead + Unpin + Send>,
-        sender: mpsc::Sender<Message>,
-    ) {
-        let mut buf: Vec<u8> = Vec::with_capacity(self.chunk_bytes * 2);
-        let mut line = 1u64;
-        // Inside an over-long line: where it started, its length so far, its first bytes.
-        let mut skipping: Option<(u64, u64, Vec<u8>)> = None;
-        let mut eof = false;
-        loop {
-            if !eof {
-                buf.reserve(self.chunk_bytes);
-                match input.read_buf(&mut buf).await {
-                    Ok(0) => eof = true,
-                    Ok(_) => {}
+type Input = Box<dyn AsyncRead + Unpin + Send>;
+
+impl Reader {
+    async fn run(self, files: Vec<PathBuf>) {
+        if !self.config.follow {
+            let total = files
+                .iter()
+                .filter_map(|f| std::fs::metadata(f).ok())
+                .map(|m| m.len())
+                .sum();
+            progress::add_total(total);
+        }
+        for path in files {
+            let source = path.display().to_string();
+            let mut input: Input = if path.as_os_str() == "-" {
+                progress::add_unbounded();
+                Box::new(tokio::io::stdin())
+            } else {
+                match tokio::fs::File::open(&path).await {
+                    Ok(file) => Box::new(file),
                     Err(e) => {
-                        let _ = sender
-                            .send(Message::Failed {
-                                line,
-                                error: e.to_string(),
-                            })
-                            .await;
-                        return;
-                    }
-                }
-            }
-            if let Some((start, bytes, head)) = skipping.as_mut() {
-                match memchr::memchr(b'\n', &buf) {
-                    Some(pos) => {
-                        *bytes += pos as u64;
-                        buf.drain(..=pos);
-                        let message = Message::LongLine {
-                            line: *start,
-                            bytes: *bytes,
-                            head: std::mem::take(head),
-                        };
-                        skipping = None;
-                        line += 1;
-                        if sender.send(message).await.is_err() {
-                            return;
-                        }
-                    }
-                    None => {
-                        *bytes += buf.len() as u64;
-                        buf.clear();
-                        if eof {
-                            let message = Message::LongLine {
-                                line: *start,
-                                bytes: *bytes,
-                                head: std::mem::take(head),
-                            };
-                            let _ = sender.send(message).await;
-                            return;
-                        }
+                        self.fail(&source, e).await;
                         continue;
                     }
                 }
+            };
+            let mut head = Vec::with_capacity(4096);
+            if let Err(e) = (&mut input).take(4096).read_to_end(&mut head).await {
+                self.fail(&source, e).await;
+                continue;
             }
-            // Cut whole chunks while there is enough for one (or the input is over).
-            while buf.len() >= self.chunk_bytes || (eof && !buf.is_empty()) {
-                // A first line over the limit is set aside, never emitted or held whole.
-                let first = memchr::memchr(b'\n', &buf);
-                let first_len = first.unwrap_or(buf.len());
-                if first_len > self.max_line_bytes {
-                    let head = buf[..LONG_LINE_HEAD.min(first_len)].to_vec();
-                    match first {
-                        Some(pos) => {
-                            buf.drain(..=pos);
-                            let message = Message::LongLine {
-                                line,
-                                bytes: pos as u64,
-                                head,
-                            };
-                            line += 1;
-                            if sender.send(message).await.is_err() {
-                                return;
-                            }
-                            continue;
-                        }
-                        None => {
-                            skipping = Some((line, buf.len() as u64, head));
-                            buf.clear();
-                            break;
-                        }
-                    }
-                }
-                // Cut after the last line ending within `chunk_bytes` (or the first after it,
-                // for a line longer than a chunk), so boundaries depend on content only.
-                let window = self.chunk_bytes.min(buf.len());
-                let cut = memchr::memrchr(b'\n', &buf[..window])
-                    .or_else(|| memchr::memchr(b'\n', &buf[window..]).map(|p| p + window));
-                let mut end = match cut {
-                    Some(pos) => pos + 1,
-                    None if eof => buf.len(),
-                    // A line longer than a chunk but within the limit: read more of it.
-                    None => break,
-                };
-                // Stop before any later line over the limit: it becomes the first line of the
-                // next round, and is set aside there.
-                if let Some(start) = first_long_line(&buf[..end], self.max_line_bytes) {
-                    end = start;
-                }
-                let rest = buf.split_off(end);
-                let data = std::mem::replace(&mut buf, rest);
-                let chunk = TextChunk {
-                    source: self.source.clone(),
-                    first_line: line,
-                    data,
-                };
-                line += chunk.line_count();
-                if sender.send(Message::Chunk(chunk)).await.is_err() {
-                    return;
-                }
-            }
-            if eof && buf.is_empty() && skipping.is_none() {
+            let binary = match self.config.mode {
+                Mode::Lines => false,
+                Mode::Bytes => true,
+                Mode::Auto => looks_binary(&head),
+            };
+            let ok = match (binary, self.config.follow) {
+                (true, _) => self.bytes(&source, head, input).await,
+                (false, true) => self.follow(&path, &source, head, input).await,
+                (false, false) => self.lines(&source, head, input).await,
+            };
+            if !ok {
                 return;
             }
         }
     }
+
+    async fn fail(&self, location: &str, error: std::io::Error) {
+        let _ = self
+            .sender
+            .send(Message::Failed {
+                location: location.to_owned(),
+                error: error.to_string(),
+            })
+            .await;
+    }
+
+    /// Sends cut pieces; false when the spout is gone.
+    async fn send_cuts(&self, cuts: &mut Vec<Cut>, source: &str) -> bool {
+        for cut in cuts.drain(..) {
+            let message = match cut {
+                Cut::Chunk(chunk) => Message::Text(chunk),
+                Cut::LongLine { line, bytes, head } => Message::LongLine {
+                    source: source.to_owned(),
+                    line,
+                    bytes,
+                    head,
+                },
+            };
+            if self.sender.send(message).await.is_err() {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Reads text to its end. A pipe (standard input) that pauses has its whole lines sent
+    /// at once rather than waiting for a full chunk; a file is cut by content alone.
+    async fn lines(&self, source: &str, head: Vec<u8>, mut input: Input) -> bool {
+        let live = source == "-";
+        let mut cutter = LineCutter::new(
+            source.to_owned(),
+            self.config.chunk_bytes,
+            self.config.max_line_bytes,
+        );
+        let mut cuts = Vec::new();
+        progress::add_read(head.len() as u64);
+        cutter.buffer().extend_from_slice(&head);
+        loop {
+            let read = if live {
+                match tokio::time::timeout(LIVE_PAUSE, input.read_buf(cutter.buffer())).await {
+                    Ok(read) => read,
+                    Err(_) => {
+                        cutter.cut_available(&mut cuts);
+                        if !self.send_cuts(&mut cuts, source).await {
+                            return false;
+                        }
+                        continue;
+                    }
+                }
+            } else {
+                input.read_buf(cutter.buffer()).await
+            };
+            let n = match read {
+                Ok(n) => n,
+                Err(e) => {
+                    cutter.cut(true, &mut cuts);
+                    let sent = self.send_cuts(&mut cuts, source).await;
+                    self.fail(source, e).await;
+                    return sent;
+                }
+            };
+            progress::add_read(n as u64);
+            cutter.cut(n == 0, &mut cuts);
+            if !self.send_cuts(&mut cuts, source).await {
+                return false;
+            }
+            if n == 0 {
+                return true;
+            }
+        }
+    }
+
+    async fn bytes(&self, source: &str, head: Vec<u8>, mut input: Input) -> bool {
+        let size = self.config.chunk_bytes.max(4096) * 4;
+        let mut offset = 0u64;
+        let mut data = head;
+        loop {
+            if data.len() < size {
+                data.reserve(size - data.len());
+                match input.read_buf(&mut data).await {
+                    Ok(0) => {
+                        let last = ByteChunk {
+                            source: source.to_owned(),
+                            offset,
+                            data,
+                            last: true,
+                        };
+                        return self.sender.send(Message::Bytes(last)).await.is_ok();
+                    }
+                    Ok(_) if data.len() < size => continue,
+                    Ok(_) => {}
+                    Err(e) => {
+                        let chunk = ByteChunk {
+                            source: source.to_owned(),
+                            offset,
+                            data,
+                            last: true,
+                        };
+                        let sent = self.sender.send(Message::Bytes(chunk)).await.is_ok();
+                        self.fail(&format!("{source}, byte {offset}"), e).await;
+                        return sent;
+                    }
+                }
+            }
+            let len = data.len() as u64;
+            progress::add_read(len);
+            let chunk = ByteChunk {
+                source: source.to_owned(),
+                offset,
+                data: std::mem::take(&mut data),
+                last: false,
+            };
+            offset += len;
+            if self.sender.send(Message::Bytes(chunk)).await.is_err() {
+                return false;
+            }
+        }
+    }
+
+    /// Reads a text file like `tail -F`: to its end, then as it grows; when the path names a
+    /// new file (rotation) the old one is read to its end first; when the file shrinks
+    /// (truncation) reading starts again from its beginning. Line numbers restart with each
+    /// new file. Ends when the spout is gone (the run was stopped).
+    async fn follow(&self, path: &Path, source: &str, head: Vec<u8>, mut file: Input) -> bool {
+        progress::add_unbounded();
+        let mut cutter = LineCutter::new(
+            source.to_owned(),
+            self.config.chunk_bytes,
+            self.config.max_line_bytes,
+        );
+        let mut cuts = Vec::new();
+        let mut position = head.len() as u64;
+        cutter.buffer().extend_from_slice(&head);
+        // The file's identity, to notice when the path names another file.
+        let mut identity = match tokio::fs::metadata(path).await {
+            Ok(meta) => meta,
+            Err(e) => {
+                self.fail(source, e).await;
+                return true;
+            }
+        };
+        loop {
+            match file.read_buf(cutter.buffer()).await {
+                Ok(0) => {
+                    // At the end for now: send the whole lines there are.
+                    cutter.cut_available(&mut cuts);
+                    if !self.send_cuts(&mut cuts, source).await {
+                        return false;
+                    }
+                }
+                Ok(n) => {
+                    position += n as u64;
+                    cutter.cut(false, &mut cuts);
+                    if !self.send_cuts(&mut cuts, source).await {
+                        return false;
+                    }
+                    continue;
+                }
+                Err(e) => {
+                    self.fail(source, e).await;
+                }
+            }
+            // At the end of what is there: wait, then look at what the path names now.
+            tokio::time::sleep(FOLLOW_POLL).await;
+            if self.sender.is_closed() {
+                return false;
+            }
+            let Ok(now) = tokio::fs::metadata(path).await else {
+                continue; // Mid-rotation: the path is gone for a moment.
+            };
+            if !same_file(&now, &identity) {
+                // Rotated: finish the old file, then start on the new one.
+                let mut rest = Vec::new();
+                if file.read_to_end(&mut rest).await.is_ok() {
+                    cutter.buffer().extend_from_slice(&rest);
+                }
+                cutter.restart(source.to_owned(), &mut cuts);
+                match tokio::fs::File::open(path).await {
+                    Ok(new) => file = Box::new(new),
+                    Err(e) => self.fail(source, e).await,
+                }
+                identity = now;
+                position = 0;
+            } else if now.len() < position {
+                // Truncated: the lines held are the old content's last; start over from
+                // the beginning, on a fresh handle.
+                cutter.restart(source.to_owned(), &mut cuts);
+                match tokio::fs::File::open(path).await {
+                    Ok(new) => file = Box::new(new),
+                    Err(e) => self.fail(source, e).await,
+                }
+                identity = now;
+                position = 0;
+            }
+            if !self.send_cuts(&mut cuts, source).await {
+                return false;
+            }
+        }
+    }
 }
 
-/// The offset of the first line of `data` longer than `max` bytes, if any (the first line is
-/// checked by the caller and skipped here).
-fn first_long_line(data: &[u8], max: usize) -> Option<usize> {
-    let mut start = 0;
-    for newline in memchr::memchr_iter(b'\n', data).chain(std::iter::once(data.len())) {
-        if newline.saturating_sub(start) > max && start > 0 {
-            return Some(start);
-        }
-        start = newline + 1;
-    }
-    None
+#[cfg(unix)]
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    a.dev() == b.dev() && a.ino() == b.ino()
+}
+
+#[cfg(not(unix))]
+fn same_file(_a: &std::fs::Metadata, _b: &std::fs::Metadata) -> bool {
+    true
+}
+
+/// Binary if the first bytes hold a NUL byte or are not UTF-8 (a character cut at the end of
+/// the sample does not count).
+fn looks_binary(head: &[u8]) -> bool {
+    head.contains(&0) || std::str::from_utf8(head).is_err_and(|e| e.error_len().is_some())
 }

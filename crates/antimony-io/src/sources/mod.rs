@@ -1,3 +1,6 @@
 //! Spouts.
 
 pub mod file;
+pub mod frame_streams;
+pub mod listen;
+pub mod syslog;

@@ -1,0 +1,383 @@
+//! Spouts against real peers: files that grow, rotate and shrink; globs; binary files; a
+//! syslog sender (`logger`, when installed) and Frame Streams senders.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use antimony_engine::{
+    Bolt, BoltSpec, Emitter, Record, RunConfig, RunReport, SpoutSpec, StopHandle, StreamType,
+    TopologyBuilder, run_with_stop,
+};
+use antimony_io::sources::file::{FileConfig, FileSpout, Mode};
+use antimony_io::sources::frame_streams::{
+    FrameStreamsConfig, FrameStreamsSpout, control, encode_control,
+};
+use antimony_io::sources::syslog::{SyslogConfig, SyslogSpout};
+use antimony_io::{ByteChunk, TextChunk};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+enum Rec {
+    #[default]
+    Empty,
+    Text(TextChunk),
+    Bytes(ByteChunk),
+}
+
+impl From<TextChunk> for Rec {
+    fn from(c: TextChunk) -> Self {
+        Rec::Text(c)
+    }
+}
+
+impl From<ByteChunk> for Rec {
+    fn from(c: ByteChunk) -> Self {
+        Rec::Bytes(c)
+    }
+}
+
+impl Record for Rec {
+    fn kind(&self) -> &'static str {
+        "chunk"
+    }
+    fn key_hash(&self, _: &[usize]) -> u64 {
+        0
+    }
+    fn describe(&self) -> String {
+        format!("{self:?}")
+    }
+}
+
+const CHUNKS: StreamType = StreamType::new("chunk");
+
+/// What reached the sink: lines with (source, number), and byte streams per source.
+#[derive(Default)]
+struct Seen {
+    lines: Vec<(String, u64, String)>,
+    bytes: Vec<(String, u64, Vec<u8>, bool)>,
+}
+
+struct Collect(Arc<Mutex<Seen>>);
+
+impl Bolt<Rec> for Collect {
+    fn process(&mut self, record: &mut Rec, _out: &mut Emitter<'_, Rec>) {
+        let mut seen = self.0.lock().expect("lock");
+        match record {
+            Rec::Text(c) => {
+                for (n, line) in c.lines() {
+                    seen.lines.push((
+                        c.source.clone(),
+                        n,
+                        String::from_utf8_lossy(line).into_owned(),
+                    ));
+                }
+            }
+            Rec::Bytes(c) => seen
+                .bytes
+                .push((c.source.clone(), c.offset, c.data.clone(), c.last)),
+            Rec::Empty => {}
+        }
+    }
+}
+
+/// Runs `spout -> collect` in the background; returns what was seen, a stop handle and the run.
+fn start(
+    spout: SpoutSpec<Rec>,
+) -> (
+    Arc<Mutex<Seen>>,
+    StopHandle,
+    std::thread::JoinHandle<RunReport>,
+) {
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let into = Arc::clone(&seen);
+    let mut builder = TopologyBuilder::new("sources");
+    builder.set_spout("source", spout);
+    builder
+        .set_bolt(
+            "collect",
+            BoltSpec::new(&["chunk"], None, move |_| Collect(Arc::clone(&into))),
+        )
+        .global_grouping("source");
+    let topology = builder.build().expect("valid");
+    let stop = StopHandle::default();
+    let handle = stop.clone();
+    let run = std::thread::spawn(move || {
+        run_with_stop(topology, RunConfig::default(), handle).expect("runs")
+    });
+    (seen, stop, run)
+}
+
+/// Waits until `done` holds, at most 10 s.
+fn wait_for(seen: &Arc<Mutex<Seen>>, what: &str, done: impl Fn(&Seen) -> bool) {
+    let start = Instant::now();
+    while !done(&seen.lock().expect("lock")) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn append(path: &Path, text: &str) {
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .expect("open");
+    f.write_all(text.as_bytes()).expect("write");
+}
+
+fn lines_of(seen: &Seen) -> Vec<String> {
+    seen.lines.iter().map(|(_, _, l)| l.clone()).collect()
+}
+
+#[test]
+fn follow_reads_growth_rotation_and_truncation() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("dns.log");
+    append(&path, "one\ntwo\n");
+    let config = FileConfig {
+        follow: true,
+        ..FileConfig::new(path.display().to_string())
+    };
+    let p = path.clone();
+    let (seen, stop, run) = start(SpoutSpec::new(CHUNKS, move |_| {
+        FileSpout::<Rec>::new(p.clone(), &config)
+    }));
+    wait_for(&seen, "the first lines", |s| s.lines.len() == 2);
+
+    // Growth, including a line written in two parts: it arrives whole.
+    append(&path, "three\nfo");
+    std::thread::sleep(Duration::from_millis(300));
+    append(&path, "ur\n");
+    wait_for(&seen, "appended lines", |s| s.lines.len() == 4);
+
+    // Rotation: the old file is moved away and gets a last line; a new file takes the path.
+    let rotated = dir.path().join("dns.log.1");
+    std::fs::rename(&path, &rotated).expect("rotate");
+    append(&rotated, "five\n");
+    append(&path, "new one\n");
+    wait_for(&seen, "the rotated file", |s| s.lines.len() == 6);
+
+    // Truncation: the file is emptied and written again.
+    std::fs::write(&path, "").expect("truncate");
+    std::thread::sleep(Duration::from_millis(500));
+    append(&path, "after truncation\n");
+    wait_for(&seen, "the truncated file", |s| s.lines.len() == 7);
+
+    stop.stop();
+    run.join().expect("run ends when stopped");
+    let seen = seen.lock().expect("lock");
+    assert_eq!(
+        lines_of(&seen),
+        [
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "new one",
+            "after truncation"
+        ]
+    );
+    let numbers: Vec<u64> = seen.lines.iter().map(|(_, n, _)| *n).collect();
+    assert_eq!(
+        numbers,
+        [1, 2, 3, 4, 5, 1, 1],
+        "line numbers restart with each new file"
+    );
+}
+
+#[test]
+fn a_glob_reads_every_match_in_name_order_and_binary_files_as_bytes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("b.log"), "b1\nb2\n").expect("write");
+    std::fs::write(dir.path().join("a.log"), "a1\n").expect("write");
+    let binary: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(dir.path().join("c.log"), &binary).expect("write");
+    let pattern = dir.path().join("*.log").display().to_string();
+    let config = FileConfig::new(pattern.clone());
+    let (seen, _stop, run) = start(SpoutSpec::new(CHUNKS, move |_| {
+        FileSpout::<Rec>::new(PathBuf::from(&pattern), &config)
+    }));
+    run.join().expect("finishes");
+    let seen = seen.lock().expect("lock");
+    assert_eq!(lines_of(&seen), ["a1", "b1", "b2"]);
+    // The binary file arrives whole, in order, its last chunk marked.
+    let mut joined = Vec::new();
+    let mut offset = 0;
+    for (source, at, data, _) in &seen.bytes {
+        assert!(source.ends_with("c.log"));
+        assert_eq!(*at, offset);
+        offset += data.len() as u64;
+        joined.extend_from_slice(data);
+    }
+    assert_eq!(joined, binary);
+    assert!(seen.bytes.last().is_some_and(|b| b.3));
+    assert!(seen.bytes.iter().rev().skip(1).all(|b| !b.3));
+
+    // `mode = "lines"` reads even a binary-looking file as text.
+    let config = FileConfig {
+        mode: Mode::Lines,
+        ..FileConfig::new("x")
+    };
+    assert_eq!(config.mode, Mode::Lines);
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+#[test]
+fn syslog_over_udp_and_tcp_with_both_framings() {
+    let port = free_port();
+    let udp = SyslogConfig {
+        listen: format!("udp://127.0.0.1:{port}"),
+        max_message_bytes: 100,
+    };
+    let (seen, stop, run) = start(SpoutSpec::new(CHUNKS, move |_| {
+        SyslogSpout::<Rec>::new(&udp).expect("config")
+    }));
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    std::thread::sleep(Duration::from_millis(200));
+    socket
+        .send_to(
+            b"<30>Nov 26 06:46:47 ns1 named[1]: first\n",
+            ("127.0.0.1", port),
+        )
+        .expect("send");
+    socket
+        .send_to(&[b'x'; 150], ("127.0.0.1", port))
+        .expect("send");
+    socket
+        .send_to(
+            b"<30>1 2026-11-26T06:46:47Z ns1 named 1 - - second",
+            ("127.0.0.1", port),
+        )
+        .expect("send");
+    wait_for(&seen, "two UDP messages", |s| s.lines.len() == 2);
+    stop.stop();
+    let report = run.join().expect("run");
+    assert_eq!(
+        lines_of(&seen.lock().expect("lock")),
+        [
+            "<30>Nov 26 06:46:47 ns1 named[1]: first",
+            "<30>1 2026-11-26T06:46:47Z ns1 named 1 - - second"
+        ]
+    );
+    assert_eq!(
+        report.dead_letters(),
+        1,
+        "the over-long datagram is set aside"
+    );
+
+    let port = free_port();
+    let tcp = SyslogConfig {
+        listen: format!("tcp://127.0.0.1:{port}"),
+        max_message_bytes: 100,
+    };
+    let (seen, stop, run) = start(SpoutSpec::new(CHUNKS, move |_| {
+        SyslogSpout::<Rec>::new(&tcp).expect("config")
+    }));
+    std::thread::sleep(Duration::from_millis(200));
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    // Octet counting (with a line break inside the message), then a line-framed message.
+    let (first, second) = ("<30>a\nb c d", "<30>second");
+    stream
+        .write_all(format!("{} {first}{} {second}", first.len(), second.len()).as_bytes())
+        .expect("write");
+    stream.write_all(b"<30>third\n").expect("write");
+    drop(stream);
+    wait_for(&seen, "three TCP messages", |s| s.lines.len() == 3);
+    stop.stop();
+    run.join().expect("run");
+    assert_eq!(
+        lines_of(&seen.lock().expect("lock")),
+        ["<30>a b c d", "<30>second", "<30>third"]
+    );
+}
+
+/// A bidirectional Frame Streams sender, as dnstap senders behave.
+fn send_frames(stream: &mut (impl std::io::Read + Write), frames: &[&[u8]]) -> Vec<u8> {
+    stream
+        .write_all(&encode_control(
+            control::READY,
+            Some(b"protobuf:dnstap.Dnstap"),
+        ))
+        .expect("ready");
+    let mut accept = [0u8; 8 + 4 + 8 + 22];
+    stream.read_exact(&mut accept).expect("accept");
+    assert_eq!(
+        u32::from_be_bytes([accept[8], accept[9], accept[10], accept[11]]),
+        control::ACCEPT
+    );
+    let mut sent = encode_control(control::START, Some(b"protobuf:dnstap.Dnstap"));
+    for frame in frames {
+        sent.extend_from_slice(&(frame.len() as u32).to_be_bytes());
+        sent.extend_from_slice(frame);
+    }
+    sent.extend_from_slice(&encode_control(control::STOP, None));
+    stream.write_all(&sent).expect("frames");
+    let mut finish = [0u8; 12];
+    stream.read_exact(&mut finish).expect("finish");
+    assert_eq!(
+        u32::from_be_bytes([finish[8], finish[9], finish[10], finish[11]]),
+        control::FINISH
+    );
+    sent
+}
+
+#[test]
+fn frame_streams_handshake_and_forwarding_on_unix_and_tcp() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let socket = dir.path().join("dnstap.sock");
+    let unix = FrameStreamsConfig {
+        listen: format!("unix://{}", socket.display()),
+        content_type: "protobuf:dnstap.Dnstap".into(),
+        max_frame_bytes: 1000,
+    };
+    let (seen, stop, run) = start(SpoutSpec::new(CHUNKS, move |_| {
+        FrameStreamsSpout::<Rec>::new(&unix).expect("config")
+    }));
+    let start_wait = Instant::now();
+    while !socket.exists() {
+        assert!(start_wait.elapsed() < Duration::from_secs(5));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut stream = std::os::unix::net::UnixStream::connect(&socket).expect("connect");
+    let sent = send_frames(&mut stream, &[b"first frame", b"second", &[7u8; 900]]);
+    wait_for(&seen, "the stream's last chunk", |s| {
+        s.bytes.iter().any(|b| b.3)
+    });
+
+    let port = free_port();
+    let tcp = FrameStreamsConfig {
+        listen: format!("tcp://127.0.0.1:{port}"),
+        content_type: "protobuf:dnstap.Dnstap".into(),
+        max_frame_bytes: 1000,
+    };
+    let (tcp_seen, tcp_stop, tcp_run) = start(SpoutSpec::new(CHUNKS, move |_| {
+        FrameStreamsSpout::<Rec>::new(&tcp).expect("config")
+    }));
+    std::thread::sleep(Duration::from_millis(200));
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let tcp_sent = send_frames(&mut stream, &[b"over tcp"]);
+    wait_for(&tcp_seen, "the TCP stream", |s| s.bytes.iter().any(|b| b.3));
+
+    stop.stop();
+    tcp_stop.stop();
+    run.join().expect("run");
+    tcp_run.join().expect("run");
+    for (seen, sent) in [(seen, sent), (tcp_seen, tcp_sent)] {
+        let seen = seen.lock().expect("lock");
+        let received: Vec<u8> = seen.bytes.iter().flat_map(|b| b.2.clone()).collect();
+        assert_eq!(received, sent, "the stream from START to STOP, unchanged");
+    }
+}
