@@ -41,6 +41,7 @@ pub mod domain;
 pub mod event;
 pub mod formats;
 pub mod time;
+pub mod wire;
 
 pub use event::{Answer, Direction, DnsEvent, TimestampMicros, Transport};
 pub use formats::{DecodeOptions, Format, LineDecoder, ParseError};
