@@ -29,6 +29,7 @@ pub use line_writer::{LineTarget, LineWriter};
 pub use record::{Record, StableHasher, StreamType};
 pub use registry::{Options, Registry};
 pub use runtime::{
-    ClusterConfig, ComponentStats, RunConfig, RunReport, StopHandle, run, run_with_stop,
+    ClusterConfig, ComponentStats, Monitor, RunConfig, RunReport, StopHandle, run, run_monitored,
+    run_with_stop,
 };
 pub use topology::{BoltSpec, Grouping, Input, Parallelism, SpoutSpec, Topology, TopologyBuilder};

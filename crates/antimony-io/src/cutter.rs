@@ -196,13 +196,11 @@ fn first_long_line(data: &[u8], max: usize) -> Option<usize> {
 mod tests {
     use super::*;
 
+    /// Lines with their numbers, and over-long lines with (number, length).
+    type Cuts = (Vec<(u64, String)>, Vec<(u64, u64)>);
+
     /// Feeds `input` in pieces of `step` bytes; returns (line number, line) pairs and long lines.
-    fn cut_all(
-        input: &[u8],
-        step: usize,
-        chunk: usize,
-        max: usize,
-    ) -> (Vec<(u64, String)>, Vec<(u64, u64)>) {
+    fn cut_all(input: &[u8], step: usize, chunk: usize, max: usize) -> Cuts {
         let mut cutter = LineCutter::new("s".into(), chunk, max);
         let mut out = Vec::new();
         for piece in input.chunks(step.max(1)) {

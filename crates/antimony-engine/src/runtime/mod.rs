@@ -109,6 +109,32 @@ impl StopHandle {
     }
 }
 
+/// A live view of a run's counters, for a progress display or a status endpoint: clone it,
+/// hand it to [`run_monitored`], and read [`Monitor::snapshot`] from another thread.
+#[derive(Clone, Debug, Default)]
+pub struct Monitor(Arc<std::sync::OnceLock<LiveCounters>>);
+
+#[derive(Debug)]
+struct LiveCounters {
+    components: Vec<(String, String, bool)>,
+    counters: Arc<Vec<ComponentCounters>>,
+}
+
+impl Monitor {
+    /// The counters so far (empty before the run starts).
+    pub fn snapshot(&self) -> Vec<ComponentStats> {
+        match self.0.get() {
+            Some(live) => live
+                .components
+                .iter()
+                .zip(live.counters.iter())
+                .map(|((name, type_name, spout), c)| c.snapshot(name, type_name, *spout))
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+}
+
 /// Runs `topology` to completion: until every spout is finished and every record is through.
 pub fn run<R: Record>(topology: Topology<R>, config: RunConfig) -> Result<RunReport, RunError> {
     run_with_stop(topology, config, StopHandle::default())
@@ -119,6 +145,16 @@ pub fn run_with_stop<R: Record>(
     topology: Topology<R>,
     config: RunConfig,
     stop: StopHandle,
+) -> Result<RunReport, RunError> {
+    run_monitored(topology, config, stop, &Monitor::default())
+}
+
+/// Like [`run_with_stop`], with live counters in `monitor`.
+pub fn run_monitored<R: Record>(
+    topology: Topology<R>,
+    config: RunConfig,
+    stop: StopHandle,
+    monitor: &Monitor,
 ) -> Result<RunReport, RunError> {
     panic::install_hook();
     let started = Instant::now();
@@ -144,6 +180,10 @@ pub fn run_with_stop<R: Record>(
         })
         .collect();
     let topology_name = topology.name.clone();
+    let _ = monitor.0.set(LiveCounters {
+        components: names.clone(),
+        counters: Arc::clone(&counters),
+    });
     dataflow::execute(
         topology,
         &config,

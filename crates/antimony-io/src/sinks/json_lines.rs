@@ -27,6 +27,14 @@ pub struct JsonLinesConfig {
     /// topology file. Default `-`.
     #[serde(default = "stdout")]
     pub path: String,
+    /// Sort each epoch's lines (default true), so the file is the same on any number of
+    /// workers; false keeps the order records arrived in (input order on one worker).
+    #[serde(default = "yes")]
+    pub sort: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn stdout() -> String {
@@ -37,6 +45,7 @@ fn stdout() -> String {
 /// letters with the reason, so nothing is lost silently.
 pub struct JsonLinesSink {
     target: LineTarget,
+    sort: bool,
     writer: Option<LineWriter>,
     failure: Option<String>,
     epoch_lines: Vec<Vec<u8>>,
@@ -44,8 +53,13 @@ pub struct JsonLinesSink {
 }
 
 impl JsonLinesSink {
-    /// A sink writing to `path` (`-` for standard output).
+    /// A sink writing to `path` (`-` for standard output), sorting each epoch's lines.
     pub fn new(path: PathBuf) -> Self {
+        Self::with_order(path, true)
+    }
+
+    /// A sink writing to `path`, sorting each epoch's lines or not.
+    pub fn with_order(path: PathBuf, sort: bool) -> Self {
         let target = if path.as_os_str() == "-" {
             LineTarget::Stdout
         } else {
@@ -53,6 +67,7 @@ impl JsonLinesSink {
         };
         JsonLinesSink {
             target,
+            sort,
             writer: None,
             failure: None,
             epoch_lines: Vec::new(),
@@ -88,7 +103,9 @@ impl<R: Record + JsonLine> Bolt<R> for JsonLinesSink {
     }
 
     fn on_epoch_end(&mut self, _epoch: u64, out: &mut Emitter<'_, R>) {
-        self.epoch_lines.sort_unstable();
+        if self.sort {
+            self.epoch_lines.sort_unstable();
+        }
         let lines = std::mem::take(&mut self.epoch_lines);
         for line in &lines {
             if let Some(Err(e)) = self.writer.as_mut().map(|w| w.write_line(line)) {

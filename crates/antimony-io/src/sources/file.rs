@@ -128,6 +128,7 @@ enum Message {
 /// Reads files in chunks; emits `R::from(chunk)`.
 pub struct FileSpout<R> {
     path: PathBuf,
+    files: Option<Vec<PathBuf>>,
     config: FileConfig,
     receiver: Option<mpsc::Receiver<Message>>,
     records: PhantomData<fn() -> R>,
@@ -138,6 +139,20 @@ impl<R> FileSpout<R> {
     pub fn new(path: PathBuf, config: &FileConfig) -> Self {
         FileSpout {
             path,
+            files: None,
+            config: config.clone(),
+            receiver: None,
+            records: PhantomData,
+        }
+    }
+}
+
+impl<R> FileSpout<R> {
+    /// A spout reading these files one after the other, in this order.
+    pub fn files(files: Vec<PathBuf>, config: &FileConfig) -> Self {
+        FileSpout {
+            path: files.first().cloned().unwrap_or_default(),
+            files: Some(files),
             config: config.clone(),
             receiver: None,
             records: PhantomData,
@@ -147,7 +162,15 @@ impl<R> FileSpout<R> {
 
 impl<R: Record + From<TextChunk> + From<ByteChunk>> Spout<R> for FileSpout<R> {
     fn open(&mut self, ctx: &Context) -> Result<(), SpoutError> {
-        let files = expand(&self.path).map_err(SpoutError::new)?;
+        let files = match &self.files {
+            Some(files) => {
+                for file in files {
+                    expand(file).map_err(SpoutError::new)?;
+                }
+                files.clone()
+            }
+            None => expand(&self.path).map_err(SpoutError::new)?,
+        };
         if self.config.follow && (files.len() != 1 || files[0].as_os_str() == "-") {
             return Err(SpoutError::new(format!(
                 "`follow` reads one file, and `{}` names {}",

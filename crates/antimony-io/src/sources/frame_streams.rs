@@ -280,7 +280,7 @@ where
         };
         if len == 0 {
             let clen = reader.read_u32().await.map_err(io)?;
-            if clen > control::MAX_LENGTH || clen < 4 {
+            if !(4..=control::MAX_LENGTH).contains(&clen) {
                 return Err(Broken(format!(
                     "control frame of {clen} bytes (at most {})",
                     control::MAX_LENGTH

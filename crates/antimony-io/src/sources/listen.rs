@@ -67,12 +67,14 @@ mod tests {
         );
         assert!(
             Listen::parse("127.0.0.1:514")
-                .unwrap_err()
+                .err()
+                .unwrap_or_default()
                 .contains("no scheme")
         );
         assert!(
             Listen::parse("http://x:1")
-                .unwrap_err()
+                .err()
+                .unwrap_or_default()
                 .contains("unknown scheme")
         );
         assert!(Listen::parse("udp://nohost").is_err());

@@ -218,10 +218,10 @@ async fn receive_udp(socket: UdpSocket, max: usize, sender: mpsc::Sender<Message
                 Err(_) => break,
             }
         }
-        if let Some(message) = batch.take() {
-            if sender.send(message).await.is_err() {
-                return;
-            }
+        if let Some(message) = batch.take()
+            && sender.send(message).await.is_err()
+        {
+            return;
         }
     }
 }
@@ -342,12 +342,12 @@ async fn receive_tcp(
         }
         progress::add_read(message.len() as u64);
         batch.add(&message);
-        if batch.chunk.data.len() >= BATCH_BYTES || reader.buffer().is_empty() {
-            if let Some(chunk) = batch.take() {
-                if sender.send(chunk).await.is_err() {
-                    return;
-                }
-            }
+        let flush = batch.chunk.data.len() >= BATCH_BYTES || reader.buffer().is_empty();
+        if flush
+            && let Some(chunk) = batch.take()
+            && sender.send(chunk).await.is_err()
+        {
+            return;
         }
     }
     if let Some(chunk) = batch.take() {
