@@ -130,17 +130,20 @@ fn formats_are_detected() {
         ("windows_dns_debug.log", Format::WindowsDebug),
         ("windows_dns_debug_details.log", Format::WindowsDebug),
         ("bind9_querylog.log", Format::Bind9),
+        ("unbound_log_queries_replies.log", Format::Unbound),
+        ("unbound_pfsense_syslog.log", Format::Unbound),
+        ("dnsmasq_log_queries_extra.log", Format::Dnsmasq),
+        ("dnsmasq_log_queries_forwarding.log", Format::Dnsmasq),
+        ("pihole_dnsmasq.log", Format::Dnsmasq),
+        ("powerdns_auth_log_dns_queries.log", Format::PowerDns),
+        ("infoblox_nios_syslog.log", Format::Infoblox),
     ] {
         let data = read(name);
         let sample: Vec<&[u8]> = lines(&data).into_iter().take(50).collect();
         assert_eq!(detect_format(&sample), Some(format), "{name}");
     }
     // Other formats are not mistaken for ours.
-    for name in [
-        "zeek_dns_tsv_txt.log",
-        "dnsmasq_log_queries_extra.log",
-        "unbound_log_queries_replies.log",
-    ] {
+    for name in ["windows_dns_analytical_etw_event.xml"] {
         let data = read(name);
         let sample: Vec<&[u8]> = lines(&data).into_iter().take(50).collect();
         assert_eq!(detect_format(&sample), None, "{name}");

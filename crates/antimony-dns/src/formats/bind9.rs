@@ -31,13 +31,12 @@ use std::sync::Arc;
 
 use memchr::memmem;
 
-use super::util::{Fields, month_abbr, parse_clock, parse_dec, parse_ip, utf8};
+use super::stamp::Clock;
+use super::util::{Fields, parse_ip, set_qname, utf8};
 use super::{DecodeOptions, LineDecoder, ParseError, prepare};
 use crate::codes::rtype_code;
-use crate::time::{CivilDateTime, parse_rfc3339};
 use crate::{Direction, DnsEvent, Transport};
 
-const TIMESTAMP: &str = "26-Nov-2026 06:46:47.907, a syslog date or an RFC 3339 timestamp";
 const FLAGS: &str = "query flags such as +E(0)K or -";
 
 /// Header flag bit: recursion desired.
@@ -48,8 +47,7 @@ const CD: u16 = 0x0010;
 /// Decoder for the BIND 9 query log; see the [module](self) documentation.
 #[derive(Debug, Clone)]
 pub struct Decoder {
-    offset_micros: i64,
-    year: Option<i32>,
+    clock: Clock,
     sensor: Option<Arc<str>>,
     query: memmem::Finder<'static>,
     /// Finds the `queries` category label (`print-category yes`).
@@ -60,116 +58,16 @@ impl Decoder {
     /// A decoder with the given UTC offset, syslog year and sensor name.
     pub fn new(options: &DecodeOptions) -> Self {
         Decoder {
-            offset_micros: options.offset_micros(),
-            year: options.year,
+            clock: Clock::new(options),
             sensor: options.sensor.clone(),
             query: memmem::Finder::new(b" query: "),
             category: memmem::Finder::new(b" queries: "),
         }
     }
 
-    /// Reads the timestamp at the start of the line in any of the accepted forms.
-    fn timestamp(&self, line: &[u8]) -> Result<i64, ParseError> {
-        let line = skip_syslog_priority(line);
-        let mut fields = Fields::new(line);
-        let first = fields.expect("timestamp", TIMESTAMP)?;
-        let invalid = || ParseError::invalid("timestamp", TIMESTAMP);
-
-        // RFC 3339, as rsyslog and RFC 5424 write it; the zone may be absent (local time).
-        if first.len() >= 19 && first[4] == b'-' && matches!(first[10], b'T' | b't') {
-            let text = utf8(first, "timestamp")?;
-            if let Ok(ts) = parse_rfc3339(text) {
-                return Ok(ts);
-            }
-            let (date, clock) = first.split_at(10);
-            let civil =
-                civil(&date[..4], &date[5..7], &date[8..10], &clock[1..]).ok_or_else(invalid)?;
-            return self.local(civil);
-        }
-
-        let second = fields.expect("timestamp", TIMESTAMP)?;
-        // BIND's own `26-Nov-2026 06:46:47.907`.
-        if let [d1, d2, b'-', rest @ ..] = first
-            && let [m1, m2, m3, b'-', year @ ..] = rest
-        {
-            let month = month_abbr(&[*m1, *m2, *m3]).ok_or_else(invalid)?;
-            let mut civil = civil(year, b"1", &[*d1, *d2], second).ok_or_else(invalid)?;
-            civil.month = month;
-            return self.local(civil);
-        }
-        // Classic syslog `Nov 26 06:46:47` (the day may be padded: `Nov  6`).
-        if let Some(month) = month_abbr(first) {
-            let clock = fields.expect("timestamp", TIMESTAMP)?;
-            let year = self.year.ok_or(ParseError::invalid(
-                "timestamp",
-                "a year: syslog dates have none, so set the decoder's `year` option",
-            ))?;
-            let day = parse_dec(second, 2).ok_or_else(invalid)?;
-            let (hour, minute, second, micros) = parse_clock(clock).ok_or_else(invalid)?;
-            let civil = CivilDateTime {
-                year,
-                month,
-                day,
-                hour,
-                minute,
-                second,
-                micros,
-            };
-            return self.local(civil);
-        }
-        Err(invalid())
-    }
-
-    /// Local civil time to UTC microseconds.
-    fn local(&self, civil: CivilDateTime) -> Result<i64, ParseError> {
-        civil
-            .to_micros()
-            .map(|ts| ts - self.offset_micros)
-            .map_err(|_| ParseError::invalid("timestamp", "a real date and time"))
-    }
-}
-
-/// Skips `<PRI>` and an RFC 5424 version (`<30>1 `) at the start of a syslog line.
-fn skip_syslog_priority(line: &[u8]) -> &[u8] {
-    let [b'<', rest @ ..] = line else { return line };
-    let Some(close) = rest.iter().take(4).position(|&b| b == b'>') else {
-        return line;
-    };
-    let rest = &rest[close + 1..];
-    rest.strip_prefix(b"1 ").unwrap_or(rest)
-}
-
-/// A civil date-time from year, month and day digits and a clock (`06:46:47.907`), unchecked.
-fn civil(year: &[u8], month: &[u8], day: &[u8], clock: &[u8]) -> Option<CivilDateTime> {
-    let (hour, minute, second, micros) = parse_clock(clock)?;
-    Some(CivilDateTime {
-        year: i32::try_from(parse_dec(year, 4)?).ok()?,
-        month: parse_dec(month, 2)?,
-        day: parse_dec(day, 2)?,
-        hour,
-        minute,
-        second,
-        micros,
-    })
-}
-
-impl LineDecoder for Decoder {
-    fn decode_line(&mut self, line: &[u8]) -> Result<Option<DnsEvent>, ParseError> {
-        let line = prepare(line)?;
-        let Some(at) = self.query.find(line) else {
-            // The `queries` category logs nothing but queries: such a line without one was
-            // cut short or mangled. Other categories are not ours to read.
-            if self.category.find(line).is_some() {
-                return Err(ParseError::missing(
-                    "query",
-                    "a queries line with ` query: NAME CLASS TYPE FLAGS`; the line is cut short",
-                ));
-            }
-            return Ok(None);
-        };
-        let (head, tail) = (&line[..at], &line[at + b" query: ".len()..]);
-        let ts = self.timestamp(head)?;
-
+    /// Reads the client from `head` (the line before ` query: `) and the question from
+    /// `tail` (after it). Shared with the Infoblox decoder, whose syslog carries these lines.
+    pub(crate) fn query(&self, ts: i64, head: &[u8], tail: &[u8]) -> Result<DnsEvent, ParseError> {
         // `client [@0x...] ADDR#PORT[/key NAME] [(qname)]: [view NAME:]`
         let mut fields = Fields::new(head);
         let mut address = None;
@@ -226,10 +124,28 @@ impl LineDecoder for Decoder {
             sensor: self.sensor.clone(),
             ..DnsEvent::default()
         };
-        event
-            .set_qname(utf8(qname, "qname")?)
-            .map_err(|e| ParseError::name("qname", e))?;
-        Ok(Some(event))
+        set_qname(&mut event, qname)?;
+        Ok(event)
+    }
+}
+
+impl LineDecoder for Decoder {
+    fn decode_line(&mut self, line: &[u8]) -> Result<Option<DnsEvent>, ParseError> {
+        let line = prepare(line)?;
+        let Some(at) = self.query.find(line) else {
+            // The `queries` category logs nothing but queries: such a line without one was
+            // cut short or mangled. Other categories are not ours to read.
+            if self.category.find(line).is_some() {
+                return Err(ParseError::missing(
+                    "query",
+                    "a queries line with ` query: NAME CLASS TYPE FLAGS`; the line is cut short",
+                ));
+            }
+            return Ok(None);
+        };
+        let (head, tail) = (&line[..at], &line[at + b" query: ".len()..]);
+        let (ts, _) = self.clock.leading(head)?;
+        self.query(ts, head, tail).map(Some)
     }
 }
 

@@ -29,8 +29,13 @@ use serde::{Deserialize, Serialize};
 use crate::DnsEvent;
 
 pub mod bind9;
+pub mod dnsmasq;
 mod error;
+pub mod infoblox;
 pub mod json_lines;
+pub mod powerdns;
+mod stamp;
+pub mod unbound;
 mod util;
 pub mod windows_debug;
 
@@ -62,12 +67,32 @@ pub enum Format {
     /// One JSON object per line, with Antimony's field names (the output of `antimony parse`).
     #[serde(rename = "json", alias = "jsonl", alias = "json-lines")]
     JsonLines,
+    /// Unbound's query and reply log (`log-queries`, `log-replies`), also through syslog.
+    #[serde(rename = "unbound")]
+    Unbound,
+    /// dnsmasq's query log (`log-queries`), as Pi-hole writes it too.
+    #[serde(rename = "dnsmasq", alias = "pihole", alias = "pi-hole")]
+    Dnsmasq,
+    /// PowerDNS Authoritative Server's query log (`log-dns-queries`).
+    #[serde(rename = "powerdns", alias = "pdns")]
+    PowerDns,
+    /// Infoblox NIOS syslog: response log, BIND query log, query errors, RPZ events.
+    #[serde(rename = "infoblox", alias = "nios")]
+    Infoblox,
 }
 
 impl Format {
     /// Every format, in the order auto-detection tries them.
     pub fn all() -> &'static [Format] {
-        &[Format::JsonLines, Format::Bind9, Format::WindowsDebug]
+        &[
+            Format::JsonLines,
+            Format::Bind9,
+            Format::WindowsDebug,
+            Format::Unbound,
+            Format::Dnsmasq,
+            Format::PowerDns,
+            Format::Infoblox,
+        ]
     }
 
     /// The name used in configuration and on the command line.
@@ -76,13 +101,17 @@ impl Format {
             Format::WindowsDebug => "windows-debug",
             Format::Bind9 => "bind9",
             Format::JsonLines => "json",
+            Format::Unbound => "unbound",
+            Format::Dnsmasq => "dnsmasq",
+            Format::PowerDns => "powerdns",
+            Format::Infoblox => "infoblox",
         }
     }
 
     /// The format with this name or alias (`windows`, `bind`, `jsonl`, `json-lines`), in any
     /// case.
     pub fn from_name(name: &str) -> Option<Format> {
-        let aliases: [(&str, Format); 7] = [
+        let aliases: &[(&str, Format)] = &[
             ("windows-debug", Format::WindowsDebug),
             ("windows", Format::WindowsDebug),
             ("bind9", Format::Bind9),
@@ -90,6 +119,14 @@ impl Format {
             ("json", Format::JsonLines),
             ("jsonl", Format::JsonLines),
             ("json-lines", Format::JsonLines),
+            ("unbound", Format::Unbound),
+            ("dnsmasq", Format::Dnsmasq),
+            ("pihole", Format::Dnsmasq),
+            ("pi-hole", Format::Dnsmasq),
+            ("powerdns", Format::PowerDns),
+            ("pdns", Format::PowerDns),
+            ("infoblox", Format::Infoblox),
+            ("nios", Format::Infoblox),
         ];
         aliases
             .iter()
@@ -112,6 +149,21 @@ impl Format {
                 "one JSON object per line with Antimony's field names (ts, client, server, \
                  qname, qtype, rcode, answers...), as printed by `antimony parse`"
             }
+            Format::Unbound => {
+                "Unbound log-queries and log-replies lines (`info:` or `query:`/`reply:` with \
+                 log-tag-queryreply), in its own log file or through syslog (pfSense)"
+            }
+            Format::Dnsmasq => {
+                "dnsmasq and Pi-hole query log: query[TYPE] lines as queries, reply, cached, \
+                 config, hosts-file and blocked lines as responses, with log-queries=extra"
+            }
+            Format::PowerDns => {
+                "PowerDNS Authoritative log-dns-queries lines (`Remote ADDR wants 'NAME|TYPE'`)"
+            }
+            Format::Infoblox => {
+                "Infoblox NIOS syslog: DNS response log, BIND query log, query errors and RPZ \
+                 CEF events"
+            }
         }
     }
 
@@ -121,6 +173,10 @@ impl Format {
             Format::WindowsDebug => Inner::WindowsDebug(windows_debug::Decoder::new(options)),
             Format::Bind9 => Inner::Bind9(bind9::Decoder::new(options)),
             Format::JsonLines => Inner::JsonLines(json_lines::Decoder::new(options)),
+            Format::Unbound => Inner::Unbound(unbound::Decoder::new(options)),
+            Format::Dnsmasq => Inner::Dnsmasq(dnsmasq::Decoder::new(options)),
+            Format::PowerDns => Inner::PowerDns(powerdns::Decoder::new(options)),
+            Format::Infoblox => Inner::Infoblox(infoblox::Decoder::new(options)),
         })
     }
 }
@@ -133,8 +189,14 @@ impl fmt::Display for Format {
 
 /// A format name that is not known.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown log format {0:?}; known formats: windows-debug, bind9, json")]
+#[error("unknown log format {0:?}; known formats: {names}", names = format_names())]
 pub struct UnknownFormat(pub String);
+
+/// The names of every format, comma-separated.
+fn format_names() -> String {
+    let names: Vec<&str> = Format::all().iter().map(|f| f.name()).collect();
+    names.join(", ")
+}
 
 impl FromStr for Format {
     type Err = UnknownFormat;
@@ -197,6 +259,10 @@ enum Inner {
     WindowsDebug(windows_debug::Decoder),
     Bind9(bind9::Decoder),
     JsonLines(json_lines::Decoder),
+    Unbound(unbound::Decoder),
+    Dnsmasq(dnsmasq::Decoder),
+    PowerDns(powerdns::Decoder),
+    Infoblox(infoblox::Decoder),
 }
 
 impl Decoder {
@@ -206,6 +272,10 @@ impl Decoder {
             Inner::WindowsDebug(_) => Format::WindowsDebug,
             Inner::Bind9(_) => Format::Bind9,
             Inner::JsonLines(_) => Format::JsonLines,
+            Inner::Unbound(_) => Format::Unbound,
+            Inner::Dnsmasq(_) => Format::Dnsmasq,
+            Inner::PowerDns(_) => Format::PowerDns,
+            Inner::Infoblox(_) => Format::Infoblox,
         }
     }
 }
@@ -217,6 +287,10 @@ impl LineDecoder for Decoder {
             Inner::WindowsDebug(d) => d.decode_line(line),
             Inner::Bind9(d) => d.decode_line(line),
             Inner::JsonLines(d) => d.decode_line(line),
+            Inner::Unbound(d) => d.decode_line(line),
+            Inner::Dnsmasq(d) => d.decode_line(line),
+            Inner::PowerDns(d) => d.decode_line(line),
+            Inner::Infoblox(d) => d.decode_line(line),
         }
     }
 }

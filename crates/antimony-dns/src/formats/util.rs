@@ -3,6 +3,64 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use super::ParseError;
+use crate::{Answer, DnsEvent, domain};
+
+/// Header flag bits, in wire order.
+pub(crate) const QR: u16 = 0x8000;
+/// Authoritative answer.
+pub(crate) const AA: u16 = 0x0400;
+/// Recursion desired.
+pub(crate) const RD: u16 = 0x0100;
+
+/// The flags of a response whose log line gives no more than its response code: QR and the
+/// code's low four bits, as the JSON decoder assumes when `flags` is absent.
+#[inline]
+pub(crate) fn response_flags(rcode: u16) -> u16 {
+    QR | (rcode & 0x000f)
+}
+
+/// Sets the event's question name from raw bytes; errors name the field `qname`.
+#[inline]
+pub(crate) fn set_qname(event: &mut DnsEvent, raw: &[u8]) -> Result<(), ParseError> {
+    event
+        .set_qname(utf8(raw, "qname")?)
+        .map_err(|e| ParseError::name("qname", e))
+}
+
+/// One answer record, its owner name normalised like a question name.
+pub(crate) fn answer(
+    name: &[u8],
+    rtype: u16,
+    ttl: Option<u32>,
+    data: &[u8],
+) -> Result<Answer, ParseError> {
+    let name = domain::normalise(utf8(name, "answers.name")?)
+        .map_err(|e| ParseError::name("answers.name", e))?;
+    Ok(Answer {
+        name,
+        rtype,
+        ttl,
+        data: utf8(data, "answers.data")?.to_owned(),
+    })
+}
+
+/// The record type that answer data suggests when a log does not say: an IPv4 address is
+/// A, an IPv6 address AAAA; a name answering a question of a name type (PTR, NS, MX...) is
+/// of that type, and any other name a CNAME. Zeek's `TXT 12 text` form is TXT.
+pub(crate) fn rtype_of_data(data: &[u8], qtype: u16) -> u16 {
+    match parse_ip(data) {
+        Some(IpAddr::V4(_)) => return 1,
+        Some(IpAddr::V6(_)) => return 28,
+        None => {}
+    }
+    if data.starts_with(b"TXT ") {
+        return 16;
+    }
+    match qtype {
+        2 | 5 | 12 | 15 | 33 | 39 => qtype,
+        _ => 5,
+    }
+}
 
 /// True for the field separators of text logs.
 #[inline]
@@ -92,6 +150,22 @@ pub(crate) fn parse_dec(b: &[u8], max_digits: usize) -> Option<u32> {
             return None;
         }
         v = v * 10 + u32::from(c - b'0');
+    }
+    Some(v)
+}
+
+/// A decimal number of at most `max_digits` digits (no more than 19), or `None`.
+#[inline]
+pub(crate) fn parse_u64(b: &[u8], max_digits: usize) -> Option<u64> {
+    if b.is_empty() || b.len() > max_digits.min(19) {
+        return None;
+    }
+    let mut v = 0u64;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + u64::from(c - b'0');
     }
     Some(v)
 }
