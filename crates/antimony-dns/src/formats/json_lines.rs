@@ -32,10 +32,11 @@ use std::marker::PhantomData;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use serde::Deserialize;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-use super::util::trim_start;
+use super::util::{rtype_of_data, trim_start};
 use super::{DecodeOptions, LineDecoder, ParseError, ParseErrorKind, prepare};
 use crate::codes::{Rcode, Rtype, parse_u16, rcode_code, rtype_code};
 use crate::time::{MICROS_PER_SECOND, parse_rfc3339, write_rfc3339};
@@ -48,6 +49,8 @@ const QR: u16 = 0x8000;
 #[derive(Debug, Clone)]
 pub struct Decoder {
     sensor: Option<Arc<str>>,
+    /// Where to find each field, when the lines are not in Antimony's own shape.
+    fields: Option<Arc<FieldMap>>,
 }
 
 impl Decoder {
@@ -55,22 +58,86 @@ impl Decoder {
     pub fn new(options: &DecodeOptions) -> Self {
         Decoder {
             sensor: options.sensor.clone(),
+            fields: None,
         }
     }
+
+    /// A decoder for JSON lines of another shape, reading each field where `fields` says
+    /// (see [`FieldMap`]).
+    pub fn with_fields(options: &DecodeOptions, fields: FieldMap) -> Self {
+        Decoder {
+            sensor: options.sensor.clone(),
+            fields: Some(Arc::new(fields)),
+        }
+    }
+}
+
+/// Where a JSON log keeps each of Antimony's fields, for JSON lines of any shape (ECS,
+/// a SIEM export, a resolver's own JSON).
+///
+/// Each entry is a path: object keys joined by dots (`dns.question.name`). A key that
+/// itself contains dots, as Zeek's `id.orig_h` does, is found too: at each level the
+/// longest key that matches wins. A field left out is looked up under Antimony's own name
+/// and its aliases (see the [module](self) table); `answers` must lead to an array of
+/// objects of that table's shape or of strings (record data, whose type is guessed: an IPv4
+/// address is A, an IPv6 address AAAA, a name CNAME).
+///
+/// ```
+/// use antimony_dns::formats::json_lines::{Decoder, FieldMap};
+/// use antimony_dns::formats::{DecodeOptions, LineDecoder};
+///
+/// let fields: FieldMap = serde_json::from_str(
+///     r#"{"ts": "@timestamp", "qname": "dns.question.name", "qtype": "dns.question.type",
+///         "client": "source.ip"}"#,
+/// ).unwrap_or_default();
+/// let mut decoder = Decoder::with_fields(&DecodeOptions::default(), fields);
+/// let line = br#"{"@timestamp":"2026-11-26T06:46:47Z","source":{"ip":"10.0.0.7"},
+///     "dns":{"question":{"name":"example.com","type":"AAAA"}}}"#;
+/// let event = decoder.decode_line(line).ok().flatten();
+/// assert_eq!(event.map(|e| (e.qname, e.qtype)), Some(("example.com".to_owned(), 28)));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FieldMap {
+    /// Path of the timestamp (RFC 3339 text or seconds since 1970).
+    pub ts: Option<String>,
+    /// Path of the client address.
+    pub client: Option<String>,
+    /// Path of the server address.
+    pub server: Option<String>,
+    /// Path of the transport (`udp`, `tcp`).
+    pub transport: Option<String>,
+    /// Path of the direction (`query`, `response`).
+    pub direction: Option<String>,
+    /// Path of the message id.
+    pub id: Option<String>,
+    /// Path of the question name.
+    pub qname: Option<String>,
+    /// Path of the question type (mnemonic or number).
+    pub qtype: Option<String>,
+    /// Path of the response code (mnemonic or number).
+    pub rcode: Option<String>,
+    /// Path of the header flags (number or `"0x8180"`).
+    pub flags: Option<String>,
+    /// Path of the answers (an array).
+    pub answers: Option<String>,
+    /// Path of the sensor name.
+    pub sensor: Option<String>,
 }
 
 /// A JSON value of any type, borrowed from the line where it can be. Parsing every field
 /// into this lets the decoder say which field has a wrong type, instead of serde's message
 /// without a field name; objects and arrays are skipped without being stored.
 #[derive(Debug, Default)]
-enum Scalar<'a> {
+pub(crate) enum Scalar<'a> {
     #[default]
     Null,
     Str(Cow<'a, str>),
     Unsigned(u64),
     Signed(i64),
     Float(f64),
-    /// A boolean, object or array: present, but never a valid value for our fields.
+    Bool(bool),
+    /// An object or array: present, but never a valid value for our fields.
     Other,
 }
 
@@ -106,8 +173,8 @@ impl<'de: 'a, 'a> Visitor<'de> for ScalarVisitor<'a> {
     fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
         Ok(Scalar::Float(v))
     }
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Scalar::Other)
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Scalar::Bool(v))
     }
     fn visit_unit<E>(self) -> Result<Self::Value, E> {
         Ok(Scalar::Null)
@@ -126,11 +193,35 @@ impl<'de: 'a, 'a> Visitor<'de> for ScalarVisitor<'a> {
 }
 
 impl<'a> Scalar<'a> {
-    fn is_null(&self) -> bool {
+    pub(crate) fn is_null(&self) -> bool {
         matches!(self, Scalar::Null)
     }
 
-    fn as_str(&self) -> Option<&str> {
+    /// The value of a JSON boolean; `None` for anything else.
+    pub(crate) fn as_bool(&self) -> Option<bool> {
+        match self {
+            Scalar::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// A value borrowed from a parsed [`Value`].
+    fn from_value(value: &'a Value) -> Self {
+        match value {
+            Value::Null => Scalar::Null,
+            Value::Bool(b) => Scalar::Bool(*b),
+            Value::String(s) => Scalar::Str(Cow::Borrowed(s)),
+            Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
+                (Some(u), _, _) => Scalar::Unsigned(u),
+                (_, Some(i), _) => Scalar::Signed(i),
+                (_, _, Some(f)) => Scalar::Float(f),
+                _ => Scalar::Other,
+            },
+            Value::Array(_) | Value::Object(_) => Scalar::Other,
+        }
+    }
+
+    pub(crate) fn as_str(&self) -> Option<&str> {
         match self {
             Scalar::Str(s) => Some(s),
             _ => None,
@@ -138,7 +229,7 @@ impl<'a> Scalar<'a> {
     }
 
     /// A `u16` from a number, or from a decimal string.
-    fn as_u16(&self) -> Option<u16> {
+    pub(crate) fn as_u16(&self) -> Option<u16> {
         match self {
             Scalar::Unsigned(n) => u16::try_from(*n).ok(),
             Scalar::Str(s) => parse_u16(s),
@@ -147,7 +238,7 @@ impl<'a> Scalar<'a> {
     }
 
     /// Some(code) for a mnemonic, a number or a decimal string, using `by_name` for names.
-    fn as_code(&self, by_name: fn(&str) -> Option<u16>) -> Option<u16> {
+    pub(crate) fn as_code(&self, by_name: fn(&str) -> Option<u16>) -> Option<u16> {
         match self {
             Scalar::Str(s) => by_name(s).or_else(|| parse_u16(s)),
             _ => self.as_u16(),
@@ -204,7 +295,7 @@ fn invalid(field: &'static str, expected: &'static str) -> ParseError {
 }
 
 /// Seconds since the epoch (a JSON number) as microseconds, if in range.
-fn epoch_micros(ts: &Scalar<'_>) -> Option<i64> {
+pub(crate) fn epoch_micros(ts: &Scalar<'_>) -> Option<i64> {
     match *ts {
         Scalar::Unsigned(s) => i64::try_from(s).ok()?.checked_mul(MICROS_PER_SECOND),
         Scalar::Signed(s) => s.checked_mul(MICROS_PER_SECOND),
@@ -214,19 +305,125 @@ fn epoch_micros(ts: &Scalar<'_>) -> Option<i64> {
     }
 }
 
+/// The error for a line that is not one JSON object.
+pub(crate) fn not_json() -> ParseError {
+    ParseError::new(ParseErrorKind::Json, "line", "one JSON object per line")
+}
+
+/// The value at a dotted `path` (see [`FieldMap`]): at each level the longest key that
+/// matches a prefix of the path wins.
+fn lookup<'v>(value: &'v Value, path: &str) -> Option<&'v Value> {
+    let Value::Object(object) = value else {
+        return None;
+    };
+    if let Some(found) = object.get(path) {
+        return Some(found);
+    }
+    // Dots from the right: the longest key first.
+    let mut end = path.len();
+    while let Some(dot) = path[..end].rfind('.') {
+        if let Some(inner) = object.get(&path[..dot])
+            && let Some(found) = lookup(inner, &path[dot + 1..])
+        {
+            return Some(found);
+        }
+        end = dot;
+    }
+    None
+}
+
+/// The first of `names` present at the top of the object.
+fn first_of<'v>(value: &'v Value, names: &[&str]) -> Option<&'v Value> {
+    names.iter().find_map(|name| value.get(name))
+}
+
+impl FieldMap {
+    /// The fields of a parsed line, found where the map says or under the default names.
+    fn read<'v>(&self, value: &'v Value) -> Result<Line<'v>, ParseError> {
+        let get = |path: &Option<String>, defaults: &[&str]| -> Scalar<'v> {
+            let found = match path {
+                Some(path) => lookup(value, path),
+                None => first_of(value, defaults),
+            };
+            found.map_or(Scalar::Null, Scalar::from_value)
+        };
+        let answers = match &self.answers {
+            Some(path) => lookup(value, path),
+            None => value.get("answers"),
+        };
+        let answers = match answers {
+            None | Some(Value::Null) => None,
+            Some(Value::Array(items)) => Some(
+                items
+                    .iter()
+                    .map(|item| match item {
+                        Value::Object(_) => {
+                            let field = |names: &[&str]| {
+                                first_of(item, names).map_or(Scalar::Null, Scalar::from_value)
+                            };
+                            Ok(LineAnswer {
+                                name: field(&["name"]),
+                                rtype: field(&["rtype", "type"]),
+                                ttl: field(&["ttl"]),
+                                data: field(&["data", "rdata"]),
+                            })
+                        }
+                        Value::String(data) => Ok(LineAnswer {
+                            rtype: Scalar::Unsigned(u64::from(rtype_of_data(data.as_bytes(), 0))),
+                            data: Scalar::Str(Cow::Borrowed(data)),
+                            ..LineAnswer::default()
+                        }),
+                        _ => Err(invalid("answers", "an array of objects or strings")),
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+            Some(_) => return Err(invalid("answers", "an array of objects or strings")),
+        };
+        Ok(Line {
+            ts: get(&self.ts, &["ts", "timestamp", "time", "@timestamp"]),
+            client: get(&self.client, &["client", "src_ip", "client_ip"]),
+            server: get(&self.server, &["server", "dst_ip", "server_ip"]),
+            transport: get(&self.transport, &["transport", "proto", "protocol"]),
+            direction: get(&self.direction, &["direction"]),
+            id: get(&self.id, &["id"]),
+            qname: get(&self.qname, &["qname", "query", "question", "query_name"]),
+            qtype: get(&self.qtype, &["qtype", "query_type"]),
+            rcode: get(&self.rcode, &["rcode", "response_code"]),
+            flags: get(&self.flags, &["flags"]),
+            answers,
+            sensor: get(&self.sensor, &["sensor"]),
+        })
+    }
+}
+
 impl LineDecoder for Decoder {
     fn decode_line(&mut self, line: &[u8]) -> Result<Option<DnsEvent>, ParseError> {
         let line = trim_start(prepare(line)?);
         if line.is_empty() {
             return Ok(None);
         }
-        let not_json = || ParseError::new(ParseErrorKind::Json, "line", "one JSON object per line");
         // serde would read a struct from an array too, by position: refuse that here.
         if line[0] != b'{' {
             return Err(not_json());
         }
-        let fields: Line<'_> = serde_json::from_slice(line).map_err(|_| not_json())?;
+        match &self.fields {
+            None => {
+                let fields: Line<'_> = serde_json::from_slice(line).map_err(|_| not_json())?;
+                self.build(fields).map(Some)
+            }
+            // A map needs the whole tree: paths can go anywhere in it.
+            Some(map) => {
+                let value: Value = serde_json::from_slice(line).map_err(|_| not_json())?;
+                let fields = map.read(&value)?;
+                self.build(fields).map(Some)
+            }
+        }
+    }
+}
 
+impl Decoder {
+    /// Checks the fields of a line and makes the event.
+    fn build(&self, fields: Line<'_>) -> Result<DnsEvent, ParseError> {
         const TS: &str = "an RFC 3339 string or a number of seconds since 1970";
         let ts = match &fields.ts {
             Scalar::Null => return Err(ParseError::missing("ts", TS)),
@@ -335,7 +532,7 @@ impl LineDecoder for Decoder {
         event
             .set_qname(qname)
             .map_err(|e| ParseError::name("qname", e))?;
-        Ok(Some(event))
+        Ok(event)
     }
 }
 

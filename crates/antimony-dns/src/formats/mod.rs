@@ -35,9 +35,12 @@ pub mod infoblox;
 pub mod json_lines;
 pub mod powerdns;
 mod stamp;
+pub mod suricata;
 pub mod unbound;
 mod util;
 pub mod windows_debug;
+pub mod zeek;
+pub mod zeek_json;
 
 pub use error::{ParseError, ParseErrorKind};
 
@@ -79,6 +82,15 @@ pub enum Format {
     /// Infoblox NIOS syslog: response log, BIND query log, query errors, RPZ events.
     #[serde(rename = "infoblox", alias = "nios")]
     Infoblox,
+    /// Zeek `dns.log`, tab-separated with its header; stateful (see [`Format::is_stateful`]).
+    #[serde(rename = "zeek", alias = "zeek-tsv")]
+    Zeek,
+    /// Zeek `dns.log` as JSON lines.
+    #[serde(rename = "zeek-json")]
+    ZeekJson,
+    /// Suricata `eve.json` DNS events, versions 2 and 3.
+    #[serde(rename = "suricata", alias = "eve")]
+    Suricata,
 }
 
 impl Format {
@@ -92,6 +104,9 @@ impl Format {
             Format::Dnsmasq,
             Format::PowerDns,
             Format::Infoblox,
+            Format::Zeek,
+            Format::ZeekJson,
+            Format::Suricata,
         ]
     }
 
@@ -105,6 +120,9 @@ impl Format {
             Format::Dnsmasq => "dnsmasq",
             Format::PowerDns => "powerdns",
             Format::Infoblox => "infoblox",
+            Format::Zeek => "zeek",
+            Format::ZeekJson => "zeek-json",
+            Format::Suricata => "suricata",
         }
     }
 
@@ -127,6 +145,11 @@ impl Format {
             ("pdns", Format::PowerDns),
             ("infoblox", Format::Infoblox),
             ("nios", Format::Infoblox),
+            ("zeek", Format::Zeek),
+            ("zeek-tsv", Format::Zeek),
+            ("zeek-json", Format::ZeekJson),
+            ("suricata", Format::Suricata),
+            ("eve", Format::Suricata),
         ];
         aliases
             .iter()
@@ -164,7 +187,22 @@ impl Format {
                 "Infoblox NIOS syslog: DNS response log, BIND query log, query errors and RPZ \
                  CEF events"
             }
+            Format::Zeek => {
+                "Zeek dns.log in its tab-separated form, columns named by its #fields header; \
+                 stateful: one decoder must read a file in order"
+            }
+            Format::ZeekJson => "Zeek dns.log as JSON lines (LogAscii::use_json)",
+            Format::Suricata => {
+                "Suricata eve.json DNS events (versions 2 and 3); other event types skipped"
+            }
         }
+    }
+
+    /// True for formats whose decoder keeps state from line to line, so that a file must be
+    /// decoded by one decoder, in order (Zeek TSV: the header names the columns). Every
+    /// other format decodes each line alone, and its lines can be shared among workers.
+    pub fn is_stateful(self) -> bool {
+        matches!(self, Format::Zeek)
     }
 
     /// A decoder for this format.
@@ -177,6 +215,9 @@ impl Format {
             Format::Dnsmasq => Inner::Dnsmasq(dnsmasq::Decoder::new(options)),
             Format::PowerDns => Inner::PowerDns(powerdns::Decoder::new(options)),
             Format::Infoblox => Inner::Infoblox(infoblox::Decoder::new(options)),
+            Format::Zeek => Inner::Zeek(zeek::Decoder::new(options)),
+            Format::ZeekJson => Inner::ZeekJson(zeek_json::Decoder::new(options)),
+            Format::Suricata => Inner::Suricata(suricata::Decoder::new(options)),
         })
     }
 }
@@ -263,6 +304,9 @@ enum Inner {
     Dnsmasq(dnsmasq::Decoder),
     PowerDns(powerdns::Decoder),
     Infoblox(infoblox::Decoder),
+    Zeek(zeek::Decoder),
+    ZeekJson(zeek_json::Decoder),
+    Suricata(suricata::Decoder),
 }
 
 impl Decoder {
@@ -276,6 +320,9 @@ impl Decoder {
             Inner::Dnsmasq(_) => Format::Dnsmasq,
             Inner::PowerDns(_) => Format::PowerDns,
             Inner::Infoblox(_) => Format::Infoblox,
+            Inner::Zeek(_) => Format::Zeek,
+            Inner::ZeekJson(_) => Format::ZeekJson,
+            Inner::Suricata(_) => Format::Suricata,
         }
     }
 }
@@ -291,7 +338,18 @@ impl LineDecoder for Decoder {
             Inner::Dnsmasq(d) => d.decode_line(line),
             Inner::PowerDns(d) => d.decode_line(line),
             Inner::Infoblox(d) => d.decode_line(line),
+            Inner::Zeek(d) => d.decode_line(line),
+            Inner::ZeekJson(d) => d.decode_line(line),
+            Inner::Suricata(d) => d.decode_line(line),
         }
+    }
+}
+
+/// A JSON-lines decoder with a [`json_lines::FieldMap`] (which format detection cannot
+/// guess) as a [`Decoder`].
+impl From<json_lines::Decoder> for Decoder {
+    fn from(decoder: json_lines::Decoder) -> Self {
+        Decoder(Inner::JsonLines(decoder))
     }
 }
 

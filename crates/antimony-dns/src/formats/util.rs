@@ -9,8 +9,12 @@ use crate::{Answer, DnsEvent, domain};
 pub(crate) const QR: u16 = 0x8000;
 /// Authoritative answer.
 pub(crate) const AA: u16 = 0x0400;
+/// Truncated.
+pub(crate) const TC: u16 = 0x0200;
 /// Recursion desired.
 pub(crate) const RD: u16 = 0x0100;
+/// Recursion available.
+pub(crate) const RA: u16 = 0x0080;
 
 /// The flags of a response whose log line gives no more than its response code: QR and the
 /// code's low four bits, as the JSON decoder assumes when `flags` is absent.
