@@ -39,12 +39,7 @@ pub(super) fn check(args: CheckArgs) -> anyhow::Result<()> {
 }
 
 fn list(name: &str, path: PathBuf) -> ListConfig {
-    ListConfig {
-        name: name.to_owned(),
-        path,
-        severity: Severity::High,
-        score: 90,
-    }
+    ListConfig::new(name, path)
 }
 
 struct Verdict<'a> {

@@ -32,9 +32,12 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::alert::Severity;
+use crate::detectors::lookalike::LookalikeConfig;
+use crate::detectors::suspicious::SuspiciousConfig;
+use crate::detectors::threat_intel::{ListFormat, ListSpec};
 
 /// All detector settings.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DetectConfig {
     /// Threat-intelligence lists (none by default).
@@ -47,6 +50,48 @@ pub struct DetectConfig {
     pub length: LengthConfig,
     /// One alert per detector, client, domain and window.
     pub dedup: DedupConfig,
+    /// Lookalikes of protected brands.
+    pub lookalike: LookalikeConfig,
+    /// Dynamic-DNS, free-hosting and tunnel-service suffixes.
+    pub suspicious: SuspiciousConfig,
+    /// Names no stateless detector fires on.
+    pub allow: AllowConfig,
+    /// How findings combine into one verdict per name.
+    pub scoring: ScoringConfig,
+    /// The stateful detectors (tunnelling, NXDOMAIN bursts, beaconing, newly observed
+    /// domains), run by keyed bolts.
+    pub stateful: crate::stateful::StatefulConfig,
+}
+
+/// An allow-list: registered domains and suffixes nothing fires on.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AllowConfig {
+    /// Registered domains (and every name under them), e.g. `corp.example`.
+    pub domains: Vec<String>,
+    /// Suffixes (any name ending with `.suffix`, or equal to it), e.g. `internal`, `lan`.
+    pub suffixes: Vec<String>,
+}
+
+/// How findings on one name combine into a verdict.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScoringConfig {
+    /// A name whose combined score is at least this is an `alert` in `antimony score`
+    /// (default 50: a list hit, a keyword rule, a lookalike, or a DGA score in the
+    /// top 0.1% of long-tail benign names).
+    pub alert_threshold: u8,
+    /// Points added to each finding when two or more detectors fire on one name (default 10).
+    pub corroboration_boost: u8,
+}
+
+impl Default for ScoringConfig {
+    fn default() -> Self {
+        ScoringConfig {
+            alert_threshold: 50,
+            corroboration_boost: 10,
+        }
+    }
 }
 
 fn high() -> Severity {
@@ -57,14 +102,51 @@ fn ninety() -> u8 {
     90
 }
 
+fn malware() -> String {
+    "malware".to_owned()
+}
+
+impl ListConfig {
+    /// A list called `name` in `path`, format `auto`, category `malware`, rated high, 90.
+    pub fn new(name: &str, path: impl Into<PathBuf>) -> Self {
+        ListConfig {
+            name: name.to_owned(),
+            path: path.into(),
+            format: ListFormat::Auto,
+            category: malware(),
+            severity: high(),
+            score: ninety(),
+        }
+    }
+
+    /// The list's specification, for [`ThreatIntel::add`](crate::detectors::threat_intel::ThreatIntel::add).
+    pub fn spec(&self) -> ListSpec {
+        ListSpec {
+            name: self.name.clone(),
+            format: self.format,
+            category: self.category.clone(),
+            severity: self.severity,
+            score: self.score,
+        }
+    }
+}
+
 /// One threat-intelligence list.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListConfig {
     /// Name shown in alerts (`maltrail`).
     pub name: String,
-    /// File holding the list (plain or hosts format).
+    /// File holding the list.
     pub path: PathBuf,
+    /// How the file is written: `auto` (default), `plain`, `hosts`, `csv`, `maltrail`, `rpz`.
+    #[serde(default)]
+    pub format: ListFormat,
+    /// Category of the list's entries (default `malware`; a CSV `category` column wins).
+    /// Use `dynamic_dns`, `free_hosting` and the like, with severity `low`, for lists of
+    /// merely suspicious services.
+    #[serde(default = "malware")]
+    pub category: String,
     /// Severity of a hit; default `high`. Use `low` for lists of merely suspicious services
     /// (dynamic DNS, free hosting).
     #[serde(default = "high")]
@@ -240,6 +322,8 @@ impl DetectConfig {
             score("dga.threshold", t)?;
         }
         score("length.score", self.length.score)?;
+        score("lookalike.score", self.lookalike.score)?;
+        score("scoring.alert_threshold", self.scoring.alert_threshold)?;
         if self.dedup.window_secs == 0 {
             return Err(ConfigError::ZeroWindow);
         }
@@ -256,6 +340,11 @@ impl DetectConfig {
         }
         if self.dga.enabled
             && let Some(p) = &self.dga.model_path
+        {
+            files.push(p);
+        }
+        if self.lookalike.enabled
+            && let Some(p) = &self.lookalike.brands_path
         {
             files.push(p);
         }
@@ -294,6 +383,7 @@ mod tests {
         assert_eq!(c.length, LengthConfig::default());
         assert_eq!(c.dedup.window_micros(), 600_000_000);
         assert_eq!(c.files().len(), 3);
+        assert_eq!(c.blocklists[0].category, "malware");
         assert_eq!(c.validate(), Ok(()));
 
         let c: DetectConfig = toml::from_str("").expect("parse");

@@ -46,11 +46,13 @@ pub mod alert;
 pub mod config;
 pub mod dedup;
 pub mod detectors;
+pub mod eval;
 mod hash;
 mod pipeline;
+pub mod stateful;
 
 pub use alert::{Alert, Evidence, Severity};
 pub use config::DetectConfig;
 pub use dedup::{DedupStats, Deduper};
 pub use detectors::{Explanation, Finding, Name, NameDetector};
-pub use pipeline::{BuildError, BuildReport, Detectors};
+pub use pipeline::{BuildError, BuildReport, Detectors, Verdict};

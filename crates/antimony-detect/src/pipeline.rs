@@ -7,13 +7,21 @@ use antimony_dns::DnsEvent;
 use antimony_dns::domain::NameError;
 use thiserror::Error;
 
-use crate::alert::Alert;
-use crate::config::{ConfigError, DetectConfig};
+use std::fmt::Write as _;
+
+use ahash::AHashSet;
+
+use crate::alert::{Alert, Severity};
+use crate::config::{AllowConfig, ConfigError, DetectConfig, ScoringConfig};
+use crate::detectors::lookalike::{BrandError, Brands, Lookalike};
+use crate::detectors::suspicious::{Suspicious, SuspiciousConfig};
 use crate::detectors::dga::{Dga, Model, ModelError};
 use crate::detectors::keywords::{KeywordError, Keywords, RuleSet};
 use crate::detectors::length::LongName;
-use crate::detectors::threat_intel::{ListReport, ThreatIntel, ThreatIntelError};
-use crate::detectors::{Explanation, Name, NameDetector};
+use crate::detectors::threat_intel::{
+    ListReport, SharedThreatIntel, ThreatIntel, ThreatIntelError,
+};
+use crate::detectors::{Explanation, Finding, Name, NameDetector, ev};
 
 /// Why the detectors could not be built.
 #[derive(Debug, Error)]
@@ -48,6 +56,14 @@ pub enum BuildError {
     /// The lists cannot be loaded.
     #[error(transparent)]
     ThreatIntel(#[from] ThreatIntelError),
+    /// The brands list is invalid (`None`: brands given inline).
+    #[error("{}: {source}", path.as_ref().map_or("lookalike.brands".into(), |p| p.display().to_string()))]
+    Brands {
+        /// The brands file.
+        path: Option<PathBuf>,
+        /// What is wrong.
+        source: BrandError,
+    },
 }
 
 /// What building did, for the binary to log: list line errors are not fatal but are reported.
@@ -59,6 +75,8 @@ pub struct BuildReport {
     pub keyword_rules: usize,
     /// The DGA threshold in use, when the DGA detector is on.
     pub dga_threshold: Option<u8>,
+    /// Protected brands loaded.
+    pub brands: usize,
     /// The detectors that run, in order.
     pub detectors: Vec<&'static str>,
 }
@@ -66,6 +84,11 @@ pub struct BuildReport {
 /// Every stateless detector, run in one pass over each event.
 pub struct Detectors {
     detectors: Vec<Box<dyn NameDetector>>,
+    intel: SharedThreatIntel,
+    suspicious: Option<Suspicious>,
+    suspicious_config: SuspiciousConfig,
+    allow: Allow,
+    scoring: ScoringConfig,
     window_micros: i64,
 }
 
@@ -78,11 +101,73 @@ impl std::fmt::Debug for Detectors {
     }
 }
 
+/// The allow-list, as built.
+#[derive(Clone, Debug, Default)]
+struct Allow {
+    domains: AHashSet<String>,
+    suffixes: Vec<String>,
+}
+
+impl Allow {
+    fn new(config: &AllowConfig) -> Self {
+        let norm = |d: &String| {
+            antimony_dns::domain::normalise(d.trim().trim_start_matches("*."))
+                .unwrap_or_else(|_| d.to_ascii_lowercase())
+        };
+        Allow {
+            domains: config.domains.iter().map(norm).collect(),
+            suffixes: config.suffixes.iter().map(norm).collect(),
+        }
+    }
+
+    /// The allow-list entry that covers `name`, if any.
+    fn covering<'a>(&'a self, name: &Name<'_>) -> Option<&'a str> {
+        if !self.domains.is_empty() {
+            let mut rest = name.qname;
+            loop {
+                if let Some(d) = self.domains.get(rest) {
+                    return Some(d);
+                }
+                match rest.split_once('.') {
+                    Some((_, r)) => rest = r,
+                    None => break,
+                }
+            }
+        }
+        self.suffixes
+            .iter()
+            .find(|s| {
+                name.qname == s.as_str()
+                    || name
+                        .qname
+                        .strip_suffix(s.as_str())
+                        .is_some_and(|r| r.ends_with('.'))
+            })
+            .map(String::as_str)
+    }
+}
+
+/// The combined verdict on one name (see [`Detectors::verdict`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Verdict {
+    /// The highest score of any finding, after boosts (0 when nothing fired).
+    pub score: u8,
+    /// The highest severity of any finding, `None` when nothing fired.
+    pub severity: Option<Severity>,
+    /// True when `score` reaches the alert threshold.
+    pub alert: bool,
+}
+
 impl Detectors {
     /// No detectors; alert ids use dedup windows of `window_micros`.
     pub fn new(window_micros: i64) -> Self {
         Detectors {
             detectors: Vec::new(),
+            intel: SharedThreatIntel::default(),
+            suspicious: None,
+            suspicious_config: SuspiciousConfig::default(),
+            allow: Allow::default(),
+            scoring: ScoringConfig::default(),
             window_micros: window_micros.max(1),
         }
     }
@@ -102,18 +187,19 @@ impl Detectors {
             })
         };
         let mut detectors = Detectors::new(config.dedup.window_micros());
+        detectors.allow = Allow::new(&config.allow);
+        detectors.scoring = config.scoring.clone();
         let mut report = BuildReport::default();
 
-        if !config.blocklists.is_empty() {
-            let mut intel = ThreatIntel::new();
-            for list in &config.blocklists {
-                let text = read(&list.path)?;
-                report
-                    .lists
-                    .push(intel.add_list(&list.name, &text, list.severity, list.score)?);
-            }
-            detectors.push(Box::new(intel));
+        let mut texts = Vec::with_capacity(config.blocklists.len());
+        for list in &config.blocklists {
+            texts.push((list.spec(), read(&list.path)?));
         }
+        let (intel, reports) =
+            ThreatIntel::from_lists(texts.iter().map(|(spec, text)| (spec, text.as_str())))?;
+        report.lists = reports;
+        detectors.intel.store(intel);
+        detectors.push(Box::new(detectors.intel.clone()));
 
         if config.keywords.enabled {
             let mut rules = RuleSet::default();
@@ -139,6 +225,22 @@ impl Detectors {
             }
         }
 
+        if config.lookalike.enabled {
+            let mut text = config.lookalike.brands.join("\n");
+            if let Some(path) = &config.lookalike.brands_path {
+                text.push('\n');
+                text.push_str(&read(path)?);
+            }
+            let brands = Brands::parse(&text).map_err(|source| BuildError::Brands {
+                path: config.lookalike.brands_path.clone(),
+                source,
+            })?;
+            report.brands = brands.0.len();
+            if !brands.0.is_empty() {
+                detectors.push(Box::new(Lookalike::new(brands, config.lookalike.clone())));
+            }
+        }
+
         if config.length.enabled {
             detectors.push(Box::new(LongName::new(config.length.clone())));
         }
@@ -159,6 +261,15 @@ impl Detectors {
             detectors.push(Box::new(dga));
         }
 
+        if config.suspicious.enabled {
+            detectors.suspicious = Some(Suspicious::new(
+                config.suspicious.builtin,
+                [],
+                config.suspicious.score,
+            )?);
+            detectors.suspicious_config = config.suspicious.clone();
+        }
+
         report.detectors = detectors.names();
         Ok((detectors, report))
     }
@@ -166,6 +277,12 @@ impl Detectors {
     /// Adds a detector (custom detectors from a topology, or ones built by hand).
     pub fn push(&mut self, detector: Box<dyn NameDetector>) {
         self.detectors.push(detector);
+    }
+
+    /// The threat-intelligence handle: [`SharedThreatIntel::reload`] on it swaps the lists
+    /// every clone of these detectors uses, at once, without a restart.
+    pub fn threat_intel(&self) -> &SharedThreatIntel {
+        &self.intel
     }
 
     /// The detectors' names, in the order they run.
@@ -178,6 +295,77 @@ impl Detectors {
         self.window_micros
     }
 
+    /// The score at which a name's verdict is an alert.
+    pub fn alert_threshold(&self) -> u8 {
+        self.scoring.alert_threshold
+    }
+
+    /// Every detector's finding on `name`, boosted: calls `visit` once per finding. A
+    /// suspicious-service hit raises the others' scores (and stands alone only when so
+    /// configured); two or more detectors firing raise each other's. Allocates only for
+    /// findings.
+    fn findings(&self, name: &Name<'_>, mut visit: impl FnMut(Finding)) {
+        if name.qname.is_empty() || self.allow.covering(name).is_some() {
+            return;
+        }
+        let mut found: [Option<Finding>; 8] = Default::default();
+        let mut extra: Vec<Finding> = Vec::new();
+        let (mut n, mut alerts) = (0usize, 0usize);
+        for detector in &self.detectors {
+            if let Some(f) = detector.check(name) {
+                alerts += usize::from(f.severity > Severity::Info);
+                match found.get_mut(n) {
+                    Some(slot) => *slot = Some(f),
+                    None => extra.push(f),
+                }
+                n += 1;
+            }
+        }
+        let suspicious = self.suspicious.as_ref();
+        if alerts == 0 {
+            // Only signals (or nothing): they raise scores, they are no alert alone.
+            if self.suspicious_config.alert_alone
+                && let Some(f) = suspicious.and_then(|s| s.check(name))
+            {
+                visit(f);
+            }
+            return;
+        }
+        let mut signals: Vec<(String, Finding)> = Vec::new();
+        if let Some(s) = suspicious.and_then(|s| s.check(name)) {
+            let entry = match s.evidence.first() {
+                Some((_, crate::Evidence::Text(entry))) => entry.clone(),
+                _ => String::new(),
+            };
+            signals.push((format!("it is under {entry}, a suspicious service"), s));
+        }
+        let mut kept: Vec<Finding> = Vec::with_capacity(n);
+        for f in found.into_iter().flatten().chain(extra) {
+            if f.severity == Severity::Info {
+                let what = format!("{} also noted: {}", f.detector, f.reason);
+                signals.push((what, f));
+            } else {
+                kept.push(f);
+            }
+        }
+        let corroborated = kept.len() >= 2;
+        for mut f in kept {
+            for (what, signal) in &signals {
+                f.score = f.score.saturating_add(self.suspicious_config.boost).min(100);
+                let _ = write!(f.reason, "; {what}");
+                f.evidence.push(ev("signal", signal.detector));
+            }
+            if corroborated {
+                f.score = f
+                    .score
+                    .saturating_add(self.scoring.corroboration_boost)
+                    .min(100);
+                f.evidence.push(ev("detectors_fired", alerts));
+            }
+            visit(f);
+        }
+    }
+
     /// Runs every detector on one event and appends an alert per finding to `out`; returns
     /// how many were added. Allocates nothing when nothing fires.
     pub fn run(&self, event: &DnsEvent, out: &mut Vec<Alert>) -> usize {
@@ -186,27 +374,65 @@ impl Detectors {
         }
         let name = Name::from_event(event);
         let before = out.len();
-        for detector in &self.detectors {
-            if let Some(finding) = detector.check(&name) {
-                out.push(Alert::from_finding(finding, event, self.window_micros));
-            }
-        }
+        self.findings(&name, |f| {
+            out.push(Alert::from_finding(f, event, self.window_micros));
+        });
         out.len() - before
     }
 
+    /// The combined verdict on a normalised name, and the detectors that fired (passed to
+    /// `fired`, in order). Allocates only when something fires.
+    pub fn verdict(&self, name: &Name<'_>, mut fired: impl FnMut(&'static str)) -> Verdict {
+        let mut v = Verdict::default();
+        self.findings(name, |f| {
+            v.score = v.score.max(f.score);
+            v.severity = v.severity.max(Some(f.severity));
+            fired(f.detector);
+        });
+        v.alert = v.score >= self.scoring.alert_threshold && v.severity.is_some();
+        v
+    }
+
     /// Every detector's verdict on a name typed by a person (normalised first), fired or not,
-    /// for `antimony check`.
+    /// for `antimony check`. Scores of fired detectors include the boosts [`run`] applies.
+    ///
+    /// [`run`]: Detectors::run
     pub fn explain(&self, raw: &str) -> Result<Vec<Explanation>, NameError> {
         let qname = antimony_dns::domain::normalise(raw.trim())?;
         let name = Name::new(&qname, 1);
-        Ok(self.detectors.iter().map(|d| d.explain(&name)).collect())
+        if let Some(entry) = self.allow.covering(&name) {
+            return Ok(vec![Explanation::quiet(
+                "allow_list",
+                0,
+                format!("{qname} is allow-listed ({entry}): no detector runs on it"),
+            )]);
+        }
+        let mut boosted: Vec<Finding> = Vec::new();
+        self.findings(&name, |f| boosted.push(f));
+        let mut out: Vec<Explanation> = self
+            .detectors
+            .iter()
+            .map(|d| match boosted.iter().position(|f| f.detector == d.name()) {
+                Some(i) => Explanation::fired(boosted.swap_remove(i)),
+                None => d.explain(&name),
+            })
+            .collect();
+        if let Some(s) = &self.suspicious {
+            let mut e = s.explain(&name);
+            if e.fired && !self.suspicious_config.alert_alone {
+                e.fired = false;
+                e.severity = None;
+                e.reason.push_str("; it raises other detectors' scores, no alert alone");
+            }
+            out.push(e);
+        }
+        Ok(out)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Severity;
     use crate::config::ListConfig;
 
     fn no_files(path: &Path) -> io::Result<String> {
@@ -229,12 +455,9 @@ mod tests {
     #[test]
     fn runs_every_detector() {
         let mut config = DetectConfig::default();
-        config.blocklists.push(ListConfig {
-            name: "maltrail".into(),
-            path: "lists/maltrail.txt".into(),
-            severity: Severity::High,
-            score: 90,
-        });
+        config
+            .blocklists
+            .push(ListConfig::new("maltrail", "lists/maltrail.txt"));
         let (d, report) = Detectors::build(&config, |p| {
             assert_eq!(p, Path::new("lists/maltrail.txt"));
             Ok("update-java.net\nbad line here\n".into())
@@ -267,7 +490,13 @@ mod tests {
         let names: Vec<_> = e.iter().map(|e| (e.detector, e.fired)).collect();
         assert_eq!(
             names,
-            [("keyword", true), ("long_name", false), ("dga", false)]
+            [
+                ("threat_intel", false),
+                ("keyword", true),
+                ("long_name", false),
+                ("dga", false),
+                ("suspicious", false)
+            ]
         );
         assert!(d.explain("a b").is_err());
     }

@@ -12,6 +12,8 @@ use crate::alert::{Evidence, Severity};
 pub mod dga;
 pub mod keywords;
 pub mod length;
+pub mod lookalike;
+pub mod suspicious;
 pub mod threat_intel;
 
 /// The view of one DNS question that detectors look at. Borrowed: building it costs nothing.

@@ -1,0 +1,826 @@
+//! Lookalike domains: names made to be mistaken for a protected brand's (`paypa1.com`,
+//! `xn--pypal-4ve.com`, `go-ogle.com`, `paypal-login.com`).
+//!
+//! # Brands
+//!
+//! Protected brands come from configuration, as text ([`Brands::parse`]): one brand per line,
+//! its main domain first, then (optionally) other domains it owns, `#` for comments:
+//!
+//! ```text
+//! paypal.com paypal.me paypalobjects.com
+//! google.com google.de google.co.uk
+//! ctc.gov.qa
+//! ```
+//!
+//! A brand's own domains, and every name under them, never fire. The brand's *label* is its
+//! main domain without the public suffix (`paypal`, `ctc` for `ctc.gov.qa`; `gov` for a brand
+//! that is itself a suffix, `gov.qa`).
+//!
+//! # What is caught, and how (no scan of the brands per event)
+//!
+//! The registered label of the question (`paypa1` for `www.paypa1.com`) is *folded* first:
+//! `xn--` labels are decoded and every character is mapped to its Unicode TS #39 confusable
+//! skeleton (Cyrillic `а` -> `a`, `ɡ` -> `g`, accents dropped), then a few ASCII look-alikes
+//! are folded (`0` -> `o`, `1` -> `l`, `rn` -> `m`, `vv` -> `w`). Brand labels are folded the
+//! same way. Then, in this order:
+//!
+//! 1. **Edit index** (symmetric deletion neighbourhood): every brand label, and every string
+//!    made by deleting one of its characters, is in one hash map. The folded label and every
+//!    string made by deleting one of its characters are looked up (`n + 1` hashed look-ups
+//!    with polynomial hashes computed in O(1) each, no allocation). A hit means the label is
+//!    within one insertion, deletion, substitution or adjacent transposition of a brand:
+//!    addition, insertion, omission, repetition, replacement, bitsquatting, vowel-swap,
+//!    transposition, hyphenation, plural, and homoglyphs (exact after folding).
+//! 2. **Token index**: one Aho-Corasick pass finds brand labels inside the label; the rest of
+//!    the label (hyphens aside) must be a word of [`DICTIONARY`] (`paypal-login`,
+//!    `secure-paypal`: dictionary) or the brand's suffix run together (`paypalcom`,
+//!    `ctcgov`: various).
+//! 3. **Subdomain join**: the last two or three labels before the public suffix, joined
+//!    (`go.ogle.com` -> `google`), looked up exactly.
+//! 4. **TLD swap**: the brand's exact label under another suffix (`paypal.net`). Brands often
+//!    own their name under many suffixes, so this is rated `low`; list the owned ones on the
+//!    brand's line.
+//!
+//! Brand labels shorter than [`LookalikeConfig::min_edit_len`] (default 7: `icloud` ->
+//! `qcloud`, `dhl` -> `nhl`) have dense edit neighbourhoods full of ordinary names, so edit
+//! matches on them count only under the brand's own suffix. The label is looked up as
+//! written first and folded second, so a real edit is never hidden by folding.
+//!
+//! Evidence keys: `brand` (the brand's main domain), `kind` (dnstwist's permutation names:
+//! `addition`, `bitsquatting`, `homoglyph`, `hyphenation`, `insertion`, `omission`,
+//! `plural`, `repetition`, `replacement`, `subdomain`, `transposition`, `vowel-swap`,
+//! `dictionary`, `tld-swap`, `various`), `label` (the folded label), `unicode` (the name as
+//! a person sees it, for IDN names).
+
+use std::fmt::Write as _;
+
+use ahash::{AHashMap, AHashSet};
+use aho_corasick::{AhoCorasick, MatchKind};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use super::{Explanation, Finding, Name, NameDetector, ev};
+use crate::alert::Severity;
+
+/// The detector's name in alerts.
+pub const DETECTOR: &str = "lookalike";
+
+/// Words phishing and typosquatting domains put next to a brand (`paypal-login.com`,
+/// `secure-paypal.com`): the dictionary kind.
+///
+/// Only lure words: generic ones (`mail`, `app`, `store`, `drive`, `cdn`) name the brands'
+/// own services too often (`googlemail.com`, `microsoftstore.com`, `cdninstagram.com`).
+pub const DICTIONARY: &[&str] = &[
+    "account", "accounts", "activate", "activation", "alert", "auth", "authenticate",
+    "billing", "confirm", "confirmation", "customer", "helpdesk", "invoice", "locked", "login",
+    "logon", "password", "payment", "recover", "recovery", "refund", "reset", "secure",
+    "security", "signin", "sign-in", "support", "suspended", "unlock", "update", "validate",
+    "validation", "verify", "verification", "wallet", "webscr",
+];
+
+/// Lookalike settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LookalikeConfig {
+    /// Run the detector when brands are configured (default true).
+    pub enabled: bool,
+    /// Brands given inline, in the brands-file line format (`"paypal.com paypal.me"`).
+    pub brands: Vec<String>,
+    /// A brands file (one brand per line), read by the caller.
+    pub brands_path: Option<std::path::PathBuf>,
+    /// Brand labels shorter than this match edits only under the brand's own suffix
+    /// (default 7: the edit neighbourhoods of short labels, `icloud` -> `qcloud`, are full
+    /// of ordinary names).
+    pub min_edit_len: usize,
+    /// Severity of a lookalike (default `medium`: a brand impersonation holds up).
+    pub severity: Severity,
+    /// Score of a lookalike (default 75; homoglyphs and IDN +10; TLD swaps 30 and `info`).
+    pub score: u8,
+    /// Report the brand's exact label under another suffix (default true). Brands own
+    /// their name under many suffixes (`google.de`), so a TLD swap is an `info` finding:
+    /// it raises other scores and shows in `antimony check`, but is no alert alone.
+    pub tld_swap: bool,
+}
+
+impl Default for LookalikeConfig {
+    fn default() -> Self {
+        LookalikeConfig {
+            enabled: true,
+            brands: Vec::new(),
+            brands_path: None,
+            min_edit_len: 7,
+            severity: Severity::Medium,
+            score: 75,
+            tld_swap: true,
+        }
+    }
+}
+
+/// Why a brand list was refused.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum BrandError {
+    /// A domain on a line is not a domain name.
+    #[error("line {line}: {domain:?} is not a domain name")]
+    BadDomain {
+        /// 1-based line number.
+        line: usize,
+        /// The text.
+        domain: String,
+    },
+    /// More brands than an id can number.
+    #[error("too many brands (at most 65,535)")]
+    TooMany,
+}
+
+/// One protected brand.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Brand {
+    /// Main domain (`paypal.com`).
+    pub domain: String,
+    /// Its label as written (`paypal`).
+    pub raw: String,
+    /// Its label folded (see the module docs).
+    pub label: String,
+    /// Its public suffix (`com`).
+    pub suffix: String,
+    /// Every domain it owns (the main one included).
+    pub own: Vec<String>,
+}
+
+/// Parsed brands.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Brands(pub Vec<Brand>);
+
+impl Brands {
+    /// Parses the brands-file format (see the [module docs](self)).
+    pub fn parse(text: &str) -> Result<Self, BrandError> {
+        let mut brands = Vec::new();
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            let mut own = Vec::new();
+            for field in line.split([' ', '\t', ',']).filter(|f| !f.is_empty()) {
+                let d = antimony_dns::domain::normalise(field)
+                    .ok()
+                    .filter(|d| d.contains('.'))
+                    .ok_or_else(|| BrandError::BadDomain {
+                        line: i + 1,
+                        domain: field.to_owned(),
+                    })?;
+                own.push(d);
+            }
+            let domain = own[0].clone();
+            let (label, suffix) = split_brand(&domain);
+            brands.push(Brand {
+                label: fold_label(&label),
+                raw: label,
+                suffix,
+                domain,
+                own,
+            });
+        }
+        if brands.len() > usize::from(u16::MAX) {
+            return Err(BrandError::TooMany);
+        }
+        Ok(Brands(brands))
+    }
+}
+
+/// A brand domain's label and suffix: by the public suffix list, or at the first dot for a
+/// brand that is itself a public suffix (`gov.qa`).
+fn split_brand(domain: &str) -> (String, String) {
+    let rd = antimony_dns::domain::registered_domain(domain).unwrap_or(domain);
+    let (label, suffix) = rd.split_once('.').unwrap_or((rd, ""));
+    (label.to_owned(), suffix.to_owned())
+}
+
+/// ASCII look-alikes folded after the Unicode skeleton (multi-character ones first): the
+/// pairs dnstwist and phishers use (`rn` for `m`, `vv` for `w`, `cl` for `d`, `1`, `i` and
+/// `l`, `0` and `o`, `q` and `g`).
+const ASCII_FOLDS: &[(&[u8], u8)] = &[
+    (b"rn", b'm'),
+    (b"rr", b'm'),
+    (b"nn", b'm'),
+    (b"vv", b'w'),
+    (b"cl", b'd'),
+    (b"0", b'o'),
+    (b"1", b'l'),
+    (b"i", b'l'),
+    (b"q", b'g'),
+];
+
+/// Folds one label into `out` (cleared first): decodes punycode, maps characters to their
+/// confusable skeleton, keeps ASCII letters, digits and hyphens, folds ASCII look-alikes.
+/// Returns whether the label was internationalised. At most 63 bytes are written.
+fn fold_into(label: &str, out: &mut Folded) -> bool {
+    out.len = 0;
+    let mut scratch = [0u8; 128];
+    let mut n = 0;
+    let idn = label.starts_with("xn--");
+    if idn {
+        let unicode = antimony_dns::domain::to_unicode(label);
+        for c in unicode_security::skeleton(&unicode) {
+            for l in c.to_lowercase() {
+                if (l.is_ascii_alphanumeric() || l == '-') && n < scratch.len() {
+                    scratch[n] = l as u8;
+                    n += 1;
+                }
+            }
+        }
+    } else {
+        for &b in label.as_bytes().iter().take(scratch.len()) {
+            scratch[n] = b;
+            n += 1;
+        }
+    }
+    let src = &scratch[..n];
+    let mut i = 0;
+    'outer: while i < src.len() {
+        for (from, to) in ASCII_FOLDS {
+            if src[i..].starts_with(from) {
+                out.push(*to);
+                i += from.len();
+                continue 'outer;
+            }
+        }
+        out.push(src[i]);
+        i += 1;
+    }
+    idn
+}
+
+/// A folded label, on the stack (at most 63 bytes; more is cut).
+#[derive(Clone, Copy)]
+struct Folded {
+    buf: [u8; 63],
+    len: usize,
+}
+
+impl Folded {
+    fn new() -> Self {
+        Folded {
+            buf: [0; 63],
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, b: u8) {
+        if self.len < self.buf.len() {
+            self.buf[self.len] = b;
+            self.len += 1;
+        }
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+/// Folds a label to a new string (for brands and explanations).
+pub fn fold_label(label: &str) -> String {
+    let mut out = Folded::new();
+    fold_into(label, &mut out);
+    String::from_utf8_lossy(out.as_slice()).into_owned()
+}
+
+const P: u64 = 0x100_0000_01b3;
+
+fn poly_hash(s: &[u8]) -> u64 {
+    s.iter()
+        .fold(0u64, |h, &b| h.wrapping_mul(P).wrapping_add(u64::from(b) + 1))
+}
+
+/// How a key relates to a brand label.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Rel {
+    /// The brand label itself.
+    Label,
+    /// The brand label with one character deleted.
+    Deleted,
+}
+
+/// The lookalike detector: brands and their indexes.
+#[derive(Clone, Debug)]
+pub struct Lookalike {
+    brands: Vec<Brand>,
+    config: LookalikeConfig,
+    /// Hash of a brand label or a one-deletion variant -> (brand, relation).
+    edits: AHashMap<u64, Vec<(u16, Rel)>>,
+    /// Brand label -> brands (exact, for subdomain joins).
+    exact: AHashMap<String, Vec<u16>>,
+    /// Brand labels, for the token index (pattern i = brand i).
+    tokens: Option<AhoCorasick>,
+    /// Own domains -> brand.
+    own: AHashSet<String>,
+    /// Words allowed next to a brand label.
+    words: AHashSet<&'static str>,
+    min_len: usize,
+    max_len: usize,
+}
+
+/// A match before it becomes a finding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Hit {
+    brand: u16,
+    kind: &'static str,
+}
+
+impl Lookalike {
+    /// A detector for these brands.
+    pub fn new(brands: Brands, config: LookalikeConfig) -> Self {
+        let brands = brands.0;
+        let mut edits: AHashMap<u64, Vec<(u16, Rel)>> = AHashMap::new();
+        let mut exact: AHashMap<String, Vec<u16>> = AHashMap::new();
+        let mut own = AHashSet::new();
+        let (mut min_len, mut max_len) = (usize::MAX, 0);
+        for (id, b) in brands.iter().enumerate() {
+            let id = id as u16;
+            own.extend(b.own.iter().cloned());
+            exact.entry(b.raw.clone()).or_default().push(id);
+            if b.raw.is_empty() {
+                continue;
+            }
+            for label in [b.raw.as_bytes(), b.label.as_bytes()] {
+            min_len = min_len.min(label.len());
+            max_len = max_len.max(label.len());
+            let mut add = |h: u64, rel: Rel| {
+                let v = edits.entry(h).or_default();
+                if !v.contains(&(id, rel)) {
+                    v.push((id, rel));
+                }
+            };
+            add(poly_hash(label), Rel::Label);
+            let mut del = Vec::with_capacity(label.len());
+            for i in 0..label.len() {
+                del.clear();
+                del.extend_from_slice(&label[..i]);
+                del.extend_from_slice(&label[i + 1..]);
+                add(poly_hash(&del), Rel::Deleted);
+            }
+            }
+        }
+        let tokens = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(brands.iter().map(|b| b.raw.as_str()))
+            .ok();
+        Lookalike {
+            brands,
+            config,
+            edits,
+            exact,
+            tokens,
+            own,
+            words: DICTIONARY.iter().copied().collect(),
+            min_len,
+            max_len,
+        }
+    }
+
+    /// The brands.
+    pub fn brands(&self) -> &[Brand] {
+        &self.brands
+    }
+
+    /// True when `qname` is one of the brands' own domains or under one. An own domain that
+    /// is itself a public suffix (`gov.qa`) covers only itself, not the registered domains
+    /// under it.
+    fn is_own(&self, qname: &str) -> bool {
+        let rd = antimony_dns::domain::registered_domain(qname).unwrap_or(qname);
+        let mut rest = qname;
+        loop {
+            if self.own.contains(rest) {
+                return true;
+            }
+            if rest.len() <= rd.len() {
+                return false;
+            }
+            match rest.split_once('.') {
+                Some((_, r)) => rest = r,
+                None => return false,
+            }
+        }
+    }
+
+    /// The first brand within one edit of the folded label `c`, allowed under `suffix`.
+    fn edit_hit(&self, c: &[u8], suffix: &str) -> Option<u16> {
+        let n = c.len();
+        if n + 1 < self.min_len || n > self.max_len + 1 || n == 0 {
+            return None;
+        }
+        let allowed = |b: u16, distance: bool| {
+            let brand = &self.brands[usize::from(b)];
+            !distance || brand.raw.len() >= self.config.min_edit_len || brand.suffix == suffix
+        };
+        // Prefix hashes and powers, on the stack.
+        let mut pre = [0u64; 65];
+        let mut pow = [1u64; 65];
+        for i in 0..n {
+            pre[i + 1] = pre[i].wrapping_mul(P).wrapping_add(u64::from(c[i]) + 1);
+            pow[i + 1] = pow[i].wrapping_mul(P);
+        }
+        let whole = pre[n];
+        if let Some(v) = self.edits.get(&whole) {
+            for &(b, rel) in v {
+                let brand = &self.brands[usize::from(b)];
+                let ok = [brand.raw.as_bytes(), brand.label.as_bytes()]
+                    .iter()
+                    .any(|label| match rel {
+                        Rel::Label => *label == c,
+                        Rel::Deleted => is_one_insertion(label, c),
+                    });
+                if ok && allowed(b, rel == Rel::Deleted) {
+                    return Some(b);
+                }
+            }
+        }
+        for i in 0..n {
+            // Hash of c without c[i]: prefix times P^(tail) plus the tail's hash.
+            let tail = n - i - 1;
+            let tail_hash = whole.wrapping_sub(pre[i + 1].wrapping_mul(pow[tail]));
+            let h = pre[i].wrapping_mul(pow[tail]).wrapping_add(tail_hash);
+            if let Some(v) = self.edits.get(&h) {
+                for &(b, _) in v {
+                    let brand = &self.brands[usize::from(b)];
+                    let close = within_one_edit(c, brand.raw.as_bytes())
+                        || within_one_edit(c, brand.label.as_bytes());
+                    if close && allowed(b, true) {
+                        return Some(b);
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// dnstwist's plural of a label ending a syllable in `s`, `x` or `z` adds `es`
+    /// (`microsesoft`): take one such `es` out and look again.
+    fn plural_hit(&self, raw: &[u8], suffix: &str) -> Option<u16> {
+        let mut buf = [0u8; 63];
+        for i in 1..raw.len().saturating_sub(2) {
+            if matches!(raw[i - 1], b's' | b'x' | b'z') && raw[i] == b'e' && raw[i + 1] == b's' {
+                let n = raw.len() - 2;
+                if n > buf.len() {
+                    return None;
+                }
+                buf[..i].copy_from_slice(&raw[..i]);
+                buf[i..n].copy_from_slice(&raw[i + 2..]);
+                if let Some(b) = self.edit_hit(&buf[..n], suffix) {
+                    return Some(b);
+                }
+            }
+        }
+        None
+    }
+
+    /// A brand label inside `label` with a dictionary word or the brand's suffix beside it.
+    fn token_hit(&self, label: &str) -> Option<(u16, &'static str)> {
+        let ac = self.tokens.as_ref()?;
+        for m in ac.find_overlapping_iter(label) {
+            let b = m.pattern().as_usize() as u16;
+            let brand = &self.brands[usize::from(b)];
+            let before = label[..m.start()].trim_matches('-');
+            let after = label[m.end()..].trim_matches('-');
+            let rest = match (before.is_empty(), after.is_empty()) {
+                (true, true) => continue,
+                (false, true) => before,
+                (true, false) => after,
+                (false, false) => {
+                    if brand.raw.len() >= 4
+                        && self.words.contains(before)
+                        && self.words.contains(after)
+                    {
+                        return Some((b, "dictionary"));
+                    }
+                    continue;
+                }
+            };
+            // Words next to 3-letter brands (`dhl`) are too often ordinary names.
+            if brand.raw.len() >= 4 && self.words.contains(rest) {
+                return Some((b, "dictionary"));
+            }
+            let suffix: String = brand.suffix.chars().filter(|&c| c != '.').collect();
+            let first = brand.suffix.split('.').next().unwrap_or("");
+            if !after.is_empty() && (after == suffix || after == first) {
+                return Some((b, "various"));
+            }
+        }
+        None
+    }
+
+    /// The match for a name, if any (before the own-domain check).
+    fn find(&self, name: &Name<'_>, folded: &mut Folded) -> Option<Hit> {
+        let label = name.registered_label();
+        if label.is_empty() || self.brands.is_empty() {
+            return None;
+        }
+        let suffix = name.public_suffix();
+        let idn = fold_into(label, folded);
+        let folded = folded.as_slice();
+        let raw = label.as_bytes();
+        let mut hit = if idn { None } else { self.edit_hit(raw, suffix) };
+        if hit.is_none() && folded != raw {
+            hit = self.edit_hit(folded, suffix);
+        }
+        if hit.is_none()
+            && !idn
+            && let Some(b) = self.plural_hit(raw, suffix)
+        {
+            return Some(Hit {
+                brand: b,
+                kind: "plural",
+            });
+        }
+        if let Some(b) = hit {
+            let brand = &self.brands[usize::from(b)];
+            let kind = if raw == brand.raw.as_bytes() {
+                if suffix == brand.suffix || !self.config.tld_swap {
+                    return None;
+                }
+                "tld-swap"
+            } else if idn || folded == brand.label.as_bytes() {
+                "homoglyph"
+            } else {
+                classify(raw, brand.raw.as_bytes())
+            };
+            return Some(Hit { brand: b, kind });
+        }
+        if !idn && let Some((b, kind)) = self.token_hit(label) {
+            return Some(Hit { brand: b, kind });
+        }
+        // Subdomain join: `go.ogle.com` -> `google`.
+        let owner = name.name_without_suffix();
+        if owner.len() > label.len() {
+            let mut joined = [0u8; 64];
+            let labels: Vec<&str> = owner.rsplit('.').take(3).collect();
+            for k in 2..=labels.len() {
+                let mut n = 0;
+                let mut fits = true;
+                for part in labels[..k].iter().rev() {
+                    if n + part.len() > joined.len() {
+                        fits = false;
+                        break;
+                    }
+                    joined[n..n + part.len()].copy_from_slice(part.as_bytes());
+                    n += part.len();
+                }
+                if !fits {
+                    break;
+                }
+                if let Ok(s) = std::str::from_utf8(&joined[..n])
+                    && let Some(ids) = self.exact.get(s)
+                {
+                    return Some(Hit {
+                        brand: ids[0],
+                        kind: "subdomain",
+                    });
+                }
+            }
+        }
+        None
+    }
+
+    fn finding(&self, name: &Name<'_>, hit: &Hit, folded: &[u8]) -> Finding {
+        let brand = &self.brands[usize::from(hit.brand)];
+        let (severity, score) = match hit.kind {
+            "tld-swap" => (Severity::Info, 30),
+            "homoglyph" => (
+                self.config.severity,
+                self.config.score.saturating_add(10).min(100),
+            ),
+            _ => (self.config.severity, self.config.score),
+        };
+        let unicode = antimony_dns::domain::to_unicode(name.registered_domain);
+        let mut reason = String::with_capacity(128);
+        let _ = write!(reason, "{} ", name.registered_domain);
+        if unicode != name.registered_domain {
+            let _ = write!(reason, "(shown as {unicode}) ");
+        }
+        let _ = write!(
+            reason,
+            "looks like the protected brand {} ({}{})",
+            brand.domain,
+            hit.kind,
+            describe(hit.kind)
+        );
+        let mut evidence = vec![
+            ev("brand", brand.domain.as_str()),
+            ev("kind", hit.kind),
+            ev("label", String::from_utf8_lossy(folded).into_owned()),
+        ];
+        if unicode != name.registered_domain {
+            evidence.push(ev("unicode", unicode));
+        }
+        Finding {
+            detector: DETECTOR,
+            score,
+            severity: severity.min(Severity::High),
+            reason,
+            evidence,
+        }
+    }
+
+    /// The permutation kind and brand a name matches, if any (for evaluation).
+    pub fn kind_of(&self, name: &Name<'_>) -> Option<(&str, &'static str)> {
+        if self.is_own(name.qname) {
+            return None;
+        }
+        let mut folded = Folded::new();
+        let hit = self.find(name, &mut folded)?;
+        Some((&self.brands[usize::from(hit.brand)].domain, hit.kind))
+    }
+}
+
+fn describe(kind: &str) -> &'static str {
+    match kind {
+        "homoglyph" => ": characters that look alike",
+        "tld-swap" => ": the brand's name under another suffix",
+        "dictionary" => ": the brand's name with a lure word",
+        "various" => ": the brand's name run together with its suffix",
+        "subdomain" => ": the brand's name split by a dot",
+        "omission" => ": a character left out",
+        "transposition" => ": two characters swapped",
+        "hyphenation" => ": a hyphen added",
+        "repetition" => ": a character doubled",
+        "bitsquatting" => ": one bit flipped",
+        "vowel-swap" => ": a vowel changed",
+        _ => ": one character changed or added",
+    }
+}
+
+/// True when `long` is `short` with one character inserted.
+fn is_one_insertion(long: &[u8], short: &[u8]) -> bool {
+    if long.len() != short.len() + 1 {
+        return false;
+    }
+    let i = long.iter().zip(short).take_while(|(a, b)| a == b).count();
+    long[i + 1..] == short[i..]
+}
+
+/// True when `a` and `b` differ by at most one insertion, deletion, substitution or
+/// adjacent transposition.
+fn within_one_edit(a: &[u8], b: &[u8]) -> bool {
+    match a.len().cmp(&b.len()) {
+        std::cmp::Ordering::Greater => is_one_insertion(a, b),
+        std::cmp::Ordering::Less => is_one_insertion(b, a),
+        std::cmp::Ordering::Equal => {
+            let diffs: Vec<usize> = (0..a.len()).filter(|&i| a[i] != b[i]).collect();
+            match diffs[..] {
+                [] | [_] => true,
+                [i, j] => j == i + 1 && a[i] == b[j] && a[j] == b[i],
+                _ => false,
+            }
+        }
+    }
+}
+
+/// The dnstwist kind of a one-edit variant `c` of brand label `b` (both ASCII).
+fn classify(c: &[u8], b: &[u8]) -> &'static str {
+    const VOWELS: &[u8] = b"aeiou";
+    if c.len() == b.len() + 1 {
+        let i = c.iter().zip(b).take_while(|(x, y)| x == y).count();
+        let added = c[i];
+        if added == b'-' {
+            return "hyphenation";
+        }
+        if i == b.len() {
+            return "addition";
+        }
+        if (i > 0 && c[i - 1] == added) || b.get(i) == Some(&added) {
+            return "repetition";
+        }
+        if added == b's' {
+            return "plural";
+        }
+        return "insertion";
+    }
+    if c.len() + 1 == b.len() {
+        return "omission";
+    }
+    if c.len() == b.len() {
+        let diffs: Vec<usize> = (0..c.len()).filter(|&i| c[i] != b[i]).collect();
+        if diffs.len() == 2 {
+            return "transposition";
+        }
+        if let [i] = diffs[..] {
+            let (x, y) = (c[i], b[i]);
+            if (x ^ y).is_power_of_two() {
+                return "bitsquatting";
+            }
+            if VOWELS.contains(&x) && VOWELS.contains(&y) {
+                return "vowel-swap";
+            }
+            return "replacement";
+        }
+        return "homoglyph";
+    }
+    "homoglyph"
+}
+
+impl NameDetector for Lookalike {
+    fn name(&self) -> &'static str {
+        DETECTOR
+    }
+
+    fn check(&self, name: &Name<'_>) -> Option<Finding> {
+        let mut folded = Folded::new();
+        let hit = self.find(name, &mut folded)?;
+        if self.is_own(name.qname) {
+            return None;
+        }
+        Some(self.finding(name, &hit, folded.as_slice()))
+    }
+
+    fn explain(&self, name: &Name<'_>) -> Explanation {
+        if let Some(f) = self.check(name) {
+            return Explanation::fired(f);
+        }
+        let reason = if self.brands.is_empty() {
+            "no protected brands are configured (--brands FILE)".to_owned()
+        } else if self.is_own(name.qname) {
+            format!("{} is a protected brand's own domain", name.qname)
+        } else {
+            format!(
+                "{} resembles none of the {} protected brands",
+                name.qname,
+                self.brands.len()
+            )
+        };
+        Explanation::quiet(DETECTOR, 0, reason)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn detector() -> Lookalike {
+        let brands = Brands::parse(
+            "# brands\npaypal.com paypal.me\ngoogle.com\nmicrosoft.com\ndhl.com\nctc.gov.qa\n\
+             gov.qa\n",
+        )
+        .expect("brands");
+        Lookalike::new(brands, LookalikeConfig::default())
+    }
+
+    #[test]
+    fn kinds() {
+        let d = detector();
+        let cases: &[(&str, Option<(&str, &str)>)] = &[
+            ("paypal.com", None),
+            ("www.paypal.com", None),
+            ("paypal.me", None),
+            ("moi.gov.qa", None),
+            ("example.com", None),
+            ("paypa1.com", Some(("paypal.com", "homoglyph"))),
+            ("paypall.com", Some(("paypal.com", "addition"))),
+            ("papal.com", Some(("paypal.com", "omission"))),
+            ("pyapal.com", Some(("paypal.com", "transposition"))),
+            ("pay-pal.com", Some(("paypal.com", "hyphenation"))),
+            ("paypal-login.com", Some(("paypal.com", "dictionary"))),
+            ("paypalcom.com", Some(("paypal.com", "various"))),
+            ("pay.pal.com", Some(("paypal.com", "subdomain"))),
+            ("paypal.net", Some(("paypal.com", "tld-swap"))),
+            ("microsesoft.com", Some(("microsoft.com", "plural"))),
+            ("micrnsoft.com", Some(("microsoft.com", "bitsquatting"))),
+            ("ctc0.gov.qa", Some(("ctc.gov.qa", "addition"))),
+            ("rnicrosoft.com", Some(("microsoft.com", "homoglyph"))),
+            ("g00gle.com", Some(("google.com", "homoglyph"))),
+            ("xn--pypal-4ve.com", Some(("paypal.com", "homoglyph"))),
+            ("dhk.com", Some(("dhl.com", "replacement"))),
+            ("dhk.net", None),
+            ("ctcgov.qa", Some(("ctc.gov.qa", "various"))),
+            ("c.tc.gov.qa", Some(("ctc.gov.qa", "subdomain"))),
+            ("gov0.qa", Some(("gov.qa", "addition"))),
+        ];
+        for (qname, expected) in cases {
+            let name = Name::new(qname, 1);
+            assert_eq!(d.kind_of(&name), *expected, "{qname}");
+            assert_eq!(d.check(&name).is_some(), expected.is_some(), "{qname}");
+        }
+    }
+
+    #[test]
+    fn reason_and_evidence() {
+        let d = detector();
+        let f = d.check(&Name::new("xn--pypal-4ve.com", 1)).expect("fires");
+        assert!(
+            f.reason.starts_with("xn--pypal-4ve.com (shown as pаypal.com) looks like"),
+            "{}",
+            f.reason
+        );
+        assert_eq!(f.severity, Severity::Medium);
+        let e = d.explain(&Name::new("www.paypal.com", 1));
+        assert!(e.reason.contains("own domain"), "{}", e.reason);
+    }
+
+    #[test]
+    fn edit_helpers() {
+        assert!(within_one_edit(b"google", b"gogle"));
+        assert!(within_one_edit(b"gogole", b"google"));
+        assert!(!within_one_edit(b"gogloe", b"google"));
+        assert!(is_one_insertion(b"googxle", b"google"));
+        assert_eq!(classify(b"goggle", b"google"), "bitsquatting");
+    }
+}
