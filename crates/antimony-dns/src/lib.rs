@@ -37,9 +37,12 @@
 //! ```
 
 pub mod codes;
+pub mod dnstap;
 pub mod domain;
 pub mod event;
 pub mod formats;
+pub mod pcap;
+pub mod stream;
 pub mod time;
 pub mod wire;
 

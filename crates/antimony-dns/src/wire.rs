@@ -386,10 +386,10 @@ fn rdata_text(msg: &[u8], start: usize, end: usize, rtype: u16) -> String {
     if rdata.len() > MAX_RDATA_TEXT {
         return format!("\\# {}", rdata.len());
     }
-    if rtype == 16 {
-        if let Some(text) = txt_text(rdata) {
-            return text;
-        }
+    if rtype == 16
+        && let Some(text) = txt_text(rdata)
+    {
+        return text;
     }
     let record_type = RecordType::from(rtype);
     let known = !matches!(record_type, RecordType::Unknown(_) | RecordType::OPT)
@@ -664,11 +664,11 @@ mod tests {
     #[test]
     fn response_sections() {
         let meta = WireMeta {
-            src: Some("192.0.2.53".parse().unwrap()),
-            dst: Some("198.51.100.7".parse().unwrap()),
+            src: Some("192.0.2.53".parse().expect("valid test input")),
+            dst: Some("198.51.100.7".parse().expect("valid test input")),
             ..WireMeta::default()
         };
-        let decoded = decode_message_detailed(&response(), &meta).unwrap();
+        let decoded = decode_message_detailed(&response(), &meta).expect("valid test input");
         let e = &decoded.event;
         assert_eq!(decoded.section_error, None);
         assert_eq!(decoded.trailing_bytes, 0);
@@ -700,7 +700,7 @@ mod tests {
     fn broken_later_sections_keep_the_question() {
         let mut m = response();
         m.truncate(m.len() - 5);
-        let decoded = decode_message_detailed(&m, &WireMeta::default()).unwrap();
+        let decoded = decode_message_detailed(&m, &WireMeta::default()).expect("valid test input");
         assert_eq!(decoded.event.qname, "www.example.com");
         assert_eq!(decoded.event.answers.len(), 3);
         assert_eq!(
@@ -716,7 +716,7 @@ mod tests {
         m.extend_from_slice(b"\x01a\x00\x00\x01\x00\x01");
         // An A record with 3 bytes of data, and a type-65280 record.
         m.extend_from_slice(b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x01\x00\x03\x01\x02\x03");
-        let e = decode_message(&m, &WireMeta::default()).unwrap();
+        let e = decode_message(&m, &WireMeta::default()).expect("valid test input");
         assert_eq!(e.answers[0].data, "\\# 3 010203");
     }
 
