@@ -23,6 +23,13 @@ fn all_files() -> Vec<PathBuf> {
     all.extend(files("pcaps/zeek", "pcap"));
     all.extend(files("pcaps/lab", "pcap"));
     all.extend(files("dnstap", "dnstap"));
+    let pcapng = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pcapng");
+    let mut more: Vec<PathBuf> = std::fs::read_dir(&pcapng)
+        .expect("tests/fixtures/pcapng")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    more.sort();
+    all.extend(more);
     all
 }
 

@@ -1,4 +1,6 @@
-//! Our pcap decoder against tshark, on every capture in `../shared/data/pcaps`.
+//! Our pcap decoder against tshark, on every capture in `../shared/data/pcaps` and the
+//! pcapng file in `tests/fixtures/pcapng` (six of those captures merged by mergecap, one
+//! interface per link type).
 //!
 //! The fixtures in `tests/fixtures/tshark/DIR/NAME.tsv` were made by
 //! `tests/fixtures/tshark/regenerate.sh` (TShark 4.0.17) with, for each capture:
@@ -254,11 +256,18 @@ fn every_pcap_matches_tshark() {
     let mut failures = Vec::new();
     let mut compared = 0;
     let mut seen_known = Vec::new();
-    for dir in ["tcpdump", "zeek", "lab"] {
-        let mut files: Vec<_> = std::fs::read_dir(Path::new(DATA).join(dir))
-            .expect("../shared/data/pcaps")
+    let pcapng = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/pcapng");
+    let dirs = [
+        (format!("{DATA}/tcpdump"), "tcpdump", "pcap"),
+        (format!("{DATA}/zeek"), "zeek", "pcap"),
+        (format!("{DATA}/lab"), "lab", "pcap"),
+        (pcapng.to_owned(), "pcapng", "pcapng"),
+    ];
+    for (path, dir, ext) in dirs {
+        let mut files: Vec<_> = std::fs::read_dir(&path)
+            .unwrap_or_else(|e| panic!("{path}: {e}"))
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "pcap"))
+            .filter(|p| p.extension().is_some_and(|x| x == ext))
             .collect();
         files.sort();
         for path in files {
