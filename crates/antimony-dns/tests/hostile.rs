@@ -3,6 +3,7 @@
 
 use antimony_dns::DnsEvent;
 use antimony_dns::domain::MAX_NAME_LEN;
+use antimony_dns::formats::json_lines::FieldMap;
 use antimony_dns::formats::{DateOrder, DecodeOptions, Format, LineDecoder, json_lines};
 use antimony_dns::time::{parse_rfc3339, to_rfc3339};
 use proptest::prelude::*;
@@ -14,10 +15,15 @@ fn real_lines() -> &'static [Vec<u8>] {
     static LINES: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
     LINES.get_or_init(|| {
         let mut lines = Vec::new();
-        for name in ["windows_dns_debug.log", "windows_dns_debug_details.log", "bind9_querylog.log"] {
-            let data = std::fs::read(format!("{LOGS}{name}")).unwrap_or_default();
-            // Every line of the small Windows files, one in 8 of the BIND log.
-            let step = if name.starts_with("bind") { 8 } else { 1 };
+        let mut names: Vec<_> = std::fs::read_dir(LOGS)
+            .map(|dir| dir.filter_map(Result::ok).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        names.sort();
+        for path in names {
+            let data = std::fs::read(&path).unwrap_or_default();
+            // Every line of the small files, about 100 of each big one.
+            let count = data.split(|&b| b == b'\n').count();
+            let step = (count / 100).max(1);
             lines.extend(data.split(|&b| b == b'\n').step_by(step).map(<[u8]>::to_vec));
         }
         let mut json = String::new();
@@ -38,9 +44,18 @@ fn real_lines() -> &'static [Vec<u8>] {
     })
 }
 
-/// Every format's decoder, with options that exercise every code path.
+/// Every format's decoder, with options that exercise every code path, and a JSON decoder
+/// with a field map.
 fn decoders() -> Vec<antimony_dns::formats::Decoder> {
-    let mut all = Vec::new();
+    let fields = FieldMap {
+        ts: Some("@timestamp".into()),
+        client: Some("id.orig_h".into()),
+        qname: Some("dns.question.name".into()),
+        qtype: Some("dns.rrtype".into()),
+        answers: Some("dns.answers".into()),
+        ..FieldMap::default()
+    };
+    let mut all = vec![json_lines::Decoder::with_fields(&DecodeOptions::default(), fields).into()];
     for &format in Format::all() {
         for date_order in [
             DateOrder::Auto,
@@ -62,8 +77,19 @@ fn decoders() -> Vec<antimony_dns::formats::Decoder> {
 
 /// Decodes `line` with every decoder and checks what they accept.
 fn decode_everywhere(line: &[u8]) -> Result<(), TestCaseError> {
+    decode_sequence(&[line])
+}
+
+/// Decodes `lines` in order with one decoder of each kind (the stateful formats carry
+/// state from line to line), then finishes, and checks what they accept.
+fn decode_sequence(lines: &[&[u8]]) -> Result<(), TestCaseError> {
     for mut decoder in decoders() {
-        if let Ok(Some(event)) = decoder.decode_line(line) {
+        for line in lines {
+            if let Ok(Some(event)) = decoder.decode_line(line) {
+                check_event(&event)?;
+            }
+        }
+        if let Ok(Some(event)) = decoder.finish() {
             check_event(&event)?;
         }
     }
@@ -191,6 +217,33 @@ proptest! {
         decode_everywhere(&line)?;
     }
 
+}
+
+proptest! {
+    // Each case decodes up to 40 lines with every decoder: fewer cases keep the run short.
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// Runs of consecutive real lines (headers and multi-line records included), some
+    /// damaged, through decoders that keep state from line to line.
+    #[test]
+    fn mutated_runs_of_real_lines_never_panic(
+        start in any::<prop::sample::Index>(),
+        len in 1..40usize,
+        mutations in prop::collection::vec((any::<prop::sample::Index>(), mutation()), 0..6),
+    ) {
+        let lines = real_lines();
+        let start = start.index(lines.len());
+        let mut run: Vec<Vec<u8>> = lines[start..(start + len).min(lines.len())].to_vec();
+        for (which, m) in &mutations {
+            let i = which.index(run.len());
+            apply(&mut run[i], m);
+        }
+        let run: Vec<&[u8]> = run.iter().map(Vec::as_slice).collect();
+        decode_sequence(&run)?;
+    }
+}
+
+proptest! {
     #[test]
     fn rfc3339_round_trips(ts in -62_135_596_800_000_000i64..253_402_300_800_000_000) {
         prop_assert_eq!(parse_rfc3339(&to_rfc3339(ts)), Ok(ts));

@@ -39,6 +39,8 @@ pub mod suricata;
 pub mod unbound;
 mod util;
 pub mod windows_debug;
+pub mod windows_debug_details;
+pub mod windows_etw;
 pub mod zeek;
 pub mod zeek_json;
 
@@ -55,6 +57,14 @@ pub const MAX_LINE_LEN: usize = 64 * 1024;
 pub trait LineDecoder: Send {
     /// Decodes one line, without its line terminator (a trailing `\r` or `\n` is tolerated).
     fn decode_line(&mut self, line: &[u8]) -> Result<Option<DnsEvent>, ParseError>;
+
+    /// Called once the input has ended: returns a record the decoder still holds, because
+    /// it spans lines and its end was not seen (Windows "details" mode, see
+    /// [`windows_debug`]). Line-at-a-time formats hold nothing; the default returns
+    /// `Ok(None)`. The decoder is ready for new input afterwards.
+    fn finish(&mut self) -> Result<Option<DnsEvent>, ParseError> {
+        Ok(None)
+    }
 }
 
 /// The log formats Antimony reads.
@@ -91,6 +101,13 @@ pub enum Format {
     /// Suricata `eve.json` DNS events, versions 2 and 3.
     #[serde(rename = "suricata", alias = "eve")]
     Suricata,
+    /// Windows DNS Server debug log with "Details": packet lines with their answer records;
+    /// stateful (see [`Format::is_stateful`]).
+    #[serde(rename = "windows-debug-details", alias = "windows-details")]
+    WindowsDebugDetails,
+    /// Windows DNS Server analytical (ETW) events rendered as text, `KEY=value;` pairs.
+    #[serde(rename = "windows-etw", alias = "windows-analytical")]
+    WindowsEtw,
 }
 
 impl Format {
@@ -107,6 +124,8 @@ impl Format {
             Format::Zeek,
             Format::ZeekJson,
             Format::Suricata,
+            Format::WindowsDebugDetails,
+            Format::WindowsEtw,
         ]
     }
 
@@ -123,6 +142,8 @@ impl Format {
             Format::Zeek => "zeek",
             Format::ZeekJson => "zeek-json",
             Format::Suricata => "suricata",
+            Format::WindowsDebugDetails => "windows-debug-details",
+            Format::WindowsEtw => "windows-etw",
         }
     }
 
@@ -150,6 +171,10 @@ impl Format {
             ("zeek-json", Format::ZeekJson),
             ("suricata", Format::Suricata),
             ("eve", Format::Suricata),
+            ("windows-debug-details", Format::WindowsDebugDetails),
+            ("windows-details", Format::WindowsDebugDetails),
+            ("windows-etw", Format::WindowsEtw),
+            ("windows-analytical", Format::WindowsEtw),
         ];
         aliases
             .iter()
@@ -195,6 +220,14 @@ impl Format {
             Format::Suricata => {
                 "Suricata eve.json DNS events (versions 2 and 3); other event types skipped"
             }
+            Format::WindowsDebugDetails => {
+                "Windows DNS Server debug log with Details: each PACKET line and the answer \
+                 records of its block; stateful: one decoder must read a file in order"
+            }
+            Format::WindowsEtw => {
+                "Windows DNS Server analytical (ETW) events as text (`256 QUERY_RECEIVED: \
+                 KEY=value; ...`), answers from PacketData"
+            }
         }
     }
 
@@ -202,7 +235,7 @@ impl Format {
     /// decoded by one decoder, in order (Zeek TSV: the header names the columns). Every
     /// other format decodes each line alone, and its lines can be shared among workers.
     pub fn is_stateful(self) -> bool {
-        matches!(self, Format::Zeek)
+        matches!(self, Format::Zeek | Format::WindowsDebugDetails)
     }
 
     /// A decoder for this format.
@@ -218,6 +251,10 @@ impl Format {
             Format::Zeek => Inner::Zeek(zeek::Decoder::new(options)),
             Format::ZeekJson => Inner::ZeekJson(zeek_json::Decoder::new(options)),
             Format::Suricata => Inner::Suricata(suricata::Decoder::new(options)),
+            Format::WindowsDebugDetails => {
+                Inner::WindowsDebugDetails(windows_debug_details::Decoder::new(options))
+            }
+            Format::WindowsEtw => Inner::WindowsEtw(windows_etw::Decoder::new(options)),
         })
     }
 }
@@ -307,6 +344,8 @@ enum Inner {
     Zeek(zeek::Decoder),
     ZeekJson(zeek_json::Decoder),
     Suricata(suricata::Decoder),
+    WindowsDebugDetails(windows_debug_details::Decoder),
+    WindowsEtw(windows_etw::Decoder),
 }
 
 impl Decoder {
@@ -323,6 +362,8 @@ impl Decoder {
             Inner::Zeek(_) => Format::Zeek,
             Inner::ZeekJson(_) => Format::ZeekJson,
             Inner::Suricata(_) => Format::Suricata,
+            Inner::WindowsDebugDetails(_) => Format::WindowsDebugDetails,
+            Inner::WindowsEtw(_) => Format::WindowsEtw,
         }
     }
 }
@@ -341,6 +382,16 @@ impl LineDecoder for Decoder {
             Inner::Zeek(d) => d.decode_line(line),
             Inner::ZeekJson(d) => d.decode_line(line),
             Inner::Suricata(d) => d.decode_line(line),
+            Inner::WindowsDebugDetails(d) => d.decode_line(line),
+            Inner::WindowsEtw(d) => d.decode_line(line),
+        }
+    }
+
+    fn finish(&mut self) -> Result<Option<DnsEvent>, ParseError> {
+        match &mut self.0 {
+            Inner::WindowsDebugDetails(d) => d.finish(),
+            Inner::Zeek(d) => d.finish(),
+            _ => Ok(None),
         }
     }
 }
@@ -364,7 +415,9 @@ impl fmt::Debug for Decoder {
 /// Each format decodes the sample with default options; lines a format skips do not count.
 /// The format that reads the most lines as records wins, each error counting against it
 /// twice; ties go to the earlier format of [`Format::all`]. `None` when no format reads more
-/// records than it rejects.
+/// records than it rejects. One rule is not a count: a Windows debug log whose sample holds
+/// a "details" block (`    ANSWER SECTION:`) is `windows-debug-details`, which reads the
+/// same packet lines and their answers too.
 pub fn detect_format(sample_lines: &[&[u8]]) -> Option<Format> {
     // Syslog dates have no year; any year will do to recognise them.
     let options = DecodeOptions {
@@ -375,8 +428,13 @@ pub fn detect_format(sample_lines: &[&[u8]]) -> Option<Format> {
     for &format in Format::all() {
         let mut decoder = format.decoder(&options);
         let (mut records, mut errors) = (0i64, 0i64);
-        for line in sample_lines {
-            match decoder.decode_line(line) {
+        let mut results: Vec<_> = sample_lines
+            .iter()
+            .map(|line| decoder.decode_line(line))
+            .collect();
+        results.push(decoder.finish());
+        for result in results {
+            match result {
                 Ok(Some(_)) => records += 1,
                 Ok(None) => {}
                 Err(_) => errors += 1,
@@ -387,7 +445,16 @@ pub fn detect_format(sample_lines: &[&[u8]]) -> Option<Format> {
             best = Some((format, score));
         }
     }
-    best.map(|(format, _)| format)
+    let details = || {
+        sample_lines
+            .iter()
+            .any(|line| util::trim_end(line).ends_with(b"    ANSWER SECTION:"))
+    };
+    match best {
+        Some((Format::WindowsDebug, _)) if details() => Some(Format::WindowsDebugDetails),
+        Some((Format::WindowsDebugDetails, _)) if !details() => Some(Format::WindowsDebug),
+        _ => best.map(|(format, _)| format),
+    }
 }
 
 /// Refuses over-long lines and strips a UTF-8 byte-order mark and the line terminator; the

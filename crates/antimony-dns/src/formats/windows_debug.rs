@@ -68,9 +68,11 @@ impl Decoder {
         }
     }
 
-    /// Reads the date, time and optional AM/PM fields into UTC microseconds.
-    fn timestamp(
-        &mut self,
+    /// Reads the date, time and optional AM/PM fields into UTC microseconds. Shared with
+    /// the [`windows_etw`](super::windows_etw) decoder: both are written in the server's
+    /// locale.
+    pub(crate) fn timestamp(
+        &self,
         date: &[u8],
         time: &[u8],
         meridiem: Option<bool>,
@@ -141,6 +143,13 @@ impl Decoder {
         } else {
             DateOrder::Dmy
         }
+    }
+
+    /// Decodes a length-prefixed name (`(3)ns1(3)ctc(0)`) as dotted text, for the details
+    /// lines of [`windows_debug_details`](super::windows_debug_details).
+    pub(crate) fn dotted(&mut self, name: &[u8]) -> Result<&str, ParseError> {
+        self.length_prefixed(name)?;
+        utf8(&self.name, "qname")
     }
 
     /// Decodes a length-prefixed name (`(3)ns1(3)ctc(0)`) into `self.name` as dotted text.

@@ -401,6 +401,14 @@ impl LineDecoder for Decoder {
         }
         Ok(Some(event))
     }
+
+    /// Forgets the header: the next input starts from Zeek's defaults again.
+    fn finish(&mut self) -> Result<Option<DnsEvent>, ParseError> {
+        let sensor = self.sensor.take();
+        *self = Decoder::new(&DecodeOptions::default());
+        self.sensor = sensor;
+        Ok(None)
+    }
 }
 
 #[cfg(test)]
