@@ -4,6 +4,7 @@
 
 use std::hint::black_box;
 
+use antimony_dns::formats::json_lines::FieldMap;
 use antimony_dns::formats::{DecodeOptions, Format, LineDecoder, bind9, json_lines};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
@@ -36,14 +37,40 @@ fn run(decoder: &mut dyn FnMut(&[u8]) -> bool, lines: &[Vec<u8>]) -> usize {
 }
 
 fn bench_format(c: &mut Criterion, format: Format, lines: &[Vec<u8>]) {
+    bench_decoder(c, format.name(), lines, || format.decoder(&options()));
+}
+
+/// Benchmarks a decoder made by `make` on `lines`; each iteration uses a fresh decoder, so
+/// stateful formats read their header again (it is part of `lines`).
+fn bench_decoder<D: LineDecoder>(
+    c: &mut Criterion,
+    name: &str,
+    lines: &[Vec<u8>],
+    make: impl Fn() -> D,
+) {
     let mut group = c.benchmark_group("decode");
     group.throughput(Throughput::Elements(lines.len() as u64));
-    group.bench_function(format.name(), |b| {
-        let mut decoder = format.decoder(&DecodeOptions::default());
-        let mut decode = |line: &[u8]| matches!(decoder.decode_line(line), Ok(Some(_)));
-        b.iter(|| run(&mut decode, lines));
+    group.bench_function(name, |b| {
+        b.iter(|| {
+            let mut decoder = make();
+            let mut decode = |line: &[u8]| matches!(decoder.decode_line(line), Ok(Some(_)));
+            run(&mut decode, lines)
+        });
     });
     group.finish();
+}
+
+/// Syslog dates need a year.
+fn options() -> DecodeOptions {
+    DecodeOptions {
+        year: Some(2026),
+        ..DecodeOptions::default()
+    }
+}
+
+/// Every line that is not blank.
+fn not_blank(line: &[u8]) -> bool {
+    !line.is_empty()
 }
 
 fn decoders(c: &mut Criterion) {
@@ -69,6 +96,38 @@ fn decoders(c: &mut Criterion) {
     bench_format(c, Format::WindowsDebug, &windows);
     bench_format(c, Format::Bind9, &bind);
     bench_format(c, Format::JsonLines, &json);
+
+    // The newer formats, each on its real sample (all lines: headers and other messages
+    // are part of the work).
+    for (format, name) in [
+        (Format::Unbound, "unbound_log_queries_replies.log"),
+        (Format::Dnsmasq, "dnsmasq_log_queries_extra.log"),
+        (Format::PowerDns, "powerdns_auth_log_dns_queries.log"),
+        (Format::Infoblox, "infoblox_nios_syslog.log"),
+        (Format::ZeekJson, "zeek_dns_json.log"),
+        (Format::Suricata, "suricata_eve_dns_v2.json"),
+        (Format::WindowsEtw, "windows_dns_analytical_etw.log"),
+        (Format::WindowsDebugDetails, "windows_dns_debug_details.log"),
+    ] {
+        bench_format(c, format, &corpus(name, not_blank));
+    }
+    // Zeek TSV: the header once, then its data lines repeated.
+    let tsv = std::fs::read(format!("{LOGS}zeek_dns_tsv_txt.log")).unwrap_or_default();
+    let (header, data): (Vec<&[u8]>, Vec<&[u8]>) = tsv
+        .split(|&b| b == b'\n')
+        .filter(|l| not_blank(l))
+        .partition(|l| l.starts_with(b"#"));
+    let mut zeek: Vec<Vec<u8>> = header.iter().map(|l| l.to_vec()).collect();
+    zeek.extend(repeat(&data));
+    bench_format(c, Format::Zeek, &zeek);
+
+    // JSON with a field map, on Antimony's own lines read through paths.
+    let fields: FieldMap =
+        serde_json::from_str(r#"{"ts":"ts","qname":"qname","qtype":"qtype","client":"client"}"#)
+            .unwrap_or_default();
+    bench_decoder(c, "json-mapped", &json, || {
+        json_lines::Decoder::with_fields(&DecodeOptions::default(), fields.clone())
+    });
 
     // Enum dispatch (what `Format::decoder` returns) against a boxed trait object.
     let mut group = c.benchmark_group("dispatch");

@@ -11,8 +11,21 @@
 //! - [`formats`]: one decoder per log format behind [`formats::LineDecoder`], the [`Format`]
 //!   registry and [`formats::detect_format`]. The formats:
 //!   - [`formats::windows_debug`]: Windows DNS Server debug log (`dns.log`) packet lines;
+//!   - [`formats::windows_debug_details`]: the same log in "Details" mode, with the answer
+//!     records of each packet's block (stateful);
+//!   - [`formats::windows_etw`]: Windows DNS Server analytical (ETW) events as text;
 //!   - [`formats::bind9`]: BIND 9 query log, native or through syslog;
-//!   - [`formats::json_lines`]: JSON lines with Antimony's field names, read and written.
+//!   - [`formats::infoblox`]: Infoblox NIOS syslog (response log, query log, query errors,
+//!     RPZ events);
+//!   - [`formats::unbound`]: Unbound `log-queries` and `log-replies`, also through syslog
+//!     (pfSense);
+//!   - [`formats::dnsmasq`]: dnsmasq and Pi-hole query logs, with `log-queries=extra`;
+//!   - [`formats::powerdns`]: PowerDNS Authoritative `log-dns-queries`;
+//!   - [`formats::zeek`]: Zeek `dns.log`, tab-separated with its header (stateful);
+//!   - [`formats::zeek_json`]: Zeek `dns.log` as JSON lines;
+//!   - [`formats::suricata`]: Suricata `eve.json` DNS events, versions 2 and 3;
+//!   - [`formats::json_lines`]: JSON lines with Antimony's field names, read and written,
+//!     or of any shape through a [`formats::json_lines::FieldMap`].
 //! - [`domain`]: name normalisation, registered domain (eTLD+1), IDN display form.
 //! - [`codes`]: record type and response code mnemonics.
 //! - [`time`]: civil dates and RFC 3339 timestamps.

@@ -83,9 +83,10 @@ impl ParseError {
 
     /// Whether the caller can skip this line and decode the next one.
     ///
-    /// Every error of today's line formats is confined to its line, so this is always true;
-    /// a decoder that keeps state across lines (a future Windows "details" mode, framed
-    /// binary formats) returns false when it cannot find the start of the next record.
+    /// Every error of the line formats is confined to its line, so this is always true:
+    /// even the stateful decoders (Zeek's header, Windows "details" blocks) keep their
+    /// state through a bad line. A framed binary format would return false when it cannot
+    /// find the start of the next record.
     pub fn can_continue(&self) -> bool {
         true
     }

@@ -25,6 +25,12 @@
 //! the direction and the response code.
 //!
 //! [`to_json_line`] writes an event back; decoding what it wrote gives the same event.
+//!
+//! JSON logs of any other shape (ECS, a SIEM export, a resolver's own JSON) are read with
+//! a [`FieldMap`] that says where each field is, as dotted paths (`dns.question.name`):
+//! [`Decoder::with_fields`], turned into a [`formats::Decoder`](super::Decoder) with
+//! `.into()`. Format detection cannot guess a map. Reading through a map parses the whole
+//! line into a tree first, so it is a few times slower than the fixed shape.
 
 use std::borrow::Cow;
 use std::fmt::{self, Write as _};
@@ -779,6 +785,63 @@ mod tests {
             r#"{"ts":0,"qname":"a.com","qtype":1,"answers":"none"}"#,
             "line",
         );
+    }
+
+    #[test]
+    fn field_maps() {
+        let map = |json: &str| -> Decoder {
+            let fields: FieldMap = serde_json::from_str(json).unwrap_or_default();
+            Decoder::with_fields(&DecodeOptions::default(), fields)
+        };
+        let write = |event: DnsEvent| {
+            let mut out = String::new();
+            to_json_line(&event, &mut out);
+            out
+        };
+        // Nested paths (ECS), answers as strings, unmapped fields under their own names.
+        let mut ecs = map(
+            r#"{"ts":"@timestamp","client":"source.ip","qname":"dns.question.name",
+                "qtype":"dns.question.type","rcode":"dns.response_code","answers":"dns.answers"}"#,
+        );
+        let line = r#"{"@timestamp":"2026-11-26T06:46:47Z","source":{"ip":"10.0.0.7"},"id":7,"dns":{"question":{"name":"Example.com","type":"AAAA"},"response_code":"NXDOMAIN","answers":["2001:db8::1","alias.example"]}}"#;
+        let event = ecs.decode_line(line.as_bytes()).ok().flatten();
+        assert_eq!(
+            event.map(write).as_deref(),
+            Some(
+                r#"{"ts":"2026-11-26T06:46:47Z","client":"10.0.0.7","transport":"unknown","direction":"response","id":7,"qname":"example.com","registered_domain":"example.com","qtype":"AAAA","rcode":"NXDOMAIN","flags":32771,"answers":[{"name":"","rtype":"AAAA","data":"2001:db8::1"},{"name":"","rtype":"CNAME","data":"alias.example"}]}"#
+            )
+        );
+        // Keys with dots (Zeek), the longest key first.
+        let mut zeek = map(r#"{"client":"id.orig_h","qname":"a.b.c"}"#);
+        let line = r#"{"ts":1,"id.orig_h":"::1","a":{"b.c":"short.example"},"a.b":{"c":"long.example"},"qtype":1}"#;
+        let event = zeek.decode_line(line.as_bytes()).ok().flatten();
+        assert_eq!(
+            event.map(|e| (e.client, e.qname)),
+            Some(("::1".parse().ok(), "long.example".to_owned()))
+        );
+        // Errors name our field, whatever the path.
+        let mut bad = map(r#"{"qname":"q.name"}"#);
+        for (line, field) in [
+            (r#"{"ts":1,"qtype":1}"#, "qname"),
+            (r#"{"ts":1,"qtype":1,"q":{"name":5}}"#, "qname"),
+            (
+                r#"{"ts":1,"qtype":1,"q":{"name":"a.b"},"answers":[7]}"#,
+                "answers",
+            ),
+            (
+                r#"{"ts":1,"qtype":1,"q":{"name":"a.b"},"answers":{}}"#,
+                "answers",
+            ),
+            (r#"{"ts":1,"q":{"name":"a.b"}}"#, "qtype"),
+            ("[1]", "line"),
+            ("{", "line"),
+        ] {
+            match bad.decode_line(line.as_bytes()) {
+                Err(e) => assert_eq!(e.field(), field, "{line}: {e}"),
+                other => panic!("{line} gave {other:?}"),
+            }
+        }
+        assert!(serde_json::from_str::<FieldMap>(r#"{"query":"x"}"#).is_err());
     }
 
     #[test]

@@ -9,6 +9,14 @@
 //! - `Err(error)`: the line should be a record but cannot be read; the caller reports it with
 //!   its location (`file:line: error`) and, when [`ParseError::can_continue`], goes on.
 //!
+//! A line is decided on its own content, so a file's lines can be shared among workers
+//! with the same result, except in the two formats that are stateful by nature
+//! ([`Format::is_stateful`]): Zeek TSV, whose header names the columns, and Windows debug
+//! logs in "Details" mode, whose records span lines. Those need one decoder per input,
+//! in order, and [`LineDecoder::finish`] at its end. Servers that log a query and its reply
+//! on separate lines (dnsmasq, Unbound) give a query event and a response event: joining
+//! them would need state, and detection reads either.
+//!
 //! ```
 //! use antimony_dns::formats::{DecodeOptions, Format, LineDecoder};
 //!
@@ -52,8 +60,10 @@ pub const MAX_LINE_LEN: usize = 64 * 1024;
 
 /// Decodes one framed line at a time.
 ///
-/// Decoders are cheap to create, own no I/O, and may keep state from line to line (the
-/// Windows decoder learns the date order of a file), so use one decoder per input stream.
+/// Decoders are cheap to create and own no I/O. Most decide each line on its own content,
+/// so that the lines of a file can be shared among workers with the same result; the
+/// formats of [`Format::is_stateful`] keep state from line to line and need one decoder
+/// per input stream, reading it in order, with [`LineDecoder::finish`] at its end.
 pub trait LineDecoder: Send {
     /// Decodes one line, without its line terminator (a trailing `\r` or `\n` is tolerated).
     fn decode_line(&mut self, line: &[u8]) -> Result<Option<DnsEvent>, ParseError>;
