@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use antimony_dns::dnstap::control;
-use antimony_dns::stream::{BinaryFormat, CaptureOptions, Item, StreamDecoder};
+use antimony_dns::stream::{BinaryFormat, Item};
 use antimony_dns::wire::{WireMeta, decode_message};
 use antimony_dns::{DecodeOptions, DnsEvent};
 use proptest::prelude::*;

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use antimony_dns::stream::{BinaryFormat, CaptureOptions, Item, StreamDecoder, StreamStats};
+use antimony_dns::stream::{BinaryFormat, CaptureOptions, Item, StreamStats};
 use antimony_dns::{DecodeOptions, DnsEvent, codes};
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
