@@ -169,6 +169,8 @@ impl LineDecoder for Decoder {
             sensor: self.sensor.clone(),
             ..DnsEvent::default()
         };
+        // A line that failed after its PacketData must not lend it to the next line.
+        self.packet.clear();
         let (mut qname, mut qtype, mut flags, mut rcode) = (None, None, None, None);
         for (key, value) in pairs(fields.rest()) {
             match key {
@@ -202,12 +204,14 @@ impl LineDecoder for Decoder {
         let qname = qname.ok_or(ParseError::missing("QNAME", "QNAME=NAME"))?;
         set_qname(&mut event, qname)?;
 
-        if !self.packet.is_empty() {
-            if let Ok(decoded) = wire::decode_message_detailed(&self.packet, &WireMeta::default()) {
-                event.answers = decoded.event.answers;
-            }
-            self.packet.clear();
+        // Only a packet with answers (ANCOUNT, bytes 6 and 7) is worth decoding.
+        if let [_, _, _, _, _, _, hi, lo, ..] = self.packet[..]
+            && (hi, lo) != (0, 0)
+            && let Ok(decoded) = wire::decode_message_detailed(&self.packet, &WireMeta::default())
+        {
+            event.answers = decoded.event.answers;
         }
+        self.packet.clear();
         Ok(Some(event))
     }
 }
@@ -258,6 +262,18 @@ mod tests {
             "13/08/2025 16:04:51 259 IGNORED_QUERY: TCP=0; InterfaceIP=192.168.51.11; Source=192.168.1.101; Reason=Policy; QNAME=www.abayoumy.tech.; QTYPE=28; XID=57657; Zone=NULL; PolicyName=BlackholePolicy",
             r#"{"ts":"2025-08-13T16:04:51Z","client":"192.168.1.101","server":"192.168.51.11","transport":"udp","direction":"query","id":57657,"qname":"www.abayoumy.tech","registered_domain":"abayoumy.tech","qtype":"AAAA","flags":0}"#,
         );
+    }
+
+    /// Found by review: a line refused after its `PacketData` was read left the packet in
+    /// the decoder, and the next line without one took its answers.
+    #[test]
+    fn regression_packet_data_of_a_refused_line_is_not_reused() {
+        let mut decoder = Decoder::new(&DecodeOptions::default());
+        let with_packet = "8/13/2025 4:02:03 PM 257 RESPONSE_SUCCESS: Destination=10.0.0.2; QNAME=a.example.; PacketData=0x0001818000010001000000000161076578616D706C650000010001C00C000100010000012C00045DB8D822; XID=oops";
+        assert!(decoder.decode_line(with_packet.as_bytes()).is_err());
+        let without = "8/13/2025 4:02:03 PM 257 RESPONSE_SUCCESS: Destination=10.0.0.2; QNAME=b.example.; QTYPE=1";
+        let event = decoder.decode_line(without.as_bytes()).ok().flatten();
+        assert_eq!(event.map(|e| e.answers.len()), Some(0));
     }
 
     #[test]
