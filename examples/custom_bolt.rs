@@ -68,11 +68,7 @@ pub fn run(
         "logs",
         file_spout(
             input.to_path_buf(),
-            FileConfig {
-                path: input.display().to_string(),
-                chunk_bytes: 64 * 1024,
-                max_line_bytes: 64 * 1024,
-            },
+            FileConfig::new(input.display().to_string()),
         ),
     );
     builder

@@ -5,12 +5,12 @@ use std::net::IpAddr;
 use antimony_detect::Alert;
 use antimony_dns::DnsEvent;
 use antimony_engine::{Record, StableHasher, StreamType};
-use antimony_io::TextChunk;
 use antimony_io::sinks::json_lines::JsonLine;
+use antimony_io::{ByteChunk, TextChunk};
 use serde::{Deserialize, Serialize};
 
-/// Raw text read by a spout: chunks of whole lines.
-pub const CHUNKS: StreamType = StreamType::new("chunk");
+/// What spouts read: chunks of whole lines, or of raw bytes (capture files, dnstap).
+pub const CHUNKS: StreamType = StreamType::with_fields("chunk", &["source"]);
 /// Parsed DNS events.
 pub const DNS_EVENTS: StreamType =
     StreamType::with_fields("dns", &["client", "qname", "registered_domain", "sensor"]);
@@ -28,6 +28,8 @@ pub enum Tuple {
     Empty,
     /// Whole lines of text with their source and first line number.
     Chunk(TextChunk),
+    /// Raw bytes of a binary source, in order.
+    Bytes(ByteChunk),
     /// One DNS query or response.
     Dns(Box<DnsEvent>),
     /// One alert.
@@ -38,6 +40,18 @@ impl From<TextChunk> for Tuple {
     fn from(chunk: TextChunk) -> Self {
         Tuple::Chunk(chunk)
     }
+}
+
+impl From<ByteChunk> for Tuple {
+    fn from(chunk: ByteChunk) -> Self {
+        Tuple::Bytes(chunk)
+    }
+}
+
+fn source_hash(source: &str) -> u64 {
+    let mut hasher = StableHasher::default();
+    hasher.write(source.as_bytes());
+    hasher.finish()
 }
 
 fn hash_ip(hasher: &mut StableHasher, ip: Option<IpAddr>) {
@@ -52,7 +66,7 @@ impl Record for Tuple {
     fn kind(&self) -> &'static str {
         match self {
             Tuple::Empty => "empty",
-            Tuple::Chunk(_) => CHUNKS.kind,
+            Tuple::Chunk(_) | Tuple::Bytes(_) => CHUNKS.kind,
             Tuple::Dns(_) => DNS_EVENTS.kind,
             Tuple::Alert(_) => ALERTS.kind,
         }
@@ -89,9 +103,29 @@ impl Record for Tuple {
                     }
                 }
             }
-            Tuple::Empty | Tuple::Chunk(_) => {}
+            Tuple::Chunk(chunk) => {
+                if fields.contains(&0) {
+                    hasher.write(chunk.source.as_bytes());
+                }
+            }
+            Tuple::Bytes(chunk) => {
+                if fields.contains(&0) {
+                    hasher.write(chunk.source.as_bytes());
+                }
+            }
+            Tuple::Empty => {}
         }
         hasher.finish()
+    }
+
+    /// Binary sources and text sources with headers are decoded by one stateful decoder:
+    /// their chunks stay together, in order.
+    fn affinity(&self) -> Option<u64> {
+        match self {
+            Tuple::Bytes(chunk) => Some(source_hash(&chunk.source)),
+            Tuple::Chunk(chunk) if chunk.ordered => Some(source_hash(&chunk.source)),
+            _ => None,
+        }
     }
 
     fn describe(&self) -> String {
@@ -102,6 +136,12 @@ impl Record for Tuple {
                 chunk.line_count(),
                 chunk.source,
                 chunk.first_line
+            ),
+            Tuple::Bytes(chunk) => format!(
+                "{} bytes of {} from byte {}",
+                chunk.data.len(),
+                chunk.source,
+                chunk.offset
             ),
             Tuple::Dns(event) => {
                 let mut line = String::new();
@@ -119,7 +159,7 @@ impl JsonLine for Tuple {
         match self {
             Tuple::Dns(event) => antimony_dns::formats::json_lines::to_json_line(event, &mut line),
             Tuple::Alert(alert) => alert.write_json(&mut line),
-            Tuple::Empty | Tuple::Chunk(_) => return false,
+            Tuple::Empty | Tuple::Chunk(_) | Tuple::Bytes(_) => return false,
         }
         out.extend_from_slice(line.as_bytes());
         true

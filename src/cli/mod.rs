@@ -2,6 +2,8 @@
 
 mod check;
 mod demo;
+mod live;
+mod parse;
 mod run;
 
 use std::path::PathBuf;
@@ -55,6 +57,17 @@ enum Command {
     )]
     Check(CheckArgs),
 
+    /// Print the DNS events Antimony reads from files, one JSON object per line.
+    ///
+    /// The way to check that a log is understood before wiring a topology: each file's
+    /// format is recognised (or given with `--format`) and said on standard error; every
+    /// event goes to standard output, in file order; records that cannot be read are counted
+    /// (and shown with `--dead-letter`).
+    #[command(
+        after_help = "Examples:\n  antimony parse /var/log/named/query.log | head\n  antimony parse --format windows-debug dns.log\n  antimony parse --list-formats"
+    )]
+    Parse(ParseArgs),
+
     /// List the component types a topology file can use.
     #[command(after_help = "Example:\n  antimony components")]
     Components,
@@ -102,6 +115,22 @@ struct RunArgs {
 }
 
 #[derive(Debug, Args)]
+struct ParseArgs {
+    /// Files to read (`-` for standard input).
+    #[arg(required_unless_present = "list_formats")]
+    files: Vec<PathBuf>,
+    /// The format, instead of recognising it (see --list-formats).
+    #[arg(long, short)]
+    format: Option<String>,
+    /// Name every format Antimony reads, and stop.
+    #[arg(long)]
+    list_formats: bool,
+    /// Write records that could not be read here, as JSON lines.
+    #[arg(long)]
+    dead_letter: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
 struct CheckArgs {
     /// Domain names to check.
     #[arg(required = true)]
@@ -123,6 +152,7 @@ pub fn main(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => demo::demo(usize::from(args.workers)),
         Command::Run(args) => run::run(args),
         Command::Check(args) => check::check(args),
+        Command::Parse(args) => parse::parse(args),
         Command::Components => {
             let registry = crate::components::registry();
             println!("spouts:");

@@ -3,7 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use antimony_engine::declare::Role;
-use antimony_engine::{ClusterConfig, LineTarget, RunConfig, RunReport, TopologyDecl};
+use antimony_engine::{
+    ClusterConfig, LineTarget, Monitor, RunConfig, RunReport, StopHandle, TopologyDecl,
+};
 use anyhow::{Context as _, bail};
 
 use super::RunArgs;
@@ -72,8 +74,17 @@ pub(super) fn execute(mut decl: TopologyDecl, overrides: &Overrides) -> anyhow::
         base_dir,
         ..RunConfig::default()
     };
-    let report = antimony_engine::run(topology, config)
-        .with_context(|| format!("topology `{}` stopped", decl.name))?;
+    let stop = StopHandle::default();
+    super::live::stop_on_ctrl_c(stop.clone());
+    let monitor = Monitor::default();
+    let parser = decl
+        .components_of_type(Role::Bolt, "dns_parse")
+        .into_iter()
+        .next();
+    let progress = super::live::Progress::start(monitor.clone(), parser);
+    let report = antimony_engine::run_monitored(topology, config, stop, &monitor);
+    progress.finish();
+    let report = report.with_context(|| format!("topology `{}` stopped", decl.name))?;
     Ok(Outcome {
         report,
         workers,

@@ -5,13 +5,16 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use antimony_dns::formats::{DateOrder, DecodeOptions, Decoder, MAX_LINE_LEN, detect_format};
-use antimony_dns::{Format, LineDecoder};
+use antimony_dns::stream::{BinaryFormat, StreamDecoder, StreamError};
+use antimony_dns::{DnsEvent, Format, LineDecoder};
 use antimony_engine::{Bolt, Emitter};
-use antimony_io::TextChunk;
+use antimony_io::{ByteChunk, TextChunk};
 use serde::Deserialize;
 
 use crate::record::Tuple;
 
+/// Sources whose decoder is remembered at once.
+const MAX_SOURCES: usize = 4096;
 /// Lines looked at to recognise a log's format.
 const DETECT_SAMPLE_LINES: usize = 64;
 
@@ -19,8 +22,8 @@ const DETECT_SAMPLE_LINES: usize = 64;
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ParseConfig {
-    /// `auto` (default) recognises each source's format from its first lines; or a format
-    /// name (`windows-debug`, `bind9`, `json`).
+    /// `auto` (default) recognises each source's format from its first lines or bytes; or a
+    /// format name (`antimony parse --list-formats` lists them).
     #[serde(default = "auto")]
     pub format: String,
     /// Order of numeric dates in Windows logs: `auto` (default), `mdy`, `dmy`, `ymd`.
@@ -54,8 +57,15 @@ impl Default for ParseConfig {
 impl ParseConfig {
     /// Checks the options that serde cannot.
     pub fn check(&self) -> Result<(), String> {
-        if self.format != "auto" && Format::from_name(&self.format).is_none() {
-            let names: Vec<&str> = Format::all().iter().map(|f| f.name()).collect();
+        let known = self.format == "auto"
+            || Format::from_name(&self.format).is_some()
+            || BinaryFormat::from_name(&self.format).is_some();
+        if !known {
+            let names: Vec<&str> = Format::all()
+                .iter()
+                .map(|f| f.name())
+                .chain(BinaryFormat::all().iter().map(|f| f.name()))
+                .collect();
             return Err(format!(
                 "unknown format `{}` (formats: auto, {})",
                 self.format,
@@ -66,11 +76,28 @@ impl ParseConfig {
     }
 }
 
-/// Decodes lines with one decoder per source (file).
+/// The binary formats, with descriptions, for `--list-formats`.
+pub fn binary_formats() -> Vec<(&'static str, &'static str)> {
+    BinaryFormat::all()
+        .iter()
+        .map(|f| (f.name(), f.description()))
+        .collect()
+}
+
+/// The binary format the first bytes of a source are in, by its magic number.
+pub fn detect_binary(head: &[u8]) -> Option<&'static str> {
+    BinaryFormat::detect(head).map(|f| f.name())
+}
+
+/// Decodes lines with one decoder per source (file), and binary sources with one stateful
+/// decoder each, fed their chunks in order.
 pub struct ParseBolt {
     format: Option<Format>,
+    binary_format: Option<BinaryFormat>,
     options: DecodeOptions,
     decoders: HashMap<String, Option<Decoder>>,
+    streams: HashMap<String, Option<Box<dyn StreamDecoder>>>,
+    decoded: Vec<Result<DnsEvent, StreamError>>,
 }
 
 impl ParseBolt {
@@ -78,6 +105,9 @@ impl ParseBolt {
     pub fn new(config: &ParseConfig) -> Self {
         ParseBolt {
             format: Format::from_name(&config.format),
+            binary_format: BinaryFormat::from_name(&config.format),
+            streams: HashMap::new(),
+            decoded: Vec::new(),
             options: DecodeOptions {
                 date_order: config.date_order,
                 utc_offset_minutes: config.utc_offset_minutes,
@@ -90,6 +120,11 @@ impl ParseBolt {
 
     fn decoder_for(&mut self, chunk: &TextChunk) -> Option<&mut Decoder> {
         if !self.decoders.contains_key(&chunk.source) {
+            // Live sources open a source per connection: keep the map bounded. Forgetting a
+            // source only costs recognising its format again.
+            if self.decoders.len() >= MAX_SOURCES {
+                self.decoders.clear();
+            }
             let format = self.format.or_else(|| {
                 let sample: Vec<&[u8]> = chunk
                     .lines()
@@ -105,9 +140,59 @@ impl ParseBolt {
     }
 }
 
+impl ParseBolt {
+    /// Feeds a binary chunk to its source's decoder; emits what it decodes.
+    fn bytes(&mut self, chunk: &ByteChunk, out: &mut Emitter<'_, Tuple>) {
+        let source = &chunk.source;
+        if !self.streams.contains_key(source) {
+            // A source's first chunk names its format (or the configured one does).
+            let format = self
+                .binary_format
+                .or_else(|| match (self.format, chunk.offset) {
+                    (None, 0) => BinaryFormat::detect(&chunk.data),
+                    _ => None,
+                });
+            let decoder = format.map(|f| f.decoder(&self.options));
+            if decoder.is_none() {
+                out.dead_letter(
+                    Some(format!("{source}, byte {}", chunk.offset)),
+                    "binary input in no known format (pcap, pcapng, dnstap); set `format` on the dns_parse bolt",
+                    String::new(),
+                );
+            }
+            self.streams.insert(source.clone(), decoder);
+        }
+        let Some(Some(decoder)) = self.streams.get_mut(source) else {
+            if chunk.last {
+                self.streams.remove(source);
+            }
+            return;
+        };
+        decoder.push(&chunk.data, &mut self.decoded);
+        if chunk.last {
+            decoder.finish(&mut self.decoded);
+            self.streams.remove(source);
+        }
+        for result in self.decoded.drain(..) {
+            match result {
+                Ok(event) => out.emit(Tuple::Dns(Box::new(event))),
+                Err(error) => out.dead_letter(
+                    Some(format!("{source}, {}", error.location)),
+                    error.reason.to_string(),
+                    String::new(),
+                ),
+            }
+        }
+    }
+}
+
 impl Bolt<Tuple> for ParseBolt {
     fn process(&mut self, record: &mut Tuple, out: &mut Emitter<'_, Tuple>) {
-        let Tuple::Chunk(chunk) = record else { return };
+        let chunk = match record {
+            Tuple::Chunk(chunk) => chunk,
+            Tuple::Bytes(bytes) => return self.bytes(bytes, out),
+            _ => return,
+        };
         let source = chunk.source.clone();
         let Some(decoder) = self.decoder_for(chunk) else {
             for (number, line) in chunk.lines() {

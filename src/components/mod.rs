@@ -9,6 +9,8 @@ use std::path::PathBuf;
 use antimony_engine::{BoltSpec, Registry, SpoutSpec};
 use antimony_io::sinks::json_lines::{JsonLinesConfig, JsonLinesSink};
 use antimony_io::sources::file::{FileConfig, FileSpout};
+use antimony_io::sources::frame_streams::{FrameStreamsConfig, FrameStreamsSpout};
+use antimony_io::sources::syslog::{SyslogConfig, SyslogSpout};
 
 use crate::record::{ALERTS, CHUNKS, DNS_EVENTS, Tuple};
 
@@ -17,19 +19,39 @@ pub fn registry() -> Registry<Tuple> {
     let mut registry = Registry::new();
     registry.spout(
         "file",
-        "reads a text file (`path`, `-` for standard input) in chunks of whole lines",
+        "reads files (`path`: a file, a glob, `-` for standard input), text or binary; `follow = true` tails one file",
         |options| {
             let config: FileConfig = options.parse()?;
             let path = options.resolve_path(&config.path);
-            if config.path != "-" && !path.is_file() {
-                return Err(format!("cannot read `{}`: no such file", path.display()));
-            }
+            antimony_io::sources::file::expand(&path)?;
             Ok(file_spout(path, config))
+        },
+    );
+    registry.spout(
+        "syslog",
+        "receives syslog messages (`listen`: udp://HOST:PORT or tcp://HOST:PORT)",
+        |options| {
+            let config: SyslogConfig = options.parse()?;
+            let listen = SyslogSpout::<Tuple>::new(&config)?.listen().clone();
+            Ok(SpoutSpec::new(CHUNKS, move |_| {
+                SyslogSpout::<Tuple>::listening(listen.clone(), &config)
+            }))
+        },
+    );
+    registry.spout(
+        "frame_streams",
+        "receives Frame Streams (dnstap) connections (`listen`: unix:///PATH or tcp://HOST:PORT)",
+        |options| {
+            let config: FrameStreamsConfig = options.parse()?;
+            let listen = FrameStreamsSpout::<Tuple>::new(&config)?.listen().clone();
+            Ok(SpoutSpec::new(CHUNKS, move |_| {
+                FrameStreamsSpout::<Tuple>::listening(listen.clone(), &config)
+            }))
         },
     );
     registry.bolt(
         "dns_parse",
-        "parses DNS log lines into DNS events (`format`: auto or a format name)",
+        "decodes DNS logs, captures and dnstap into DNS events (`format`: auto or a format name)",
         |options| {
             let config: dns_parse::ParseConfig = options.parse()?;
             dns_parse_bolt(config)
@@ -85,9 +107,17 @@ pub fn dns_parse_bolt(config: dns_parse::ParseConfig) -> Result<BoltSpec<Tuple>,
 }
 
 /// A JSON-lines sink for `kind` records (`alert`, `dns`) at `path` (`-`: standard output),
-/// for topologies built in Rust.
+/// each epoch sorted, for topologies built in Rust.
 pub fn json_lines_sink_bolt(path: PathBuf, kind: &'static str) -> BoltSpec<Tuple> {
-    BoltSpec::new(&[kind], None, move |_| JsonLinesSink::new(path.clone())).global_only()
+    json_lines_sink_ordered(path, kind, true)
+}
+
+/// A JSON-lines sink that sorts each epoch or keeps arrival order.
+pub fn json_lines_sink_ordered(path: PathBuf, kind: &'static str, sort: bool) -> BoltSpec<Tuple> {
+    BoltSpec::new(&[kind], None, move |_| {
+        JsonLinesSink::with_order(path.clone(), sort)
+    })
+    .global_only()
 }
 
 fn json_lines_sink(
@@ -106,5 +136,5 @@ fn json_lines_sink(
             dir.display()
         ));
     }
-    Ok(json_lines_sink_bolt(path, kind))
+    Ok(json_lines_sink_ordered(path, kind, config.sort))
 }

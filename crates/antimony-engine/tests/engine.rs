@@ -322,3 +322,64 @@ fn epochs_end_in_order_after_their_records_and_close_comes_last() {
     assert_eq!(events.len(), 10);
     assert_eq!(after_close.lock().expect("lock").as_slice(), &[(0, 999)]);
 }
+
+/// Emits `batches` batches, then waits (idle) until the run is stopped, like a socket.
+struct Quiet {
+    batches: u64,
+}
+
+impl antimony_engine::Spout<Num> for Quiet {
+    fn open(&mut self, _ctx: &Context) -> Result<(), antimony_engine::SpoutError> {
+        Ok(())
+    }
+
+    fn poll(&mut self, out: &mut Emitter<'_, Num>) -> antimony_engine::SpoutStatus {
+        if self.batches == 0 {
+            return antimony_engine::SpoutStatus::Idle;
+        }
+        self.batches -= 1;
+        out.emit(Num(self.batches));
+        antimony_engine::SpoutStatus::Emitted
+    }
+}
+
+#[test]
+fn an_idle_spout_does_not_hold_back_the_epochs_of_a_busy_one() {
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let e = Arc::clone(&events);
+    let mut builder = TopologyBuilder::new("idle");
+    builder.set_spout("busy", SpoutSpec::new(NUMBERS, |_| Quiet { batches: 3 }));
+    builder.set_spout("silent", SpoutSpec::new(NUMBERS, |_| Quiet { batches: 0 }));
+    builder
+        .set_bolt(
+            "epochs",
+            BoltSpec::new(&["number"], None, move |_| Epochs(Arc::clone(&e))),
+        )
+        .local_grouping("busy")
+        .local_grouping("silent");
+    let stop = antimony_engine::StopHandle::default();
+    let handle = stop.clone();
+    let topology = builder.build().expect("valid");
+    let run = std::thread::spawn(move || {
+        antimony_engine::run_with_stop(topology, config(2), handle).expect("runs")
+    });
+    // Every batch of the busy spout completes while the silent one still runs.
+    let started = std::time::Instant::now();
+    while events
+        .lock()
+        .expect("lock")
+        .iter()
+        .filter(|e| e.starts_with("end"))
+        .count()
+        < 3
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "epochs stalled: {:?}",
+            events.lock().expect("lock")
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    stop.stop();
+    run.join().expect("the run ends when stopped");
+}

@@ -4,6 +4,7 @@
 //! in this module keeps an upgrade to one file.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -45,6 +46,10 @@ struct Shared<R> {
     counters: Arc<Vec<ComponentCounters>>,
     stop: StopHandle,
     errors: Arc<Mutex<Vec<RunError>>>,
+    /// The highest epoch any spout of this process has reached. An idle spout moves up to it,
+    /// so a quiet source (a socket nobody writes to) does not hold back the epochs of a busy
+    /// one: without this, windows and sinks that act at epoch end would wait for it forever.
+    high_water: Arc<AtomicU64>,
 }
 
 impl<R> Shared<R> {
@@ -88,6 +93,7 @@ pub(super) fn execute<R: Record>(
         counters,
         stop,
         errors: Arc::new(Mutex::new(Vec::new())),
+        high_water: Arc::new(AtomicU64::new(0)),
     });
     let for_workers = Arc::clone(&shared);
     let guards = timely::execute(timely_config, move |worker| {
@@ -234,6 +240,7 @@ fn spout<'s, R: Record>(
     let stop = shared.stop.clone();
     let max_in_flight = shared.config.max_epochs_in_flight.max(1);
     let probe = probe.clone();
+    let high_water = Arc::clone(&shared.high_water);
 
     builder.build(move |capabilities| {
         let mut held: Option<Vec<Capability<u64>>> = Some(capabilities);
@@ -290,10 +297,19 @@ fn spout<'s, R: Record>(
                     for cap in caps.iter_mut() {
                         cap.downgrade(&epoch);
                     }
+                    high_water.fetch_max(epoch, Ordering::Relaxed);
                 }
                 match status {
                     SpoutStatus::Emitted => activator.activate(),
                     SpoutStatus::Idle => {
+                        // Nothing to send: promise nothing before the busiest spout's epoch.
+                        let busiest = high_water.load(Ordering::Relaxed);
+                        if busiest > epoch {
+                            epoch = busiest;
+                            for cap in caps.iter_mut() {
+                                cap.downgrade(&epoch);
+                            }
+                        }
                         activator.activate_after(IDLE_POLL);
                         break;
                     }

@@ -92,13 +92,23 @@ impl<R> FrameStreamsSpout<R> {
                 config.listen
             ));
         }
-        Ok(FrameStreamsSpout {
+        Ok(Self::listening(listen, config))
+    }
+
+    /// A receiver on an address already checked.
+    pub fn listening(listen: Listen, config: &FrameStreamsConfig) -> Self {
+        FrameStreamsSpout {
             listen,
             content_type: config.content_type.clone(),
             max_frame: config.max_frame_bytes.max(1),
             receiver: None,
             records: PhantomData,
-        })
+        }
+    }
+
+    /// The address it listens on.
+    pub fn listen(&self) -> &Listen {
+        &self.listen
     }
 }
 

@@ -65,12 +65,22 @@ impl<R> SyslogSpout<R> {
                 config.listen
             ));
         }
-        Ok(SyslogSpout {
+        Ok(Self::listening(listen, config))
+    }
+
+    /// A receiver on an address already checked.
+    pub fn listening(listen: Listen, config: &SyslogConfig) -> Self {
+        SyslogSpout {
             listen,
             max_message: config.max_message_bytes.max(1),
             receiver: None,
             records: PhantomData,
-        })
+        }
+    }
+
+    /// The address it listens on.
+    pub fn listen(&self) -> &Listen {
+        &self.listen
     }
 }
 

@@ -1,0 +1,87 @@
+//! What a run shows while it runs: a progress bar on a terminal, and Ctrl-C to stop.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use antimony_engine::{Monitor, StopHandle};
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Stops the run on the first Ctrl-C (what is in flight drains); exits on the second.
+pub(super) fn stop_on_ctrl_c(stop: StopHandle) {
+    std::thread::spawn(move || {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        runtime.block_on(async {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("\nantimony: stopping (Ctrl-C again to quit at once)");
+                stop.stop();
+            }
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        });
+    });
+}
+
+/// A progress bar (bytes read, records/s, ETA) while the run lasts, on a terminal only;
+/// nothing when standard error is not a terminal.
+pub(super) struct Progress {
+    done: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Progress {
+    /// Starts showing progress of the run `monitor` watches; `events_from` names the component
+    /// whose output counts as records (the parser).
+    pub(super) fn start(monitor: Monitor, events_from: Option<String>) -> Self {
+        let done = Arc::new(AtomicBool::new(false));
+        if !std::io::stderr().is_terminal() {
+            return Progress { done, thread: None };
+        }
+        let finished = Arc::clone(&done);
+        let thread = std::thread::spawn(move || {
+            let bar = ProgressBar::new(0);
+            let style = ProgressStyle::with_template(
+                "{spinner} {bytes}/{total_bytes} [{bar:30}] {msg} eta {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
+            bar.set_style(style);
+            let started = Instant::now();
+            while !finished.load(Ordering::Relaxed) {
+                let total = antimony_io::progress::total_bytes();
+                bar.set_length(total.max(antimony_io::progress::read_bytes()));
+                bar.set_position(antimony_io::progress::read_bytes());
+                let records: u64 = monitor
+                    .snapshot()
+                    .iter()
+                    .filter(|c| events_from.as_deref().is_none_or(|name| c.name == name))
+                    .map(|c| c.emitted)
+                    .max()
+                    .unwrap_or(0);
+                let rate = records as f64 / started.elapsed().as_secs_f64().max(1e-3);
+                bar.set_message(format!("{records} records, {rate:.0}/s"));
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            bar.finish_and_clear();
+        });
+        Progress {
+            done,
+            thread: Some(thread),
+        }
+    }
+
+    /// Removes the bar.
+    pub(super) fn finish(mut self) {
+        self.done.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! Live sources in a running topology: a real syslog sender (`logger`, util-linux) on UDP
+//! loopback and a real dnstap sender (`fstrm_replay`, Debian's fstrm-bin) on a Unix socket,
+//! each received and parsed; then Ctrl-C stops the run cleanly.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data");
+
+fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// Kills the child process if the test fails before stopping it.
+struct Running(Option<Child>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Waits until `path` holds at least `lines` lines; returns them.
+fn wait_for_lines(path: &Path, lines: usize, child: &mut Child) -> Vec<serde_json::Value> {
+    let start = Instant::now();
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if text.lines().count() >= lines {
+            return text
+                .lines()
+                .map(|l| serde_json::from_str(l).expect("a JSON line"))
+                .collect();
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("antimony exited early with {status}");
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "timed out: {} of {lines} lines in {}",
+            text.lines().count(),
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn syslog_and_dnstap_senders_reach_a_running_topology() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_udp_port();
+    let socket = dir.path().join("dnstap.sock");
+    let topology = dir.path().join("live.toml");
+    std::fs::write(
+        &topology,
+        format!(
+            r#"[topology]
+name = "live"
+
+[spouts.syslog]
+type = "syslog"
+listen = "udp://127.0.0.1:{port}"
+
+[spouts.dnstap]
+type = "frame_streams"
+listen = "unix://{socket}"
+
+[bolts.parse]
+type = "dns_parse"
+inputs = ["syslog", "dnstap"]
+
+[bolts.events]
+type = "dns_file"
+inputs = [{{ from = "parse", grouping = "global" }}]
+path = "events.jsonl"
+sort = false
+"#,
+            socket = socket.display()
+        ),
+    )
+    .expect("topology");
+    let mut running = Running(Some(
+        Command::new(env!("CARGO_BIN_EXE_antimony"))
+            .args(["run", topology.to_str().expect("utf-8"), "--workers", "2"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("antimony starts"),
+    ));
+    let antimony = running.0.as_mut().expect("running");
+    let start = Instant::now();
+    while !socket.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the dnstap socket never appeared"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let events = dir.path().join("events.jsonl");
+
+    // A BIND query-log line, sent the way named's syslog channel would.
+    let sent = Command::new("logger")
+        .args(["--udp", "--server", "127.0.0.1", "--port", &port.to_string(), "--rfc3164", "--tag", "named"])
+        .arg("client @0x7f1703b12098 10.1.2.3#41281 (update-java.net): query: update-java.net IN A +E(0)K (10.0.0.53)")
+        .status()
+        .expect("logger runs (util-linux)");
+    assert!(sent.success());
+    let seen = wait_for_lines(&events, 1, antimony);
+    assert_eq!(seen[0]["qname"], "update-java.net");
+    assert_eq!(seen[0]["client"], "10.1.2.3");
+
+    // BIND's dnstap file, replayed by fstrm's own sender over the Unix socket.
+    let frames = std::fs::read_to_string(format!("{DATA}/dnstap/bind.dnstap.quiet.txt"))
+        .expect("text decode")
+        .lines()
+        .count();
+    let replayed = Command::new("fstrm_replay")
+        .args([
+            "-t",
+            "protobuf:dnstap.Dnstap",
+            "-r",
+            &format!("{DATA}/dnstap/bind.dnstap"),
+            "-u",
+        ])
+        .arg(&socket)
+        .status()
+        .expect("fstrm_replay runs (Debian fstrm-bin)");
+    assert!(replayed.success());
+    let seen = wait_for_lines(&events, 1 + frames, antimony);
+    assert_eq!(seen.len(), 1 + frames);
+
+    // Ctrl-C: the run drains and ends cleanly, with its summary.
+    let interrupted = Command::new("kill")
+        .args(["-INT", &antimony.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(interrupted.success());
+    let output = running
+        .0
+        .take()
+        .expect("running")
+        .wait_with_output()
+        .expect("antimony ends");
+    let summary = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{summary}");
+    assert!(summary.contains("stopping"), "{summary}");
+    assert!(summary.contains("parse"), "{summary}");
+}
