@@ -421,3 +421,18 @@ fn two_processes_give_the_same_alerts_as_one() {
     assert!(parsed_by_one > 0, "{}", stderr(&one));
     assert_eq!(std::fs::read_to_string(&alerts).expect("alerts"), single);
 }
+
+#[test]
+fn every_shipped_topology_is_valid() {
+    let dir = format!("{}/topologies", env!("CARGO_MANIFEST_DIR"));
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).expect("topologies") {
+        let path = entry.expect("entry").path();
+        let decl = antimony_engine::TopologyDecl::from_path(&path).expect("parses");
+        if let Err(e) = decl.resolve(&antimony::components::registry()) {
+            panic!("{}: {e}", path.display());
+        }
+        checked += 1;
+    }
+    assert!(checked >= 2);
+}
