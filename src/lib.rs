@@ -9,4 +9,5 @@
 pub mod assets;
 pub mod cli;
 pub mod components;
+pub mod r#gen;
 pub mod record;

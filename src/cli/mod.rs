@@ -2,6 +2,7 @@
 
 mod check;
 mod demo;
+mod r#gen;
 mod live;
 mod parse;
 mod run;
@@ -67,6 +68,18 @@ enum Command {
         after_help = "Examples:\n  antimony parse /var/log/named/query.log | head\n  antimony parse --format windows-debug dns.log\n  antimony parse --list-formats"
     )]
     Parse(ParseArgs),
+
+    /// Write a realistic DNS workload (Windows DNS debug log, BIND query log or pcap) to
+    /// standard output.
+    ///
+    /// Popular names by Zipf rank from thousands of clients, with DGA bursts, block-listed
+    /// names, lookalikes, a base32 TXT tunnel, NXDOMAIN storms and beaconing clients mixed in,
+    /// drawn from the lists in the shared data folder. The same seed gives the same bytes;
+    /// memory stays constant however many records are asked for.
+    #[command(
+        after_help = "Examples:\n  antimony gen --format windows-dns --records 1e6 > dns.log\n  antimony gen --format pcap --records 10M --seed 7 > dns.pcap\n  antimony gen -f bind -n 1e6 --rate 100000 | antimony run topologies/dns-threats.toml --input -"
+    )]
+    Gen(r#gen::GenArgs),
 
     /// List the component types a topology file can use.
     #[command(after_help = "Example:\n  antimony components")]
@@ -153,6 +166,7 @@ pub fn main(cli: Cli) -> anyhow::Result<()> {
         Command::Run(args) => run::run(args),
         Command::Check(args) => check::check(args),
         Command::Parse(args) => parse::parse(args),
+        Command::Gen(args) => r#gen::generate(args),
         Command::Components => {
             let registry = crate::components::registry();
             println!("spouts:");

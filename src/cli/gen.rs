@@ -1,0 +1,152 @@
+//! `antimony gen`: a realistic DNS workload on standard output (see [`crate::r#gen`]).
+
+use std::io::{self, Write as _};
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Args;
+
+use crate::r#gen::{self as generator, GenConfig, ModelConfig, OutputFormat, Pacing, Workload};
+
+/// Options of `antimony gen`.
+#[derive(Debug, Args)]
+pub(super) struct GenArgs {
+    /// Output format.
+    #[arg(long, short, value_enum)]
+    format: OutputFormat,
+    /// Records to write (lines, or packets for pcap): 100000, 1e6, 10M, 2_000_000.
+    #[arg(long, short = 'n', value_parser = parse_count)]
+    records: u64,
+    /// Seed of every random choice: the same seed gives the same bytes.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The shared data folder holding the name lists (benign/, dga/, threatintel/,
+    /// lookalikes/); default ../shared/data.
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Number of clients.
+    #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    clients: u32,
+    /// Queries per second of simulated time (how fast timestamps advance).
+    #[arg(long, default_value_t = 5000.0)]
+    qps: f64,
+    /// Write at this many records per second, stamped with the wall clock, instead of as
+    /// fast as possible (to feed a live pipeline).
+    #[arg(long, value_name = "RECORDS_PER_SEC")]
+    rate: Option<f64>,
+    /// With --rate: latency probes per second, lookups of t<ns>.update-java.net whose first
+    /// label is the wall-clock time the line was written (nanoseconds since 1970).
+    #[arg(long, default_value_t = 0.0, requires = "rate")]
+    probes: f64,
+    /// Print no summary on standard error.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// Reads a count written as `1000000`, `1_000_000`, `1e6`, `100k` or `10M`.
+fn parse_count(text: &str) -> Result<u64, String> {
+    let clean = text.replace('_', "");
+    let (number, unit) = match clean.chars().last() {
+        Some('k' | 'K') => (&clean[..clean.len() - 1], 1e3),
+        Some('m' | 'M') => (&clean[..clean.len() - 1], 1e6),
+        Some('g' | 'G') => (&clean[..clean.len() - 1], 1e9),
+        _ => (clean.as_str(), 1.0),
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a count such as 1000000, 1e6 or 10M"))?;
+    let value = value * unit;
+    if !(1.0..=1e12).contains(&value) || value.fract() != 0.0 {
+        return Err(format!("`{text}` is not a whole count from 1 to 10^12"));
+    }
+    Ok(value as u64)
+}
+
+pub(super) fn generate(args: GenArgs) -> anyhow::Result<()> {
+    let dir = args
+        .data
+        .clone()
+        .unwrap_or_else(generator::data::default_data_dir);
+    let data = Workload::load(&dir)?;
+    if let Some(rate) = args.rate {
+        anyhow::ensure!(rate > 0.0, "--rate must be positive");
+    }
+    anyhow::ensure!(args.qps > 0.0, "--qps must be positive");
+    let config = GenConfig {
+        format: args.format,
+        records: args.records,
+        model: ModelConfig {
+            seed: args.seed,
+            clients: args.clients,
+            qps: args.qps,
+            ..ModelConfig::default()
+        },
+        pacing: args.rate.map(|rate| Pacing {
+            rate,
+            probes: args.probes,
+        }),
+    };
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let summary = match generator::generate(&data, &config, &mut out) {
+        Ok(summary) => summary,
+        // A reader that stops early (`| head`) is not an error.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
+        Err(e) => return Err(e).context("cannot write to standard output"),
+    };
+    if !args.quiet {
+        let secs = summary.elapsed.as_secs_f64().max(1e-9);
+        let exchanges: u64 = summary.kinds.iter().map(|(_, n)| n).sum();
+        let mut kinds = summary.kinds.clone();
+        kinds.sort_by(|a, b| b.1.cmp(&a.1));
+        let mix: Vec<String> = kinds
+            .iter()
+            .map(|(kind, n)| {
+                format!(
+                    "{kind:?} {:.2}%",
+                    100.0 * *n as f64 / exchanges.max(1) as f64
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            io::stderr(),
+            "gen: {} records ({}), {:.1} MB in {:.2} s: {:.2}M records/s; {} exchanges: {}",
+            summary.records,
+            args.format.to_possible_value_name(),
+            summary.bytes as f64 / 1e6,
+            secs,
+            summary.records as f64 / secs / 1e6,
+            exchanges,
+            mix.join(", ")
+        );
+    }
+    Ok(())
+}
+
+trait ValueName {
+    fn to_possible_value_name(&self) -> String;
+}
+
+impl ValueName for OutputFormat {
+    fn to_possible_value_name(&self) -> String {
+        clap::ValueEnum::to_possible_value(self)
+            .map_or_else(|| format!("{self:?}"), |v| v.get_name().to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_count;
+
+    #[test]
+    fn counts() {
+        assert_eq!(parse_count("1000000"), Ok(1_000_000));
+        assert_eq!(parse_count("1_000"), Ok(1000));
+        assert_eq!(parse_count("1e6"), Ok(1_000_000));
+        assert_eq!(parse_count("2.5M"), Ok(2_500_000));
+        assert_eq!(parse_count("100k"), Ok(100_000));
+        assert!(parse_count("0").is_err());
+        assert!(parse_count("1.5").is_err());
+        assert!(parse_count("lots").is_err());
+    }
+}
