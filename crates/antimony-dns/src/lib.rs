@@ -26,6 +26,14 @@
 //!   - [`formats::suricata`]: Suricata `eve.json` DNS events, versions 2 and 3;
 //!   - [`formats::json_lines`]: JSON lines with Antimony's field names, read and written,
 //!     or of any shape through a [`formats::json_lines::FieldMap`].
+//! - [`stream`]: binary sources pushed in chunks of bytes: the [`stream::StreamDecoder`]
+//!   trait, [`stream::BinaryFormat`] (detection by magic number) and the counts every
+//!   binary decoder keeps. The formats:
+//!   - [`pcap`]: pcap and pcapng captures (link layers, IPv4/IPv6 with fragment
+//!     reassembly, DNS over UDP and over TCP with stream reassembly);
+//!   - [`dnstap`]: dnstap in Frame Streams, with the control frames a socket handshake
+//!     needs ([`dnstap::control`]).
+//! - [`wire`]: one DNS wire-format message into a [`DnsEvent`], with hostile-input limits.
 //! - [`domain`]: name normalisation, registered domain (eTLD+1), IDN display form.
 //! - [`codes`]: record type and response code mnemonics.
 //! - [`time`]: civil dates and RFC 3339 timestamps.

@@ -273,7 +273,8 @@ pub fn decode_message_detailed(msg: &[u8], meta: &WireMeta) -> Result<Decoded, W
         questions: header.qdcount,
         qclass,
     };
-    match walk_records(msg, pos, &header, &mut decoded.event) {
+    // The question's buffer is free again: answers' owner names reuse it.
+    match walk_records(msg, pos, &header, &mut decoded.event, &mut name) {
         Ok(end) => decoded.trailing_bytes = msg.len() - end,
         Err(e) => decoded.section_error = Some(e),
     }
@@ -328,19 +329,19 @@ fn walk_records(
     mut pos: usize,
     header: &Header,
     event: &mut DnsEvent,
+    owner: &mut NameText,
 ) -> Result<usize, WireError> {
     let sections = [
         (Section::Answer, header.ancount),
         (Section::Authority, header.nscount),
         (Section::Additional, header.arcount),
     ];
-    let mut owner = NameText::new();
     let mut seen_opt = false;
     for (section, count) in sections {
         for _ in 0..count {
             let render = section == Section::Answer && event.answers.len() < MAX_ANSWERS;
             let start = pos;
-            pos = read_name(msg, pos, section, render.then_some(&mut owner))?;
+            pos = read_name(msg, pos, section, render.then_some(&mut *owner))?;
             let fixed = msg
                 .get(pos..pos + 10)
                 .ok_or(WireError::Truncated(section))?;
@@ -487,6 +488,33 @@ impl NameText {
         }
     }
 
+    /// Appends a label, after a dot unless it is the first: printable ASCII as it is, other
+    /// bytes, the dot and the backslash as `\DDD`.
+    fn push_label(&mut self, label: &[u8]) {
+        if self.len > 0 {
+            self.push(b'.');
+        }
+        let plain = |b: &u8| b.is_ascii_graphic() && *b != b'.' && *b != b'\\';
+        // Most labels need no escape: copy them whole.
+        if label.iter().all(plain)
+            && let Some(dst) = self.buf.get_mut(self.len..self.len + label.len())
+        {
+            dst.copy_from_slice(label);
+            self.len += label.len();
+            return;
+        }
+        for &b in label {
+            if plain(&b) {
+                self.push(b);
+            } else {
+                self.push(b'\\');
+                self.push(b'0' + b / 100);
+                self.push(b'0' + (b / 10) % 10);
+                self.push(b'0' + b % 10);
+            }
+        }
+    }
+
     fn as_str(&self) -> &str {
         // Only ASCII is ever pushed.
         std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
@@ -525,19 +553,7 @@ fn read_name(
                     .get(pos + 1..pos + 1 + usize::from(len))
                     .ok_or(WireError::Truncated(section))?;
                 if let Some(out) = out.as_deref_mut() {
-                    if out.len > 0 {
-                        out.push(b'.');
-                    }
-                    for &b in label {
-                        if b.is_ascii_graphic() && b != b'.' && b != b'\\' {
-                            out.push(b);
-                        } else {
-                            out.push(b'\\');
-                            out.push(b'0' + b / 100);
-                            out.push(b'0' + (b / 10) % 10);
-                            out.push(b'0' + b % 10);
-                        }
-                    }
+                    out.push_label(label);
                 }
                 pos += 1 + usize::from(len);
             }

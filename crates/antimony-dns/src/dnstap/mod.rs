@@ -9,7 +9,7 @@
 //! can be replayed.
 //!
 //! Each data frame is one `dnstap.Dnstap` protobuf (the schema in `proto/dnstap.proto`,
-//! compiled at build time by prost-build); a MESSAGE becomes one [`DnsEvent`] through
+//! compiled at build time by prost-build); a MESSAGE becomes one [`DnsEvent`](crate::DnsEvent) through
 //! [`crate::wire::decode_message`]: the query bytes for a query type, the response bytes
 //! for a response type, with the addresses, ports and time of that side. The initiator
 //! (`query_address`) is the event's client and the responder its server, whatever the
@@ -184,8 +184,6 @@ impl DnstapDecoder {
             );
             self.counters.error(error.kind);
             out.put(self.frame + 1, Err(error));
-        } else if self.state == State::Start {
-            // An empty stream: nothing to report.
         }
         self.pending = Vec::new();
     }
