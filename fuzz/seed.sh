@@ -35,4 +35,32 @@ done
 # The JSON-lines format's own shape, and an ECS-like shape for the field map.
 printf '%s\n' '{"ts":"2017-08-12T09:35:32Z","client":"212.77.192.37","transport":"udp","direction":"response","id":32936,"qname":"ns1.ctc.gov.qa","qtype":"A","rcode":"NOERROR","flags":32784,"answers":[{"name":"ns1.ctc.gov.qa","rtype":"A","ttl":5,"data":"1.2.3.4"}]}' > corpus/json/antimony
 printf '%s\n' '{"@timestamp":"2026-11-26T06:46:47Z","source":{"ip":"10.0.0.7"},"dns":{"question":{"name":"example.com","type":"AAAA"},"response_code":"NXDOMAIN","answers":["1.2.3.4",{"name":"a.b","type":"CNAME","data":"c.d"}]}}' > corpus/json_mapped/ecs
+# Binary targets: every capture as it is; dnstap files cut to their first frames (START, 8
+# data frames, STOP); DNS messages taken from the lab capture's UDP packets.
+pcaps=../../shared/data/pcaps
+mkdir -p corpus/pcap corpus/dnstap corpus/dns_message
+cp "$pcaps"/*/*.pcap ../crates/antimony-dns/tests/fixtures/pcapng/*.pcapng corpus/pcap/
+python3 - "$pcaps" ../../shared/data/dnstap <<'PY'
+import struct, sys, pathlib
+pcaps, dnstap = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+for f in dnstap.glob("*.dnstap"):
+    b = f.read_bytes()
+    at, frames = 42, 0
+    while frames < 8 and at + 4 <= len(b):
+        (n,) = struct.unpack(">I", b[at:at + 4])
+        if n == 0:
+            break
+        at += 4 + n
+        frames += 1
+    pathlib.Path("corpus/dnstap", f.stem).write_bytes(b[:at] + b[-12:])
+b = (pcaps / "lab" / "lab_dns.pcap").read_bytes()
+at, count = 24, 0
+while at + 16 <= len(b) and count < 64:
+    (caplen,) = struct.unpack("<I", b[at + 8:at + 12])
+    frame = b[at + 16:at + 16 + caplen]
+    if len(frame) > 42 and frame[23] == 17:
+        pathlib.Path("corpus/dns_message", f"lab-{count}").write_bytes(frame[42:])
+        count += 1
+    at += 16 + caplen
+PY
 echo "seed: $(find corpus -type f | wc -l) files in $(ls corpus | wc -l) corpora"

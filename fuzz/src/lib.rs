@@ -4,6 +4,8 @@
 //! invariant (a name not normalised, a registered domain that is not a suffix of the name,
 //! an event that does not read back equal from its own JSON line).
 
+pub mod binary;
+
 use antimony_dns::DnsEvent;
 use antimony_dns::domain::MAX_NAME_LEN;
 use antimony_dns::formats::json_lines::{self, FieldMap};

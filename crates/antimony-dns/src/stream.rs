@@ -142,6 +142,9 @@ pub enum StreamErrorKind {
     FragmentIncomplete,
     /// A dnstap frame whose protobuf cannot be decoded, or that lacks the DNS message.
     Dnstap,
+    /// A packet or frame time before 1970 or after the year 9999 (a corrupt record, or a
+    /// pcapng interface with a wrong time resolution): no event is made with it.
+    Timestamp,
 }
 
 impl StreamErrorKind {
@@ -160,6 +163,7 @@ impl StreamErrorKind {
             StreamErrorKind::TcpFraming => "tcp_framing",
             StreamErrorKind::FragmentIncomplete => "fragment_incomplete",
             StreamErrorKind::Dnstap => "bad_dnstap",
+            StreamErrorKind::Timestamp => "bad_timestamp",
         }
     }
 }
@@ -353,6 +357,15 @@ impl Counters {
             control_frames: self.control_frames,
         }
     }
+}
+
+/// The last microsecond of the year 9999: later times (and times before 1970) are refused,
+/// as no capture or server log holds them and RFC 3339 cannot write them.
+pub(crate) const MAX_TIMESTAMP: i64 = 253_402_300_799_999_999;
+
+/// Whether a record's time can be an event's.
+pub(crate) fn timestamp_ok(ts: i64) -> bool {
+    (0..=MAX_TIMESTAMP).contains(&ts)
 }
 
 /// Which UDP and TCP traffic is read as DNS.

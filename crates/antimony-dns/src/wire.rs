@@ -360,14 +360,10 @@ fn walk_records(
                 let high = u16::from(fixed[4]);
                 event.rcode = Some((high << 4) | (event.flags & 0x000f));
             }
-            if render {
-                let mut name = String::new();
-                // Owner names are kept the way `set_qname` keeps question names, when they
-                // can be; otherwise in their escaped presentation form.
-                if crate::domain::normalise_into(owner.as_str(), &mut name).is_err() {
-                    name.clear();
-                    name.push_str(owner.as_str());
-                }
+            let mut name = String::new();
+            // Owner names are normalised like question names. One that cannot be (its
+            // escaped form is too long for a name) is walked but not kept.
+            if render && crate::domain::normalise_into(owner.as_str(), &mut name).is_ok() {
                 event.answers.push(Answer {
                     name,
                     rtype,
@@ -734,6 +730,27 @@ mod tests {
         m.extend_from_slice(b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x01\x00\x03\x01\x02\x03");
         let e = decode_message(&m, &WireMeta::default()).expect("valid test input");
         assert_eq!(e.answers[0].data, "\\# 3 010203");
+    }
+
+    /// Found by fuzzing: an owner name whose escaped form is too long was kept as it was.
+    #[test]
+    fn answer_owner_too_long_when_escaped_is_not_kept() {
+        let mut m = vec![0, 1, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 0];
+        m.extend_from_slice(b"\x01a\x00\x00\x01\x00\x01");
+        // 40 bytes of \x01: 160 characters once escaped, too long for a label.
+        m.push(40);
+        m.extend_from_slice(&[1; 40]);
+        m.extend_from_slice(b"\x00\x00\x01\x00\x01\x00\x00\x00\x01\x00\x04\x01\x02\x03\x04");
+        m.extend_from_slice(b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x01\x00\x04\x05\x06\x07\x08");
+        let decoded = decode_message_detailed(&m, &WireMeta::default()).expect("decodes");
+        assert_eq!(decoded.section_error, None);
+        let data: Vec<&str> = decoded
+            .event
+            .answers
+            .iter()
+            .map(|a| a.data.as_str())
+            .collect();
+        assert_eq!(data, ["5.6.7.8"]);
     }
 
     #[test]

@@ -33,7 +33,7 @@ use std::sync::Arc;
 
 use prost::Message as _;
 
-use crate::stream::{Counters, Sink, SkipReason, StreamError, StreamErrorKind};
+use crate::stream::{Counters, Sink, SkipReason, StreamError, StreamErrorKind, timestamp_ok};
 use crate::wire::{WireMeta, decode_message_detailed};
 use crate::{DecodeOptions, Transport};
 
@@ -405,6 +405,15 @@ impl DnstapDecoder {
             .min(i64::MAX / 1_000_000)
             * 1_000_000
             + i64::from(nanos.unwrap_or(0).min(999_999_999) / 1000);
+        if !timestamp_ok(ts) {
+            self.error(
+                n,
+                StreamErrorKind::Timestamp,
+                format!("message time {ts} µs since 1970 is outside 1970 to 9999"),
+                out,
+            );
+            return None;
+        }
         let transport = match (message.socket_protocol, message.http_protocol) {
             (Some(4), Some(3)) => Transport::Udp,
             (Some(1 | 5 | 7), _) => Transport::Udp,

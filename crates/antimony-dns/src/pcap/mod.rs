@@ -37,7 +37,7 @@ use pcap_parser::pcapng::{
 use pcap_parser::traits::PcapNGPacketBlock;
 
 use crate::DecodeOptions;
-use crate::stream::{CaptureOptions, Counters, Sink, StreamError, StreamErrorKind};
+use crate::stream::{CaptureOptions, Counters, Sink, StreamError, StreamErrorKind, timestamp_ok};
 
 use self::net::Net;
 
@@ -600,6 +600,18 @@ impl PcapDecoder {
 
     fn packet<S: Sink>(&mut self, link: u32, ts: i64, data: &[u8], out: &mut S) {
         self.packet += 1;
+        if !timestamp_ok(ts) {
+            self.net.counters.records += 1;
+            self.net.counters.records_decoded += 1;
+            let error = StreamError::new(
+                format!("packet {}", self.packet),
+                StreamErrorKind::Timestamp,
+                format!("packet time {ts} µs since 1970 is outside 1970 to 9999"),
+            );
+            self.net.counters.error(error.kind);
+            out.put(self.packet, Err(error));
+            return;
+        }
         self.last_ts = ts;
         self.net.packet(self.packet, ts, link, data, out);
     }
