@@ -42,7 +42,7 @@ use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::util::{rtype_of_data, trim_start};
+use super::util::{checked_ts, rtype_of_data, trim_start};
 use super::{DecodeOptions, LineDecoder, ParseError, ParseErrorKind, prepare};
 use crate::codes::{Rcode, Rtype, parse_u16, rcode_code, rtype_code};
 use crate::time::{MICROS_PER_SECOND, parse_rfc3339, write_rfc3339};
@@ -436,6 +436,7 @@ impl Decoder {
             Scalar::Str(s) => parse_rfc3339(s).map_err(|_| invalid("ts", TS))?,
             other => epoch_micros(other).ok_or(invalid("ts", TS))?,
         };
+        let ts = checked_ts(ts, "ts")?;
         let address = |value: &Scalar<'_>, field| -> Result<Option<IpAddr>, ParseError> {
             if value.is_null() {
                 return Ok(None);
@@ -785,6 +786,28 @@ mod tests {
             r#"{"ts":0,"qname":"a.com","qtype":1,"answers":"none"}"#,
             "line",
         );
+    }
+
+    /// Found by fuzzing (`json` target): a timestamp past year 9999, or before year 0000
+    /// once the zone was applied, was accepted, and its JSON line could not be read back.
+    #[test]
+    fn regression_fuzz_timestamp_outside_years_0000_to_9999() {
+        for ts in [
+            "1567095388061.004544",
+            "999999999999",
+            "-62167219201",
+            r#""0000-01-01T00:00:00+01:00""#,
+        ] {
+            refused(&format!(r#"{{"ts":{ts},"qname":"a.com","qtype":1}}"#), "ts");
+        }
+        for ts in [
+            "253402300799",
+            "-62167219200",
+            r#""9999-12-31T23:59:59.999999Z""#,
+        ] {
+            let line = format!(r#"{{"ts":{ts},"qname":"a.com","qtype":1}}"#);
+            assert!(decode(&line).is_ok_and(|e| e.is_some()), "{line}");
+        }
     }
 
     #[test]

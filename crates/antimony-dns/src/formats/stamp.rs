@@ -16,7 +16,9 @@
 //! dates have no year and take [`DecodeOptions::year`], or are refused with an error that
 //! says to set it.
 
-use super::util::{Fields, month_abbr, parse_clock, parse_dec, parse_u64, trim_start, utf8};
+use super::util::{
+    Fields, checked_ts, month_abbr, parse_clock, parse_dec, parse_u64, trim_start, utf8,
+};
 use super::{DecodeOptions, ParseError};
 use crate::time::{CivilDateTime, MICROS_PER_SECOND, parse_rfc3339};
 
@@ -41,6 +43,11 @@ impl Clock {
     /// Reads the timestamp at the start of `line`; returns it in UTC microseconds with the
     /// rest of the line, leading blanks removed.
     pub(crate) fn leading<'a>(&self, line: &'a [u8]) -> Result<(i64, &'a [u8]), ParseError> {
+        let (ts, rest) = self.leading_unchecked(line)?;
+        Ok((checked_ts(ts, "timestamp")?, rest))
+    }
+
+    fn leading_unchecked<'a>(&self, line: &'a [u8]) -> Result<(i64, &'a [u8]), ParseError> {
         let line = skip_syslog_priority(line);
         let invalid = || ParseError::invalid("timestamp", TIMESTAMP);
         let mut fields = Fields::new(line);
@@ -189,6 +196,21 @@ mod tests {
         check("[1764139607] unbound", "2025-11-26T06:46:47Z", "unbound");
         check("[1764139607.25] u", "2025-11-26T06:46:47.25Z", "u");
         check("[7] u", "1970-01-01T00:00:07Z", "u");
+    }
+
+    /// The timestamp bound the fuzzers found missing in the Zeek and JSON decoders, for the
+    /// syslog-style forms: the UTC offset can move year 0000 to year -1.
+    #[test]
+    fn regression_timestamp_before_year_0000() {
+        let clock = Clock::new(&DecodeOptions {
+            utc_offset_minutes: 60,
+            ..DecodeOptions::default()
+        });
+        for line in ["01-Jan-0000 00:00:00.000 x", "0000-01-01T00:00:00+01:00 x"] {
+            let error = clock.leading(line.as_bytes()).err();
+            assert_eq!(error.map(|e| e.field()), Some("timestamp"), "{line}");
+        }
+        assert!(clock.leading(b"01-Jan-0000 01:00:00.000 x").is_ok());
     }
 
     #[test]

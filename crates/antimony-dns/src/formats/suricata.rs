@@ -28,7 +28,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use super::json_lines::{Scalar, not_json};
-use super::util::{AA, QR, RA, RD, TC, answer, parse_hex_u16, set_qname, trim_start};
+use super::util::{AA, QR, RA, RD, TC, answer, checked_ts, parse_hex_u16, set_qname, trim_start};
 use super::{DecodeOptions, LineDecoder, ParseError, prepare};
 use crate::codes::{rcode_code, rtype_code};
 use crate::time::parse_rfc3339;
@@ -187,6 +187,7 @@ impl LineDecoder for Decoder {
                 .and_then(|s| parse_rfc3339(s).ok())
                 .ok_or(invalid("timestamp", TS))?,
         };
+        let ts = checked_ts(ts, "timestamp")?;
         let (src, dst) = (
             address(&eve.src_ip, "src_ip")?,
             address(&eve.dest_ip, "dest_ip")?,
@@ -359,6 +360,16 @@ mod tests {
         check(
             r#"{"event_type":"dns","dns":{"version":3,"type":"response","tx_id":1,"id":0,"flags":"8180","qr":true,"rd":true,"ra":true,"opcode":0,"rcode":"NOERROR","queries":[{"rrname":"www.suricata.io","rrtype":"A"}],"answers":[{"rrname":"www.suricata.io","rrtype":"CNAME","ttl":3597,"rdata":"suricata.io"},{"rrname":"suricata.io","rrtype":"A","ttl":597,"rdata":"35.212.0.44"}]}}"#,
             r#"{"ts":"1970-01-01T00:00:00Z","transport":"unknown","direction":"response","id":0,"qname":"www.suricata.io","registered_domain":"suricata.io","qtype":"A","rcode":"NOERROR","flags":33152,"answers":[{"name":"www.suricata.io","rtype":"CNAME","ttl":3597,"data":"suricata.io"},{"name":"suricata.io","rtype":"A","ttl":597,"data":"35.212.0.44"}]}"#,
+        );
+    }
+
+    /// The timestamp bound the fuzzers found missing in the Zeek and JSON decoders: a zone
+    /// can move year 0000 to year -1, which RFC 3339 cannot write.
+    #[test]
+    fn regression_timestamp_before_year_0000() {
+        refused(
+            r#"{"timestamp":"0000-01-01T00:00:00+0100","event_type":"dns","dns":{"type":"query","rrname":"a.com","rrtype":"A"}}"#,
+            "timestamp",
         );
     }
 

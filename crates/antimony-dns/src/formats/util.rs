@@ -16,6 +16,26 @@ pub(crate) const RD: u16 = 0x0100;
 /// Recursion available.
 pub(crate) const RA: u16 = 0x0080;
 
+/// The earliest time an event can hold: 0000-01-01T00:00:00Z.
+pub(crate) const MIN_TS: i64 = -62_167_219_200_000_000;
+/// The latest time an event can hold: 9999-12-31T23:59:59.999999Z.
+pub(crate) const MAX_TS: i64 = 253_402_300_799_999_999;
+
+/// `ts` when RFC 3339 can write it (years 0000 to 9999), which every event must: JSON
+/// lines carry it so, and an event must read back from its own line. Anything else is an
+/// error about `field`.
+#[inline]
+pub(crate) fn checked_ts(ts: i64, field: &'static str) -> Result<i64, ParseError> {
+    if (MIN_TS..=MAX_TS).contains(&ts) {
+        Ok(ts)
+    } else {
+        Err(ParseError::invalid(
+            field,
+            "a time from year 0000 to 9999 (after the UTC offset)",
+        ))
+    }
+}
+
 /// The flags of a response whose log line gives no more than its response code: QR and the
 /// code's low four bits, as the JSON decoder assumes when `flags` is absent.
 #[inline]

@@ -38,7 +38,7 @@
 
 use std::sync::Arc;
 
-use super::util::{Fields, parse_clock, parse_dec, parse_hex_u16, parse_ip, utf8};
+use super::util::{Fields, checked_ts, parse_clock, parse_dec, parse_hex_u16, parse_ip, utf8};
 use super::{DateOrder, DecodeOptions, LineDecoder, ParseError, prepare};
 use crate::codes::{rcode_code, rtype_code};
 use crate::time::CivilDateTime;
@@ -120,7 +120,7 @@ impl Decoder {
             DateOrder::Auto => invalid_date(),
             _ => ParseError::invalid("date", "a date in the configured date_order"),
         })?;
-        Ok(local - self.offset_micros)
+        checked_ts(local - self.offset_micros, "date")
     }
 
     /// The date order for one line (see the module documentation for the auto rule).
@@ -494,6 +494,20 @@ mod tests {
             "4/15/2014 3:16:00 PM 0710 PACKET  0000000028FB94C0 UDP Rcv 10.0.0.1 8857   Q [0001   D   NOERROR] A",
             "qname",
         );
+    }
+
+    /// The timestamp bound the fuzzers found missing in the Zeek and JSON decoders: with
+    /// an offset west of UTC, 31 December 9999 moves into year 10000.
+    #[test]
+    fn regression_timestamp_after_year_9999() {
+        let west = DecodeOptions {
+            utc_offset_minutes: -300,
+            ..DecodeOptions::default()
+        };
+        let line = "12/31/9999 11:00:00 PM 0490 PACKET  000000216EFFC910 UDP Snd 212.77.192.37   80a8 R Q [1080       NOERROR] A      (3)ns1(3)ctc(3)gov(2)qa(0)";
+        let mut decoder = Decoder::new(&west);
+        let error = decoder.decode_line(line.as_bytes()).err();
+        assert_eq!(error.map(|e| e.field()), Some("date"));
     }
 
     #[test]

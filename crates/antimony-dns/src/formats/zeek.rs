@@ -41,7 +41,7 @@
 use std::sync::Arc;
 
 use super::util::{
-    AA, QR, RA, RD, TC, answer, parse_ip, parse_u64, rtype_of_data, set_qname, utf8,
+    AA, QR, RA, RD, TC, answer, checked_ts, parse_ip, parse_u64, rtype_of_data, set_qname, utf8,
 };
 use super::{DecodeOptions, LineDecoder, ParseError, prepare};
 use crate::codes::{rcode_code, rtype_code};
@@ -337,6 +337,7 @@ impl LineDecoder for Decoder {
         const TS: &str = "seconds since 1970 such as 1547188415.857497";
         let ts = ts.ok_or(ParseError::missing("ts", TS))?;
         let ts = epoch_seconds(ts).ok_or(ParseError::invalid("ts", TS))?;
+        let ts = checked_ts(ts, "ts")?;
         let rcode = match (rcode, rcode_name) {
             (Some(code), _) => Some(
                 parse_u64(code, 4)
@@ -497,6 +498,15 @@ mod tests {
         refused("#set_separator\t,,", "#set_separator");
         let wide = format!("#fields{}", "\tx".repeat(300));
         refused(&wide, "#fields");
+    }
+
+    /// Found by fuzzing (`zeek` target): `444444444444` seconds (year 16053) was accepted,
+    /// and its JSON line could not be read back.
+    #[test]
+    fn regression_fuzz_timestamp_after_year_9999() {
+        let line = "444444444444\tC\t10.0.0.1\t5\t10.0.0.2\t53\ttcp\t1\t-\tx.com\t1\tC_INTERNET\t16\tTXT\t-\t-\tT\tF\tF\tF\t0\t-\t-\tF";
+        refused(line, "ts");
+        refused(&line.replace("444444444444", "-99999999999"), "ts");
     }
 
     #[test]

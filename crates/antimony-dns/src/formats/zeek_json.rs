@@ -15,7 +15,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use super::json_lines::{Scalar, epoch_micros, not_json};
-use super::util::{answer, rtype_of_data, set_qname, trim_start};
+use super::util::{answer, checked_ts, rtype_of_data, set_qname, trim_start};
 use super::zeek::flags;
 use super::{DecodeOptions, LineDecoder, ParseError, prepare};
 use crate::codes::{rcode_code, rtype_code};
@@ -123,6 +123,7 @@ impl LineDecoder for Decoder {
             Scalar::Str(s) => parse_rfc3339(s).map_err(|_| invalid("ts", TS))?,
             other => epoch_micros(other).ok_or(invalid("ts", TS))?,
         };
+        let ts = checked_ts(ts, "ts")?;
         let transport = match r.proto.as_str() {
             Some("udp") => Transport::Udp,
             Some("tcp") => Transport::Tcp,
@@ -242,6 +243,16 @@ mod tests {
         check(
             r#"{"ts":"2019-08-29T16:23:50.680046Z","uid":"C1","id.orig_h":"fe80::4ef:15cf:769f:ff21","id.resp_h":"ff02::fb","proto":"udp","trans_id":0,"query":"_googlecast._tcp.local","qtype_name":"PTR","AA":false,"TC":false,"RD":false,"RA":false}"#,
             r#"{"ts":"2019-08-29T16:23:50.680046Z","client":"fe80::4ef:15cf:769f:ff21","server":"ff02::fb","transport":"udp","direction":"query","id":0,"qname":"_googlecast._tcp.local","registered_domain":"_tcp.local","qtype":"PTR","flags":0}"#,
+        );
+    }
+
+    /// Found by fuzzing (`zeek_json` target): `514718841845.7497` seconds (year 18280) was
+    /// accepted, and its JSON line could not be read back.
+    #[test]
+    fn regression_fuzz_timestamp_after_year_9999() {
+        refused(
+            r#"{"ts":514718841845.7497,"uid":"C","query":"a.com"}"#,
+            "ts",
         );
     }
 
