@@ -38,7 +38,8 @@
 //! With `log-queries=extra` every line starts with a serial number and the client's
 //! `ADDRESS/PORT`, which fills the client of response events too; with `log-queries=proto`
 //! (dnsmasq 2.91) a `UDP` or `TCP` before the serial sets the transport. The timestamp is the
-//! syslog header (see [`stamp`](super::stamp)); classic syslog dates need
+//! syslog header (classic `Nov 26 06:46:47`, RFC 3339, BIND's `26-Nov-2026 06:46:47.907`,
+//! with or without `<PRI>`); classic syslog dates need
 //! [`DecodeOptions::year`].
 
 use std::fmt::Write as _;

@@ -15,7 +15,7 @@
 //!   letters of which `A` (authoritative) is kept; RECORDS are the answer section as
 //!   `NAME TTL CLASS TYPE DATA;` each.
 //! - **Query log** (BIND's `queries` category): a query event, read as the
-//!   [`bind9`](super::bind9) decoder reads it.
+//!   [`bind9`] decoder reads it.
 //! - **Query errors** (`query failed (RCODE) for NAME/CLASS/TYPE`): a response event with
 //!   that response code, as the client received it.
 //! - **RPZ events** in CEF: a response event for the rewritten question (`msg="rpz QNAME

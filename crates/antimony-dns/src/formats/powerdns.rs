@@ -10,7 +10,8 @@
 //! Remote`, else UDP) for `NAME|TYPE`. The remote may carry the EDNS client subnet after
 //! `<-` (ignored) or a port. Everything after the question (DNSSEC OK, buffer size, the
 //! packet cache outcome) is ignored. The timestamp is that of `log-timestamp=yes` or of the
-//! syslog header (see [`stamp`](super::stamp)); classic syslog dates need
+//! syslog header (classic `Nov 26 06:46:47`, RFC 3339, BIND's `26-Nov-2026 06:46:47.907`,
+//! with or without `<PRI>`); classic syslog dates need
 //! [`DecodeOptions::year`].
 //!
 //! Lines without ` wants '` (start-up messages, backend notices) decode to `Ok(None)`.

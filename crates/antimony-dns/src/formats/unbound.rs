@@ -15,7 +15,7 @@
 //!   response with the empty (root) name and type 0.
 //! - The **timestamp** is whatever precedes `unbound[...]`: the log file's own
 //!   `[epoch seconds]` or `log-time-ascii` date, or a syslog header (pfSense writes
-//!   `unbound[PID]: [PID:THREAD] info: ...`); see [`stamp`](super::stamp) for the forms.
+//!   `unbound[PID]: [PID:THREAD] info: ...`), RFC 3339 or BIND-style.
 //! - The transport is not logged (unknown), nor the server address. Response flags are QR
 //!   and the response code.
 //!

@@ -26,7 +26,7 @@
 //! # Why a separate, stateful format
 //!
 //! A record spans many lines, so its event can only be complete once its block has been
-//! read. This decoder reads the packet line as the [`windows_debug`](super::windows_debug)
+//! read. This decoder reads the packet line as the [`windows_debug`]
 //! decoder does, holds the event, adds each record of the answer section to it, and returns
 //! it when the block ends: after the last record of the additional section (`ARCOUNT`
 //! says how many) or its `empty`, at a blank line, at the next dated line, or at

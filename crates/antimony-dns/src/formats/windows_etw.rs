@@ -26,7 +26,7 @@
 //! `KEY=value` fields.
 //!
 //! The date and time are in the server's locale and read as the
-//! [`windows_debug`](super::windows_debug) decoder reads them, with the same
+//! [`windows_debug`] decoder reads them, with the same
 //! [`DateOrder`](super::DateOrder) and UTC offset options. Each line is decoded alone.
 
 use std::net::IpAddr;
