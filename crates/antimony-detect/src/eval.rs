@@ -147,3 +147,74 @@ pub fn single_list(name: &str, text: &str) -> ThreatIntel {
         .map(|(t, _)| t)
         .unwrap_or_default()
 }
+
+/// Leave-families-out results of one DGA candidate.
+#[derive(Clone, Debug)]
+pub struct DgaEval {
+    /// The candidate's name.
+    pub candidate: String,
+    /// Per family.
+    pub families: BTreeMap<String, crate::detectors::dga::boost::FamilyResult>,
+    /// Names of the other benign lists, in `other_fpr` order.
+    pub other_lists: Vec<String>,
+}
+
+impl DgaEval {
+    /// Mean over families of the recall at FPR index `k` (macro recall).
+    pub fn macro_recall(&self, k: usize) -> f64 {
+        let n = self.families.len().max(1) as f64;
+        self.families
+            .values()
+            .map(|r| r.caught[k] as f64 / r.total.max(1) as f64)
+            .sum::<f64>()
+            / n
+    }
+
+    /// Mean over folds of the FPR on other benign list `o` at FPR index `k`.
+    pub fn other_fpr(&self, o: usize, k: usize) -> f64 {
+        let n = self.families.len().max(1) as f64;
+        self.families
+            .values()
+            .map(|r| r.other_fpr.get(o).map_or(0.0, |v| v[k]))
+            .sum::<f64>()
+            / n
+    }
+}
+
+/// Leave-families-out evaluation of DGA candidates on the shared data: benign training
+/// labels are the Alexa list minus the held-out fifth ([`is_held_out`]), thresholds are set
+/// on that fifth, and `other` benign lists (never trained on) report their FPR at the same
+/// thresholds.
+///
+/// [`is_held_out`]: crate::detectors::dga::is_held_out
+pub fn dga_leave_families_out(
+    benign: &str,
+    dga_csv: &str,
+    other: &[(&str, &str)],
+    candidates: &[crate::detectors::dga::boost::Candidate],
+    min_len: usize,
+    mut progress: impl FnMut(&str),
+) -> Vec<DgaEval> {
+    use crate::detectors::dga::{boost, is_held_out, label_of};
+    let held = |n: &&str| label_of(n).is_some_and(|l| is_held_out(&l));
+    let prepared = boost::prepare(
+        lines(benign).filter(|n| !held(n)),
+        lines(benign).filter(held),
+        other,
+        dga_rows(dga_csv),
+        min_len,
+    );
+    candidates
+        .iter()
+        .map(|&c| DgaEval {
+            candidate: c.name(),
+            families: boost::leave_families_out(&prepared, c, &mut progress),
+            other_lists: other.iter().map(|(n, _)| (*n).to_owned()).collect(),
+        })
+        .collect()
+}
+
+/// `(family, domain)` rows of `dga_train.csv` (header skipped).
+pub fn dga_rows(csv: &str) -> impl Iterator<Item = (&str, &str)> {
+    csv.lines().skip(1).filter_map(|l| l.trim().split_once(','))
+}

@@ -13,11 +13,11 @@ use ahash::AHashSet;
 
 use crate::alert::{Alert, Severity};
 use crate::config::{AllowConfig, ConfigError, DetectConfig, ScoringConfig};
-use crate::detectors::lookalike::{BrandError, Brands, Lookalike};
-use crate::detectors::suspicious::{Suspicious, SuspiciousConfig};
 use crate::detectors::dga::{Dga, Model, ModelError};
 use crate::detectors::keywords::{KeywordError, Keywords, RuleSet};
 use crate::detectors::length::LongName;
+use crate::detectors::lookalike::{BrandError, Brands, Lookalike};
+use crate::detectors::suspicious::{Suspicious, SuspiciousConfig};
 use crate::detectors::threat_intel::{
     ListReport, SharedThreatIntel, ThreatIntel, ThreatIntelError,
 };
@@ -351,7 +351,10 @@ impl Detectors {
         let corroborated = kept.len() >= 2;
         for mut f in kept {
             for (what, signal) in &signals {
-                f.score = f.score.saturating_add(self.suspicious_config.boost).min(100);
+                f.score = f
+                    .score
+                    .saturating_add(self.suspicious_config.boost)
+                    .min(100);
                 let _ = write!(f.reason, "; {what}");
                 f.evidence.push(ev("signal", signal.detector));
             }
@@ -412,17 +415,20 @@ impl Detectors {
         let mut out: Vec<Explanation> = self
             .detectors
             .iter()
-            .map(|d| match boosted.iter().position(|f| f.detector == d.name()) {
-                Some(i) => Explanation::fired(boosted.swap_remove(i)),
-                None => d.explain(&name),
-            })
+            .map(
+                |d| match boosted.iter().position(|f| f.detector == d.name()) {
+                    Some(i) => Explanation::fired(boosted.swap_remove(i)),
+                    None => d.explain(&name),
+                },
+            )
             .collect();
         if let Some(s) = &self.suspicious {
             let mut e = s.explain(&name);
             if e.fired && !self.suspicious_config.alert_alone {
                 e.fired = false;
                 e.severity = None;
-                e.reason.push_str("; it raises other detectors' scores, no alert alone");
+                e.reason
+                    .push_str("; it raises other detectors' scores, no alert alone");
             }
             out.push(e);
         }

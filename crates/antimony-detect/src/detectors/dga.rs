@@ -67,6 +67,8 @@ use super::{Explanation, Finding, Name, NameDetector, ev};
 use crate::alert::Severity;
 use crate::hash::StableHasher;
 
+pub mod boost;
+
 /// The detector's name in alerts.
 pub const DETECTOR: &str = "dga";
 
@@ -803,6 +805,15 @@ pub fn train<'a>(
         }
     }
     model
+}
+
+/// Trigram counts of benign labels.
+fn benign_counts(labels: &BTreeSet<String>) -> Counts {
+    let mut tri = vec![0u32; S * S * S];
+    for label in labels {
+        for_each_trigram(label.as_bytes(), |t| tri[tri_index(t)] += 1);
+    }
+    Counts::from_trigrams(tri)
 }
 
 /// Logistic regression by Newton's method with a small ridge penalty, classes weighted to

@@ -71,11 +71,42 @@ pub const DETECTOR: &str = "lookalike";
 /// Only lure words: generic ones (`mail`, `app`, `store`, `drive`, `cdn`) name the brands'
 /// own services too often (`googlemail.com`, `microsoftstore.com`, `cdninstagram.com`).
 pub const DICTIONARY: &[&str] = &[
-    "account", "accounts", "activate", "activation", "alert", "auth", "authenticate",
-    "billing", "confirm", "confirmation", "customer", "helpdesk", "invoice", "locked", "login",
-    "logon", "password", "payment", "recover", "recovery", "refund", "reset", "secure",
-    "security", "signin", "sign-in", "support", "suspended", "unlock", "update", "validate",
-    "validation", "verify", "verification", "wallet", "webscr",
+    "account",
+    "accounts",
+    "activate",
+    "activation",
+    "alert",
+    "auth",
+    "authenticate",
+    "billing",
+    "confirm",
+    "confirmation",
+    "customer",
+    "helpdesk",
+    "invoice",
+    "locked",
+    "login",
+    "logon",
+    "password",
+    "payment",
+    "recover",
+    "recovery",
+    "refund",
+    "reset",
+    "secure",
+    "security",
+    "signin",
+    "sign-in",
+    "support",
+    "suspended",
+    "unlock",
+    "update",
+    "validate",
+    "validation",
+    "verify",
+    "verification",
+    "wallet",
+    "webscr",
 ];
 
 /// Lookalike settings.
@@ -288,8 +319,9 @@ pub fn fold_label(label: &str) -> String {
 const P: u64 = 0x100_0000_01b3;
 
 fn poly_hash(s: &[u8]) -> u64 {
-    s.iter()
-        .fold(0u64, |h, &b| h.wrapping_mul(P).wrapping_add(u64::from(b) + 1))
+    s.iter().fold(0u64, |h, &b| {
+        h.wrapping_mul(P).wrapping_add(u64::from(b) + 1)
+    })
 }
 
 /// How a key relates to a brand label.
@@ -343,22 +375,22 @@ impl Lookalike {
                 continue;
             }
             for label in [b.raw.as_bytes(), b.label.as_bytes()] {
-            min_len = min_len.min(label.len());
-            max_len = max_len.max(label.len());
-            let mut add = |h: u64, rel: Rel| {
-                let v = edits.entry(h).or_default();
-                if !v.contains(&(id, rel)) {
-                    v.push((id, rel));
+                min_len = min_len.min(label.len());
+                max_len = max_len.max(label.len());
+                let mut add = |h: u64, rel: Rel| {
+                    let v = edits.entry(h).or_default();
+                    if !v.contains(&(id, rel)) {
+                        v.push((id, rel));
+                    }
+                };
+                add(poly_hash(label), Rel::Label);
+                let mut del = Vec::with_capacity(label.len());
+                for i in 0..label.len() {
+                    del.clear();
+                    del.extend_from_slice(&label[..i]);
+                    del.extend_from_slice(&label[i + 1..]);
+                    add(poly_hash(&del), Rel::Deleted);
                 }
-            };
-            add(poly_hash(label), Rel::Label);
-            let mut del = Vec::with_capacity(label.len());
-            for i in 0..label.len() {
-                del.clear();
-                del.extend_from_slice(&label[..i]);
-                del.extend_from_slice(&label[i + 1..]);
-                add(poly_hash(&del), Rel::Deleted);
-            }
             }
         }
         let tokens = AhoCorasick::builder()
@@ -424,12 +456,13 @@ impl Lookalike {
         if let Some(v) = self.edits.get(&whole) {
             for &(b, rel) in v {
                 let brand = &self.brands[usize::from(b)];
-                let ok = [brand.raw.as_bytes(), brand.label.as_bytes()]
-                    .iter()
-                    .any(|label| match rel {
-                        Rel::Label => *label == c,
-                        Rel::Deleted => is_one_insertion(label, c),
-                    });
+                let ok =
+                    [brand.raw.as_bytes(), brand.label.as_bytes()]
+                        .iter()
+                        .any(|label| match rel {
+                            Rel::Label => *label == c,
+                            Rel::Deleted => is_one_insertion(label, c),
+                        });
                 if ok && allowed(b, rel == Rel::Deleted) {
                     return Some(b);
                 }
@@ -515,40 +548,6 @@ impl Lookalike {
         if label.is_empty() || self.brands.is_empty() {
             return None;
         }
-        let suffix = name.public_suffix();
-        let idn = fold_into(label, folded);
-        let folded = folded.as_slice();
-        let raw = label.as_bytes();
-        let mut hit = if idn { None } else { self.edit_hit(raw, suffix) };
-        if hit.is_none() && folded != raw {
-            hit = self.edit_hit(folded, suffix);
-        }
-        if hit.is_none()
-            && !idn
-            && let Some(b) = self.plural_hit(raw, suffix)
-        {
-            return Some(Hit {
-                brand: b,
-                kind: "plural",
-            });
-        }
-        if let Some(b) = hit {
-            let brand = &self.brands[usize::from(b)];
-            let kind = if raw == brand.raw.as_bytes() {
-                if suffix == brand.suffix || !self.config.tld_swap {
-                    return None;
-                }
-                "tld-swap"
-            } else if idn || folded == brand.label.as_bytes() {
-                "homoglyph"
-            } else {
-                classify(raw, brand.raw.as_bytes())
-            };
-            return Some(Hit { brand: b, kind });
-        }
-        if !idn && let Some((b, kind)) = self.token_hit(label) {
-            return Some(Hit { brand: b, kind });
-        }
         // Subdomain join: `go.ogle.com` -> `google`.
         let owner = name.name_without_suffix();
         if owner.len() > label.len() {
@@ -577,6 +576,44 @@ impl Lookalike {
                     });
                 }
             }
+        }
+        let suffix = name.public_suffix();
+        let idn = fold_into(label, folded);
+        let folded = folded.as_slice();
+        let raw = label.as_bytes();
+        let mut hit = if idn {
+            None
+        } else {
+            self.edit_hit(raw, suffix)
+        };
+        if hit.is_none() && folded != raw {
+            hit = self.edit_hit(folded, suffix);
+        }
+        if hit.is_none()
+            && !idn
+            && let Some(b) = self.plural_hit(raw, suffix)
+        {
+            return Some(Hit {
+                brand: b,
+                kind: "plural",
+            });
+        }
+        if let Some(b) = hit {
+            let brand = &self.brands[usize::from(b)];
+            let kind = if raw == brand.raw.as_bytes() {
+                if suffix == brand.suffix || !self.config.tld_swap {
+                    return None;
+                }
+                "tld-swap"
+            } else if idn || folded == brand.label.as_bytes() {
+                "homoglyph"
+            } else {
+                classify(raw, brand.raw.as_bytes())
+            };
+            return Some(Hit { brand: b, kind });
+        }
+        if !idn && let Some((b, kind)) = self.token_hit(label) {
+            return Some(Hit { brand: b, kind });
         }
         None
     }
@@ -806,7 +843,8 @@ mod tests {
         let d = detector();
         let f = d.check(&Name::new("xn--pypal-4ve.com", 1)).expect("fires");
         assert!(
-            f.reason.starts_with("xn--pypal-4ve.com (shown as pаypal.com) looks like"),
+            f.reason
+                .starts_with("xn--pypal-4ve.com (shown as pаypal.com) looks like"),
             "{}",
             f.reason
         );

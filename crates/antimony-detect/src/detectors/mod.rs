@@ -10,6 +10,7 @@ use antimony_dns::DnsEvent;
 use crate::alert::{Evidence, Severity};
 
 pub mod dga;
+pub mod gbdt;
 pub mod keywords;
 pub mod length;
 pub mod lookalike;

@@ -447,13 +447,19 @@ impl ThreatIntel {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let fields: Vec<&str> = line.split(',').map(|f| f.trim().trim_matches('"')).collect();
+            let fields: Vec<&str> = line
+                .split(',')
+                .map(|f| f.trim().trim_matches('"'))
+                .collect();
             let Some(name) = fields.get(domain) else {
                 record(Err(LineErrorKind::ShortRow(fields.len())), i, report);
                 continue;
             };
             let mut c = claim;
-            if let Some(cat) = category.and_then(|k| fields.get(k)).filter(|v| !v.is_empty()) {
+            if let Some(cat) = category
+                .and_then(|k| fields.get(k))
+                .filter(|v| !v.is_empty())
+            {
                 c.category = intern(&mut self.categories, &cat.to_ascii_lowercase())?;
             }
             if let Some(fam) = family.and_then(|k| fields.get(k)).filter(|v| !v.is_empty()) {
@@ -481,8 +487,7 @@ impl ThreatIntel {
                     .unwrap_or_default();
                 continue;
             }
-            if fields[0].starts_with('$') || raw.starts_with([' ', '\t']) || line.starts_with(')')
-            {
+            if fields[0].starts_with('$') || raw.starts_with([' ', '\t']) || line.starts_with(')') {
                 // $TTL, $INCLUDE, continuation lines of a multi-line SOA.
                 report.skipped += 1;
                 continue;

@@ -1,8 +1,161 @@
-//! Stateful detectors (placeholder, filled below).
+//! Stateful detectors: evidence that builds up over time, per key.
+//!
+//! | detector | struct | key (what the engine groups by) | fires on |
+//! |---|---|---|---|
+//! | `tunnel` | [`Tunnel`] | registered domain ([`KeyBy::Domain`]) or (client, registered domain) ([`KeyBy::ClientDomain`]) | many unique, long, high-entropy subdomains; TXT/NULL/CNAME volume; query-name bytes per minute |
+//! | `nxdomain_burst` | [`NxdomainBurst`] | client | many NXDOMAIN answers for distinct names in a window, at a high ratio |
+//! | `beacon` | [`Beacon`] | (client, registered domain) | queries at regular intervals (low dispersion and skew of the gaps) |
+//! | `new_domain` | [`NewDomains`] | registered domain | a registered domain never seen before, after a warm-up |
+//!
+//! # What the engine calls, and when
+//!
+//! Every detector has the same life cycle, which makes its output the same on 1 or N
+//! workers:
+//!
+//! 1. Route each [`DnsEvent`] to the instance that owns its key: `Detector::key(&event)`
+//!    gives a stable 64-bit hash (`None`: the event carries nothing this detector uses, do
+//!    not send it). Use it for a fields grouping; every event of one key must reach one
+//!    instance.
+//! 2. `observe(&event)` for each event of the epoch, in any order. It only buffers a compact
+//!    observation (no decision, no allocation beyond the buffer).
+//! 3. `end_epoch(&mut out)` when the epoch is complete (the engine's `on_epoch_end`). The
+//!    epoch's observations are sorted canonically (event time, key, then content), applied
+//!    in that order, idle keys are expired, and alerts are appended to `out` in canonical
+//!    order. Send them on to the deduper like the stateless alerts.
+//!
+//! Windows slide on *event time*. A key's state is trimmed relative to its own newest
+//! event, and keys idle for longer than the window (relative to the newest event the
+//! instance has seen) are forgotten, which cannot change any later decision; so decisions
+//! depend only on each key's own events. State is bounded by `max_keys` per instance (and
+//! fixed-size per-key buffers); when the cap is reached the least recently seen keys are
+//! evicted and counted in [`StatefulStats::evicted`] (eviction under pressure is the one
+//! thing that can differ between worker counts: size `max_keys` so it stays at zero).
+//!
+//! [`NewDomains`] also persists: [`NewDomains::snapshot`] / [`NewDomains::restore`].
+//!
+//! Thresholds are in [`StatefulConfig`], with defaults and their sources documented there.
 
+use std::net::IpAddr;
+
+use antimony_dns::DnsEvent;
 use serde::{Deserialize, Serialize};
+
+use crate::alert::{Alert, Evidence, Severity};
+use crate::hash::StableHasher;
+
+mod beacon;
+mod nod;
+mod nxdomain;
+mod tunnel;
+
+pub use beacon::{Beacon, BeaconConfig};
+pub use nod::{NewDomains, NodConfig, SnapshotError};
+pub use nxdomain::{NxdomainBurst, NxdomainConfig};
+pub use tunnel::{KeyBy, Tunnel, TunnelConfig};
 
 /// Settings of the stateful detectors.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct StatefulConfig {}
+pub struct StatefulConfig {
+    /// Tunnelling and exfiltration.
+    pub tunnel: TunnelConfig,
+    /// NXDOMAIN bursts.
+    pub nxdomain: NxdomainConfig,
+    /// Beaconing.
+    pub beacon: BeaconConfig,
+    /// Newly observed domains.
+    pub new_domain: NodConfig,
+}
+
+/// Counters of a stateful detector, for metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StatefulStats {
+    /// Events observed.
+    pub observed: u64,
+    /// Alerts raised.
+    pub alerts: u64,
+    /// Keys held now.
+    pub keys: u64,
+    /// Keys forgotten because they were idle for longer than the window.
+    pub expired: u64,
+    /// Keys evicted because of the `max_keys` cap.
+    pub evicted: u64,
+}
+
+/// A stable 64-bit hash of key fields (FNV-1a 128, folded), the same on every machine.
+pub(crate) fn key_hash(parts: &[&[u8]]) -> u64 {
+    let mut h = StableHasher::new();
+    for p in parts {
+        h.field(p);
+    }
+    let v = h.finish();
+    (v as u64) ^ ((v >> 64) as u64)
+}
+
+/// The bytes of an optional client address, for keys.
+pub(crate) fn client_bytes(client: Option<IpAddr>) -> Vec<u8> {
+    match client {
+        None => Vec::new(),
+        Some(IpAddr::V4(a)) => a.octets().to_vec(),
+        Some(IpAddr::V6(a)) => a.octets().to_vec(),
+    }
+}
+
+/// Builds an alert of a stateful detector.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn alert(
+    detector: &'static str,
+    ts: i64,
+    client: Option<IpAddr>,
+    domain: &str,
+    registered_domain: &str,
+    severity: Severity,
+    score: u8,
+    reason: String,
+    evidence: Vec<(String, Evidence)>,
+    window_micros: i64,
+) -> Alert {
+    Alert {
+        id: Alert::stable_id(detector, client, domain, ts, window_micros),
+        ts,
+        detector: std::borrow::Cow::Borrowed(detector),
+        severity,
+        score: score.min(100),
+        domain: domain.to_owned(),
+        registered_domain: registered_domain.to_owned(),
+        client,
+        reason,
+        evidence,
+    }
+}
+
+/// Shannon entropy of a byte string, in bits per character.
+pub(crate) fn entropy(s: &[u8]) -> f64 {
+    if s.is_empty() {
+        return 0.0;
+    }
+    let mut counts = [0u32; 256];
+    for &b in s {
+        counts[usize::from(b)] += 1;
+    }
+    let n = s.len() as f64;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = f64::from(c) / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// Seconds to microseconds, saturating.
+pub(crate) fn micros(secs: u64) -> i64 {
+    i64::try_from(secs.saturating_mul(1_000_000)).unwrap_or(i64::MAX)
+}
+
+/// The event's registered domain, or the whole name when it has none.
+pub(crate) fn domain_of(event: &DnsEvent) -> &str {
+    let rd = event.registered_domain();
+    if rd.is_empty() { &event.qname } else { rd }
+}

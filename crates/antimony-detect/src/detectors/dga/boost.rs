@@ -1,0 +1,447 @@
+//! The second DGA candidate: gradient-boosted trees over a wider set of lexical features, and
+//! the leave-families-out evaluation that compares the candidates.
+//!
+//! Extra features, beyond the logistic model's ten (all from the benign character model or
+//! the label's characters, nothing about the suffix, so nothing a family can be recognised
+//! by except its names' shape):
+//!
+//! | feature | what |
+//! |---|---|
+//! | `bigram_ll` | mean log-probability of each character given the one before (benign bigrams) |
+//! | `min_ll` | the least probable character given the two before |
+//! | `rare` | share of characters with a trigram probability under 1% |
+//! | `digit_run` | longest run of digits |
+//! | `switches` | letter/digit alternations, per character |
+//! | `distinct` | distinct characters, per character |
+//! | `hex` | 1 when every character is a hex digit |
+//! | `vowel_run` | longest run of vowels |
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{
+    CLASS, Counts, DIGIT, F_LENGTH, F_MEAN_LL, Features, LETTER, NF, Tri, VOWEL, features_with,
+    fit_logistic, for_each_trigram, label_of, probability_score, sigmoid,
+};
+use crate::detectors::gbdt::{self, Forest, Params};
+
+/// Extra features, after the ten of [`FEATURES`](super::FEATURES).
+pub const EXTRA: [&str; NX - NF] = [
+    "bigram_ll",
+    "min_ll",
+    "rare",
+    "digit_run",
+    "switches",
+    "distinct",
+    "hex",
+    "vowel_run",
+];
+
+/// Number of features of the boosted model.
+pub const NX: usize = NF + 8;
+
+/// The features of the boosted model.
+pub type XFeatures = [f64; NX];
+
+/// The name of boosted-model feature `i`.
+pub fn xfeature_name(i: usize) -> &'static str {
+    if i < NF {
+        super::FEATURES[i]
+    } else {
+        EXTRA.get(i - NF).copied().unwrap_or("?")
+    }
+}
+
+/// Computes the extended features given, per trigram, (log P3, seen, log P2).
+pub(super) fn xfeatures_with(
+    label: &[u8],
+    ll_centre: f64,
+    mut tri: impl FnMut(Tri) -> (f64, bool, f64),
+) -> XFeatures {
+    let mut bigram = 0.0;
+    let mut min_ll = 0.0f64;
+    let mut rare = 0u32;
+    let mut n = 0u32;
+    let base = features_with(label, ll_centre, |t| {
+        let (lp3, seen, lp2) = tri(t);
+        bigram += lp2;
+        min_ll = min_ll.min(lp3);
+        rare += u32::from(lp3 < -4.6);
+        n += 1;
+        (lp3, seen)
+    });
+    let (mut digit_run, mut run, mut switches, mut vowel_run, mut vrun) =
+        (0u32, 0u32, 0u32, 0u32, 0u32);
+    let mut seen = [false; 256];
+    let mut distinct = 0u32;
+    let mut hex = true;
+    let mut prev_digit: Option<bool> = None;
+    for &b in label {
+        let class = CLASS[usize::from(b)];
+        let digit = class & DIGIT != 0;
+        run = if digit { run + 1 } else { 0 };
+        digit_run = digit_run.max(run);
+        vrun = if class & VOWEL != 0 { vrun + 1 } else { 0 };
+        vowel_run = vowel_run.max(vrun);
+        if class & (DIGIT | LETTER) != 0 {
+            if prev_digit.is_some_and(|p| p != digit) {
+                switches += 1;
+            }
+            prev_digit = Some(digit);
+        }
+        if !seen[usize::from(b)] {
+            seen[usize::from(b)] = true;
+            distinct += 1;
+        }
+        hex &= b.is_ascii_hexdigit();
+    }
+    let len = f64::from(label.len().max(1) as u32);
+    let mut x = [0.0; NX];
+    x[..NF].copy_from_slice(&base);
+    x[NF] = bigram / f64::from(n.max(1));
+    x[NF + 1] = min_ll;
+    x[NF + 2] = f64::from(rare) / f64::from(n.max(1));
+    x[NF + 3] = f64::from(digit_run);
+    x[NF + 4] = f64::from(switches) / len;
+    x[NF + 5] = f64::from(distinct) / len;
+    x[NF + 6] = f64::from(u8::from(hex && !label.is_empty()));
+    x[NF + 7] = f64::from(vowel_run);
+    x
+}
+
+impl Counts {
+    /// log P(c | b) from the bigram marginals, add-one smoothed, with `own` trigrams out.
+    pub(super) fn logp2(&self, (_, b, c): Tri, own: &[Tri]) -> f64 {
+        let mut ob = 0u64;
+        let mut om = 0u64;
+        for &(_, x, y) in own {
+            ob += u64::from(x == b && y == c);
+            om += u64::from(x == b);
+        }
+        let s = super::S as f64;
+        let bi = self.bi[b * super::S + c].saturating_sub(ob) as f64;
+        let mid = self.mid[b].saturating_sub(om) as f64;
+        ((bi + 1.0) / (mid + s)).ln()
+    }
+}
+
+/// The extended features of a label against `counts`, leaving its own trigrams out when
+/// `leave_one_out` (for benign training names).
+pub(super) fn xfeatures(
+    counts: &Counts,
+    label: &[u8],
+    ll_centre: f64,
+    leave_one_out: bool,
+) -> XFeatures {
+    let mut own: Vec<Tri> = Vec::new();
+    if leave_one_out {
+        for_each_trigram(label, |t| own.push(t));
+    }
+    xfeatures_with(label, ll_centre, |t| {
+        (
+            counts.logp(t, &own),
+            counts.seen(t, &own),
+            counts.logp2(t, &own),
+        )
+    })
+}
+
+/// Which classifier to train.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Candidate {
+    /// The shipped-before model: ten features, logistic regression.
+    Logistic,
+    /// Gradient-boosted trees over the extended features.
+    Boosted(Params),
+    /// The sum of both models' log-odds.
+    Blend(Params),
+}
+
+impl Candidate {
+    /// A short name for reports.
+    pub fn name(&self) -> String {
+        match self {
+            Candidate::Logistic => "trigram+logistic (10 features)".to_owned(),
+            Candidate::Boosted(p) => format!(
+                "gradient boosting ({} features, {} trees of depth {})",
+                NX, p.rounds, p.depth
+            ),
+            Candidate::Blend(p) => format!(
+                "logistic + gradient boosting ({} trees of depth {}), log-odds summed",
+                p.rounds, p.depth
+            ),
+        }
+    }
+}
+
+/// A trained classifier over precomputed features.
+#[derive(Clone, Debug)]
+pub enum Fitted {
+    /// Logistic regression on standardised features: (weights, bias, mean, std).
+    Logistic(Features, f64, Features, Features),
+    /// A forest.
+    Boosted(Forest),
+    /// Both, log-odds summed.
+    Blend(Box<Fitted>, Box<Fitted>),
+}
+
+impl Fitted {
+    /// Log-odds of a row.
+    pub fn log_odds(&self, x: &XFeatures) -> f64 {
+        match self {
+            Fitted::Logistic(w, b, mean, std) => {
+                let mut z = *b;
+                for i in 0..NF {
+                    z += w[i] * (x[i] - mean[i]) / std[i];
+                }
+                z
+            }
+            Fitted::Boosted(f) => f.log_odds(x),
+            Fitted::Blend(a, b) => a.log_odds(x) + b.log_odds(x),
+        }
+    }
+}
+
+/// Fits a candidate on rows (features, is DGA), classes weighted to equal total weight.
+pub fn fit(candidate: Candidate, rows: &[(XFeatures, bool)]) -> Fitted {
+    match candidate {
+        Candidate::Logistic => {
+            let n = rows.len().max(1) as f64;
+            let mut mean = [0.0; NF];
+            let mut std = [0.0; NF];
+            for (x, _) in rows {
+                for i in 0..NF {
+                    mean[i] += x[i] / n;
+                }
+            }
+            for (x, _) in rows {
+                for i in 0..NF {
+                    std[i] += (x[i] - mean[i]).powi(2) / n;
+                }
+            }
+            for s in &mut std {
+                *s = s.sqrt().max(1e-9);
+            }
+            let standard: Vec<(Features, bool)> = rows
+                .iter()
+                .map(|(x, y)| (std::array::from_fn(|i| (x[i] - mean[i]) / std[i]), *y))
+                .collect();
+            let (w, b) = fit_logistic(&standard);
+            Fitted::Logistic(w, b, mean, std)
+        }
+        Candidate::Blend(params) => Fitted::Blend(
+            Box::new(fit(Candidate::Logistic, rows)),
+            Box::new(fit(Candidate::Boosted(params), rows)),
+        ),
+        Candidate::Boosted(params) => {
+            let pos = rows.iter().filter(|(_, y)| *y).count().max(1) as f64;
+            let neg = rows.iter().filter(|(_, y)| !y).count().max(1) as f64;
+            let data: Vec<Vec<f64>> = rows.iter().map(|(x, _)| x.to_vec()).collect();
+            let labels: Vec<bool> = rows.iter().map(|(_, y)| *y).collect();
+            let weights: Vec<f64> = labels
+                .iter()
+                .map(|&y| if y { 0.5 / pos } else { 0.5 / neg } * (pos + neg))
+                .collect();
+            Fitted::Boosted(gbdt::train(&data, &labels, &weights, &params))
+        }
+    }
+}
+
+/// Features of every label of the evaluation, computed once: the benign character model is
+/// built from the benign training labels only, so it does not depend on the fold.
+pub struct Prepared {
+    /// Benign training labels (leave-one-out features).
+    pub benign_train: Vec<XFeatures>,
+    /// Benign held-out labels.
+    pub benign_test: Vec<XFeatures>,
+    /// Other benign lists (name, features), never trained on.
+    pub other_benign: Vec<(String, Vec<XFeatures>)>,
+    /// DGA labels per family (too-short labels count as missed: `None`).
+    pub dga: BTreeMap<String, Vec<Option<XFeatures>>>,
+    /// Shortest label scored.
+    pub min_len: usize,
+}
+
+/// Prepares features: `benign_train` builds the character model; `benign_test` and `other`
+/// are scored against it; `dga` is `(family, name)`.
+pub fn prepare<'a>(
+    benign_train: impl IntoIterator<Item = &'a str>,
+    benign_test: impl IntoIterator<Item = &'a str>,
+    other: &[(&str, &str)],
+    dga: impl IntoIterator<Item = (&'a str, &'a str)>,
+    min_len: usize,
+) -> Prepared {
+    let train: BTreeSet<String> = benign_train.into_iter().filter_map(label_of).collect();
+    let counts = super::benign_counts(&train);
+    let centre = {
+        let mut s = 0.0;
+        let mut k = 0usize;
+        for l in train.iter().filter(|l| l.len() >= min_len) {
+            s += xfeatures(&counts, l.as_bytes(), 0.0, true)[F_MEAN_LL];
+            k += 1;
+        }
+        s / k.max(1) as f64
+    };
+    let feats = |labels: &BTreeSet<String>, loo: bool| -> Vec<XFeatures> {
+        labels
+            .iter()
+            .filter(|l| l.len() >= min_len)
+            .map(|l| xfeatures(&counts, l.as_bytes(), centre, loo))
+            .collect()
+    };
+    let test: BTreeSet<String> = benign_test
+        .into_iter()
+        .filter_map(label_of)
+        .filter(|l| !train.contains(l))
+        .collect();
+    let mut prepared_dga: BTreeMap<String, Vec<Option<XFeatures>>> = BTreeMap::new();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    for (family, name) in dga {
+        let Some(label) = label_of(name) else {
+            continue;
+        };
+        if train.contains(&label) || !seen.insert(label.clone()) {
+            continue;
+        }
+        let x =
+            (label.len() >= min_len).then(|| xfeatures(&counts, label.as_bytes(), centre, false));
+        prepared_dga.entry(family.to_owned()).or_default().push(x);
+    }
+    let test_rows = {
+        // Too-short benign labels are never scored: they count in the denominator as
+        // negatives that cannot fire, so the FPR is over all held-out labels.
+        let mut v = feats(&test, false);
+        let short = test.iter().filter(|l| l.len() < min_len).count();
+        v.extend(std::iter::repeat_n([f64::NAN; NX], short));
+        v
+    };
+    let other_benign = other
+        .iter()
+        .map(|(name, text)| {
+            let labels: BTreeSet<String> = crate::eval::lines(text).filter_map(label_of).collect();
+            let mut v = feats(&labels, false);
+            let short = labels.iter().filter(|l| l.len() < min_len).count();
+            v.extend(std::iter::repeat_n([f64::NAN; NX], short));
+            ((*name).to_owned(), v)
+        })
+        .collect();
+    Prepared {
+        benign_train: feats(&train, true),
+        benign_test: test_rows,
+        other_benign,
+        dga: prepared_dga,
+        min_len,
+    }
+}
+
+/// Benign false-positive rates the evaluation reports recall at.
+pub const FPRS: [f64; 3] = [1e-2, 1e-3, 1e-4];
+
+/// One family's result in a leave-families-out run.
+#[derive(Clone, Debug, Default)]
+pub struct FamilyResult {
+    /// DGA labels of the family (distinct).
+    pub total: usize,
+    /// Caught at each of [`FPRS`].
+    pub caught: [usize; 3],
+    /// The benign held-out FPR actually reached at each threshold.
+    pub fpr: [f64; 3],
+    /// FPR on each other benign list at each threshold.
+    pub other_fpr: Vec<[f64; 3]>,
+}
+
+/// The log-odds threshold at which at most `fpr` of `scores` (benign, sorted descending)
+/// are at or above it.
+fn threshold_at(sorted_desc: &[f64], fpr: f64) -> f64 {
+    let allowed = (fpr * sorted_desc.len() as f64).floor() as usize;
+    match sorted_desc.get(allowed) {
+        // Strictly above the first benign score that must not fire.
+        Some(&s) => s + 1e-9,
+        None => f64::NEG_INFINITY,
+    }
+}
+
+fn rate_above(scores: &[f64], t: f64) -> f64 {
+    scores.iter().filter(|&&s| s >= t).count() as f64 / scores.len().max(1) as f64
+}
+
+fn scores(model: &Fitted, rows: &[XFeatures]) -> Vec<f64> {
+    rows.iter()
+        .map(|x| {
+            if x[0].is_nan() {
+                f64::NEG_INFINITY
+            } else {
+                model.log_odds(x)
+            }
+        })
+        .collect()
+}
+
+/// Leave-families-out: for each family, trains `candidate` on the benign training labels and
+/// every *other* family, picks thresholds on the held-out benign labels at [`FPRS`], and
+/// counts how many of the left-out family's labels reach them.
+pub fn leave_families_out(
+    p: &Prepared,
+    candidate: Candidate,
+    mut progress: impl FnMut(&str),
+) -> BTreeMap<String, FamilyResult> {
+    let mut out = BTreeMap::new();
+    for held in p.dga.keys() {
+        progress(held);
+        let mut rows: Vec<(XFeatures, bool)> = p.benign_train.iter().map(|x| (*x, false)).collect();
+        for (family, xs) in &p.dga {
+            if family != held {
+                rows.extend(xs.iter().flatten().map(|x| (*x, true)));
+            }
+        }
+        let model = fit(candidate, &rows);
+        let mut benign = scores(&model, &p.benign_test);
+        benign.sort_by(|a, b| b.total_cmp(a));
+        let family = &p.dga[held];
+        let fam_scores: Vec<f64> = family
+            .iter()
+            .map(|x| x.map_or(f64::NEG_INFINITY, |x| model.log_odds(&x)))
+            .collect();
+        let others: Vec<Vec<f64>> = p
+            .other_benign
+            .iter()
+            .map(|(_, rows)| scores(&model, rows))
+            .collect();
+        let mut r = FamilyResult {
+            total: family.len(),
+            other_fpr: vec![[0.0; 3]; others.len()],
+            ..FamilyResult::default()
+        };
+        for (k, &fpr) in FPRS.iter().enumerate() {
+            let t = threshold_at(&benign, fpr);
+            r.caught[k] = fam_scores.iter().filter(|&&s| s >= t).count();
+            r.fpr[k] = rate_above(&benign, t);
+            for (o, s) in others.iter().enumerate() {
+                r.other_fpr[o][k] = rate_above(s, t);
+            }
+        }
+        out.insert(held.clone(), r);
+    }
+    out
+}
+
+/// The boosted model as shipped: the benign character model's centre and the forest.
+#[derive(Clone, Debug)]
+pub struct Boosted {
+    /// The forest over [`XFeatures`].
+    pub forest: Forest,
+}
+
+impl Boosted {
+    /// Probability score 0-100 of a row.
+    pub fn score(&self, x: &XFeatures) -> u8 {
+        probability_score(self.forest.log_odds(x))
+    }
+
+    /// Probability of a row.
+    pub fn probability(&self, x: &XFeatures) -> f64 {
+        sigmoid(self.forest.log_odds(x))
+    }
+}
+
+/// Index of the `length` feature (for reasons).
+pub const LENGTH: usize = F_LENGTH;

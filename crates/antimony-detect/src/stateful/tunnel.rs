@@ -1,0 +1,409 @@
+//! DNS tunnelling and exfiltration: data carried in query names to one domain.
+//!
+//! Per key (a registered domain, or a client and a registered domain) over a sliding window
+//! on event time, the detector keeps: the distinct subdomains (hashed, up to
+//! [`MAX_SUBDOMAINS`]), queries, TXT/NULL/CNAME/ANY queries, bytes of query names below the
+//! registered domain, and their mean length and character entropy. It fires when
+//!
+//! - at least `min_unique` distinct subdomains, of mean length at least `min_mean_len`
+//!   and mean entropy at least `min_entropy` bits per character were asked (encoded data:
+//!   iodine, dnscat2, DNSExfiltrator); or
+//! - more than `max_bytes` bytes of query names went to the key in the window (the
+//!   information bound of Paxson et al.); or
+//! - at least `min_special` TXT/NULL/CNAME/ANY queries for at least `min_unique / 2`
+//!   distinct subdomains (tunnels that use TXT answers as the downstream channel).
+//!
+//! Sources for the defaults: Farnham and Atlasis, *Detecting DNS Tunneling* (SANS, 2013):
+//! long, high-entropy labels, many unique subdomains and TXT volume per domain; Paxson et
+//! al., *Practical Comprehensive Bounds on Surreptitious Communication over DNS* (USENIX
+//! Security 2013): about 4 kB of query-name information per domain and day separates
+//! tunnels from nearly all benign domains. Anti-virus and reputation services (McAfee
+//! GTI, Sophos XL, Spamhaus DBL look-ups) really do carry data in names: allow-list them.
+//!
+//! Evidence keys: `unique_subdomains`, `queries`, `special_queries`, `bytes`,
+//! `mean_subdomain_len`, `mean_entropy`, `window_secs`, `example`.
+
+use std::collections::VecDeque;
+use std::net::IpAddr;
+
+use ahash::AHashMap;
+use antimony_dns::DnsEvent;
+use serde::{Deserialize, Serialize};
+
+use super::{StatefulStats, alert, client_bytes, domain_of, entropy, key_hash, micros};
+use crate::alert::{Alert, Severity};
+use crate::detectors::ev;
+
+/// The detector's name in alerts.
+pub const DETECTOR: &str = "tunnel";
+
+/// Distinct subdomains remembered per key (beyond, the count saturates).
+pub const MAX_SUBDOMAINS: usize = 512;
+
+/// What a tunnel key is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyBy {
+    /// The registered domain: all clients together (catches a tunnel spread over hosts).
+    #[default]
+    Domain,
+    /// The client and the registered domain (names the host).
+    ClientDomain,
+}
+
+/// Tunnel thresholds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TunnelConfig {
+    /// Run it (default true).
+    pub enabled: bool,
+    /// Key by domain or by (client, domain) (default `domain`).
+    pub key_by: KeyBy,
+    /// Sliding window, seconds (default 600).
+    pub window_secs: u64,
+    /// Distinct subdomains (default 20).
+    pub min_unique: usize,
+    /// Mean length of the part below the registered domain (default 24 characters).
+    pub min_mean_len: f64,
+    /// Mean entropy of that part, bits per character (default 3.5; English words score
+    /// about 3, base32 and hex data 3.8-4.5).
+    pub min_entropy: f64,
+    /// Query-name bytes below the registered domain per window (default 4,096).
+    pub max_bytes: u64,
+    /// TXT/NULL/CNAME/ANY queries per window (default 20).
+    pub min_special: usize,
+    /// Most keys per instance (default 200,000).
+    pub max_keys: usize,
+    /// Severity (default `medium`: volume over time from one domain holds up).
+    pub severity: Severity,
+}
+
+impl Default for TunnelConfig {
+    fn default() -> Self {
+        TunnelConfig {
+            enabled: true,
+            key_by: KeyBy::Domain,
+            window_secs: 600,
+            min_unique: 20,
+            min_mean_len: 24.0,
+            min_entropy: 3.5,
+            max_bytes: 4096,
+            min_special: 20,
+            max_keys: 200_000,
+            severity: Severity::Medium,
+        }
+    }
+}
+
+/// One buffered event.
+#[derive(Clone, Debug, PartialEq)]
+struct Obs {
+    ts: i64,
+    key: u64,
+    sub_hash: u64,
+    sub_len: u16,
+    entropy: f32,
+    special: bool,
+    client: Option<IpAddr>,
+    qname: Box<str>,
+    domain_len: u16,
+}
+
+#[derive(Clone, Debug)]
+struct Key {
+    client: Option<IpAddr>,
+    domain: Box<str>,
+    /// (ts, sub_len, entropy, special) per event in the window, oldest first.
+    events: VecDeque<(i64, u16, f32, bool)>,
+    subs: AHashMap<u64, i64>,
+    bytes: u64,
+    entropy_sum: f64,
+    special: usize,
+    last: i64,
+    cooldown_until: i64,
+    example: Box<str>,
+}
+
+/// The tunnelling detector (see the [module docs](self)).
+#[derive(Debug)]
+pub struct Tunnel {
+    config: TunnelConfig,
+    window: i64,
+    dedup_window: i64,
+    pending: Vec<Obs>,
+    keys: AHashMap<u64, Key>,
+    newest: i64,
+    stats: StatefulStats,
+}
+
+/// Most events kept per key for the window's sums (older ones still count in `subs`).
+const MAX_EVENTS: usize = 4096;
+
+impl Tunnel {
+    /// A detector; alert ids use dedup windows of `dedup_window_micros`.
+    pub fn new(config: TunnelConfig, dedup_window_micros: i64) -> Self {
+        Tunnel {
+            window: micros(config.window_secs).max(1),
+            config,
+            dedup_window: dedup_window_micros.max(1),
+            pending: Vec::new(),
+            keys: AHashMap::new(),
+            newest: i64::MIN,
+            stats: StatefulStats::default(),
+        }
+    }
+
+    /// The key of an event: its registered domain (and client, for
+    /// [`KeyBy::ClientDomain`]); `None` for names with nothing below the registered domain
+    /// or no name.
+    pub fn key(&self, event: &DnsEvent) -> Option<u64> {
+        let rd = domain_of(event);
+        if event.qname.len() <= rd.len() {
+            return None;
+        }
+        Some(match self.config.key_by {
+            KeyBy::Domain => key_hash(&[b"tunnel", rd.as_bytes()]),
+            KeyBy::ClientDomain => {
+                key_hash(&[b"tunnel", &client_bytes(event.client), rd.as_bytes()])
+            }
+        })
+    }
+
+    /// Buffers one event of the current epoch.
+    pub fn observe(&mut self, event: &DnsEvent) {
+        let Some(key) = self.key(event) else { return };
+        self.stats.observed += 1;
+        let rd = domain_of(event);
+        let sub = &event.qname[..event.qname.len() - rd.len()];
+        let sub = sub.strip_suffix('.').unwrap_or(sub);
+        let letters: Vec<u8> = sub.bytes().filter(|&b| b != b'.').collect();
+        self.pending.push(Obs {
+            ts: event.ts,
+            key,
+            sub_hash: key_hash(&[sub.as_bytes()]),
+            sub_len: sub.len() as u16,
+            entropy: entropy(&letters) as f32,
+            // TXT, NULL, CNAME, ANY.
+            special: matches!(event.qtype, 16 | 10 | 5 | 255),
+            client: event.client,
+            qname: event.qname.as_str().into(),
+            domain_len: rd.len() as u16,
+        });
+    }
+
+    /// Applies the epoch's events in canonical order and appends alerts to `out`.
+    pub fn end_epoch(&mut self, out: &mut Vec<Alert>) -> usize {
+        let mut pending = std::mem::take(&mut self.pending);
+        pending.sort_by(|a, b| {
+            (a.ts, a.key, a.sub_hash, &a.qname, a.client, a.special)
+                .cmp(&(b.ts, b.key, b.sub_hash, &b.qname, b.client, b.special))
+        });
+        let before = out.len();
+        for obs in pending.drain(..) {
+            self.apply(obs, out);
+        }
+        self.pending = pending;
+        self.expire();
+        self.stats.alerts += (out.len() - before) as u64;
+        self.stats.keys = self.keys.len() as u64;
+        out.len() - before
+    }
+
+    fn apply(&mut self, obs: Obs, out: &mut Vec<Alert>) {
+        self.newest = self.newest.max(obs.ts);
+        let domain_start = obs.qname.len() - usize::from(obs.domain_len);
+        let k = self.keys.entry(obs.key).or_insert_with(|| Key {
+            client: match self.config.key_by {
+                KeyBy::Domain => None,
+                KeyBy::ClientDomain => obs.client,
+            },
+            domain: obs.qname[domain_start..].into(),
+            events: VecDeque::new(),
+            subs: AHashMap::new(),
+            bytes: 0,
+            entropy_sum: 0.0,
+            special: 0,
+            last: obs.ts,
+            cooldown_until: i64::MIN,
+            example: obs.qname.clone(),
+        });
+        k.last = k.last.max(obs.ts);
+        let horizon = k.last - self.window;
+        while k.events.front().is_some_and(|e| e.0 <= horizon) || k.events.len() >= MAX_EVENTS {
+            if let Some((_, len, ent, special)) = k.events.pop_front() {
+                k.bytes -= u64::from(len);
+                k.entropy_sum -= f64::from(ent);
+                k.special -= usize::from(special);
+            }
+        }
+        if k.subs.len() >= MAX_SUBDOMAINS {
+            k.subs.retain(|_, &mut t| t > horizon);
+        }
+        if k.subs.len() < MAX_SUBDOMAINS || k.subs.contains_key(&obs.sub_hash) {
+            k.subs.insert(obs.sub_hash, obs.ts);
+        }
+        k.events
+            .push_back((obs.ts, obs.sub_len, obs.entropy, obs.special));
+        k.bytes += u64::from(obs.sub_len);
+        k.entropy_sum += f64::from(obs.entropy);
+        k.special += usize::from(obs.special);
+        if obs.qname.len() > k.example.len() {
+            k.example = obs.qname.clone();
+        }
+        if obs.ts < k.cooldown_until {
+            return;
+        }
+        let c = &self.config;
+        let unique = k.subs.values().filter(|&&t| t > horizon).count();
+        let n = k.events.len().max(1) as f64;
+        let mean_len = k.bytes as f64 / n;
+        let mean_entropy = k.entropy_sum / n;
+        let encoded =
+            unique >= c.min_unique && mean_len >= c.min_mean_len && mean_entropy >= c.min_entropy;
+        let volume = k.bytes > c.max_bytes && unique >= c.min_unique / 2;
+        let special = k.special >= c.min_special && unique >= c.min_unique / 2;
+        if !(encoded || volume || special) {
+            return;
+        }
+        k.cooldown_until = obs.ts + self.window;
+        let mut why = Vec::new();
+        if encoded {
+            why.push(format!(
+                "{unique} distinct subdomains of mean length {mean_len:.0} and entropy \
+                 {mean_entropy:.1} bits per character"
+            ));
+        }
+        if volume {
+            why.push(format!("{} bytes of query names", k.bytes));
+        }
+        if special {
+            why.push(format!("{} TXT/NULL/CNAME/ANY queries", k.special));
+        }
+        let who = match k.client {
+            Some(ip) => format!(" from {ip}"),
+            None => String::new(),
+        };
+        let reason = format!(
+            "{} received {} in {} minutes{who}: data carried in query names (DNS tunnel or \
+             exfiltration)",
+            k.domain,
+            why.join(", "),
+            c.window_secs / 60
+        );
+        let score = 60 + u8::from(encoded) * 15 + u8::from(volume) * 10 + u8::from(special) * 10;
+        out.push(alert(
+            DETECTOR,
+            obs.ts,
+            k.client,
+            &k.domain,
+            &k.domain,
+            c.severity,
+            score,
+            reason,
+            vec![
+                ev("unique_subdomains", unique),
+                ev("queries", k.events.len()),
+                ev("special_queries", k.special),
+                ev("bytes", k.bytes as usize),
+                ev("mean_subdomain_len", (mean_len * 10.0).round() / 10.0),
+                ev("mean_entropy", (mean_entropy * 100.0).round() / 100.0),
+                ev("window_secs", c.window_secs as usize),
+                ev("example", &*k.example),
+            ],
+            self.dedup_window,
+        ));
+    }
+
+    fn expire(&mut self) {
+        let horizon = self.newest.saturating_sub(self.window.saturating_mul(2));
+        let before = self.keys.len();
+        self.keys.retain(|_, k| k.last > horizon);
+        self.stats.expired += (before - self.keys.len()) as u64;
+        if self.keys.len() > self.config.max_keys {
+            let mut order: Vec<(i64, u64)> = self.keys.iter().map(|(h, k)| (k.last, *h)).collect();
+            order.sort_unstable();
+            let excess = self.keys.len() - self.config.max_keys;
+            for (_, h) in order.into_iter().take(excess) {
+                self.keys.remove(&h);
+            }
+            self.stats.evicted += excess as u64;
+        }
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> StatefulStats {
+        self.stats
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(ts_secs: i64, qname: &str, qtype: u16) -> DnsEvent {
+        let mut e = DnsEvent {
+            ts: ts_secs * 1_000_000,
+            client: "10.0.0.9".parse().ok(),
+            qtype,
+            ..DnsEvent::default()
+        };
+        e.set_qname(qname).expect("name");
+        e
+    }
+
+    #[test]
+    fn base32_tunnel_fires_cdn_does_not() {
+        let mut t = Tunnel::new(TunnelConfig::default(), 3_600_000_000);
+        let mut out = Vec::new();
+        for i in 0..30 {
+            let label = format!(
+                "{:x}{}",
+                i * 7919 + 12345,
+                "mzxw6ytboi4dsnzsgezdgnbvgy3tqojqgaydaidbeb3gk4tz"
+            );
+            t.observe(&event(i, &format!("{label}.t.tunnel.example"), 16));
+            t.observe(&event(i, &format!("img{}.cdn.example", i % 40), 1));
+        }
+        t.end_epoch(&mut out);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].registered_domain, "tunnel.example");
+        assert!(
+            out[0].reason.contains("distinct subdomains"),
+            "{}",
+            out[0].reason
+        );
+        // The cooldown holds for a window.
+        t.observe(&event(
+            40,
+            "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzz.t.tunnel.example",
+            16,
+        ));
+        assert_eq!(t.end_epoch(&mut out), 0);
+    }
+
+    #[test]
+    fn order_within_an_epoch_does_not_matter() {
+        let events: Vec<DnsEvent> = (0..60)
+            .map(|i| {
+                event(
+                    i / 3,
+                    &format!("{:016x}{:016x}.x.example", i * 31, i * 17),
+                    16,
+                )
+            })
+            .collect();
+        let run = |order: &[usize]| {
+            let mut t = Tunnel::new(TunnelConfig::default(), 3_600_000_000);
+            let mut out = Vec::new();
+            for &i in order {
+                t.observe(&events[i]);
+            }
+            t.end_epoch(&mut out);
+            out
+        };
+        let forward: Vec<usize> = (0..60).collect();
+        let backward: Vec<usize> = (0..60).rev().collect();
+        assert_eq!(run(&forward), run(&backward));
+        assert_eq!(run(&forward).len(), 1);
+    }
+}
