@@ -3,6 +3,7 @@
 pub mod alert_dedup;
 pub mod dns_detect;
 pub mod dns_parse;
+pub mod dns_stateful;
 
 use std::path::PathBuf;
 
@@ -69,13 +70,27 @@ pub fn registry() -> Registry<Tuple> {
         },
     );
     registry.bolt(
+        "dns_stateful",
+        "detectors that need evidence over time, per key: tunnel, nxdomain_burst, beacon, new_domain",
+        |options| {
+            let config: dns_stateful::StatefulBoltConfig = options.parse()?;
+            let key = config.key_fields()?;
+            let base_dir = options.base_dir.to_path_buf();
+            Ok(BoltSpec::new(&[DNS_EVENTS.kind], Some(ALERTS), move |_| {
+                dns_stateful::StatefulBolt::new(&config, &base_dir)
+            })
+            .keyed_by(&key))
+        },
+    );
+    registry.bolt(
         "alert_dedup",
         "keeps one alert per (detector, client, domain) per window",
         |options| {
             let config: antimony_detect::config::DedupConfig = options.parse()?;
             Ok(BoltSpec::new(&[ALERTS.kind], Some(ALERTS), move |_| {
                 alert_dedup::DedupBolt::new(&config)
-            }))
+            })
+            .keyed_by(&["detector", "client", "domain"]))
         },
     );
     registry.bolt(

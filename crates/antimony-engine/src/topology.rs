@@ -97,6 +97,7 @@ pub struct BoltSpec<R> {
     pub(crate) output: Option<StreamType>,
     pub(crate) type_name: String,
     pub(crate) global_only: bool,
+    pub(crate) keyed_by: Option<Vec<&'static str>>,
 }
 
 impl<R: Record> BoltSpec<R> {
@@ -113,7 +114,16 @@ impl<R: Record> BoltSpec<R> {
             output,
             type_name: std::any::type_name::<B>().to_owned(),
             global_only: false,
+            keyed_by: None,
         }
+    }
+
+    /// Declares that the bolt keeps state per key of these fields, so every record of a key
+    /// must reach the same instance: each input must use a fields grouping on some of these
+    /// fields (grouping by fewer is coarser, and still correct), or global grouping.
+    pub fn keyed_by(mut self, fields: &[&'static str]) -> Self {
+        self.keyed_by = Some(fields.to_vec());
+        self
     }
 
     /// Requires every input to use global grouping: for a sink that writes one file or
@@ -395,6 +405,28 @@ impl<R: Record> TopologyBuilder<R> {
                             input.from, input.grouping
                         ),
                     ));
+                }
+                if let Some(key) = &spec.keyed_by {
+                    let keeps_keys_together = match &input.grouping {
+                        Grouping::Global => true,
+                        Grouping::Fields(fields) => {
+                            !fields.is_empty() && fields.iter().all(|f| key.contains(&f.as_str()))
+                        }
+                        _ => false,
+                    };
+                    if !keeps_keys_together {
+                        let wanted: Vec<String> = key.iter().map(|f| format!("\"{f}\"")).collect();
+                        return Err(TopologyError::at(
+                            name,
+                            format!(
+                                "keeps state per {}, so it must read `{}` with grouping = \"fields\", fields = [{}] (or a subset of them), not {}",
+                                key.join(" and "),
+                                input.from,
+                                wanted.join(", "),
+                                input.grouping
+                            ),
+                        ));
+                    }
                 }
                 if let Grouping::Fields(fields) = &input.grouping {
                     if fields.is_empty() {

@@ -87,6 +87,24 @@ fn builder_refuses_dangling_inputs_cycles_kinds_and_fields() {
         "{e}"
     );
 
+    // A keyed bolt needs its key's records together.
+    let mut b = TopologyBuilder::new("t");
+    b.set_spout("numbers", counter());
+    b.set_bolt("count", double().keyed_by(&["value"]))
+        .shuffle_grouping("numbers");
+    let e = built(b);
+    assert!(
+        e.to_string().contains(
+            "keeps state per value, so it must read `numbers` with grouping = \"fields\""
+        ),
+        "{e}"
+    );
+    let mut b = TopologyBuilder::new("t");
+    b.set_spout("numbers", counter());
+    b.set_bolt("count", double().keyed_by(&["value"]))
+        .fields_grouping("numbers", &["value"]);
+    assert!(b.build().is_ok());
+
     let mut b = TopologyBuilder::<Num>::new("t");
     b.set_bolt("double", double()).shuffle_grouping("double");
     assert!(built(b).to_string().contains("no spout"));

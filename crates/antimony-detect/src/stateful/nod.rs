@@ -294,6 +294,25 @@ impl NewDomains {
         Ok(n)
     }
 
+    /// Adds a snapshot's domains to the state: a domain known to both keeps the earlier
+    /// first-seen and the later last-seen time. For state saved by several workers, each its
+    /// own share. On an error the state is unchanged.
+    pub fn merge(&mut self, bytes: &[u8]) -> Result<usize, SnapshotError> {
+        let mut other = NewDomains::new(self.config.clone(), self.dedup_window);
+        let n = other.restore(bytes)?;
+        for (domain, (first, last)) in other.seen {
+            let entry = self.seen.entry(domain).or_insert((first, last));
+            entry.0 = entry.0.min(first);
+            entry.1 = entry.1.max(last);
+        }
+        self.start = match (self.start, other.start) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.stats.keys = self.seen.len() as u64;
+        Ok(n)
+    }
+
     /// Counters so far.
     pub fn stats(&self) -> StatefulStats {
         self.stats

@@ -423,9 +423,13 @@ impl fmt::Debug for Decoder {
 /// Guesses the format of a log from its first lines (say 20 or more, headers included).
 ///
 /// Each format decodes the sample with default options; lines a format skips do not count.
-/// The format that reads the most lines as records wins, each error counting against it
-/// twice; ties go to the earlier format of [`Format::all`]. `None` when no format reads more
-/// records than it rejects. One rule is not a count: a Windows debug log whose sample holds
+/// A format *claims* the lines it reads as records and the lines it refuses as broken
+/// records of its own; among the formats that read more records than they refuse, the one
+/// that claims the most lines wins (then the one with more records, then the earlier format
+/// of [`Format::all`]). Claimed lines, not records alone, decide: a general format that
+/// skips what it does not know (Infoblox's syslog reads plain BIND query lines too) must
+/// not win over the specific format that recognises a broken line as its own and reports
+/// it. `None` when no format reads more records than it rejects. One rule is not a count: a Windows debug log whose sample holds
 /// a "details" block (`    ANSWER SECTION:`) is `windows-debug-details`, which reads the
 /// same packet lines and their answers too.
 pub fn detect_format(sample_lines: &[&[u8]]) -> Option<Format> {
@@ -434,7 +438,7 @@ pub fn detect_format(sample_lines: &[&[u8]]) -> Option<Format> {
         year: Some(2000),
         ..DecodeOptions::default()
     };
-    let mut best: Option<(Format, i64)> = None;
+    let mut best: Option<(Format, (i64, i64))> = None;
     for &format in Format::all() {
         let mut decoder = format.decoder(&options);
         let (mut records, mut errors) = (0i64, 0i64);
@@ -450,7 +454,7 @@ pub fn detect_format(sample_lines: &[&[u8]]) -> Option<Format> {
                 Err(_) => errors += 1,
             }
         }
-        let score = records - 2 * errors;
+        let score = (records + errors, records);
         if records > errors && best.is_none_or(|(_, s)| score > s) {
             best = Some((format, score));
         }
