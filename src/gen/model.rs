@@ -384,20 +384,20 @@ impl<'w> Model<'w> {
                 };
             }
             edge += dga;
-            let tunnel = TUNNEL_SHARE / 300.0;
+            let tunnel = TUNNEL_SHARE / 150.0;
             if (edge..edge + tunnel).contains(&u) && self.tunnel.remaining == 0 {
                 self.tunnel = Episode {
-                    remaining: rng.between(100, 500) as u32,
+                    remaining: rng.between(50, 250) as u32,
                     client: self.infected[rng.below(self.infected.len())],
                     sequence: rng.next_u64() as u32,
                     ..Episode::default()
                 };
             }
             edge += tunnel;
-            let storm = STORM_SHARE / 1500.0;
+            let storm = STORM_SHARE / 600.0;
             if (edge..edge + storm).contains(&u) && self.storm.remaining == 0 {
                 self.storm = Episode {
-                    remaining: rng.between(500, 2500) as u32,
+                    remaining: rng.between(200, 1000) as u32,
                     client: rng.below(self.infected.len()) as u32,
                     cursor: rng.below(self.data.benign.len().min(1000)),
                     ..Episode::default()
