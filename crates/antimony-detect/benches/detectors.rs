@@ -46,12 +46,9 @@ fn benign_mix() -> Vec<String> {
 
 fn detectors() -> Detectors {
     let mut config = DetectConfig::default();
-    config.blocklists.push(ListConfig {
-        name: "maltrail".into(),
-        path: "blocklist.txt".into(),
-        severity: antimony_detect::Severity::High,
-        score: 90,
-    });
+    config
+        .blocklists
+        .push(ListConfig::new("maltrail", "blocklist.txt"));
     let (detectors, _) = Detectors::build(&config, |_| {
         std::fs::read_to_string(format!("{DATA}/threatintel/blocklist.txt"))
     })

@@ -215,6 +215,6 @@ pub fn dga_leave_families_out(
 }
 
 /// `(family, domain)` rows of `dga_train.csv` (header skipped).
-pub fn dga_rows(csv: &str) -> impl Iterator<Item = (&str, &str)> {
+pub fn dga_rows(csv: &str) -> impl Iterator<Item = (&str, &str)> + Clone {
     csv.lines().skip(1).filter_map(|l| l.trim().split_once(','))
 }

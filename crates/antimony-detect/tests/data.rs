@@ -25,12 +25,9 @@ fn names(text: &str) -> Vec<String> {
 
 fn detectors_with_blocklist() -> Detectors {
     let mut config = DetectConfig::default();
-    config.blocklists.push(ListConfig {
-        name: "maltrail".into(),
-        path: "threatintel/blocklist.txt".into(),
-        severity: Severity::High,
-        score: 90,
-    });
+    config
+        .blocklists
+        .push(ListConfig::new("maltrail", "threatintel/blocklist.txt"));
     let (detectors, report) =
         Detectors::build(&config, |p| Ok(read(&p.display().to_string()))).expect("build");
     assert_eq!(
@@ -74,7 +71,10 @@ fn every_blocklist_entry_and_subdomain_is_caught() {
             .check(&Name::new(entry, 1))
             .unwrap_or_else(|| panic!("{entry} missed"));
         assert_eq!(exact.severity, Severity::High);
-        assert_eq!(exact.reason, format!("{entry} is listed in maltrail"));
+        assert_eq!(
+            exact.reason,
+            format!("{entry} is listed in maltrail (malware)")
+        );
         let sub = format!("x1.{entry}");
         let hit = intel
             .check(&Name::new(&sub, 1))

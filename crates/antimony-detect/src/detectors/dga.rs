@@ -65,7 +65,9 @@ use thiserror::Error;
 
 use super::{Explanation, Finding, Name, NameDetector, ev};
 use crate::alert::Severity;
+use crate::detectors::gbdt::Forest;
 use crate::hash::StableHasher;
+use boost::{NX, XFeatures};
 
 pub mod boost;
 
@@ -77,6 +79,8 @@ pub const BUILTIN_MODEL: &str = include_str!("../../models/dga.txt");
 
 /// First line of a model file.
 const MAGIC: &str = "antimony-dga-model 1";
+/// First line of a model file with the boosted classifier.
+const MAGIC2: &str = "antimony-dga-model 2";
 
 /// Symbols: 0 is the boundary mark, then letters, digits, `-`, and 38 for anything else.
 const ALPHABET: &[u8; 39] = b"^abcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -173,6 +177,14 @@ const F_VOWEL_DEV: usize = 6;
 const F_CONSONANT_RUN: usize = 7;
 const F_ENTROPY: usize = 8;
 const F_HYPHENS: usize = 9;
+const X_BIGRAM_LL: usize = NF;
+const X_MIN_LL: usize = NF + 1;
+const X_RARE: usize = NF + 2;
+const X_DIGIT_RUN: usize = NF + 3;
+const X_SWITCHES: usize = NF + 4;
+const X_DISTINCT: usize = NF + 5;
+const X_HEX: usize = NF + 6;
+const X_VOWEL_RUN: usize = NF + 7;
 
 /// Vowel share the `vowel_dev` feature measures distance from (about the benign mean).
 const VOWEL_CENTRE: f64 = 0.4;
@@ -368,6 +380,49 @@ pub struct Model {
     pub threshold: u8,
     /// Labels shorter than this are not scored.
     pub min_label_len: usize,
+    /// The boosted model, when the file has one: it then decides the score.
+    boosted: Option<Boosted>,
+}
+
+/// The shipped classifier: a forest over the extended features, and the log-odds at which
+/// held-out benign names reach false-positive rates of 1e-1, 1e-2, 1e-3 and 1e-4 (the score
+/// is calibrated on them: 30, 50, 70, 85).
+#[derive(Clone, Debug, PartialEq)]
+struct Boosted {
+    forest: Forest,
+    calibration: [f64; 4],
+    /// Mean of each extended feature over benign training names.
+    typical: XFeatures,
+}
+
+/// Scores at the calibration points of [`Boosted::calibration`].
+pub const CALIBRATED_SCORES: [f64; 4] = [30.0, 50.0, 70.0, 85.0];
+
+impl Boosted {
+    /// The calibrated 0-100 score of a log-odds: piecewise linear through the calibration
+    /// points, 0 four units of log-odds below the first and 100 four above the last.
+    fn score(&self, z: f64) -> u8 {
+        let c = &self.calibration;
+        let knots = [
+            (c[0] - 4.0, 0.0),
+            (c[0], CALIBRATED_SCORES[0]),
+            (c[1], CALIBRATED_SCORES[1]),
+            (c[2], CALIBRATED_SCORES[2]),
+            (c[3], CALIBRATED_SCORES[3]),
+            (c[3] + 4.0, 100.0),
+        ];
+        if z <= knots[0].0 {
+            return 0;
+        }
+        for w in knots.windows(2) {
+            let ((x0, y0), (x1, y1)) = (w[0], w[1]);
+            if z < x1 {
+                let t = if x1 > x0 { (z - x0) / (x1 - x0) } else { 1.0 };
+                return (y0 + t * (y1 - y0)).floor().clamp(0.0, 100.0) as u8;
+            }
+        }
+        100
+    }
 }
 
 /// The logistic regression over standardised features.
@@ -408,10 +463,11 @@ pub enum ModelError {
 pub struct Score {
     /// 0-100.
     pub score: u8,
-    /// The features.
-    pub features: Features,
-    /// Each feature's contribution to the log-odds (weight x standardised value).
-    pub contributions: Features,
+    /// The features (the ten of [`FEATURES`], then [`boost::EXTRA`]).
+    pub features: XFeatures,
+    /// Each feature's contribution to the log-odds (logistic: weight x standardised value;
+    /// boosted: the Saabas attribution along each tree's path).
+    pub contributions: XFeatures,
 }
 
 impl Model {
@@ -447,6 +503,7 @@ impl Model {
             reg,
             threshold,
             min_label_len,
+            boosted: None,
         }
     }
 
@@ -467,9 +524,33 @@ impl Model {
         z
     }
 
+    /// The extended features of a label (lower case), as the boosted model sees them.
+    pub fn xfeatures(&self, label: &str) -> XFeatures {
+        let s = S;
+        boost::xfeatures_with(label.as_bytes(), self.reg.ll_centre, |t| {
+            let v = self.logp.get(tri_index(t)).copied().unwrap_or(0.0);
+            let (_, b, c) = t;
+            let bi = self.counts.bi[b * s + c] as f64;
+            let mid = self.counts.mid[b] as f64;
+            (
+                -f64::from(v.abs()),
+                v.is_sign_negative(),
+                ((bi + 1.0) / (mid + s as f64)).ln(),
+            )
+        })
+    }
+
+    /// True when the model has the boosted classifier.
+    pub fn is_boosted(&self) -> bool {
+        self.boosted.is_some()
+    }
+
     /// The score of a label, without the breakdown (the hot path).
     fn score_fast(&self, label: &str) -> u8 {
-        probability_score(self.log_odds_fast(&self.features(label)))
+        match &self.boosted {
+            Some(b) => b.score(b.forest.log_odds(&self.xfeatures(label))),
+            None => probability_score(self.log_odds_fast(&self.features(label))),
+        }
     }
 
     /// The log-odds and each feature's contribution to it.
@@ -487,14 +568,43 @@ impl Model {
 
     /// Scores a label (lower case), whatever its length.
     pub fn score_label(&self, label: &str) -> Score {
-        let features = self.features(label);
-        let (_, contributions) = self.log_odds(&features);
+        if let Some(b) = &self.boosted {
+            let features = self.xfeatures(label);
+            let (z, c) = b.forest.explain(&features);
+            let mut contributions = [0.0; NX];
+            for (i, v) in c.into_iter().enumerate().take(NX) {
+                contributions[i] = v;
+            }
+            return Score {
+                score: b.score(z),
+                features,
+                contributions,
+            };
+        }
+        let base = self.features(label);
+        let (_, c) = self.log_odds(&base);
+        let mut features = [0.0; NX];
+        let mut contributions = [0.0; NX];
+        features[..NF].copy_from_slice(&base);
+        contributions[..NF].copy_from_slice(&c);
         // The score comes from the same arithmetic as the hot path, so `check` and `explain`
         // agree at the threshold.
         Score {
-            score: probability_score(self.log_odds_fast(&features)),
+            score: probability_score(self.log_odds_fast(&base)),
             features,
             contributions,
+        }
+    }
+
+    /// Typical (benign mean) value of each extended feature.
+    pub fn xtypical(&self) -> XFeatures {
+        match &self.boosted {
+            Some(b) => b.typical,
+            None => {
+                let mut t = [0.0; NX];
+                t[..NF].copy_from_slice(&self.reg.typical);
+                t
+            }
         }
     }
 
@@ -509,10 +619,14 @@ impl Model {
             .lines()
             .enumerate()
             .filter(|(_, l)| !l.starts_with('#') && !l.trim().is_empty());
-        match lines.next() {
-            Some((_, l)) if l.trim() == MAGIC => {}
+        let version2 = match lines.next() {
+            Some((_, l)) if l.trim() == MAGIC => false,
+            Some((_, l)) if l.trim() == MAGIC2 => true,
             _ => return Err(ModelError::NotAModel),
-        }
+        };
+        let mut calibration: Option<[f64; 4]> = None;
+        let mut xtypical: Option<XFeatures> = None;
+        let mut forest: Option<Forest> = None;
         let bad = |line: usize, problem: &str| ModelError::BadLine {
             line: line + 1,
             problem: problem.to_owned(),
@@ -524,9 +638,17 @@ impl Model {
         let mut feats: BTreeMap<usize, [f64; 4]> = BTreeMap::new();
         let mut tri = vec![0u32; S * S * S];
         let mut in_trigrams = false;
-        for (n, line) in lines {
+        while let Some((n, line)) = lines.next() {
             let mut fields = line.split_whitespace();
             let key = fields.next().unwrap_or("");
+            if in_trigrams && key == "forest" {
+                let mut rest = std::iter::once((n, line)).chain(&mut lines);
+                forest = Some(
+                    Forest::read(&mut rest)
+                        .map_err(|at| bad(at, "a forest line that does not parse"))?,
+                );
+                break;
+            }
             if in_trigrams {
                 let syms: Vec<usize> = key
                     .bytes()
@@ -569,6 +691,20 @@ impl Model {
                     feats.insert(i, v);
                 }
                 "trigrams" => in_trigrams = true,
+                "calibration" => {
+                    let mut c = [0.0; 4];
+                    for x in &mut c {
+                        *x = num(fields.next())?;
+                    }
+                    calibration = Some(c);
+                }
+                "xtypical" => {
+                    let mut t = [0.0; NX];
+                    for x in &mut t {
+                        *x = num(fields.next())?;
+                    }
+                    xtypical = Some(t);
+                }
                 _ => return Err(bad(n, "unknown entry")),
             }
         }
@@ -590,12 +726,24 @@ impl Model {
             bias: bias.ok_or(ModelError::Missing("bias"))?,
             ll_centre: ll_centre.ok_or(ModelError::Missing("ll_centre"))?,
         };
-        Ok(Model::from_parts(
+        let mut model = Model::from_parts(
             Counts::from_trigrams(tri),
             reg,
             threshold.ok_or(ModelError::Missing("threshold"))?,
             min_len.ok_or(ModelError::Missing("min_label_len"))?,
-        ))
+        );
+        if version2 {
+            let forest = forest.ok_or(ModelError::Missing("forest"))?;
+            if forest.features != NX {
+                return Err(ModelError::Missing("forest over the extended features"));
+            }
+            model.boosted = Some(Boosted {
+                forest,
+                calibration: calibration.ok_or(ModelError::Missing("calibration"))?,
+                typical: xtypical.ok_or(ModelError::Missing("xtypical"))?,
+            });
+        }
+        Ok(model)
     }
 
     /// Writes the model file: a header, the regression, then the trigram counts (one per
@@ -606,7 +754,15 @@ impl Model {
             "# Antimony DGA model: benign character trigram counts and a logistic regression.\n\
              # Written by antimony_detect::detectors::dga::train; see that module's docs.\n",
         );
-        let _ = writeln!(out, "{MAGIC}");
+        let _ = writeln!(
+            out,
+            "{}",
+            if self.boosted.is_some() {
+                MAGIC2
+            } else {
+                MAGIC
+            }
+        );
         let _ = writeln!(out, "threshold {}", self.threshold);
         let _ = writeln!(out, "min_label_len {}", self.min_label_len);
         let r = &self.reg;
@@ -620,6 +776,20 @@ impl Model {
                 FEATURES[i], r.mean[i], r.std[i], r.weights[i], r.typical[i]
             );
         }
+        if let Some(b) = &self.boosted {
+            let c = &b.calibration;
+            let _ = writeln!(
+                out,
+                "# log-odds at benign FPR 1e-1 1e-2 1e-3 1e-4 (scores 30 50 70 85)\n\
+                 calibration {} {} {} {}",
+                c[0], c[1], c[2], c[3]
+            );
+            out.push_str("xtypical");
+            for v in &b.typical {
+                let _ = write!(out, " {v}");
+            }
+            out.push('\n');
+        }
         out.push_str("trigrams\n");
         for a in 0..S {
             for b in 0..S {
@@ -632,6 +802,9 @@ impl Model {
                 }
             }
         }
+        if let Some(b) = &self.boosted {
+            b.forest.write(&mut out);
+        }
         out
     }
 
@@ -643,6 +816,29 @@ impl Model {
             || self.min_label_len != other.min_label_len
         {
             return None;
+        }
+        match (&self.boosted, &other.boosted) {
+            (None, None) => {}
+            (Some(x), Some(y)) if x.forest.trees.len() == y.forest.trees.len() => {
+                let mut d = (x.forest.base - y.forest.base).abs();
+                for (tx, ty) in x.forest.trees.iter().zip(&y.forest.trees) {
+                    if tx.len() != ty.len() {
+                        return None;
+                    }
+                    for (nx, ny) in tx.iter().zip(ty) {
+                        if nx.feature != ny.feature || nx.left != ny.left {
+                            return None;
+                        }
+                        d = d
+                            .max(f64::from((nx.threshold - ny.threshold).abs()))
+                            .max(f64::from((nx.value - ny.value).abs()));
+                    }
+                }
+                if d > 1e-4 {
+                    return Some(d);
+                }
+            }
+            _ => return None,
         }
         let (a, b) = (&self.reg, &other.reg);
         let mut d = (a.bias - b.bias)
@@ -805,6 +1001,19 @@ pub fn train<'a>(
         }
     }
     model
+}
+
+/// Trains the model shipped in `models/dga.txt` from the shared data's texts: Alexa's
+/// `benign_top.txt` minus the held-out fifth ([`is_held_out`]) and every row of
+/// `dga_train.csv` train it; the held-out fifth calibrates its score. Deterministic.
+pub fn train_shipped(benign_top: &str, dga_csv: &str) -> Model {
+    let lines = || crate::eval::lines(benign_top);
+    let held = |n: &&str| label_of(n).is_some_and(|l| is_held_out(&l));
+    boost::train_boosted(
+        lines().filter(|n| !held(n)),
+        lines().filter(held),
+        crate::eval::dga_rows(dga_csv),
+    )
 }
 
 /// Trigram counts of benign labels.
@@ -1035,8 +1244,8 @@ impl Dga {
     }
 
     /// Describes one feature's value against its typical value.
-    fn describe(&self, i: usize, label: &str, f: &Features) -> String {
-        let t = self.model.typical();
+    fn describe(&self, i: usize, label: &str, f: &XFeatures) -> String {
+        let t = self.model.xtypical();
         let letters = label.bytes().filter(u8::is_ascii_lowercase).count();
         let vowels = (f[F_VOWELS] * letters as f64).round();
         match i {
@@ -1064,6 +1273,23 @@ impl Dga {
             F_VOWELS | F_VOWEL_DEV => format!("{vowels} vowels in {letters} letters"),
             F_CONSONANT_RUN => format!("a run of {} consonants", f[F_CONSONANT_RUN]),
             F_HYPHENS => format!("{} hyphens", f[F_HYPHENS]),
+            X_BIGRAM_LL => format!(
+                "improbable character pairs (mean bigram log-likelihood {:.1} vs {:.1} typical)",
+                f[X_BIGRAM_LL], t[X_BIGRAM_LL]
+            ),
+            X_MIN_LL => "a character sequence popular names almost never have".to_owned(),
+            X_RARE => format!(
+                "{} rare character triples",
+                (f[X_RARE] * (label.len() + 1) as f64).round()
+            ),
+            X_DIGIT_RUN => format!("a run of {} digits", f[X_DIGIT_RUN]),
+            X_SWITCHES => "letters and digits alternating".to_owned(),
+            X_DISTINCT => format!(
+                "many distinct characters ({:.0}% of the label)",
+                f[X_DISTINCT] * 100.0
+            ),
+            X_HEX => "only hexadecimal digits".to_owned(),
+            X_VOWEL_RUN => format!("a run of {} vowels", f[X_VOWEL_RUN]),
             _ => format!(
                 "high character entropy ({:.1} bits vs {:.1} typical)",
                 f[F_ENTROPY], t[F_ENTROPY]
@@ -1075,7 +1301,7 @@ impl Dga {
     fn reason(&self, name: &Name<'_>, s: &Score, fired: bool) -> String {
         let label = name.registered_label();
         let f = &s.features;
-        let t = self.model.typical();
+        let t = self.model.xtypical();
         // A feature is named only when it pushed the score up *and* its value is unusual in
         // the direction a person reads as suspicious (a feature can also push the score up
         // by being unremarkable, e.g. no digits at all, which is no reason to give).
@@ -1087,9 +1313,17 @@ impl Dga {
             F_VOWELS | F_VOWEL_DEV => f[F_VOWEL_DEV] > 0.2,
             F_CONSONANT_RUN => f[F_CONSONANT_RUN] >= 5.0,
             F_ENTROPY => f[F_ENTROPY] > t[F_ENTROPY] + 0.5,
+            X_BIGRAM_LL => f[X_BIGRAM_LL] < t[X_BIGRAM_LL] - 0.3,
+            X_MIN_LL => f[X_MIN_LL] < -6.0,
+            X_RARE => f[X_RARE] > t[X_RARE] + 0.15,
+            X_DIGIT_RUN => f[X_DIGIT_RUN] >= 3.0,
+            X_SWITCHES => f[X_SWITCHES] > 0.15,
+            X_DISTINCT => f[X_DISTINCT] > t[X_DISTINCT] + 0.1 && f[F_LENGTH] >= 10.0,
+            X_HEX => f[X_HEX] > 0.5 && f[F_LENGTH] >= 8.0,
+            X_VOWEL_RUN => f[X_VOWEL_RUN] >= 3.0,
             _ => false,
         };
-        let mut order: Vec<usize> = (0..NF)
+        let mut order: Vec<usize> = (0..NX)
             .filter(|&i| s.contributions[i] > 0.0 && suspicious(i))
             .collect();
         order.sort_by(|&a, &b| s.contributions[b].total_cmp(&s.contributions[a]));
@@ -1133,8 +1367,12 @@ impl Dga {
             ev("threshold", i64::from(self.threshold)),
             ev("label", name.registered_label()),
         ];
-        for i in 0..NF {
-            e.push(ev(FEATURES[i], (s.features[i] * 1000.0).round() / 1000.0));
+        let n = if self.model.is_boosted() { NX } else { NF };
+        for i in 0..n {
+            e.push(ev(
+                boost::xfeature_name(i),
+                (s.features[i] * 1000.0).round() / 1000.0,
+            ));
         }
         e
     }

@@ -445,3 +445,85 @@ impl Boosted {
 
 /// Index of the `length` feature (for reasons).
 pub const LENGTH: usize = F_LENGTH;
+
+/// Parameters of the shipped forest (chosen by the leave-families-out comparison).
+pub const SHIPPED_PARAMS: Params = Params {
+    rounds: 100,
+    depth: 3,
+    learning_rate: 0.15,
+    lambda: 1.0,
+    min_child_weight: 2.0,
+};
+
+/// Shortest label the shipped model scores.
+pub const SHIPPED_MIN_LABEL_LEN: usize = 6;
+
+/// Trains the shipped model: the benign character model and logistic regression of
+/// [`train`](super::train) on `benign_train` and `dga`, then the forest over the extended
+/// features, with its score calibrated on `benign_calibration` (names never trained on).
+pub fn train_boosted<'a>(
+    benign_train: impl IntoIterator<Item = &'a str>,
+    benign_calibration: impl IntoIterator<Item = &'a str>,
+    dga: impl IntoIterator<Item = (&'a str, &'a str)> + Clone,
+) -> super::Model {
+    let benign_train: Vec<&str> = benign_train.into_iter().collect();
+    let mut model = super::train(benign_train.iter().copied(), dga.clone());
+    let min_len = SHIPPED_MIN_LABEL_LEN;
+    let train_labels: BTreeSet<String> =
+        benign_train.iter().copied().filter_map(label_of).collect();
+    let counts = &model.counts;
+    let centre = model.reg.ll_centre;
+    let mut rows: Vec<(XFeatures, bool)> = Vec::new();
+    let mut typical = [0.0; NX];
+    for l in train_labels.iter().filter(|l| l.len() >= min_len) {
+        let x = xfeatures(counts, l.as_bytes(), centre, true);
+        for i in 0..NX {
+            typical[i] += x[i];
+        }
+        rows.push((x, false));
+    }
+    let n_benign = rows.len().max(1) as f64;
+    for t in &mut typical {
+        *t /= n_benign;
+    }
+    let dga_labels: BTreeSet<String> = dga
+        .into_iter()
+        .filter_map(|(_, n)| label_of(n))
+        .filter(|l| l.len() >= min_len && !train_labels.contains(l))
+        .collect();
+    for l in &dga_labels {
+        rows.push((xfeatures(counts, l.as_bytes(), centre, false), true));
+    }
+    let Fitted::Boosted(forest) = fit(Candidate::Boosted(SHIPPED_PARAMS), &rows) else {
+        return model;
+    };
+    model.min_label_len = min_len;
+    // Calibrate on names never trained on, with the run-time feature arithmetic.
+    let calibration: BTreeSet<String> = benign_calibration
+        .into_iter()
+        .filter_map(label_of)
+        .filter(|l| !train_labels.contains(l))
+        .collect();
+    let mut z: Vec<f64> = calibration
+        .iter()
+        .map(|l| {
+            if l.len() >= min_len {
+                forest.log_odds(&model.xfeatures(l))
+            } else {
+                f64::NEG_INFINITY
+            }
+        })
+        .collect();
+    z.sort_by(|a, b| b.total_cmp(a));
+    let points = [1e-1, 1e-2, 1e-3, 1e-4].map(|f| {
+        let t = threshold_at(&z, f);
+        if t.is_finite() { t } else { -10.0 }
+    });
+    model.boosted = Some(super::Boosted {
+        forest,
+        calibration: points,
+        typical,
+    });
+    model.threshold = super::CALIBRATED_SCORES[2] as u8;
+    model
+}
