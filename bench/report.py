@@ -1,0 +1,309 @@
+#!/usr/bin/env python3
+"""Write RESULTS.md and an SVG chart from bench/out/results.jsonl (see bench/run.sh)."""
+
+import argparse
+import collections
+import csv
+import glob
+import json
+import os
+import subprocess
+
+
+def sh(cmd):
+    try:
+        out = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=60)
+        return (out.stdout or out.stderr).strip().splitlines()[0]
+    except Exception:
+        return "n/a"
+
+
+def cpu_model():
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
+def fmt(n):
+    if n is None:
+        return "-"
+    if isinstance(n, float) and n < 100:
+        return f"{n:.2f}"
+    return f"{int(round(n)):,}"
+
+
+def ratio(a, b):
+    return f"{a / b:.1f}x" if a and b else "-"
+
+
+def svg_chart(groups, path):
+    """Horizontal bars, one panel per group: [(title, unit, [(label, value, colour)])]."""
+    width, bar_h, gap, left, right = 860, 22, 6, 300, 150
+    height = 20 + sum(40 + len(rows) * (bar_h + gap) for _, _, rows in groups)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'font-family="sans-serif" font-size="13">',
+             f'<rect width="{width}" height="{height}" fill="white"/>']
+    y = 20
+    for title, unit, rows in groups:
+        parts.append(f'<text x="10" y="{y + 14}" font-weight="bold" font-size="15">{title}</text>')
+        y += 30
+        top = max((v for _, v, _ in rows if v), default=1)
+        for label, value, colour in rows:
+            w = 0 if not value else max(1, (width - left - right) * value / top)
+            parts.append(f'<text x="{left - 8}" y="{y + bar_h - 6}" text-anchor="end">{label}</text>')
+            parts.append(f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{colour}"/>')
+            parts.append(f'<text x="{left + w + 6:.1f}" y="{y + bar_h - 6}">{fmt(value)} {unit}</text>')
+            y += bar_h + gap
+        y += 10
+    parts.append("</svg>")
+    with open(path, "w") as f:
+        f.write("\n".join(parts) + "\n")
+
+
+def alert_counts(out_dir):
+    """Alerts per detector family in each system's output, for the cross-check."""
+    counts = {}
+    for path in sorted(glob.glob(os.path.join(out_dir, "alerts-dns-stateless-2.jsonl"))) + \
+            sorted(glob.glob(os.path.join(out_dir, "alerts-peer-2.jsonl"))):
+        c = collections.Counter()
+        keys = set()
+        with open(path) as f:
+            for line in f:
+                a = json.loads(line)
+                if a["detector"] == "keyword":
+                    keys.add((a["client"], a["domain"]))
+                else:
+                    c[a["detector"]] += 1
+        c["keyword"] = len(keys)
+        counts["antimony (" + os.path.basename(path) + ")"] = c
+    for path in sorted(glob.glob(os.path.join(out_dir, "flink-alerts-2"))):
+        c = collections.Counter()
+        keys = set()
+        for part in glob.glob(os.path.join(path, "**", "*"), recursive=True):
+            if os.path.isfile(part):
+                with open(part) as f:
+                    for row in csv.reader(f):
+                        if row and row[0].startswith("keyword"):
+                            keys.add((row[1], row[2]))
+                        elif row:
+                            c[row[0]] += 1
+        c["keyword"] = len(keys)
+        counts["flink"] = c
+    for path in sorted(glob.glob(os.path.join(out_dir, "bytewax-alerts-2.txt"))):
+        c = collections.Counter()
+        keys = set()
+        with open(path) as f:
+            for line in f:
+                det, client, qname, _ = line.rstrip("\n").split("|")
+                if det.startswith("keyword"):
+                    keys.add((client, qname))
+                else:
+                    c[det] += 1
+        c["keyword"] = len(keys)
+        counts["bytewax"] = c
+    return counts
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--results", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--svg", required=True)
+    ap.add_argument("--bin", required=True)
+    a = ap.parse_args()
+    rows = [json.loads(l) for l in open(a.results) if l.strip()]
+    meta = next((r for r in rows if r.get("meta")), {})
+    by = {r["name"]: r for r in rows if "name" in r}
+    out_dir = os.path.dirname(a.results)
+
+    venv = os.environ.get("BENCH_VENV", "bench/.venv")
+    versions = {
+        "rustc": sh("rustc --version"),
+        "antimony": sh(f"{a.bin} --version") + " at git " + sh("git rev-parse --short HEAD")
+        + (" (+ uncommitted changes)" if sh("git status --porcelain --untracked-files=no | head -1") not in ("", "n/a") else ""),
+        "Apache Flink (PyFlink)": sh(f"{venv}/bin/pip show apache-flink | grep Version"),
+        "Bytewax": sh(f"{venv}/bin/pip show bytewax | grep Version"),
+        "Java": sh("${JAVA_HOME:-/usr/lib/jvm/java-17-openjdk-amd64}/bin/java -version 2>&1"),
+        "Python": sh("python3 --version"),
+        "tshark": sh("tshark --version"),
+        "tcpdump": sh("tcpdump --version 2>&1"),
+    }
+    L = []
+    L.append("# Benchmarks: Antimony side by side with Flink, Bytewax, tshark and tcpdump\n")
+    L.append("Written by `bench/report.py` from one run of `bench/run.sh`; rerun it after every "
+             "performance change. Benchmarks, never test assertions.\n")
+    L.append("## Machine, versions, command\n")
+    L.append(f"- CPU: {cpu_model()}, {os.cpu_count()} cores; memory "
+             f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB")
+    L.append(f"- Load average (1, 5, 15 min) before the run: {meta.get('load_before', '?')}; "
+             f"after: {' '.join(open('/proc/loadavg').read().split()[:3])} (a shared machine: "
+             "colleagues' builds run beside the benchmark)")
+    for k, v in versions.items():
+        L.append(f"- {k}: {v}")
+    L.append(f"- Command: `{meta.get('command', 'bench/run.sh').strip()}` "
+             f"(log records {fmt(meta.get('size'))}, peers' records {fmt(meta.get('peer_size'))}, "
+             f"pcap packets {fmt(meta.get('pcap_size'))}, Nexmark events {fmt(meta.get('nexmark_size'))} "
+             f"/ Flink {fmt(meta.get('nexmark_peer_size'))})")
+    L.append("- Figures: wall time of the whole command (start-up included) unless said; "
+             "*per worker* = records/s / workers (the cores given); *per CPU-s* = records / (user + "
+             "system CPU time of the process tree); peak RSS = the largest sum over the process tree "
+             "(a JVM and its Python driver together), sampled every 20 ms.\n")
+
+    # DNS job.
+    L.append("## The DNS job\n")
+    L.append("Input: `antimony gen --format windows-dns` (Windows DNS debug log, seed 1). "
+             "`dns-threats` is the shipped full topology (parse, threat-intel list, keywords, DGA, "
+             "long names, stateful tunnel/beacon/new-domain/NXDOMAIN-burst detectors, dedup, alerts "
+             "file); `dns-stateless` is the job the peers run (parse, list, keywords, long names, "
+             "dedup, alerts file; Antimony also runs its DGA model there, the peers do not).\n")
+    L.append("| system | workers | records | wall s | records/s | per worker | per CPU-s | peak RSS MB |")
+    L.append("|---|---|---|---|---|---|---|---|")
+    dns = [r for r in rows if r.get("group") == "dns"]
+    for r in dns:
+        L.append(f"| {r['name']} | {r['workers']} | {fmt(r['records'])} | {r['wall_s']} | "
+                 f"{fmt(r['records_per_s'])} | {fmt(r['records_per_s_per_worker'])} | "
+                 f"{fmt(r['records_per_cpu_s'])} | {r['peak_rss_mb']} |")
+    startup = {r["name"]: r for r in rows if r.get("group") == "startup"}
+    flink_net = {}
+    for w in (1, 2):
+        f, s = by.get(f"flink dns p{w}"), startup.get(f"flink dns start-up p{w}")
+        if f and s and f["wall_s"] > s["wall_s"]:
+            flink_net[w] = f["records"] / (f["wall_s"] - s["wall_s"])
+    if flink_net:
+        L.append("")
+        L.append("Flink's start-up (a 1,000-record run: JVM, mini-cluster, planning) is "
+                 + ", ".join(f"{startup[f'flink dns start-up p{w}']['wall_s']} s at p{w}" for w in flink_net)
+                 + "; net of it Flink did "
+                 + ", ".join(f"{fmt(v)} records/s at p{w}" for w, v in flink_net.items()) + ".")
+    L.append("")
+
+    # Ratios.
+    peer_size = meta.get("peer_size") != meta.get("size")
+    ant = {w: by.get(f"antimony dns-stateless w{w}" + (" (peer size)" if peer_size else "")) for w in (1, 2)}
+    L.append("Per-core ratios on the same job and the same file (Antimony `dns-stateless`, records/s "
+             "per worker; Flink net of start-up):\n")
+    L.append("| workers | Antimony per worker | Flink per worker | Antimony / Flink | Bytewax per worker | Antimony / Bytewax |")
+    L.append("|---|---|---|---|---|---|")
+    for w in (1, 2):
+        ar = ant[w]["records_per_s_per_worker"] if ant[w] else None
+        fr = flink_net.get(w, 0) / w if flink_net.get(w) else None
+        br = by.get(f"bytewax dns w{w}", {}).get("records_per_s_per_worker")
+        L.append(f"| {w} | {fmt(ar)} | {fmt(fr)} | {ratio(ar, fr)} | {fmt(br)} | {ratio(ar, br)} |")
+    counts = alert_counts(out_dir)
+    if counts:
+        L.append("\nAlerts, as a check that the jobs agree (keyword alerts counted per client and name; "
+                 "Antimony's DGA alerts left out):\n")
+        L.append("| output | threat_intel | keyword | long_name |")
+        L.append("|---|---|---|---|")
+        for name, c in counts.items():
+            L.append(f"| {name} | {c.get('threat_intel', 0)} | {c.get('keyword', 0)} | {c.get('long_name', 0)} |")
+    L.append("")
+
+    # Latency.
+    lat = [r for r in rows if r.get("group") == "latency"]
+    if lat:
+        L.append("## Alert latency (full topology, paced input at half the measured maximum)\n")
+        L.append("`antimony gen --rate R --probes 200` piped into `antimony run topologies/dns-threats.toml "
+                 "--input - --alerts -`; each probe is a lookup whose first label is the wall-clock time "
+                 "its line was written, and the latency is from then to the alert line leaving "
+                 "`antimony run` (`bench/latency.py`). The first second is left out.\n")
+        L.append("| workers | input records/s | probe alerts | p50 ms | p99 ms | max ms |")
+        L.append("|---|---|---|---|---|---|")
+        for r in lat:
+            L.append(f"| {r['workers']} | {fmt(r['rate'])} | {r['probe_alerts']} | {fmt(r['p50_ms'])} | "
+                     f"{fmt(r['p99_ms'])} | {fmt(r['max_ms'])} |")
+        L.append("")
+
+    # pcap.
+    pcap = [r for r in rows if r.get("group") == "pcap"]
+    if pcap:
+        L.append("## pcap decoding (the same file, `antimony gen --format pcap`)\n")
+        L.append("`antimony parse FILE` (every packet to a JSON event), `tshark -n -r FILE` and "
+                 "`tcpdump -n -r FILE` (one text line per packet), all to /dev/null.\n")
+        base = by.get("antimony parse", {}).get("records_per_s")
+        L.append("| decoder | packets | wall s | packets/s | per CPU-s | peak RSS MB | Antimony is |")
+        L.append("|---|---|---|---|---|---|---|")
+        for r in pcap:
+            L.append(f"| {r['name']} | {fmt(r['records'])} | {r['wall_s']} | {fmt(r['records_per_s'])} | "
+                     f"{fmt(r['records_per_cpu_s'])} | {r['peak_rss_mb']} | "
+                     f"{ratio(base, r['records_per_s']) if r['name'] != 'antimony parse' else '-'} |")
+        L.append("")
+
+    # Nexmark.
+    nex = [r for r in rows if r.get("group") == "nexmark"]
+    if nex:
+        L.append("## Nexmark-style queries: the engine apart from DNS\n")
+        L.append("Bids made in memory by each system (a parallel spout; Flink's `datagen`), results "
+                 "dropped (a counting sink; Flink's `blackhole`). q0 passthrough, q1 map, q2 filter, "
+                 "q5 count per auction per 10 s tumbling event-time window (an exchange by key). "
+                 "Flink net of its start-up (the same query on 1,000 events).\n")
+        L.append("| query | Antimony w1 | Antimony w2 | Flink p1 (net) | Flink p2 (net) | Antimony / Flink, 2 cores |")
+        L.append("|---|---|---|---|---|---|")
+        for q in ("q0", "q1", "q2", "q5"):
+            cells = []
+            for w in (1, 2):
+                cells.append(by.get(f"antimony nexmark {q} w{w}", {}).get("records_per_s"))
+            for w in (1, 2):
+                f, s = by.get(f"flink nexmark {q} p{w}"), startup.get(f"flink nexmark {q} start-up p{w}")
+                cells.append(f["records"] / (f["wall_s"] - s["wall_s"]) if f and s and f["wall_s"] > s["wall_s"] else None)
+            L.append(f"| {q} | " + " | ".join(fmt(c) for c in cells) + f" | {ratio(cells[1], cells[3])} |")
+        L.append("")
+
+    # Targets.
+    L.append("## Targets\n")
+    full2 = by.get("antimony dns-threats w2", {}).get("records_per_s")
+    full1 = by.get("antimony dns-threats w1", {}).get("records_per_s")
+    st2 = by.get("antimony dns-stateless w2", {}).get("records_per_s")
+    st1 = by.get("antimony dns-stateless w1", {}).get("records_per_s")
+    lat2 = next((r for r in lat if r["workers"] == 2), None)
+    tgt = [
+        ("Full DNS topology >= 2,000,000 records/s on 2 cores", fmt(full2), bool(full2 and full2 >= 2e6)),
+        ("Second worker adds >= 80% (full topology)", f"+{(full2 / full1 - 1) * 100:.0f}%" if full1 and full2 else "-",
+         bool(full1 and full2 and full2 >= 1.8 * full1)),
+        ("Second worker adds >= 80% (stateless job)", f"+{(st2 / st1 - 1) * 100:.0f}%" if st1 and st2 else "-",
+         bool(st1 and st2 and st2 >= 1.8 * st1)),
+        ("Alert latency p99 < 10 ms at half load (2 workers)", f"{fmt(lat2['p99_ms'])} ms" if lat2 else "-",
+         bool(lat2 and lat2["p99_ms"] is not None and lat2["p99_ms"] < 10)),
+    ]
+    ar2 = ant[2]["records_per_s_per_worker"] if ant[2] else None
+    if flink_net.get(2):
+        tgt.append((">= 10x Flink per core", ratio(ar2, flink_net[2] / 2), bool(ar2 and ar2 >= 10 * flink_net[2] / 2)))
+    bw2 = by.get("bytewax dns w2", {}).get("records_per_s_per_worker")
+    if bw2:
+        tgt.append((">= 50x Bytewax per core", ratio(ar2, bw2), bool(ar2 and ar2 >= 50 * bw2)))
+    base = by.get("antimony parse", {}).get("records_per_s")
+    for peer, want in (("tshark", 20), ("tcpdump", 2)):
+        p = by.get(peer, {}).get("records_per_s")
+        if p:
+            tgt.append((f"pcap >= {want}x {peer}", ratio(base, p), bool(base and base >= want * p)))
+    L.append("| target | measured | met |")
+    L.append("|---|---|---|")
+    for name, value, met in tgt:
+        L.append(f"| {name} | {value} | {'yes' if met else '**no**'} |")
+    L.append("")
+    L.append(f"![throughput by system]({os.path.basename(a.svg)})\n")
+
+    notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "NOTES.md")
+    if os.path.exists(notes) and not meta.get("smoke"):
+        L.append(open(notes).read())
+    with open(a.out, "w") as f:
+        f.write("\n".join(L) + "\n")
+
+    colours = {"antimony": "#2b6cb0", "flink": "#dd6b20", "bytewax": "#805ad5", "tshark": "#718096", "tcpdump": "#a0aec0"}
+    colour = lambda n: next((c for k, c in colours.items() if n.startswith(k)), "#4a5568")
+    groups = [("DNS job (Windows DNS debug log)", "rec/s",
+               [(r["name"], r["records_per_s"], colour(r["name"])) for r in dns])]
+    if flink_net:
+        groups[0][2].extend((f"flink dns p{w} (net of start-up)", v, colour("flink")) for w, v in flink_net.items())
+    if pcap:
+        groups.append(("pcap decoding", "pkt/s", [(r["name"], r["records_per_s"], colour(r["name"])) for r in pcap]))
+    if nex:
+        groups.append(("Nexmark-style queries", "ev/s", [(r["name"], r["records_per_s"], colour(r["name"])) for r in nex]))
+    svg_chart(groups, a.svg)
+    print(f"report: wrote {a.out} and {a.svg}")
+
+
+if __name__ == "__main__":
+    main()
