@@ -62,6 +62,7 @@ pub struct Decoder {
     clock: Clock,
     sensor: Option<Arc<str>>,
     is: memmem::Finder<'static>,
+    tag_end: memmem::Finder<'static>,
     /// Reused buffer for reverse-lookup names.
     reverse: String,
 }
@@ -73,6 +74,7 @@ impl Decoder {
             clock: Clock::new(options),
             sensor: options.sensor.clone(),
             is: memmem::Finder::new(b" is "),
+            tag_end: memmem::Finder::new(b"]: "),
             reverse: String::with_capacity(80),
         }
     }
@@ -248,7 +250,7 @@ impl LineDecoder for Decoder {
     fn decode_line(&mut self, line: &[u8]) -> Result<Option<DnsEvent>, ParseError> {
         let line = prepare(line)?;
         // The message follows `dnsmasq[PID]: `.
-        let Some(colon) = memmem::find(line, b"]: ") else {
+        let Some(colon) = self.tag_end.find(line) else {
             return Ok(None);
         };
         let (head, message) = (&line[..colon], &line[colon + 3..]);

@@ -189,7 +189,7 @@ fn hex_digit(c: u8) -> Option<u8> {
 
 /// `text` with Zeek's `\xHH` escapes undone, borrowed when it has none.
 pub(crate) fn unescape<'a>(text: &'a [u8], buffer: &'a mut Vec<u8>) -> &'a [u8] {
-    if memchr::memmem::find(text, b"\\x").is_none() {
+    if memchr::memchr(b'\\', text).is_none() {
         return text;
     }
     buffer.clear();
