@@ -240,6 +240,43 @@ fn oversized_records() {
     );
 }
 
+/// A stream that ends inside the header of a record over the size cap frames alike whole
+/// and in any chunks (found by fuzzing: the pcapng framer waited for more bytes than it
+/// needed to see the length).
+#[test]
+fn streams_ending_inside_an_oversized_header() {
+    let cases = [
+        (
+            BinaryFormat::Pcap,
+            pcap(1, false, false, &[]),
+            vec![1, 0, 0, 0, 2, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0],
+        ),
+        (
+            BinaryFormat::PcapNg,
+            pcapng(false, &[(1, 6)], &[]),
+            vec![6, 0, 0, 0, 0, 0, 0, 0x20, 0, 0, 0, 0, 1, 2, 3, 4],
+        ),
+        (
+            BinaryFormat::Dnstap,
+            control::encode_start(),
+            vec![0x10, 0, 0, 0, 1, 2, 3, 4],
+        ),
+    ];
+    for (format, head, record) in cases {
+        for end in 1..=record.len() {
+            let mut bytes = head.clone();
+            bytes.extend_from_slice(&record[..end]);
+            let whole = decode_in(format, &bytes, &[]);
+            for chunk in 1..=9 {
+                assert!(
+                    decode_in(format, &bytes, &[chunk]) == whole,
+                    "{format}: {end} bytes of the record, chunks of {chunk}"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn dnstap_stream_with_handshake_frames() {
     let bytes = std::fs::read(Path::new(DATA).join("dnstap/unbound.dnstap")).expect("dnstap");

@@ -7,6 +7,10 @@
 //!   did not read back. Such answers are now walked but not kept.
 //! - `pcap/pcapng-time-beyond-9999`, `dnstap/time-beyond-9999`: records dated after the
 //!   year 9999, which RFC 3339 cannot write. Such records are now errors (`bad_timestamp`).
+//! - `pcap/oversize-block-header-at-the-end`: a stream ending with the first 11 bytes of a
+//!   pcapng block over the size cap. Whole, the 8 bytes giving its length were enough to
+//!   call it oversized; in chunks, the decoder waited for 12 and called it cut short. The
+//!   framer now asks for no more bytes than its next decision needs.
 
 use std::path::Path;
 

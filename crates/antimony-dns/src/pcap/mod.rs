@@ -106,7 +106,10 @@ struct Interface {
 
 /// How the next record of the stream is framed.
 enum Frame {
-    /// At least this many bytes are needed to go on.
+    /// More bytes are needed: this many at least, and no more than the next decision
+    /// takes (the record's length, or its size cap, may be known before the whole header
+    /// is). Asking for more would make a stream that ends here framed differently whole and
+    /// in chunks.
     Need(usize),
     /// A whole record of this many bytes is available.
     Whole(usize),
@@ -287,8 +290,9 @@ impl PcapDecoder {
             }
             State::Pcap(file) => {
                 let header_len = if file.modified { 24 } else { 16 };
+                // The length is in the first 16 bytes, even in the longer modified header.
                 let Some(header) = buf.get(..16) else {
-                    return Frame::Need(header_len);
+                    return Frame::Need(16);
                 };
                 let caplen = read_u32(header, 8, file.big_endian) as usize;
                 if caplen > MAX_PACKET_LEN {
@@ -310,7 +314,7 @@ impl PcapDecoder {
     /// first section header).
     fn frame_block(&self, buf: &[u8], big_endian: Option<bool>) -> Frame {
         let Some(head) = buf.get(..8) else {
-            return Frame::Need(12);
+            return Frame::Need(8);
         };
         let is_shb = head[..4] == SHB_TYPE.to_le_bytes();
         let big_endian = if is_shb {
