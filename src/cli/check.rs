@@ -12,19 +12,11 @@ use super::CheckArgs;
 use crate::components::dns_detect;
 
 pub(super) fn check(args: CheckArgs) -> anyhow::Result<()> {
-    let mut config = DetectConfig::default();
-    if !args.no_builtin_lists {
-        config
-            .blocklists
-            .push(list("maltrail", PathBuf::from("builtin:maltrail")));
-    }
-    for path in &args.blocklists {
-        let name = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| path.display().to_string());
-        config.blocklists.push(list(&name, path.clone()));
-    }
+    let config = detect_config(
+        &args.blocklists,
+        args.no_builtin_lists,
+        args.brands.as_ref(),
+    );
     let cwd = std::env::current_dir()?;
     let (detectors, _) = Detectors::build(&config, |path| dns_detect::read(&cwd, path))?;
     for name in &args.names {
@@ -36,6 +28,30 @@ pub(super) fn check(args: CheckArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The detector configuration of `check` and `score`: the bundled maltrail list unless
+/// left out, extra block lists named after their files, and protected brands.
+pub(super) fn detect_config(
+    blocklists: &[PathBuf],
+    no_builtin_lists: bool,
+    brands: Option<&PathBuf>,
+) -> DetectConfig {
+    let mut config = DetectConfig::default();
+    if !no_builtin_lists {
+        config
+            .blocklists
+            .push(list("maltrail", PathBuf::from("builtin:maltrail")));
+    }
+    for path in blocklists {
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string());
+        config.blocklists.push(list(&name, path.clone()));
+    }
+    config.lookalike.brands_path = brands.cloned();
+    config
 }
 
 fn list(name: &str, path: PathBuf) -> ListConfig {

@@ -154,7 +154,8 @@ pub struct Verdict {
     pub score: u8,
     /// The highest severity of any finding, `None` when nothing fired.
     pub severity: Option<Severity>,
-    /// True when `score` reaches the alert threshold.
+    /// True when a finding of `medium` severity or more fired, or `score` reaches the alert
+    /// threshold ([`ScoringConfig::alert_threshold`]).
     pub alert: bool,
 }
 
@@ -300,6 +301,11 @@ impl Detectors {
         self.scoring.alert_threshold
     }
 
+    /// Changes the score at which a name's verdict is an alert.
+    pub fn set_alert_threshold(&mut self, threshold: u8) {
+        self.scoring.alert_threshold = threshold.min(100);
+    }
+
     /// Every detector's finding on `name`, boosted: calls `visit` once per finding. A
     /// suspicious-service hit raises the others' scores (and stands alone only when so
     /// configured); two or more detectors firing raise each other's. Allocates only for
@@ -392,7 +398,9 @@ impl Detectors {
             v.severity = v.severity.max(Some(f.severity));
             fired(f.detector);
         });
-        v.alert = v.score >= self.scoring.alert_threshold && v.severity.is_some();
+        // Medium and above hold up on their own (a list hit, a keyword rule, a lookalike);
+        // weaker signals must score high enough.
+        v.alert = v.severity >= Some(Severity::Medium) || v.score >= self.scoring.alert_threshold;
         v
     }
 
