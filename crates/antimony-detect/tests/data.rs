@@ -198,3 +198,32 @@ fn all_detectors_on_benign_lists() {
         assert!(serious_rate < 0.0005, "{list}: {serious_rate}");
     }
 }
+
+/// `antimony score`'s verdict at its default threshold (the bundled list, no brands): at
+/// most 0.1% of long-tail benign names are alerts.
+#[test]
+fn score_default_threshold_on_long_tail_names() {
+    let d = detectors_with_blocklist();
+    for (list, bound) in [
+        ("benign/opendns_random_10k.txt", 0.001),
+        ("benign/benign_top.txt", 0.001),
+    ] {
+        let all = names(&read(list));
+        let mut alerts = Vec::new();
+        for n in &all {
+            let v = d.verdict(&Name::new(n, 1), |_| {});
+            if v.alert {
+                alerts.push(format!("{n} ({})", v.score));
+            }
+        }
+        let rate = alerts.len() as f64 / all.len() as f64;
+        println!(
+            "score verdicts on {list}: {} alerts of {} ({:.4}%): {:?}",
+            alerts.len(),
+            all.len(),
+            rate * 100.0,
+            &alerts[..alerts.len().min(30)]
+        );
+        assert!(rate <= bound, "{list}: {rate}");
+    }
+}

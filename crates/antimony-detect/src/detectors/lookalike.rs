@@ -342,12 +342,14 @@ pub struct Lookalike {
     edits: AHashMap<u64, Vec<(u16, Rel)>>,
     /// Brand label -> brands (exact, for subdomain joins).
     exact: AHashMap<String, Vec<u16>>,
-    /// Brand labels, for the token index (pattern i = brand i).
+    /// Brand labels, for the token index (pattern i = brand i), as written and folded.
     tokens: Option<AhoCorasick>,
+    folded_tokens: Option<AhoCorasick>,
     /// Own domains -> brand.
     own: AHashSet<String>,
-    /// Words allowed next to a brand label.
+    /// Words allowed next to a brand label, as written and folded.
     words: AHashSet<&'static str>,
+    folded_words: AHashSet<String>,
     min_len: usize,
     max_len: usize,
 }
@@ -397,14 +399,20 @@ impl Lookalike {
             .match_kind(MatchKind::Standard)
             .build(brands.iter().map(|b| b.raw.as_str()))
             .ok();
+        let folded_tokens = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(brands.iter().map(|b| b.label.as_str()))
+            .ok();
         Lookalike {
             brands,
             config,
             edits,
             exact,
             tokens,
+            folded_tokens,
             own,
             words: DICTIONARY.iter().copied().collect(),
+            folded_words: DICTIONARY.iter().map(|w| fold_label(w)).collect(),
             min_len,
             max_len,
         }
@@ -508,8 +516,19 @@ impl Lookalike {
     }
 
     /// A brand label inside `label` with a dictionary word or the brand's suffix beside it.
-    fn token_hit(&self, label: &str) -> Option<(u16, &'static str)> {
-        let ac = self.tokens.as_ref()?;
+    fn token_hit(&self, label: &str, folded: bool) -> Option<(u16, &'static str)> {
+        let ac = if folded {
+            self.folded_tokens.as_ref()?
+        } else {
+            self.tokens.as_ref()?
+        };
+        let word = |w: &str| {
+            if folded {
+                self.folded_words.contains(w)
+            } else {
+                self.words.contains(w)
+            }
+        };
         for m in ac.find_overlapping_iter(label) {
             let b = m.pattern().as_usize() as u16;
             let brand = &self.brands[usize::from(b)];
@@ -520,17 +539,14 @@ impl Lookalike {
                 (false, true) => before,
                 (true, false) => after,
                 (false, false) => {
-                    if brand.raw.len() >= 4
-                        && self.words.contains(before)
-                        && self.words.contains(after)
-                    {
+                    if brand.raw.len() >= 4 && word(before) && word(after) {
                         return Some((b, "dictionary"));
                     }
                     continue;
                 }
             };
             // Words next to 3-letter brands (`dhl`) are too often ordinary names.
-            if brand.raw.len() >= 4 && self.words.contains(rest) {
+            if brand.raw.len() >= 4 && word(rest) {
                 return Some((b, "dictionary"));
             }
             let suffix: String = brand.suffix.chars().filter(|&c| c != '.').collect();
@@ -552,8 +568,13 @@ impl Lookalike {
         let owner = name.name_without_suffix();
         if owner.len() > label.len() {
             let mut joined = [0u8; 64];
-            let labels: Vec<&str> = owner.rsplit('.').take(3).collect();
-            for k in 2..=labels.len() {
+            let mut labels: [&str; 3] = [""; 3];
+            let mut count = 0;
+            for part in owner.rsplit('.').take(3) {
+                labels[count] = part;
+                count += 1;
+            }
+            for k in 2..=count {
                 let mut n = 0;
                 let mut fits = true;
                 for part in labels[..k].iter().rev() {
@@ -612,7 +633,13 @@ impl Lookalike {
             };
             return Some(Hit { brand: b, kind });
         }
-        if !idn && let Some((b, kind)) = self.token_hit(label) {
+        if !idn && let Some((b, kind)) = self.token_hit(label, false) {
+            return Some(Hit { brand: b, kind });
+        }
+        if let Ok(folded) = std::str::from_utf8(folded)
+            && folded != label
+            && let Some((b, kind)) = self.token_hit(folded, true)
+        {
             return Some(Hit { brand: b, kind });
         }
         None
@@ -816,6 +843,10 @@ mod tests {
             ("pyapal.com", Some(("paypal.com", "transposition"))),
             ("pay-pal.com", Some(("paypal.com", "hyphenation"))),
             ("paypal-login.com", Some(("paypal.com", "dictionary"))),
+            (
+                "micros0ft-update.com",
+                Some(("microsoft.com", "dictionary")),
+            ),
             ("paypalcom.com", Some(("paypal.com", "various"))),
             ("pay.pal.com", Some(("paypal.com", "subdomain"))),
             ("paypal.net", Some(("paypal.com", "tld-swap"))),
