@@ -191,6 +191,17 @@ def main():
         fr = flink_net.get(w, 0) / w if flink_net.get(w) else None
         br = by.get(f"bytewax dns w{w}", {}).get("records_per_s_per_worker")
         L.append(f"| {w} | {fmt(ar)} | {fmt(fr)} | {ratio(ar, fr)} | {fmt(br)} | {ratio(ar, br)} |")
+    L.append("")
+    L.append("The same on CPU time, which a busy shared machine disturbs less than wall time "
+             "(records per CPU-second of the whole process tree, start-up included for every "
+             "system):\n")
+    L.append("| workers | Antimony per CPU-s | Flink per CPU-s | Antimony / Flink | Bytewax per CPU-s | Antimony / Bytewax |")
+    L.append("|---|---|---|---|---|---|")
+    for w in (1, 2):
+        ac = ant[w]["records_per_cpu_s"] if ant[w] else None
+        fc = by.get(f"flink dns p{w}", {}).get("records_per_cpu_s")
+        bc = by.get(f"bytewax dns w{w}", {}).get("records_per_cpu_s")
+        L.append(f"| {w} | {fmt(ac)} | {fmt(fc)} | {ratio(ac, fc)} | {fmt(bc)} | {ratio(ac, bc)} |")
     counts = alert_counts(out_dir)
     if counts:
         L.append("\nAlerts, as a check that the jobs agree (keyword alerts counted per client and name; "

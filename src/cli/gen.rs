@@ -98,7 +98,7 @@ pub(super) fn generate(args: GenArgs) -> anyhow::Result<()> {
         let secs = summary.elapsed.as_secs_f64().max(1e-9);
         let exchanges: u64 = summary.kinds.iter().map(|(_, n)| n).sum();
         let mut kinds = summary.kinds.clone();
-        kinds.sort_by(|a, b| b.1.cmp(&a.1));
+        kinds.sort_by_key(|&(_, n)| std::cmp::Reverse(n));
         let mix: Vec<String> = kinds
             .iter()
             .map(|(kind, n)| {

@@ -31,7 +31,7 @@ fn run(data: &Workload, format: OutputFormat, records: u64, seed: u64) -> Vec<u8
         pacing: None,
     };
     let mut out = Vec::new();
-    let summary = generate(data, &config, &mut out).unwrap();
+    let summary = generate(data, &config, &mut out).expect("writing to memory works");
     assert_eq!(summary.records, records);
     assert_eq!(summary.bytes, out.len() as u64);
     out
@@ -123,7 +123,7 @@ fn pcap_is_well_formed() {
     let bytes = run(&data, OutputFormat::Pcap, 4_001, 2);
     assert_eq!(&bytes[..4], &0xa1b2_c3d4u32.to_le_bytes());
     assert_eq!(
-        u32::from_le_bytes(bytes[20..24].try_into().unwrap()),
+        u32::from_le_bytes(bytes[20..24].try_into().expect("4 bytes")),
         1,
         "Ethernet"
     );
@@ -131,7 +131,8 @@ fn pcap_is_well_formed() {
     let mut packets = 0;
     let mut responses = 0;
     while at < bytes.len() {
-        let field = |o: usize| u32::from_le_bytes(bytes[at + o..at + o + 4].try_into().unwrap());
+        let field =
+            |o: usize| u32::from_le_bytes(bytes[at + o..at + o + 4].try_into().expect("4 bytes"));
         let (usec, incl, orig) = (field(4), field(8) as usize, field(12) as usize);
         assert!(usec < 1_000_000);
         assert_eq!(incl, orig);
@@ -185,7 +186,7 @@ fn probes_carry_their_birth_time() {
     };
     let before = wall_nanos();
     let mut out = Vec::new();
-    let summary = generate(&data, &config, &mut out).unwrap();
+    let summary = generate(&data, &config, &mut out).expect("writing to memory works");
     let events = decode_all(Format::WindowsDebug, &out);
     assert_eq!(events.len(), 400);
     let probes: Vec<u64> = events
@@ -203,7 +204,7 @@ fn probes_carry_their_birth_time() {
 #[test]
 fn real_data_loads_and_decodes() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
-    let data = Workload::load(&dir).unwrap();
+    let data = Workload::load(&dir).expect("../shared/data holds the lists");
     assert!(data.benign.len() > 90_000 && data.families.len() >= 20);
     let text = run(&data, OutputFormat::WindowsDns, 20_000, 1);
     assert_eq!(decode_all(Format::WindowsDebug, &text).len(), 20_000);
@@ -213,6 +214,6 @@ fn real_data_loads_and_decodes() {
 
 #[test]
 fn a_missing_data_folder_is_explained() {
-    let error = Workload::load(Path::new("/nonexistent/data")).unwrap_err();
+    let error = Workload::load(Path::new("/nonexistent/data")).expect_err("no such folder");
     assert!(error.to_string().contains("--data"), "{error}");
 }

@@ -121,7 +121,7 @@ impl Bolt<Event> for Euros {
 struct Filter;
 impl Bolt<Event> for Filter {
     fn process(&mut self, record: &mut Event, out: &mut Emitter<'_, Event>) {
-        if record.auction % 123 == 0 {
+        if record.auction.is_multiple_of(123) {
             out.emit(std::mem::take(record));
         }
     }
