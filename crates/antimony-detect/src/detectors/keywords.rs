@@ -18,6 +18,7 @@
 //! match = "registered_domain"   # or "name" (default: registered_domain)
 //! keywords = ["java", "adobe"]  # one of these must appear...
 //! with = ["update", "upgrade"]  # ...and, when given, one of these too
+//! patterns = ['^java-?update']  # regular expressions over the same text; one match fires
 //! allow = ["oracle.com"]        # registered domains this rule never fires on
 //! ```
 //!
@@ -30,7 +31,8 @@
 //! rule with a brand needs a companion word), and because the allow-lists exempt the brands'
 //! own registered domains that do combine them (`windowsupdate.com`).
 //!
-//! All keywords of all rules go into one Aho-Corasick automaton, scanned once per name; a
+//! Patterns (the `regex` crate's syntax, linear time) are compiled into one `RegexSet` per
+//! scope. All keywords of all rules go into one Aho-Corasick automaton, scanned once per name; a
 //! rule set holds at most [`MAX_RULES`] rules so hits fit in two 64-bit masks (no allocation
 //! unless a rule fires).
 //!
@@ -42,6 +44,7 @@ use ahash::AHashSet;
 use aho_corasick::automaton::Automaton;
 use aho_corasick::dfa::DFA;
 use aho_corasick::{Anchored, MatchKind};
+use regex::{RegexSet, RegexSetBuilder};
 use serde::Deserialize;
 use thiserror::Error;
 
@@ -103,8 +106,13 @@ pub struct Rule {
     /// Which part of the name to look at (default the registered domain).
     #[serde(default, rename = "match")]
     pub scope: Scope,
-    /// One of these must appear.
+    /// One of these must appear (may be empty when `patterns` are given).
+    #[serde(default)]
     pub keywords: Vec<String>,
+    /// Regular expressions (`regex` syntax) over the rule's scope; the rule also fires when
+    /// one matches.
+    #[serde(default)]
+    pub patterns: Vec<String>,
     /// When not empty, one of these must appear too.
     #[serde(default)]
     pub with: Vec<String>,
@@ -159,6 +167,9 @@ pub enum KeywordError {
     /// The automaton could not be built.
     #[error("cannot build the keyword automaton: {0}")]
     Automaton(String),
+    /// A pattern is not a valid regular expression (or too large).
+    #[error("invalid pattern: {0}")]
+    Pattern(String),
 }
 
 impl RuleSet {
@@ -194,6 +205,9 @@ pub struct Keywords {
     name_scope: u64,
     allow: AHashSet<String>,
     rule_allow: Vec<AHashSet<String>>,
+    /// Patterns over the registered label and over the whole name, with their rules.
+    label_patterns: Option<(RegexSet, Vec<usize>)>,
+    name_patterns: Option<(RegexSet, Vec<usize>)>,
 }
 
 /// Which rules matched a name (bit r = rule r), before allow-lists.
@@ -220,10 +234,10 @@ impl Keywords {
             if !names.insert(rule.name.clone()) {
                 return Err(KeywordError::DuplicateRule(rule.name.clone()));
             }
-            if rule.keywords.is_empty() {
+            if rule.keywords.is_empty() && rule.patterns.is_empty() {
                 return Err(KeywordError::BadRule {
                     rule: rule.name.clone(),
-                    problem: "no keywords",
+                    problem: "no keywords and no patterns",
                 });
             }
             rule.score = rule.score.min(100);
@@ -256,6 +270,28 @@ impl Keywords {
             }
             rule_allow.push(rule.allow.iter().map(|d| d.to_ascii_lowercase()).collect());
         }
+        let mut sets: [(Vec<String>, Vec<usize>); 2] = Default::default();
+        for (r, rule) in rules.iter().enumerate() {
+            let k = usize::from(rule.scope == Scope::Name);
+            for p in &rule.patterns {
+                sets[k].0.push(p.clone());
+                sets[k].1.push(r);
+            }
+        }
+        let mut compiled = Vec::with_capacity(2);
+        for (patterns, owners) in sets {
+            if patterns.is_empty() {
+                compiled.push(None);
+                continue;
+            }
+            let set = RegexSetBuilder::new(&patterns)
+                .size_limit(1 << 22)
+                .build()
+                .map_err(|e| KeywordError::Pattern(e.to_string()))?;
+            compiled.push(Some((set, owners)));
+        }
+        let name_patterns = compiled.pop().flatten();
+        let label_patterns = compiled.pop().flatten();
         let automaton = DFA::builder()
             .match_kind(MatchKind::Standard)
             // Names are a few bytes long: a prefilter costs more than it saves.
@@ -276,6 +312,8 @@ impl Keywords {
                 .map(|d| d.to_ascii_lowercase())
                 .collect(),
             rule_allow,
+            label_patterns,
+            name_patterns,
         })
     }
 
@@ -343,6 +381,24 @@ impl Keywords {
         hits.primary & (hits.secondary | no_companion)
     }
 
+    /// Rules (bit set) whose patterns match the name.
+    fn pattern_hits(&self, name: &Name<'_>) -> u64 {
+        let mut bits = 0u64;
+        for (set, text) in [
+            (&self.label_patterns, name.registered_label()),
+            (&self.name_patterns, name.name_without_suffix()),
+        ] {
+            if let Some((set, owners)) = set
+                && set.is_match(text)
+            {
+                for i in set.matches(text).iter() {
+                    bits |= 1 << owners[i];
+                }
+            }
+        }
+        bits
+    }
+
     fn allowed(&self, rule: usize, name: &Name<'_>) -> bool {
         self.allow.contains(name.registered_domain)
             || self
@@ -405,7 +461,9 @@ impl Keywords {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        if with.is_empty() {
+        if kw.is_empty() {
+            let _ = write!(reason, "{subject} matches a pattern");
+        } else if with.is_empty() {
             let _ = write!(reason, "{subject} contains {}", quoted(&kw));
         } else {
             let _ = write!(
@@ -446,7 +504,7 @@ impl NameDetector for Keywords {
         if name.qname.is_empty() {
             return None;
         }
-        let matched = Self::matched(self.scan(name), self.no_companion);
+        let matched = Self::matched(self.scan(name), self.no_companion) | self.pattern_hits(name);
         if matched == 0 {
             return None;
         }
@@ -459,7 +517,7 @@ impl NameDetector for Keywords {
             return Explanation::fired(finding);
         }
         let hits = self.scan(name);
-        let matched = Self::matched(hits, self.no_companion);
+        let matched = Self::matched(hits, self.no_companion) | self.pattern_hits(name);
         let n = self.rules.len();
         let mut reason = String::new();
         if matched != 0 {
@@ -585,6 +643,10 @@ mod tests {
             RuleSet::parse("[[rule]]\nname = \"x\"\nkeywords = []\n").expect("parse"),
         );
         assert!(matches!(err, Err(KeywordError::BadRule { .. })));
+        let err = Keywords::new(
+            RuleSet::parse("[[rule]]\nname = \"x\"\npatterns = [\"(\"]\n").expect("parse"),
+        );
+        assert!(matches!(err, Err(KeywordError::Pattern(_))));
         let many: String = (0..65)
             .map(|i| format!("[[rule]]\nname = \"r{i}\"\nkeywords = [\"k\"]\n"))
             .collect();
@@ -592,6 +654,19 @@ mod tests {
             Keywords::new(RuleSet::parse(&many).expect("parse")),
             Err(KeywordError::TooManyRules(65))
         ));
+    }
+
+    #[test]
+    fn patterns_over_the_whole_name() {
+        let k = Keywords::builtin().expect("built-in rules");
+        for (qname, expected) in [
+            ("paypal.com-secure.evil.net", Some("brand-domain-in-name")),
+            ("www.apple-com-id.top", Some("brand-domain-in-name")),
+            ("www.paypal.com", None),
+            ("paypal.com.au", None),
+        ] {
+            assert_eq!(fires(&k, qname).as_deref(), expected, "{qname}");
+        }
     }
 
     #[test]
