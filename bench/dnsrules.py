@@ -90,8 +90,10 @@ def load_rules(path=KEYWORDS):
         rules.append({
             "name": r["name"],
             "scope": r.get("match", "registered_domain"),
-            "keywords": r["keywords"],
+            "keywords": r.get("keywords", []),
             "with": r.get("with", []),
+            "patterns": r.get("patterns", []),
+            "regexes": [re.compile(p) for p in r.get("patterns", [])],
             "allow": allow | set(r.get("allow", [])),
         })
     return rules
@@ -126,9 +128,11 @@ class Detector:
                 if reg in rule["allow"]:
                     continue
                 text = label if rule["scope"] == "registered_domain" else qname[: len(qname) - len(reg) + len(label)]
-                if any(k in text for k in rule["keywords"]) and (
+                # Keywords (with a companion word when the rule names some), or a pattern.
+                words = rule["keywords"] and any(k in text for k in rule["keywords"]) and (
                     not rule["with"] or any(w in text for w in rule["with"])
-                ):
+                )
+                if words or any(r.search(text) for r in rule["regexes"]):
                     hits.append("keyword:" + rule["name"])
         if not qname.endswith(LENGTH_IGNORE):
             labels = qname.split(".")
@@ -147,14 +151,18 @@ def sql_any_like(column, words):
     return "(" + " OR ".join(f"POSITION({sql_str(w)} IN {column}) > 0" for w in words) + ")"
 
 
-def sql_keyword_rules(reg_label, reg):
-    """One CASE per rule: the rule's name when it fires, else NULL."""
+def sql_keyword_rules(reg_label, reg, name_text):
+    """(rule name, SQL condition) per rule; `reg_label` and `name_text` are the two scopes."""
     out = []
     for rule in load_rules():
-        cond = sql_any_like(reg_label, rule["keywords"])
-        if rule["with"]:
-            cond += " AND " + sql_any_like(reg_label, rule["with"])
+        text = reg_label if rule["scope"] == "registered_domain" else name_text
+        parts = []
+        if rule["keywords"]:
+            words = sql_any_like(text, rule["keywords"])
+            if rule["with"]:
+                words += " AND " + sql_any_like(text, rule["with"])
+            parts.append("(" + words + ")")
+        parts += [f"REGEXP({text}, {sql_str(p)})" for p in rule["patterns"]]
         allow = ", ".join(sql_str(d) for d in sorted(rule["allow"]))
-        cond += f" AND {reg} NOT IN ({allow})"
-        out.append((rule["name"], cond))
+        out.append((rule["name"], "(" + " OR ".join(parts) + f") AND {reg} NOT IN ({allow})"))
     return out

@@ -91,7 +91,11 @@ def main():
       LEFT JOIN psl s2 ON p.l2 = s2.rule
       LEFT JOIN psl s3 ON p.l3 = s3.rule""")
 
-    rules = dnsrules.sql_keyword_rules("SPLIT_INDEX(reg, '.', 0)", "reg")
+    rules = dnsrules.sql_keyword_rules(
+        "SPLIT_INDEX(reg, '.', 0)",
+        "reg",
+        "SUBSTRING(qname, 1, CHAR_LENGTH(qname) - CHAR_LENGTH(reg) + CHAR_LENGTH(SPLIT_INDEX(reg, '.', 0)))",
+    )
     keyword_union = "\n UNION ALL ".join(
         f"SELECT 'keyword:{name}' AS detector, client, qname, hour_bucket FROM enriched "
         f"WHERE reg IS NOT NULL AND {cond}"

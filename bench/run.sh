@@ -7,7 +7,8 @@
 #
 # Environment: PEER_SIZE (records the peers get, default SIZE: a prefix of the same file),
 # PCAP_SIZE (packets, default 1e6), NEXMARK_SIZE (events, default 2e7; Flink gets
-# NEXMARK_PEER_SIZE, default 5e6), LATENCY_SECONDS (default 10), BENCH_DATA (default
+# NEXMARK_PEER_SIZE, default 5e6, at the parallelisms in NEXMARK_PEER_WORKERS, default "2"),
+# LATENCY_SECONDS (default 10), BENCH_DATA (default
 # ../shared/data), JAVA_HOME (default Debian's OpenJDK 17), BENCH_VENV (default bench/.venv).
 #
 # Steps: build; generate the inputs with `antimony gen`; the DNS topologies on 1 and 2
@@ -189,10 +190,10 @@ if [ "$PEERS" = 1 ]; then
     done
 
     echo "== Nexmark-style queries on Flink ($NEX_PEER_N events; start-up measured on 1,000)"
-    for query in q0 q1 q2 q5; do
-        for workers in 1 2; do
-            $MEASURE --group startup --name "flink nexmark $query start-up p$workers" --records 1000 \
-                --workers "$workers" -- "$PY" bench/flink_nexmark.py "$query" 1000 "$workers"
+    for workers in ${NEXMARK_PEER_WORKERS:-2}; do
+        $MEASURE --group startup --name "flink nexmark q0 start-up p$workers" --records 1000 \
+            --workers "$workers" -- "$PY" bench/flink_nexmark.py q0 1000 "$workers"
+        for query in q0 q1 q2 q5; do
             $MEASURE --group nexmark --name "flink nexmark $query p$workers" --records "$NEX_PEER_N" \
                 --workers "$workers" --stdout "$OUT/flink-nexmark-$query-$workers.json" -- \
                 "$PY" bench/flink_nexmark.py "$query" "$NEX_PEER_N" "$workers"
