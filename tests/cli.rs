@@ -436,3 +436,42 @@ fn every_shipped_topology_is_valid() {
     }
     assert!(checked >= 2);
 }
+
+/// A Windows "details" log spans records over lines: cut into many small chunks and read by
+/// two workers, its chunks still reach one decoder in order, and every record keeps its
+/// answers (the last one too, held until the file ends).
+#[test]
+fn a_multi_line_format_is_decoded_in_order_on_two_workers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = data("logs/windows_dns_debug_details.log");
+    let expected = Command::new(env!("CARGO_BIN_EXE_antimony"))
+        .args(["parse", &log])
+        .output()
+        .expect("parse runs");
+    let expected = json_lines(&stdout(&expected));
+    assert!(expected.iter().any(|e| e.get("answers").is_some()));
+    let topology = dir.path().join("details.toml");
+    std::fs::write(
+        &topology,
+        format!(
+            "[topology]\nname = \"details\"\n[spouts.logs]\ntype = \"file\"\npath = \"{log}\"\nchunk_bytes = 200\n\
+             [bolts.parse]\ntype = \"dns_parse\"\ninputs = [\"logs\"]\n\
+             [bolts.events]\ntype = \"dns_file\"\ninputs = [{{ from = \"parse\", grouping = \"global\" }}]\npath = \"events.jsonl\"\n"
+        ),
+    )
+    .expect("topology");
+    let output = antimony(&["run", topology.to_str().expect("utf-8"), "--workers", "2"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        !stderr(&output).contains("records set aside"),
+        "{}",
+        stderr(&output)
+    );
+    let mut events =
+        json_lines(&std::fs::read_to_string(dir.path().join("events.jsonl")).expect("events"));
+    let mut expected = expected;
+    let key = |e: &Value| e.to_string();
+    events.sort_by_key(key);
+    expected.sort_by_key(key);
+    assert_eq!(events, expected);
+}

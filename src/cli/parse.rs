@@ -95,6 +95,7 @@ fn parse_files(args: &ParseArgs, format: &str) -> anyhow::Result<u64> {
         "files",
         SpoutSpec::new(CHUNKS, move |_| {
             FileSpout::<Tuple>::files(files.clone(), &config)
+                .ordered_if(crate::components::stateful_text_rule())
         }),
     );
     let parse = dns_parse_bolt(ParseConfig {

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use antimony_dns::formats::json_lines::{self, FieldMap};
 use antimony_dns::formats::{DateOrder, DecodeOptions, Decoder, MAX_LINE_LEN, detect_format};
 use antimony_dns::stream::{BinaryFormat, StreamDecoder, StreamError};
 use antimony_dns::{DnsEvent, Format, LineDecoder};
@@ -36,6 +37,9 @@ pub struct ParseConfig {
     pub sensor: Option<String>,
     /// Year for syslog timestamps that have none (default: the current year).
     pub year: Option<i32>,
+    /// Reads JSON lines of any shape: where each field is (`qname = "dns.question.name"`,
+    /// dotted paths). Implies `format = "json"`.
+    pub fields: Option<FieldMap>,
 }
 
 fn auto() -> String {
@@ -50,6 +54,7 @@ impl Default for ParseConfig {
             utc_offset_minutes: 0,
             sensor: None,
             year: None,
+            fields: None,
         }
     }
 }
@@ -84,6 +89,17 @@ pub fn binary_formats() -> Vec<(&'static str, &'static str)> {
         .collect()
 }
 
+/// Whether a text source whose first bytes are `head` is in a format whose lines depend on
+/// earlier ones (a header naming the columns, a record spanning lines): its chunks must then
+/// reach one decoder, in order.
+pub fn is_stateful_text(head: &[u8]) -> bool {
+    let lines: Vec<&[u8]> = head
+        .split(|&b| b == b'\n')
+        .take(DETECT_SAMPLE_LINES)
+        .collect();
+    detect_format(&lines).is_some_and(Format::is_stateful)
+}
+
 /// The binary format the first bytes of a source are in, by its magic number.
 pub fn detect_binary(head: &[u8]) -> Option<&'static str> {
     BinaryFormat::detect(head).map(|f| f.name())
@@ -93,9 +109,12 @@ pub fn detect_binary(head: &[u8]) -> Option<&'static str> {
 /// decoder each, fed their chunks in order.
 pub struct ParseBolt {
     format: Option<Format>,
+    fields: Option<FieldMap>,
     binary_format: Option<BinaryFormat>,
     options: DecodeOptions,
     decoders: HashMap<String, Option<Decoder>>,
+    /// First chunks of ordered sources whose format is not recognised yet.
+    waiting: HashMap<String, Vec<TextChunk>>,
     streams: HashMap<String, Option<Box<dyn StreamDecoder>>>,
     decoded: Vec<Result<DnsEvent, StreamError>>,
 }
@@ -104,7 +123,11 @@ impl ParseBolt {
     /// A parser with these options (checked by [`ParseConfig::check`]).
     pub fn new(config: &ParseConfig) -> Self {
         ParseBolt {
-            format: Format::from_name(&config.format),
+            fields: config.fields.clone(),
+            format: match config.fields {
+                Some(_) => Some(Format::JsonLines),
+                None => Format::from_name(&config.format),
+            },
             binary_format: BinaryFormat::from_name(&config.format),
             streams: HashMap::new(),
             decoded: Vec::new(),
@@ -115,28 +138,114 @@ impl ParseBolt {
                 year: Some(config.year.unwrap_or_else(current_year)),
             },
             decoders: HashMap::new(),
+            waiting: HashMap::new(),
         }
     }
 
-    fn decoder_for(&mut self, chunk: &TextChunk) -> Option<&mut Decoder> {
-        if !self.decoders.contains_key(&chunk.source) {
-            // Live sources open a source per connection: keep the map bounded. Forgetting a
-            // source only costs recognising its format again.
-            if self.decoders.len() >= MAX_SOURCES {
-                self.decoders.clear();
-            }
-            let format = self.format.or_else(|| {
-                let sample: Vec<&[u8]> = chunk
-                    .lines()
-                    .map(|(_, line)| line)
-                    .take(DETECT_SAMPLE_LINES)
-                    .collect();
-                detect_format(&sample)
-            });
-            let decoder = format.map(|f| f.decoder(&self.options));
-            self.decoders.insert(chunk.source.clone(), decoder);
+    /// A decoder for a source, recognising its format from `sample` unless it is configured.
+    fn new_decoder(&self, sample: &[&[u8]]) -> Option<Decoder> {
+        if let Some(fields) = &self.fields {
+            return Some(json_lines::Decoder::with_fields(&self.options, fields.clone()).into());
         }
-        self.decoders.get_mut(&chunk.source)?.as_mut()
+        self.format
+            .or_else(|| detect_format(sample))
+            .map(|f| f.decoder(&self.options))
+    }
+
+    /// Decodes a text chunk with its source's decoder, made on the source's first chunk.
+    ///
+    /// An ordered source (a format whose lines depend on earlier ones) reaches this instance
+    /// alone and in order; its first chunks are gathered until there are enough lines to
+    /// recognise the format, since its first chunk may hold little more than a header.
+    fn text(&mut self, chunk: TextChunk, out: &mut Emitter<'_, Tuple>) {
+        if self.decoders.contains_key(&chunk.source) {
+            return self.decode(&chunk, out);
+        }
+        let recognised = self.format.is_some() || self.fields.is_some();
+        let waiting = self.waiting.entry(chunk.source.clone()).or_default();
+        let ordered = chunk.ordered;
+        waiting.push(chunk);
+        let lines: u64 = waiting.iter().map(TextChunk::line_count).sum();
+        let over = waiting.last().is_some_and(|c| c.last);
+        if ordered && !recognised && !over && lines < DETECT_SAMPLE_LINES as u64 {
+            return;
+        }
+        let source = waiting
+            .first()
+            .map(|c| c.source.clone())
+            .unwrap_or_default();
+        let chunks = self.waiting.remove(&source).unwrap_or_default();
+        let sample: Vec<&[u8]> = chunks
+            .iter()
+            .flat_map(|c| c.lines().map(|(_, line)| line))
+            .take(DETECT_SAMPLE_LINES)
+            .collect();
+        let decoder = self.new_decoder(&sample);
+        // Live sources open a source per connection: keep the map bounded. Forgetting a
+        // source only costs recognising its format again.
+        if self.decoders.len() >= MAX_SOURCES {
+            self.decoders.clear();
+        }
+        self.decoders.insert(source, decoder);
+        for chunk in &chunks {
+            self.decode(chunk, out);
+        }
+    }
+
+    fn decode(&mut self, chunk: &TextChunk, out: &mut Emitter<'_, Tuple>) {
+        let source = &chunk.source;
+        let Some(Some(decoder)) = self.decoders.get_mut(source) else {
+            for (number, line) in chunk.lines() {
+                out.dead_letter(
+                    Some(format!("{source}:{number}")),
+                    "the log format was not recognised; set `format` on the dns_parse bolt",
+                    String::from_utf8_lossy(line),
+                );
+            }
+            if chunk.last {
+                self.decoders.remove(source);
+            }
+            return;
+        };
+        for (number, line) in chunk.lines() {
+            if line.len() > MAX_LINE_LEN {
+                out.dead_letter(
+                    Some(format!("{source}:{number}")),
+                    format!(
+                        "line is {} bytes long, over the {MAX_LINE_LEN} byte limit",
+                        line.len()
+                    ),
+                    String::from_utf8_lossy(&line[..256]),
+                );
+                continue;
+            }
+            match decoder.decode_line(line) {
+                Ok(Some(event)) => out.emit(Tuple::Dns(Box::new(event))),
+                Ok(None) => {}
+                Err(error) => out.dead_letter(
+                    Some(format!("{source}:{number}")),
+                    format!("{} line: {error}", decoder.format().name()),
+                    String::from_utf8_lossy(line),
+                ),
+            }
+        }
+        if chunk.last {
+            // The source is over: a record held across lines comes out now.
+            let next_line = chunk.first_line + chunk.line_count();
+            match decoder.finish() {
+                Ok(Some(event)) => out.emit(Tuple::Dns(Box::new(event))),
+                Ok(None) => {}
+                Err(error) => out.dead_letter(
+                    Some(format!("{source}:{next_line}")),
+                    format!(
+                        "{} record cut short at the end: {error}",
+                        decoder.format().name()
+                    ),
+                    String::new(),
+                ),
+            }
+            self.decoders.remove(source);
+        }
     }
 }
 
@@ -188,42 +297,29 @@ impl ParseBolt {
 
 impl Bolt<Tuple> for ParseBolt {
     fn process(&mut self, record: &mut Tuple, out: &mut Emitter<'_, Tuple>) {
-        let chunk = match record {
-            Tuple::Chunk(chunk) => chunk,
-            Tuple::Bytes(bytes) => return self.bytes(bytes, out),
-            _ => return,
-        };
-        let source = chunk.source.clone();
-        let Some(decoder) = self.decoder_for(chunk) else {
-            for (number, line) in chunk.lines() {
-                out.dead_letter(
-                    Some(format!("{source}:{number}")),
-                    "the log format was not recognised; set `format` on the dns_parse bolt",
-                    String::from_utf8_lossy(line),
-                );
-            }
-            return;
-        };
-        for (number, line) in chunk.lines() {
-            if line.len() > MAX_LINE_LEN {
-                out.dead_letter(
-                    Some(format!("{source}:{number}")),
-                    format!(
-                        "line is {} bytes long, over the {MAX_LINE_LEN} byte limit",
-                        line.len()
-                    ),
-                    String::from_utf8_lossy(&line[..256]),
-                );
-                continue;
-            }
-            match decoder.decode_line(line) {
-                Ok(Some(event)) => out.emit(Tuple::Dns(Box::new(event))),
-                Ok(None) => {}
-                Err(error) => out.dead_letter(
-                    Some(format!("{source}:{number}")),
-                    format!("{} line: {error}", decoder.format().name()),
-                    String::from_utf8_lossy(line),
-                ),
+        match record {
+            Tuple::Chunk(chunk) => self.text(std::mem::take(chunk), out),
+            Tuple::Bytes(bytes) => self.bytes(bytes, out),
+            _ => {}
+        }
+    }
+
+    fn on_close(&mut self, out: &mut Emitter<'_, Tuple>) {
+        // Sources still being recognised when the input ended (never the case for a file,
+        // whose last chunk ends the wait): decode what they hold.
+        let waiting: Vec<String> = self.waiting.keys().cloned().collect();
+        for source in waiting {
+            if let Some(chunks) = self.waiting.remove(&source) {
+                let sample: Vec<&[u8]> = chunks
+                    .iter()
+                    .flat_map(|c| c.lines().map(|(_, line)| line))
+                    .take(DETECT_SAMPLE_LINES)
+                    .collect();
+                let decoder = self.new_decoder(&sample);
+                self.decoders.insert(source, decoder);
+                for chunk in &chunks {
+                    self.decode(chunk, out);
+                }
             }
         }
     }

@@ -106,11 +106,17 @@ pub fn registry() -> Registry<Tuple> {
     registry
 }
 
-/// The `file` spout for `path`, for topologies built in Rust.
+/// The `file` spout for `path`, for topologies built in Rust. Text files in a format whose
+/// lines depend on earlier ones (Zeek TSV, Windows details) keep their chunks in order.
 pub fn file_spout(path: PathBuf, config: FileConfig) -> SpoutSpec<Tuple> {
     SpoutSpec::new(CHUNKS, move |_| {
-        FileSpout::<Tuple>::new(path.clone(), &config)
+        FileSpout::<Tuple>::new(path.clone(), &config).ordered_if(stateful_text_rule())
     })
+}
+
+/// The rule file spouts use to keep a stateful text format's chunks in order.
+pub fn stateful_text_rule() -> antimony_io::sources::file::OrderRule {
+    std::sync::Arc::new(dns_parse::is_stateful_text)
 }
 
 /// The `dns_parse` bolt, for topologies built in Rust.

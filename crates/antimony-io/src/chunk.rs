@@ -15,9 +15,12 @@ pub struct TextChunk {
     /// source.
     #[serde(with = "serde_bytes")]
     pub data: Vec<u8>,
-    /// The source's lines must be read in order by one reader (its first line is a `#` header
-    /// that later lines depend on, as in Zeek's TSV logs).
+    /// The source's lines must be read in order by one reader (later lines depend on earlier
+    /// ones, as in a log whose header names its columns).
     pub ordered: bool,
+    /// This is the source's last chunk (possibly empty): a reader holding a record across
+    /// lines should let it go.
+    pub last: bool,
 }
 
 impl TextChunk {
@@ -71,6 +74,7 @@ mod tests {
             first_line: 10,
             data: data.to_vec(),
             ordered: false,
+            last: false,
         }
     }
 

@@ -38,7 +38,7 @@ pub struct LineCutter {
     line: u64,
     /// Inside an over-long line: where it started, its length so far, its first bytes.
     skipping: Option<(u64, u64, Vec<u8>)>,
-    ordered: Option<bool>,
+    ordered: bool,
 }
 
 impl LineCutter {
@@ -51,8 +51,13 @@ impl LineCutter {
             buf: Vec::with_capacity(chunk_bytes.max(1) * 2),
             line: 1,
             skipping: None,
-            ordered: None,
+            ordered: false,
         }
+    }
+
+    /// Marks the chunks cut from now on as needing one reader, in order.
+    pub fn set_ordered(&mut self, ordered: bool) {
+        self.ordered = ordered;
     }
 
     /// The buffer to append freshly read bytes to.
@@ -69,10 +74,9 @@ impl LineCutter {
     /// Starts over on a new source (a rotated or truncated file): line numbers restart at 1.
     /// Bytes still held from the old source are cut first, as its last line.
     pub fn restart(&mut self, source: String, out: &mut Vec<Cut>) {
-        self.cut(true, out);
+        self.finish(out);
         self.source = source;
         self.line = 1;
-        self.ordered = None;
     }
 
     /// Appends to `out` every whole line held, however few: for live input (a followed file,
@@ -87,6 +91,26 @@ impl LineCutter {
         } else {
             self.cut(false, out);
         }
+    }
+
+    /// Appends to `out` every chunk (and over-long line) the buffer holds, then a last chunk
+    /// (empty if need be) marked [`TextChunk::last`]: the source is over.
+    pub fn finish(&mut self, out: &mut Vec<Cut>) {
+        let before = out.len();
+        self.cut(true, out);
+        if out.len() > before
+            && let Some(Cut::Chunk(chunk)) = out.last_mut()
+        {
+            chunk.last = true;
+            return;
+        }
+        out.push(Cut::Chunk(TextChunk {
+            source: self.source.clone(),
+            first_line: self.line,
+            data: Vec::new(),
+            ordered: self.ordered,
+            last: true,
+        }));
     }
 
     /// Appends to `out` every chunk (and over-long line) the buffer holds. With `end`, the
@@ -119,10 +143,6 @@ impl LineCutter {
                     return;
                 }
             }
-        }
-        if self.ordered.is_none() && !self.buf.is_empty() {
-            // A source that starts with a `#` header line must be read by one reader in order.
-            self.ordered = Some(self.buf.first() == Some(&b'#'));
         }
         while self.buf.len() >= self.chunk_bytes || (end && !self.buf.is_empty()) {
             let first = memchr::memchr(b'\n', &self.buf);
@@ -172,7 +192,8 @@ impl LineCutter {
                 source: self.source.clone(),
                 first_line: self.line,
                 data,
-                ordered: self.ordered.unwrap_or(false),
+                ordered: self.ordered,
+                last: false,
             };
             self.line += chunk.line_count();
             out.push(Cut::Chunk(chunk));
@@ -272,11 +293,22 @@ mod tests {
     }
 
     #[test]
-    fn a_header_marks_the_source_ordered() {
+    fn finishing_marks_the_last_chunk() {
         let mut cutter = LineCutter::new("s".into(), 4, 100);
+        cutter.set_ordered(true);
         let mut out = Vec::new();
         cutter.buffer().extend_from_slice(b"#fields a b\nx y\n");
-        cutter.cut(true, &mut out);
+        cutter.finish(&mut out);
         assert!(out.iter().all(|c| matches!(c, Cut::Chunk(c) if c.ordered)));
+        let lasts: Vec<bool> = out
+            .iter()
+            .map(|c| matches!(c, Cut::Chunk(c) if c.last))
+            .collect();
+        assert_eq!(lasts.iter().filter(|l| **l).count(), 1);
+        assert_eq!(lasts.last(), Some(&true));
+        // Nothing held: an empty last chunk still says the source is over.
+        let mut out = Vec::new();
+        cutter.finish(&mut out);
+        assert!(matches!(&out[..], [Cut::Chunk(c)] if c.last && c.data.is_empty()));
     }
 }

@@ -11,6 +11,7 @@
 
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use antimony_engine::{Context, Emitter, Record, Spout, SpoutError, SpoutStatus};
@@ -125,10 +126,16 @@ enum Message {
     },
 }
 
+/// Decides from a text file's first bytes whether its lines must be read in order by one
+/// reader (a format whose later lines depend on earlier ones); given by the caller, which
+/// knows the formats.
+pub type OrderRule = Arc<dyn Fn(&[u8]) -> bool + Send + Sync>;
+
 /// Reads files in chunks; emits `R::from(chunk)`.
 pub struct FileSpout<R> {
     path: PathBuf,
     files: Option<Vec<PathBuf>>,
+    ordered_if: Option<OrderRule>,
     config: FileConfig,
     receiver: Option<mpsc::Receiver<Message>>,
     records: PhantomData<fn() -> R>,
@@ -140,6 +147,7 @@ impl<R> FileSpout<R> {
         FileSpout {
             path,
             files: None,
+            ordered_if: None,
             config: config.clone(),
             receiver: None,
             records: PhantomData,
@@ -153,10 +161,19 @@ impl<R> FileSpout<R> {
         FileSpout {
             path: files.first().cloned().unwrap_or_default(),
             files: Some(files),
+            ordered_if: None,
             config: config.clone(),
             receiver: None,
             records: PhantomData,
         }
+    }
+}
+
+impl<R> FileSpout<R> {
+    /// Sets the rule that marks a text file's chunks as ordered.
+    pub fn ordered_if(mut self, rule: OrderRule) -> Self {
+        self.ordered_if = Some(rule);
+        self
     }
 }
 
@@ -185,6 +202,7 @@ impl<R: Record + From<TextChunk> + From<ByteChunk>> Spout<R> for FileSpout<R> {
         let (sender, receiver) = mpsc::channel(READ_AHEAD);
         let reader = Reader {
             config: self.config.clone(),
+            ordered_if: self.ordered_if.clone(),
             sender,
         };
         ctx.tokio.spawn(reader.run(files));
@@ -227,6 +245,7 @@ impl<R: Record + From<TextChunk> + From<ByteChunk>> Spout<R> for FileSpout<R> {
 /// The reading task.
 struct Reader {
     config: FileConfig,
+    ordered_if: Option<OrderRule>,
     sender: mpsc::Sender<Message>,
 }
 
@@ -308,13 +327,19 @@ impl Reader {
 
     /// Reads text to its end. A pipe (standard input) that pauses has its whole lines sent
     /// at once rather than waiting for a full chunk; a file is cut by content alone.
-    async fn lines(&self, source: &str, head: Vec<u8>, mut input: Input) -> bool {
-        let live = source == "-";
+    fn cutter(&self, source: &str, head: &[u8]) -> LineCutter {
         let mut cutter = LineCutter::new(
             source.to_owned(),
             self.config.chunk_bytes,
             self.config.max_line_bytes,
         );
+        cutter.set_ordered(self.ordered_if.as_ref().is_some_and(|rule| rule(head)));
+        cutter
+    }
+
+    async fn lines(&self, source: &str, head: Vec<u8>, mut input: Input) -> bool {
+        let live = source == "-";
+        let mut cutter = self.cutter(source, &head);
         let mut cuts = Vec::new();
         progress::add_read(head.len() as u64);
         cutter.buffer().extend_from_slice(&head);
@@ -336,14 +361,17 @@ impl Reader {
             let n = match read {
                 Ok(n) => n,
                 Err(e) => {
-                    cutter.cut(true, &mut cuts);
+                    cutter.finish(&mut cuts);
                     let sent = self.send_cuts(&mut cuts, source).await;
                     self.fail(source, e).await;
                     return sent;
                 }
             };
             progress::add_read(n as u64);
-            cutter.cut(n == 0, &mut cuts);
+            match n {
+                0 => cutter.finish(&mut cuts),
+                _ => cutter.cut(false, &mut cuts),
+            }
             if !self.send_cuts(&mut cuts, source).await {
                 return false;
             }
@@ -406,11 +434,7 @@ impl Reader {
     /// new file. Ends when the spout is gone (the run was stopped).
     async fn follow(&self, path: &Path, source: &str, head: Vec<u8>, mut file: Input) -> bool {
         progress::add_unbounded();
-        let mut cutter = LineCutter::new(
-            source.to_owned(),
-            self.config.chunk_bytes,
-            self.config.max_line_bytes,
-        );
+        let mut cutter = self.cutter(source, &head);
         let mut cuts = Vec::new();
         let mut position = head.len() as u64;
         cutter.buffer().extend_from_slice(&head);
