@@ -7,8 +7,8 @@ per (detector, client, name, hour) -> alerts file.
 Everything is SQL:
 - parse: REGEXP_EXTRACT on the line; the length-prefixed name `(3)www(6)google(3)com(0)`
   becomes dotted with REGEXP_REPLACE;
-- registered domain: a join with the Public Suffix List's rules (the last one, two and three
-  labels looked up as suffixes; the longest that matches wins, plus one label);
+- registered domain: joins with the Public Suffix List's rules and wildcard rules (the last
+  one, two and three labels looked up; the longest public suffix wins, plus one label);
 - threat intel: the name and its parent domains (UNNEST of up to four suffixes) joined with
   the same list file Antimony reads;
 - keyword rules: POSITION(...) > 0 per word, generated from Antimony's keywords.toml, with its
@@ -47,17 +47,24 @@ def main():
         'connector' = 'filesystem', 'path' = '{source}', 'format' = 'raw')""")
     t.execute_sql(f"""CREATE TABLE blocklist (entry STRING) WITH (
         'connector' = 'filesystem', 'path' = '{data}/threatintel/blocklist.txt', 'format' = 'raw')""")
-    # The PSL as plain rules, one per line (comments and wildcards dropped: they touch no
-    # name this workload holds, and Antimony's own PSL crate agrees on every name here).
+    # The PSL as two tables of plain rules, one per line: the rules, and the wildcard rules
+    # (`*.jm` stored as `jm`). Exception rules (`!www.ck`, a handful) are left out.
     psl_rules = os.path.join(os.path.dirname(alerts.rstrip("/")) or ".", "psl_rules.txt")
+    psl_wild = psl_rules.replace("psl_rules", "psl_wild")
+    os.makedirs(os.path.dirname(psl_rules), exist_ok=True)
     with open(os.path.join(data, "psl/public_suffix_list.dat"), encoding="utf-8") as f, \
-            open(psl_rules, "w") as out:
+            open(psl_rules, "w") as out, open(psl_wild, "w") as wild:
         for line in f:
             rule = line.strip().split(" ")[0]
-            if rule and not rule.startswith(("//", "!", "*")) and rule.isascii():
+            if not rule or rule.startswith(("//", "!")) or not rule.isascii():
+                continue
+            if rule.startswith("*."):
+                wild.write(rule[2:].lower() + "\n")
+            else:
                 out.write(rule.lower() + "\n")
-    t.execute_sql(f"""CREATE TABLE psl (rule STRING) WITH (
-        'connector' = 'filesystem', 'path' = '{psl_rules}', 'format' = 'raw')""")
+    for table, path in (("psl", psl_rules), ("psl_wild", psl_wild)):
+        t.execute_sql(f"""CREATE TABLE {table} (rule STRING) WITH (
+            'connector' = 'filesystem', 'path' = '{path}', 'format' = 'raw')""")
     t.execute_sql(f"""CREATE TABLE alerts (
         detector STRING, client STRING, qname STRING, hour_bucket STRING) WITH (
         'connector' = 'filesystem', 'path' = '{alerts}', 'format' = 'csv')""")
@@ -81,15 +88,18 @@ def main():
       FROM logs WHERE POSITION(' PACKET ' IN line) > 0
     )""")
 
-    # Registered domain: the longest public suffix among l1..l3, plus one label.
+    # Registered domain: the longest public suffix (a rule of up to three labels, or a
+    # wildcard over one or two), plus one label.
     t.execute_sql("""CREATE TEMPORARY VIEW enriched AS
     SELECT p.hour_bucket, p.client, p.qname, p.l2, p.l3, p.l4,
-      CASE WHEN s3.rule IS NOT NULL THEN p.l4
-           WHEN s2.rule IS NOT NULL THEN p.l3
+      CASE WHEN s3.rule IS NOT NULL OR w2.rule IS NOT NULL THEN p.l4
+           WHEN s2.rule IS NOT NULL OR w1.rule IS NOT NULL THEN p.l3
            ELSE p.l2 END AS reg
     FROM parsed p
       LEFT JOIN psl s2 ON p.l2 = s2.rule
-      LEFT JOIN psl s3 ON p.l3 = s3.rule""")
+      LEFT JOIN psl s3 ON p.l3 = s3.rule
+      LEFT JOIN psl_wild w1 ON p.l1 = w1.rule
+      LEFT JOIN psl_wild w2 ON p.l2 = w2.rule""")
 
     rules = dnsrules.sql_keyword_rules(
         "SPLIT_INDEX(reg, '.', 0)",
