@@ -223,10 +223,10 @@ def main():
                  "--input - --alerts -`; each probe is a lookup whose first label is the wall-clock time "
                  "its line was written, and the latency is from then to the alert line leaving "
                  "`antimony run` (`bench/latency.py`). The first second is left out.\n")
-        L.append("| workers | input records/s | probe alerts | p50 ms | p99 ms | max ms |")
-        L.append("|---|---|---|---|---|---|")
+        L.append("| run | workers | input records/s | probe alerts | p50 ms | p99 ms | max ms |")
+        L.append("|---|---|---|---|---|---|---|")
         for r in lat:
-            L.append(f"| {r['workers']} | {fmt(r['rate'])} | {r['probe_alerts']} | {fmt(r['p50_ms'])} | "
+            L.append(f"| {r['name']} | {r['workers']} | {fmt(r['rate'])} | {r['probe_alerts']} | {fmt(r['p50_ms'])} | "
                      f"{fmt(r['p99_ms'])} | {fmt(r['max_ms'])} |")
         L.append("")
 
@@ -275,7 +275,7 @@ def main():
     full1 = by.get("antimony dns-threats w1", {}).get("records_per_s")
     st2 = by.get("antimony dns-stateless w2", {}).get("records_per_s")
     st1 = by.get("antimony dns-stateless w1", {}).get("records_per_s")
-    lat2 = next((r for r in lat if r["workers"] == 2), None)
+    lat2 = next((r for r in lat if r["name"] == "antimony latency w2"), None)
     tgt = [
         ("Full DNS topology >= 2,000,000 records/s on 2 cores", fmt(full2), bool(full2 and full2 >= 2e6)),
         ("Second worker adds >= 80% (full topology)", f"{(full2 / full1 - 1) * 100:+.0f}%" if full1 and full2 else "-",
