@@ -1,6 +1,7 @@
 //! [`Tuple`]: what flows through Antimony's DNS topologies (Storm's word for a record).
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use antimony_detect::Alert;
 use antimony_dns::DnsEvent;
@@ -30,8 +31,10 @@ pub enum Tuple {
     Chunk(TextChunk),
     /// Raw bytes of a binary source, in order.
     Bytes(ByteChunk),
-    /// One DNS query or response.
-    Dns(Box<DnsEvent>),
+    /// One DNS query or response. Shared, because a parsed event usually feeds several
+    /// bolts (stateless detectors, per-domain and per-client state): each gets a reference
+    /// to one event instead of a copy. Serialised by value between processes.
+    Dns(Arc<DnsEvent>),
     /// One alert.
     Alert(Box<Alert>),
 }

@@ -69,9 +69,15 @@ pub fn read(base_dir: &Path, path: &Path) -> std::io::Result<String> {
 }
 
 /// Runs the detectors on each event; emits one alert per finding.
+///
+/// Stateless detectors depend on the question name and type alone, and DNS traffic repeats
+/// the same names over and over: names that raised nothing are remembered in a small
+/// per-worker cache and not scored again. Names that alert are always run (their alerts need
+/// the event's time and client), and are rare.
 pub struct DetectBolt {
     detectors: Arc<Detectors>,
     alerts: Vec<Alert>,
+    quiet: QuietCache,
 }
 
 impl DetectBolt {
@@ -80,6 +86,7 @@ impl DetectBolt {
         DetectBolt {
             detectors,
             alerts: Vec::new(),
+            quiet: QuietCache::new(),
         }
     }
 }
@@ -87,10 +94,48 @@ impl DetectBolt {
 impl Bolt<Tuple> for DetectBolt {
     fn process(&mut self, record: &mut Tuple, out: &mut Emitter<'_, Tuple>) {
         let Tuple::Dns(event) = record else { return };
+        let slot = self.quiet.slot(&event.qname, event.qtype);
+        if self.quiet.holds(slot, &event.qname, event.qtype) {
+            return;
+        }
         if self.detectors.run(event, &mut self.alerts) > 0 {
             for alert in self.alerts.drain(..) {
                 out.emit(Tuple::Alert(Box::new(alert)));
             }
+        } else {
+            self.quiet.remember(slot, &event.qname, event.qtype);
         }
+    }
+}
+
+/// Names (with their question type) that raised nothing: a direct-mapped table, a name per
+/// slot, the newest winning. Slots are chosen with a per-process random hash key, and a hit
+/// compares the whole name, so no crafted name can pass for a cached one.
+struct QuietCache {
+    hasher: ahash::RandomState,
+    slots: Vec<Option<(u16, Box<str>)>>,
+}
+
+/// Slots in the cache (a power of two): about 4 MB per worker at typical name lengths.
+const QUIET_SLOTS: usize = 1 << 16;
+
+impl QuietCache {
+    fn new() -> Self {
+        QuietCache {
+            hasher: ahash::RandomState::new(),
+            slots: vec![None; QUIET_SLOTS],
+        }
+    }
+
+    fn slot(&self, qname: &str, qtype: u16) -> usize {
+        (self.hasher.hash_one((qname, qtype)) as usize) & (QUIET_SLOTS - 1)
+    }
+
+    fn holds(&self, slot: usize, qname: &str, qtype: u16) -> bool {
+        matches!(&self.slots[slot], Some((t, n)) if *t == qtype && &**n == qname)
+    }
+
+    fn remember(&mut self, slot: usize, qname: &str, qtype: u16) {
+        self.slots[slot] = Some((qtype, qname.into()));
     }
 }

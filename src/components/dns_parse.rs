@@ -220,7 +220,7 @@ impl ParseBolt {
                 continue;
             }
             match decoder.decode_line(line) {
-                Ok(Some(event)) => out.emit(Tuple::Dns(Box::new(event))),
+                Ok(Some(event)) => out.emit(Tuple::Dns(Arc::new(event))),
                 Ok(None) => {}
                 Err(error) => out.dead_letter(
                     Some(format!("{source}:{number}")),
@@ -233,7 +233,7 @@ impl ParseBolt {
             // The source is over: a record held across lines comes out now.
             let next_line = chunk.first_line + chunk.line_count();
             match decoder.finish() {
-                Ok(Some(event)) => out.emit(Tuple::Dns(Box::new(event))),
+                Ok(Some(event)) => out.emit(Tuple::Dns(Arc::new(event))),
                 Ok(None) => {}
                 Err(error) => out.dead_letter(
                     Some(format!("{source}:{next_line}")),
@@ -284,7 +284,7 @@ impl ParseBolt {
         }
         for result in self.decoded.drain(..) {
             match result {
-                Ok(event) => out.emit(Tuple::Dns(Box::new(event))),
+                Ok(event) => out.emit(Tuple::Dns(Arc::new(event))),
                 Err(error) => out.dead_letter(
                     Some(format!("{source}, {}", error.location)),
                     error.reason.to_string(),
