@@ -9,7 +9,13 @@ use antimony_detect::config::{LengthConfig, ListConfig};
 use antimony_detect::detectors::dga::{Dga, Model};
 use antimony_detect::detectors::keywords::Keywords;
 use antimony_detect::detectors::length::LongName;
+use antimony_detect::detectors::lookalike::{Brands, Lookalike, LookalikeConfig};
+use antimony_detect::detectors::suspicious::Suspicious;
 use antimony_detect::detectors::threat_intel::ThreatIntel;
+use antimony_detect::stateful::{
+    Beacon, BeaconConfig, NewDomains, NodConfig, NxdomainBurst, NxdomainConfig, Tunnel,
+    TunnelConfig,
+};
 use antimony_detect::{DetectConfig, Detectors, Name, NameDetector, Severity};
 use antimony_dns::DnsEvent;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -116,6 +122,11 @@ fn bench(c: &mut Criterion) {
                 Severity::Low,
             )),
         ),
+        ("lookalike", Box::new(lookalike())),
+        (
+            "suspicious",
+            Box::new(Suspicious::new(true, [], 20).unwrap_or_else(|e| panic!("{e}"))),
+        ),
     ];
     let mut group = c.benchmark_group("detector");
     group.throughput(Throughput::Elements(benign.len() as u64));
@@ -133,5 +144,66 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// The 30 brands of the dnstwist data set.
+fn lookalike() -> Lookalike {
+    let csv = std::fs::read_to_string(format!("{DATA}/lookalikes/lookalikes_dnstwist.csv"))
+        .unwrap_or_default();
+    let brands = antimony_detect::eval::brands_of_dnstwist(&csv);
+    Lookalike::new(
+        Brands::parse(&brands).unwrap_or_default(),
+        LookalikeConfig::default(),
+    )
+}
+
+/// Events per second through each stateful detector: `observe` on every event of a 1,000-
+/// event epoch, then `end_epoch`, on traffic spread over 50 clients at one event per 10 ms
+/// of event time, a tenth of it NXDOMAIN answers.
+fn bench_stateful(c: &mut Criterion) {
+    let names = benign_mix();
+    let events: Vec<DnsEvent> = names
+        .iter()
+        .take(10_000)
+        .enumerate()
+        .filter_map(|(i, name)| {
+            let mut e = DnsEvent {
+                ts: 1_502_530_532_000_000 + i as i64 * 10_000,
+                client: format!("10.0.0.{}", i % 50).parse().ok(),
+                rcode: Some(if i % 10 == 0 { 3 } else { 0 }),
+                ..DnsEvent::default()
+            };
+            e.set_qname(name).ok()?;
+            Some(e)
+        })
+        .collect();
+    let window = 3_600_000_000;
+    let mut group = c.benchmark_group("stateful");
+    group.throughput(Throughput::Elements(events.len() as u64));
+    macro_rules! stateful {
+        ($name:literal, $make:expr) => {
+            group.bench_function($name, |b| {
+                b.iter(|| {
+                    let mut d = $make;
+                    let mut out = Vec::new();
+                    for epoch in events.chunks(1000) {
+                        for e in epoch {
+                            d.observe(black_box(e));
+                        }
+                        d.end_epoch(&mut out);
+                    }
+                    out.len()
+                })
+            });
+        };
+    }
+    stateful!("tunnel", Tunnel::new(TunnelConfig::default(), window));
+    stateful!(
+        "nxdomain_burst",
+        NxdomainBurst::new(NxdomainConfig::default(), window)
+    );
+    stateful!("beacon", Beacon::new(BeaconConfig::default(), window));
+    stateful!("new_domain", NewDomains::new(NodConfig::default(), window));
+    group.finish();
+}
+
+criterion_group!(benches, bench, bench_stateful);
 criterion_main!(benches);

@@ -373,6 +373,8 @@ pub struct Model {
     /// log P(c | a b) for every trigram, precomputed from `counts`, negated for trigrams never
     /// seen: one table read per trigram gives both.
     logp: Vec<f32>,
+    /// log P(c | b), add-one smoothed, for the boosted model's bigram feature.
+    logp2: Vec<f32>,
     reg: Regression,
     /// `weights / std` and `bias - sum(weights * mean / std)`: the regression on raw features.
     folded: (Features, f64),
@@ -496,9 +498,18 @@ impl Model {
             folded.0[i] = reg.weights[i] / reg.std[i];
             folded.1 -= reg.weights[i] * reg.mean[i] / reg.std[i];
         }
+        let mut logp2 = vec![0f32; S * S];
+        for b in 0..S {
+            for c in 0..S {
+                let bi = counts.bi[b * S + c] as f64;
+                let mid = counts.mid[b] as f64;
+                logp2[b * S + c] = ((bi + 1.0) / (mid + S as f64)).ln() as f32;
+            }
+        }
         Model {
             counts,
             logp,
+            logp2,
             folded,
             reg,
             threshold,
@@ -526,17 +537,11 @@ impl Model {
 
     /// The extended features of a label (lower case), as the boosted model sees them.
     pub fn xfeatures(&self, label: &str) -> XFeatures {
-        let s = S;
         boost::xfeatures_with(label.as_bytes(), self.reg.ll_centre, |t| {
             let v = self.logp.get(tri_index(t)).copied().unwrap_or(0.0);
             let (_, b, c) = t;
-            let bi = self.counts.bi[b * s + c] as f64;
-            let mid = self.counts.mid[b] as f64;
-            (
-                -f64::from(v.abs()),
-                v.is_sign_negative(),
-                ((bi + 1.0) / (mid + s as f64)).ln(),
-            )
+            let lp2 = self.logp2.get(b * S + c).copied().unwrap_or(0.0);
+            (-f64::from(v.abs()), v.is_sign_negative(), f64::from(lp2))
         })
     }
 

@@ -64,12 +64,28 @@ pub struct Forest {
     pub trees: Vec<Vec<Node>>,
     /// Number of features.
     pub features: usize,
+    /// When not 0, every tree is complete to this depth (leaves all at the bottom), so a
+    /// prediction walks exactly `depth` nodes per tree without a data-dependent branch.
+    pub depth: usize,
 }
 
 impl Forest {
     /// The log-odds of `x`.
     #[inline]
     pub fn log_odds(&self, x: &[f64]) -> f64 {
+        if self.depth > 0 {
+            let mut z = self.base;
+            for tree in &self.trees {
+                let mut i = 0usize;
+                for _ in 0..self.depth {
+                    let n = &tree[i];
+                    let v = x.get(usize::from(n.feature)).copied().unwrap_or(0.0);
+                    i = n.left as usize + usize::from(v as f32 >= n.threshold);
+                }
+                z += f64::from(tree[i].value);
+            }
+            return z;
+        }
         let mut z = self.base;
         for tree in &self.trees {
             let mut i = 0usize;
@@ -115,7 +131,13 @@ impl Forest {
     /// Writes the forest as text: `base B`, then per tree `tree`, then one node per line
     /// `feature threshold left value` (leaves have feature `-`).
     pub fn write(&self, out: &mut String) {
-        let _ = writeln!(out, "forest {} {}", self.features, self.trees.len());
+        let _ = writeln!(
+            out,
+            "forest {} {} {}",
+            self.features,
+            self.trees.len(),
+            self.depth
+        );
         let _ = writeln!(out, "base {}", self.base);
         for tree in &self.trees {
             let _ = writeln!(out, "tree {}", tree.len());
@@ -139,6 +161,7 @@ impl Forest {
         }
         let features: usize = f.next().and_then(|v| v.parse().ok()).ok_or(n)?;
         let count: usize = f.next().and_then(|v| v.parse().ok()).ok_or(n)?;
+        let depth: usize = f.next().and_then(|v| v.parse().ok()).unwrap_or(0);
         let (n, base_line) = lines.next().ok_or(n)?;
         let base: f64 = base_line
             .strip_prefix("base ")
@@ -187,11 +210,69 @@ impl Forest {
             }
             trees.push(tree);
         }
-        Ok(Forest {
+        let forest = Forest {
             base,
             trees,
             features,
+            depth,
+        };
+        if depth > 0 && !forest.is_complete() {
+            return Err(n);
+        }
+        Ok(forest)
+    }
+
+    /// True when every path from every root has exactly `depth` splits.
+    fn is_complete(&self) -> bool {
+        self.trees.iter().all(|tree| {
+            let mut level = vec![0usize];
+            for _ in 0..self.depth {
+                let mut next = Vec::with_capacity(level.len() * 2);
+                for &i in &level {
+                    match tree.get(i) {
+                        Some(n) if n.feature != u16::MAX => {
+                            next.push(n.left as usize);
+                            next.push(n.left as usize + 1);
+                        }
+                        _ => return false,
+                    }
+                }
+                level = next;
+            }
+            level
+                .iter()
+                .all(|&i| tree.get(i).is_some_and(|n| n.feature == u16::MAX))
         })
+    }
+
+    /// Makes every tree complete to `depth`: a leaf above the bottom becomes a split that
+    /// always goes left (threshold +inf) onto two copies of itself, which changes no
+    /// prediction and no attribution (the value does not change along the path).
+    fn complete(&mut self, depth: usize) {
+        for tree in &mut self.trees {
+            let mut level = vec![0usize];
+            for _ in 0..depth {
+                let mut next = Vec::with_capacity(level.len() * 2);
+                for &i in &level {
+                    if tree[i].feature == u16::MAX {
+                        let leaf = tree[i];
+                        let left = tree.len();
+                        tree.push(leaf);
+                        tree.push(leaf);
+                        tree[i] = Node {
+                            feature: 0,
+                            threshold: f32::INFINITY,
+                            left: left as u32,
+                            value: leaf.value,
+                        };
+                    }
+                    next.push(tree[i].left as usize);
+                    next.push(tree[i].left as usize + 1);
+                }
+                level = next;
+            }
+        }
+        self.depth = depth;
     }
 }
 
@@ -351,11 +432,14 @@ pub fn train(rows: &[Vec<f64>], labels: &[bool], weights: &[f64], params: &Param
         }
         trees.push(tree);
     }
-    Forest {
+    let mut forest = Forest {
         base,
         trees,
         features: nf,
-    }
+        depth: 0,
+    };
+    forest.complete(params.depth);
+    forest
 }
 
 #[cfg(test)]

@@ -352,6 +352,16 @@ pub struct Lookalike {
     folded_words: AHashSet<String>,
     min_len: usize,
     max_len: usize,
+    /// First two and last two characters of every brand label (as written and folded) of 5
+    /// or more characters, as bits of a 64 Ki-bit map: a label one edit away from such a
+    /// brand shares its first two or its last two characters.
+    ends: Vec<u64>,
+    /// Longest brand label under 5 characters (labels up to one longer skip the filter).
+    short_max: usize,
+}
+
+fn pair_bit(a: u8, b: u8) -> usize {
+    (usize::from(a) << 8) | usize::from(b)
 }
 
 /// A match before it becomes a finding.
@@ -399,6 +409,23 @@ impl Lookalike {
             .match_kind(MatchKind::Standard)
             .build(brands.iter().map(|b| b.raw.as_str()))
             .ok();
+        let mut ends = vec![0u64; 1024];
+        let mut short_max = 0;
+        for b in &brands {
+            for label in [b.raw.as_bytes(), b.label.as_bytes()] {
+                let n = label.len();
+                if n < 5 {
+                    short_max = short_max.max(n);
+                    continue;
+                }
+                for bit in [
+                    pair_bit(label[0], label[1]),
+                    pair_bit(label[n - 2], label[n - 1]) ^ 0x8000,
+                ] {
+                    ends[bit / 64] |= 1 << (bit % 64);
+                }
+            }
+        }
         let folded_tokens = AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
             .build(brands.iter().map(|b| b.label.as_str()))
@@ -415,7 +442,19 @@ impl Lookalike {
             folded_words: DICTIONARY.iter().map(|w| fold_label(w)).collect(),
             min_len,
             max_len,
+            ends,
+            short_max,
         }
+    }
+
+    /// False when no brand label can be within one edit of `c` (see `ends`).
+    fn may_be_near(&self, c: &[u8]) -> bool {
+        let n = c.len();
+        if n <= self.short_max + 1 || n < 2 {
+            return true;
+        }
+        let has = |bit: usize| self.ends[bit / 64] & (1 << (bit % 64)) != 0;
+        has(pair_bit(c[0], c[1])) || has(pair_bit(c[n - 2], c[n - 1]) ^ 0x8000)
     }
 
     /// The brands.
@@ -446,7 +485,7 @@ impl Lookalike {
     /// The first brand within one edit of the folded label `c`, allowed under `suffix`.
     fn edit_hit(&self, c: &[u8], suffix: &str) -> Option<u16> {
         let n = c.len();
-        if n + 1 < self.min_len || n > self.max_len + 1 || n == 0 {
+        if n + 1 < self.min_len || n > self.max_len + 1 || n == 0 || !self.may_be_near(c) {
             return None;
         }
         let allowed = |b: u16, distance: bool| {
