@@ -24,6 +24,26 @@
 //!
 //! [dedup]
 //! window_secs = 3600
+//!
+//! [lookalike]
+//! brands_path = "brands.txt"        # one brand per line: main domain, then owned ones
+//!
+//! [suspicious]
+//! boost = 15                        # added to other findings under dynamic-DNS suffixes
+//!
+//! [allow]
+//! domains = ["corp.example"]        # nothing fires on these or names under them
+//! suffixes = ["internal", "lan"]
+//!
+//! [scoring]
+//! alert_threshold = 90              # `antimony score`: alert at medium+ or this score
+//!
+//! [stateful.tunnel]
+//! window_secs = 600
+//! min_unique = 20
+//!
+//! [stateful.new_domain]
+//! warmup_secs = 604800
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -187,7 +207,7 @@ pub struct DgaConfig {
     /// Run the DGA detector (default true).
     pub enabled: bool,
     /// Alert when the DGA score (0-100) is at least this; default the model's recommended
-    /// threshold (chosen at training time for a low false-positive rate).
+    /// threshold (70: the top 0.1% of held-out popular names; 85 is the top 0.01%).
     pub threshold: Option<u8>,
     /// A model file (`antimony train dga` output) instead of the built-in model.
     pub model_path: Option<PathBuf>,
@@ -361,6 +381,8 @@ mod tests {
     #[test]
     fn parses_documented_example_and_defaults() {
         let text = r#"
+            [stateful.tunnel]
+            min_unique = 30
             [[blocklists]]
             name = "maltrail"
             path = "lists/maltrail.txt"
@@ -387,6 +409,7 @@ mod tests {
         assert_eq!(c.files().len(), 3);
         assert_eq!(c.blocklists[0].category, "malware");
         assert_eq!(c.validate(), Ok(()));
+        assert_eq!(c.stateful.tunnel.min_unique, 30);
 
         let c: DetectConfig = toml::from_str("").expect("parse");
         assert_eq!(c, DetectConfig::default());

@@ -8,15 +8,23 @@
 //!   It is built from a [`DetectConfig`] by [`Detectors::build`], which asks the caller for the
 //!   text of every file the configuration names: this crate does no I/O.
 //! - The detectors themselves, one module each under [`detectors`]:
-//!   [`ThreatIntel`](detectors::threat_intel::ThreatIntel) (named block lists),
-//!   [`Keywords`](detectors::keywords::Keywords) (Aho-Corasick keyword rules from TOML),
-//!   [`LongName`](detectors::length::LongName) (suspiciously long names) and
-//!   [`Dga`](detectors::dga::Dga) (a character-model DGA score).
+//!   [`ThreatIntel`](detectors::threat_intel::ThreatIntel) (named lists in plain, hosts, CSV,
+//!   maltrail and RPZ formats, swappable at run time through
+//!   [`SharedThreatIntel`](detectors::threat_intel::SharedThreatIntel)),
+//!   [`Keywords`](detectors::keywords::Keywords) (Aho-Corasick keyword rules and regex
+//!   patterns from TOML), [`Lookalike`](detectors::lookalike::Lookalike) (dnstwist-style
+//!   permutations of protected brands, by index), [`LongName`](detectors::length::LongName)
+//!   (suspiciously long names), [`Dga`](detectors::dga::Dga) (gradient-boosted trees over
+//!   lexical features) and [`Suspicious`](detectors::suspicious::Suspicious) (dynamic-DNS and
+//!   free-hosting suffixes, a signal that raises other scores).
 //!   Each implements [`NameDetector`]: `check` returns a [`Finding`] without allocating
 //!   when nothing fires, `explain` says why in words.
 //! - [`Alert`] is the record that leaves the detectors (serde for bincode between workers, and
 //!   [`Alert::write_json`] for the documented JSON-lines form).
 //! - [`Deduper`] turns alert candidates of one epoch into a deterministic set of new alerts.
+//! - [`stateful`]: detectors with keyed state over sliding windows (tunnelling, NXDOMAIN
+//!   bursts, beaconing, newly observed domains); the module docs say what the engine calls.
+//! - [`eval`]: the measurements behind `antimony eval`.
 //!
 //! # Example
 //!
