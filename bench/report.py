@@ -121,8 +121,7 @@ def main():
     venv = os.environ.get("BENCH_VENV", "bench/.venv")
     versions = {
         "rustc": sh("rustc --version"),
-        "antimony": sh(f"{a.bin} --version") + " at git " + sh("git rev-parse --short HEAD")
-        + (" (+ uncommitted changes)" if sh("git status --porcelain --untracked-files=no | head -1") not in ("", "n/a") else ""),
+        "antimony": sh(f"{a.bin} --version") + " built at git " + meta.get("git", sh("git rev-parse --short HEAD")),
         "Apache Flink (PyFlink)": sh(f"{venv}/bin/pip show apache-flink | grep Version"),
         "Bytewax": sh(f"{venv}/bin/pip show bytewax | grep Version"),
         "Java": sh("${JAVA_HOME:-/usr/lib/jvm/java-17-openjdk-amd64}/bin/java -version 2>&1"),

@@ -60,7 +60,8 @@ NEXMARK="$TARGET/$PROFILE/examples/nexmark"
 {
     echo "{\"meta\": true, \"size\": $N, \"pcap_size\": $PCAP_N, \"peer_size\": $PEER_N,"
     echo " \"nexmark_size\": $NEX_N, \"nexmark_peer_size\": $NEX_PEER_N, \"smoke\": $SMOKE,"
-    echo " \"load_before\": \"$(cut -d' ' -f1-3 /proc/loadavg)\", \"command\": \"bench/run.sh $*\"}"
+    echo " \"load_before\": \"$(cut -d' ' -f1-3 /proc/loadavg)\", \"command\": \"bench/run.sh $*\","
+    echo " \"git\": \"$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . 2>/dev/null || echo ' + uncommitted changes')\"}"
 } | tr -d '\n' >> "$RESULTS"
 echo >> "$RESULTS"
 
