@@ -67,22 +67,42 @@ pub struct Forest {
     /// When not 0, every tree is complete to this depth (leaves all at the bottom), so a
     /// prediction walks exactly `depth` nodes per tree without a data-dependent branch.
     pub depth: usize,
+    /// The complete trees in heap order (children of `i` at `2i+1`, `2i+2`), one array per
+    /// field, for prediction.
+    flat: Option<Flat>,
+}
+
+/// Complete trees laid out for prediction.
+#[derive(Clone, Debug, PartialEq, Default)]
+struct Flat {
+    feature: Vec<u16>,
+    threshold: Vec<f32>,
+    leaf: Vec<f32>,
 }
 
 impl Forest {
     /// The log-odds of `x`.
     #[inline]
     pub fn log_odds(&self, x: &[f64]) -> f64 {
-        if self.depth > 0 {
+        if let Some(flat) = &self.flat
+            && x.len() <= 32
+        {
+            let mut xf = [0f32; 32];
+            for (a, b) in xf.iter_mut().zip(x) {
+                *a = *b as f32;
+            }
+            let internal = (1usize << self.depth) - 1;
+            let leaves = internal + 1;
             let mut z = self.base;
-            for tree in &self.trees {
+            for t in 0..self.trees.len() {
+                let nodes = t * internal;
                 let mut i = 0usize;
                 for _ in 0..self.depth {
-                    let n = &tree[i];
-                    let v = x.get(usize::from(n.feature)).copied().unwrap_or(0.0);
-                    i = n.left as usize + usize::from(v as f32 >= n.threshold);
+                    let k = nodes + i;
+                    let f = usize::from(flat.feature[k]) & 31;
+                    i = 2 * i + 1 + usize::from(xf[f] >= flat.threshold[k]);
                 }
-                z += f64::from(tree[i].value);
+                z += f64::from(flat.leaf[t * leaves + i - internal]);
             }
             return z;
         }
@@ -210,16 +230,51 @@ impl Forest {
             }
             trees.push(tree);
         }
-        let forest = Forest {
+        let mut forest = Forest {
             base,
             trees,
             features,
             depth,
+            flat: None,
         };
         if depth > 0 && !forest.is_complete() {
             return Err(n);
         }
+        forest.flatten();
         Ok(forest)
+    }
+
+    /// Lays complete trees out in heap order (see `flat`).
+    fn flatten(&mut self) {
+        if self.depth == 0 || self.depth > 16 || self.features > 32 {
+            self.flat = None;
+            return;
+        }
+        let internal = (1usize << self.depth) - 1;
+        let mut flat = Flat {
+            feature: Vec::with_capacity(self.trees.len() * internal),
+            threshold: Vec::with_capacity(self.trees.len() * internal),
+            leaf: Vec::with_capacity(self.trees.len() * (internal + 1)),
+        };
+        for tree in &self.trees {
+            // Breadth first over the complete tree: position p holds heap index p.
+            let mut level = vec![0usize];
+            for _ in 0..self.depth {
+                let mut next = Vec::with_capacity(level.len() * 2);
+                for &i in &level {
+                    let n = tree[i];
+                    flat.feature.push(n.feature);
+                    flat.threshold.push(n.threshold);
+                    next.push(n.left as usize);
+                    next.push(n.left as usize + 1);
+                }
+                level = next;
+            }
+            for &i in &level {
+                flat.leaf.push(tree[i].value);
+            }
+        }
+        self.flat = Some(flat);
     }
 
     /// True when every path from every root has exactly `depth` splits.
@@ -273,6 +328,7 @@ impl Forest {
             }
         }
         self.depth = depth;
+        self.flatten();
     }
 }
 
@@ -437,6 +493,7 @@ pub fn train(rows: &[Vec<f64>], labels: &[bool], weights: &[f64], params: &Param
         trees,
         features: nf,
         depth: 0,
+        flat: None,
     };
     forest.complete(params.depth);
     forest
