@@ -66,6 +66,11 @@ impl LineCutter {
         &mut self.buf
     }
 
+    /// Whether whole lines are held (less than a chunk of them).
+    pub fn holds_whole_lines(&self) -> bool {
+        memchr::memchr(b'\n', &self.buf).is_some()
+    }
+
     /// How many bytes are held, waiting for the end of a line.
     pub fn pending(&self) -> usize {
         self.buf.len()
