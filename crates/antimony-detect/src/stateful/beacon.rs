@@ -25,7 +25,7 @@ use ahash::AHashMap;
 use antimony_dns::DnsEvent;
 use serde::{Deserialize, Serialize};
 
-use super::{StatefulStats, alert, client_bytes, domain_of, key_hash, micros};
+use super::{StatefulStats, Sweep, alert, client_bytes, domain_of, evict, key_hash, micros};
 use crate::alert::{Alert, Severity};
 use crate::detectors::ev;
 
@@ -100,6 +100,7 @@ pub struct Beacon {
     pending: Vec<Obs>,
     keys: AHashMap<u64, Key>,
     newest: i64,
+    sweep: Sweep,
     stats: StatefulStats,
 }
 
@@ -151,6 +152,7 @@ impl Beacon {
             pending: Vec::new(),
             keys: AHashMap::new(),
             newest: i64::MIN,
+            sweep: Sweep::default(),
             stats: StatefulStats::default(),
         }
     }
@@ -190,24 +192,16 @@ impl Beacon {
             self.apply(obs, out);
         }
         self.pending = pending;
-        let horizon = self.newest.saturating_sub(self.window);
-        let n = self.keys.len();
-        self.keys
-            .retain(|_, k| k.times.back().is_some_and(|&t| t > horizon));
-        self.stats.expired += (n - self.keys.len()) as u64;
-        if self.keys.len() > self.config.max_keys {
-            let mut order: Vec<(i64, u64)> = self
-                .keys
-                .iter()
-                .map(|(h, k)| (k.times.back().copied().unwrap_or(i64::MIN), *h))
-                .collect();
-            order.sort_unstable();
-            let excess = self.keys.len() - self.config.max_keys;
-            for (_, h) in order.into_iter().take(excess) {
-                self.keys.remove(&h);
-            }
-            self.stats.evicted += excess as u64;
+        if self.sweep.due(self.newest, self.window) {
+            let horizon = self.newest.saturating_sub(self.window);
+            let n = self.keys.len();
+            self.keys
+                .retain(|_, k| k.times.back().is_some_and(|&t| t > horizon));
+            self.stats.expired += (n - self.keys.len()) as u64;
         }
+        self.stats.evicted += evict(&mut self.keys, self.config.max_keys, |k| {
+            k.times.back().copied().unwrap_or(i64::MIN)
+        }) as u64;
         self.stats.alerts += (out.len() - before) as u64;
         self.stats.keys = self.keys.len() as u64;
         out.len() - before

@@ -82,6 +82,55 @@ pub struct StatefulStats {
     pub evicted: u64,
 }
 
+/// When to sweep idle keys: scanning every key at every epoch costs O(keys) per epoch,
+/// which dominates when keys are many and epochs small. Sweeping once event time has moved
+/// a sixteenth of the window since the last sweep makes it O(keys) per slice of event time.
+/// Late sweeps change no decision: a swept key's events are all outside the window.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Sweep {
+    next: i64,
+}
+
+impl Default for Sweep {
+    fn default() -> Self {
+        Sweep { next: i64::MIN }
+    }
+}
+
+impl Sweep {
+    /// Whether a sweep is due at `newest`; if so, the next one is a slice later.
+    pub(crate) fn due(&mut self, newest: i64, window: i64) -> bool {
+        if newest < self.next {
+            return false;
+        }
+        self.next = newest.saturating_add((window / 16).max(1));
+        true
+    }
+}
+
+/// Removes the least recently seen keys beyond `max_keys`, down to 90% of it so that the
+/// sort is paid once per tenth of growth, not at every epoch. Returns how many went.
+pub(crate) fn evict<K, V>(
+    keys: &mut ahash::AHashMap<K, V>,
+    max_keys: usize,
+    last_seen: impl Fn(&V) -> i64,
+) -> usize
+where
+    K: std::hash::Hash + Eq + Ord + Copy,
+{
+    if keys.len() <= max_keys {
+        return 0;
+    }
+    let low_water = max_keys - max_keys / 10;
+    let mut order: Vec<(i64, K)> = keys.iter().map(|(k, v)| (last_seen(v), *k)).collect();
+    order.sort_unstable();
+    let excess = keys.len() - low_water;
+    for (_, k) in order.into_iter().take(excess) {
+        keys.remove(&k);
+    }
+    excess
+}
+
 /// A stable 64-bit hash of key fields (FNV-1a 128, folded), the same on every machine.
 pub(crate) fn key_hash(parts: &[&[u8]]) -> u64 {
     let mut h = StableHasher::new();
@@ -158,4 +207,31 @@ pub(crate) fn micros(secs: u64) -> i64 {
 pub(crate) fn domain_of(event: &DnsEvent) -> &str {
     let rd = event.registered_domain();
     if rd.is_empty() { &event.qname } else { rd }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eviction_keeps_the_most_recently_seen_keys() {
+        let mut keys: ahash::AHashMap<u64, i64> = (0..100u64).map(|k| (k, k as i64)).collect();
+        assert_eq!(evict(&mut keys, 100, |t| *t), 0, "at the cap nothing goes");
+        keys.insert(100, 100);
+        assert_eq!(evict(&mut keys, 100, |t| *t), 11, "down to 90% of the cap");
+        assert_eq!(keys.len(), 90);
+        assert!(
+            (11..=100).all(|k| keys.contains_key(&k)),
+            "the oldest went first"
+        );
+    }
+
+    #[test]
+    fn sweeps_come_once_per_sixteenth_of_the_window() {
+        let mut sweep = Sweep::default();
+        assert!(sweep.due(0, 1600));
+        assert!(!sweep.due(99, 1600));
+        assert!(sweep.due(100, 1600));
+        assert!(!sweep.due(150, 1600));
+    }
 }

@@ -25,7 +25,7 @@ use ahash::AHashMap;
 use antimony_dns::DnsEvent;
 use serde::{Deserialize, Serialize};
 
-use super::{StatefulStats, alert, client_bytes, key_hash, micros};
+use super::{StatefulStats, Sweep, alert, client_bytes, evict, key_hash, micros};
 use crate::alert::{Alert, Severity};
 use crate::detectors::ev;
 
@@ -102,6 +102,7 @@ pub struct NxdomainBurst {
     pending: Vec<Obs>,
     keys: AHashMap<u64, Client>,
     newest: i64,
+    sweep: Sweep,
     stats: StatefulStats,
 }
 
@@ -115,6 +116,7 @@ impl NxdomainBurst {
             pending: Vec::new(),
             keys: AHashMap::new(),
             newest: i64::MIN,
+            sweep: Sweep::default(),
             stats: StatefulStats::default(),
         }
     }
@@ -153,19 +155,13 @@ impl NxdomainBurst {
             self.apply(obs, out);
         }
         self.pending = pending;
-        let horizon = self.newest.saturating_sub(self.window.saturating_mul(2));
-        let n = self.keys.len();
-        self.keys.retain(|_, c| c.last > horizon);
-        self.stats.expired += (n - self.keys.len()) as u64;
-        if self.keys.len() > self.config.max_keys {
-            let mut order: Vec<(i64, u64)> = self.keys.iter().map(|(h, c)| (c.last, *h)).collect();
-            order.sort_unstable();
-            let excess = self.keys.len() - self.config.max_keys;
-            for (_, h) in order.into_iter().take(excess) {
-                self.keys.remove(&h);
-            }
-            self.stats.evicted += excess as u64;
+        if self.sweep.due(self.newest, self.window) {
+            let horizon = self.newest.saturating_sub(self.window.saturating_mul(2));
+            let n = self.keys.len();
+            self.keys.retain(|_, c| c.last > horizon);
+            self.stats.expired += (n - self.keys.len()) as u64;
         }
+        self.stats.evicted += evict(&mut self.keys, self.config.max_keys, |c| c.last) as u64;
         self.stats.alerts += (out.len() - before) as u64;
         self.stats.keys = self.keys.len() as u64;
         out.len() - before

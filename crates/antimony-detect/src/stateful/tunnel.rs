@@ -30,7 +30,9 @@ use ahash::AHashMap;
 use antimony_dns::DnsEvent;
 use serde::{Deserialize, Serialize};
 
-use super::{StatefulStats, alert, client_bytes, domain_of, entropy, key_hash, micros};
+use super::{
+    StatefulStats, Sweep, alert, client_bytes, domain_of, entropy, evict, key_hash, micros,
+};
 use crate::alert::{Alert, Severity};
 use crate::detectors::ev;
 
@@ -133,6 +135,7 @@ pub struct Tunnel {
     pending: Vec<Obs>,
     keys: AHashMap<u64, Key>,
     newest: i64,
+    sweep: Sweep,
     stats: StatefulStats,
 }
 
@@ -149,6 +152,7 @@ impl Tunnel {
             pending: Vec::new(),
             keys: AHashMap::new(),
             newest: i64::MIN,
+            sweep: Sweep::default(),
             stats: StatefulStats::default(),
         }
     }
@@ -315,19 +319,13 @@ impl Tunnel {
     }
 
     fn expire(&mut self) {
-        let horizon = self.newest.saturating_sub(self.window.saturating_mul(2));
-        let before = self.keys.len();
-        self.keys.retain(|_, k| k.last > horizon);
-        self.stats.expired += (before - self.keys.len()) as u64;
-        if self.keys.len() > self.config.max_keys {
-            let mut order: Vec<(i64, u64)> = self.keys.iter().map(|(h, k)| (k.last, *h)).collect();
-            order.sort_unstable();
-            let excess = self.keys.len() - self.config.max_keys;
-            for (_, h) in order.into_iter().take(excess) {
-                self.keys.remove(&h);
-            }
-            self.stats.evicted += excess as u64;
+        if self.sweep.due(self.newest, self.window) {
+            let horizon = self.newest.saturating_sub(self.window.saturating_mul(2));
+            let before = self.keys.len();
+            self.keys.retain(|_, k| k.last > horizon);
+            self.stats.expired += (before - self.keys.len()) as u64;
         }
+        self.stats.evicted += evict(&mut self.keys, self.config.max_keys, |k| k.last) as u64;
     }
 
     /// Counters so far.
