@@ -152,3 +152,97 @@ sort = false
     assert!(summary.contains("stopping"), "{summary}");
     assert!(summary.contains("parse"), "{summary}");
 }
+
+/// A threat-intel list edited while the topology runs is picked up without a restart, even
+/// for a name the detectors already saw and found quiet.
+#[test]
+fn a_list_edited_during_a_run_is_reloaded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_udp_port();
+    let list = dir.path().join("feed.txt");
+    std::fs::write(&list, "known-bad.example\n").expect("list");
+    let topology = dir.path().join("reload.toml");
+    std::fs::write(
+        &topology,
+        format!(
+            r#"[topology]
+name = "reload"
+
+[spouts.syslog]
+type = "syslog"
+listen = "udp://127.0.0.1:{port}"
+
+[bolts.parse]
+type = "dns_parse"
+inputs = ["syslog"]
+
+[bolts.detect]
+type = "dns_detect"
+inputs = ["parse"]
+reload_secs = 1
+blocklists = [{{ name = "feed", path = "feed.txt" }}]
+
+[bolts.alerts]
+type = "alert_file"
+inputs = [{{ from = "detect", grouping = "global" }}]
+path = "alerts.jsonl"
+sort = false
+"#
+        ),
+    )
+    .expect("topology");
+    let mut running = Running(Some(
+        Command::new(env!("CARGO_BIN_EXE_antimony"))
+            .args(["run", topology.to_str().expect("utf-8"), "-q"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("antimony starts"),
+    ));
+    let antimony = running.0.as_mut().expect("running");
+    let sender = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+    let query = |name: &str| {
+        let line = format!(
+            "<30>Nov 26 10:00:00 ns1 named[1]: client @0x7f1703b12098 10.1.2.3#41281 ({name}): query: {name} IN A +E(0)K (10.0.0.53)"
+        );
+        sender
+            .send_to(line.as_bytes(), ("127.0.0.1", port))
+            .expect("send");
+    };
+    let alerts = dir.path().join("alerts.jsonl");
+
+    // The fresh name first, then a listed one: once the listed name's alert is out, the
+    // fresh name has been checked (and cached as quiet) without one.
+    let start = Instant::now();
+    let seen = loop {
+        query("fresh-threat.example");
+        query("known-bad.example");
+        if std::fs::read_to_string(&alerts).is_ok_and(|t| !t.is_empty()) {
+            break wait_for_lines(&alerts, 1, antimony);
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no alert for the listed name"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(
+        seen.iter().all(|a| a["domain"] == "known-bad.example"),
+        "{seen:?}"
+    );
+
+    // The feed gains the fresh name; the run picks it up within a few reload periods.
+    std::fs::write(&list, "known-bad.example\nfresh-threat.example\n").expect("list");
+    let start = Instant::now();
+    loop {
+        query("fresh-threat.example");
+        let text = std::fs::read_to_string(&alerts).unwrap_or_default();
+        if text.contains("\"domain\":\"fresh-threat.example\"") {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the edited list was not reloaded: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

@@ -1,11 +1,17 @@
 //! The `dns_detect` bolt: every stateless detector, in one pass over each DNS event.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
 
-use antimony_detect::config::{DetectConfig, DgaConfig, KeywordsConfig, LengthConfig, ListConfig};
+use antimony_detect::config::{
+    AllowConfig, DetectConfig, DgaConfig, KeywordsConfig, LengthConfig, ListConfig, ScoringConfig,
+};
+use antimony_detect::detectors::lookalike::LookalikeConfig;
+use antimony_detect::detectors::suspicious::SuspiciousConfig;
 use antimony_detect::{Alert, Detectors};
-use antimony_engine::{Bolt, Emitter};
+use antimony_engine::{Bolt, Context, Emitter};
 use serde::Deserialize;
 
 use crate::assets;
@@ -13,18 +19,47 @@ use crate::record::Tuple;
 
 /// Options of `dns_detect`: the detector settings of [`DetectConfig`] (the dedup window
 /// belongs to the `alert_dedup` bolt).
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DetectBoltConfig {
-    /// Threat-intelligence lists: `{ name, path, severity, score }`. A path of
-    /// `builtin:maltrail` is the list bundled in the binary.
+    /// Threat-intelligence lists: `{ name, path, format, category, severity, score }`. A
+    /// path of `builtin:maltrail` is the list bundled in the binary.
     pub blocklists: Vec<ListConfig>,
+    /// Seconds between checks of the list files for changes (default 5; 0: never). A
+    /// changed list set is loaded whole and swapped in while the run goes on; if a file no
+    /// longer parses, the lists in force stay and the error is logged.
+    pub reload_secs: u64,
     /// Keyword rules.
     pub keywords: KeywordsConfig,
     /// DGA scoring.
     pub dga: DgaConfig,
     /// Long-name detection.
     pub length: LengthConfig,
+    /// Lookalikes of protected brands (`brands = [...]` or `brands_path`).
+    pub lookalike: LookalikeConfig,
+    /// Dynamic-DNS, free-hosting and tunnel-service suffixes.
+    pub suspicious: SuspiciousConfig,
+    /// Registered domains and suffixes nothing fires on.
+    pub allow: AllowConfig,
+    /// How findings on one name combine.
+    pub scoring: ScoringConfig,
+}
+
+impl Default for DetectBoltConfig {
+    fn default() -> Self {
+        let detect = DetectConfig::default();
+        DetectBoltConfig {
+            blocklists: detect.blocklists,
+            reload_secs: 5,
+            keywords: detect.keywords,
+            dga: detect.dga,
+            length: detect.length,
+            lookalike: detect.lookalike,
+            suspicious: detect.suspicious,
+            allow: detect.allow,
+            scoring: detect.scoring,
+        }
+    }
 }
 
 impl From<&DetectBoltConfig> for DetectConfig {
@@ -34,20 +69,121 @@ impl From<&DetectBoltConfig> for DetectConfig {
             keywords: config.keywords.clone(),
             dga: config.dga.clone(),
             length: config.length.clone(),
+            lookalike: config.lookalike.clone(),
+            suspicious: config.suspicious.clone(),
+            allow: config.allow.clone(),
+            scoring: config.scoring.clone(),
             ..DetectConfig::default()
         }
     }
 }
 
+/// The detectors every worker's bolt shares, and what reloading their lists needs.
+pub struct SharedDetectors {
+    detectors: Arc<Detectors>,
+    /// Bumped at each list reload, so bolts forget the names they cached as quiet.
+    generation: AtomicU64,
+    watching: AtomicBool,
+    lists: Vec<ListConfig>,
+    reload: Option<Duration>,
+    base_dir: PathBuf,
+}
+
 /// Builds the detectors, reading the files the configuration names relative to `base_dir`.
-pub fn build(config: &DetectBoltConfig, base_dir: &Path) -> Result<Arc<Detectors>, String> {
-    let config = DetectConfig::from(config);
+pub fn build(config: &DetectBoltConfig, base_dir: &Path) -> Result<Arc<SharedDetectors>, String> {
+    let detect = DetectConfig::from(config);
     let (detectors, report) =
-        Detectors::build(&config, |path| read(base_dir, path)).map_err(|e| e.to_string())?;
+        Detectors::build(&detect, |path| read(base_dir, path)).map_err(|e| e.to_string())?;
     for list in &report.lists {
         tracing::info!(?list, "threat-intel list loaded");
     }
-    Ok(Arc::new(detectors))
+    Ok(Arc::new(SharedDetectors {
+        detectors: Arc::new(detectors),
+        generation: AtomicU64::new(0),
+        watching: AtomicBool::new(false),
+        lists: config.blocklists.clone(),
+        reload: (config.reload_secs > 0).then(|| Duration::from_secs(config.reload_secs)),
+        base_dir: base_dir.to_path_buf(),
+    }))
+}
+
+impl SharedDetectors {
+    /// The detectors themselves.
+    pub fn detectors(&self) -> &Arc<Detectors> {
+        &self.detectors
+    }
+
+    /// Starts the list watcher on the run's Tokio runtime, once per process. It holds the
+    /// detectors weakly, so it ends with the run.
+    fn watch(self: &Arc<Self>, ctx: &Context) {
+        let Some(period) = self.reload else { return };
+        let files: Vec<PathBuf> = self
+            .lists
+            .iter()
+            .filter(|l| !l.path.to_string_lossy().starts_with("builtin:"))
+            .map(|l| self.base_dir.join(&l.path))
+            .collect();
+        if files.is_empty() || self.watching.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let shared = Arc::downgrade(self);
+        ctx.tokio.spawn(async move {
+            // Polling the files' modification time and length, rather than inotify: it sees
+            // a list replaced by rename (how feeds are usually updated), works on network
+            // file systems, and costs a few `stat`s per period.
+            let mut seen = stamps(&files);
+            let mut tick = tokio::time::interval(period);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Some(shared) = shared.upgrade() else {
+                    return;
+                };
+                let now = stamps(&files);
+                if now != seen {
+                    seen = now;
+                    let shared = Arc::clone(&shared);
+                    // Reading and indexing a big list is blocking work.
+                    let _ = tokio::task::spawn_blocking(move || shared.reload_lists()).await;
+                }
+            }
+        });
+    }
+
+    /// Reads every list again and swaps the new set in; on an error the old set stays.
+    fn reload_lists(&self) {
+        let mut texts = Vec::with_capacity(self.lists.len());
+        for list in &self.lists {
+            match read(&self.base_dir, &list.path) {
+                Ok(text) => texts.push((list.spec(), text)),
+                Err(e) => {
+                    tracing::warn!(path = %list.path.display(), error = %e, "list not reloaded: the lists in force stay");
+                    return;
+                }
+            }
+        }
+        let intel = self.detectors.threat_intel();
+        match intel.reload(texts.iter().map(|(spec, text)| (spec, text.as_str()))) {
+            Ok(reports) => {
+                self.generation.fetch_add(1, Ordering::Release);
+                for list in reports {
+                    tracing::info!(?list, "threat-intel list reloaded");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "lists not reloaded: the lists in force stay"),
+        }
+    }
+}
+
+/// Modification time and length of each file (`None` while one is missing, mid-replace).
+fn stamps(files: &[PathBuf]) -> Vec<Option<(SystemTime, u64)>> {
+    files
+        .iter()
+        .map(|f| {
+            let meta = std::fs::metadata(f).ok()?;
+            Some((meta.modified().ok()?, meta.len()))
+        })
+        .collect()
 }
 
 /// Reads a file the detector configuration names: `builtin:` names are bundled assets.
@@ -75,16 +211,20 @@ pub fn read(base_dir: &Path, path: &Path) -> std::io::Result<String> {
 /// per-worker cache and not scored again. Names that alert are always run (their alerts need
 /// the event's time and client), and are rare.
 pub struct DetectBolt {
+    shared: Arc<SharedDetectors>,
     detectors: Arc<Detectors>,
     alerts: Vec<Alert>,
     quiet: QuietCache,
+    generation: u64,
 }
 
 impl DetectBolt {
-    /// A bolt sharing `detectors` with the other workers' instances.
-    pub fn new(detectors: Arc<Detectors>) -> Self {
+    /// A bolt sharing `shared` with the other workers' instances.
+    pub fn new(shared: Arc<SharedDetectors>) -> Self {
         DetectBolt {
-            detectors,
+            detectors: Arc::clone(&shared.detectors),
+            generation: shared.generation.load(Ordering::Acquire),
+            shared,
             alerts: Vec::new(),
             quiet: QuietCache::new(),
         }
@@ -92,8 +232,18 @@ impl DetectBolt {
 }
 
 impl Bolt<Tuple> for DetectBolt {
+    fn on_start(&mut self, ctx: &Context) {
+        self.shared.watch(ctx);
+    }
+
     fn process(&mut self, record: &mut Tuple, out: &mut Emitter<'_, Tuple>) {
         let Tuple::Dns(event) = record else { return };
+        // A reloaded list may hold a name cached as quiet: start the cache afresh.
+        let generation = self.shared.generation.load(Ordering::Acquire);
+        if generation != self.generation {
+            self.generation = generation;
+            self.quiet.clear();
+        }
         let slot = self.quiet.slot(&event.qname, event.qtype);
         if self.quiet.holds(slot, &event.qname, event.qtype) {
             return;
@@ -133,6 +283,10 @@ impl QuietCache {
 
     fn holds(&self, slot: usize, qname: &str, qtype: u16) -> bool {
         matches!(&self.slots[slot], Some((t, n)) if *t == qtype && &**n == qname)
+    }
+
+    fn clear(&mut self) {
+        self.slots.fill(None);
     }
 
     fn remember(&mut self, slot: usize, qname: &str, qtype: u16) {

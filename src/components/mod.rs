@@ -60,7 +60,7 @@ pub fn registry() -> Registry<Tuple> {
     );
     registry.bolt(
         "dns_detect",
-        "runs every stateless detector (lists, keywords, DGA, long names) on each event",
+        "runs every stateless detector (lists, keywords, DGA, lookalikes, suspicious suffixes, long names) on each event; lists reload on change",
         |options| {
             let config: dns_detect::DetectBoltConfig = options.parse()?;
             let detectors = dns_detect::build(&config, options.base_dir)?;
