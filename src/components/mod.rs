@@ -66,7 +66,8 @@ pub fn registry() -> Registry<Tuple> {
             let detectors = dns_detect::build(&config, options.base_dir)?;
             Ok(BoltSpec::new(&[DNS_EVENTS.kind], Some(ALERTS), move |_| {
                 dns_detect::DetectBolt::new(std::sync::Arc::clone(&detectors))
-            }))
+            })
+            .streaming())
         },
     );
     registry.bolt(
@@ -122,9 +123,12 @@ pub fn stateful_text_rule() -> antimony_io::sources::file::OrderRule {
 /// The `dns_parse` bolt, for topologies built in Rust.
 pub fn dns_parse_bolt(config: dns_parse::ParseConfig) -> Result<BoltSpec<Tuple>, String> {
     config.check()?;
+    // Streaming: a chunk's events depend on the chunk (and, for an ordered source, on the
+    // chunks before it, which the parser orders itself by line number).
     Ok(BoltSpec::new(&[CHUNKS.kind], Some(DNS_EVENTS), move |_| {
         dns_parse::ParseBolt::new(&config)
-    }))
+    })
+    .streaming())
 }
 
 /// A JSON-lines sink for `kind` records (`alert`, `dns`) at `path` (`-`: standard output),

@@ -121,6 +121,12 @@ pub trait Bolt<R: Record>: 'static {
     /// Epochs are the engine's batches of input; a bolt that must be deterministic whatever the
     /// number of workers (deduplication, per-window aggregates) buffers within an epoch and
     /// decides here.
+    ///
+    /// Records reach `process` one whole epoch at a time, epochs in order, each followed by
+    /// its `on_epoch_end`: records of a later epoch that arrive early wait. So what a bolt
+    /// buffers between two `on_epoch_end` calls is exactly one epoch, whatever the timing.
+    /// A bolt declared [`streaming`](crate::BoltSpec::streaming) gets records as they
+    /// arrive instead.
     fn on_epoch_end(&mut self, _epoch: u64, _out: &mut Emitter<'_, R>) {}
 
     /// Called once after the last record, before the run ends. Sinks flush here.

@@ -98,6 +98,7 @@ pub struct BoltSpec<R> {
     pub(crate) type_name: String,
     pub(crate) global_only: bool,
     pub(crate) keyed_by: Option<Vec<&'static str>>,
+    pub(crate) streaming: bool,
 }
 
 impl<R: Record> BoltSpec<R> {
@@ -115,6 +116,7 @@ impl<R: Record> BoltSpec<R> {
             type_name: std::any::type_name::<B>().to_owned(),
             global_only: false,
             keyed_by: None,
+            streaming: false,
         }
     }
 
@@ -130,6 +132,16 @@ impl<R: Record> BoltSpec<R> {
     /// holds one global aggregate, which must not run as several instances.
     pub fn global_only(mut self) -> Self {
         self.global_only = true;
+        self
+    }
+
+    /// Lets the bolt see records as they arrive, epochs interleaved, instead of each epoch
+    /// whole and in order (the default; see [`Bolt`](crate::Bolt)). For a bolt whose output
+    /// for a record depends on that record alone (a parser, a stateless detector): it starts
+    /// work before its input epoch completes, which shortens latency. A bolt that buffers
+    /// until `on_epoch_end` must not stream.
+    pub fn streaming(mut self) -> Self {
+        self.streaming = true;
         self
     }
 

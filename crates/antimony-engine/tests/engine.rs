@@ -383,3 +383,66 @@ fn an_idle_spout_does_not_hold_back_the_epochs_of_a_busy_one() {
     stop.stop();
     run.join().expect("the run ends when stopped");
 }
+
+/// Checks that what it buffers between two epoch ends is one spout batch: numbers of one
+/// hundred (after doubling, of two hundred), batches in increasing order.
+struct OneBatchPerEpoch {
+    buffered: Vec<u64>,
+    last_batch: Option<u64>,
+    violations: Arc<AtomicU64>,
+    epochs: Arc<AtomicU64>,
+}
+
+impl Bolt<Num> for OneBatchPerEpoch {
+    fn process(&mut self, record: &mut Num, _out: &mut Emitter<'_, Num>) {
+        self.buffered.push(record.0 / 200);
+    }
+
+    fn on_epoch_end(&mut self, _epoch: u64, _out: &mut Emitter<'_, Num>) {
+        let Some(&batch) = self.buffered.first() else {
+            return;
+        };
+        let whole = self.buffered.iter().all(|b| *b == batch);
+        let in_order = self.last_batch.is_none_or(|last| batch > last);
+        if !whole || !in_order {
+            self.violations.fetch_add(1, Ordering::Relaxed);
+        }
+        self.last_batch = Some(batch);
+        self.buffered.clear();
+        self.epochs.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[test]
+fn a_buffering_bolt_sees_one_epoch_at_a_time_even_when_epochs_arrive_interleaved() {
+    for workers in [1, 2] {
+        let violations = Arc::new(AtomicU64::new(0));
+        let epochs = Arc::new(AtomicU64::new(0));
+        let mut builder = TopologyBuilder::new("whole-epochs");
+        builder.set_spout("numbers", counter(200_000, 100));
+        // A streaming stage and an exchange in front: records of later epochs reach the
+        // buffering bolt before earlier epochs are complete there.
+        builder
+            .set_bolt(
+                "double",
+                BoltSpec::new(&["number"], Some(NUMBERS), |_| Double).streaming(),
+            )
+            .shuffle_grouping("numbers");
+        let (v, e) = (Arc::clone(&violations), Arc::clone(&epochs));
+        builder
+            .set_bolt(
+                "check",
+                BoltSpec::new(&["number"], None, move |_| OneBatchPerEpoch {
+                    buffered: Vec::new(),
+                    last_batch: None,
+                    violations: Arc::clone(&v),
+                    epochs: Arc::clone(&e),
+                }),
+            )
+            .global_grouping("double");
+        let report = run(builder.build().expect("valid"), config(workers)).expect("runs");
+        assert_eq!(report.component("check").expect("stats").received, 200_000);
+        assert_eq!(epochs.load(Ordering::Relaxed), 2_000, "{workers} workers");
+        assert_eq!(violations.load(Ordering::Relaxed), 0, "{workers} workers");
+    }
+}

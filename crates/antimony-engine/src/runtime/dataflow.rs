@@ -3,7 +3,7 @@
 //! timely changes its API often (it is pinned exactly in Cargo.toml); keeping every use of it
 //! in this module keeps an upgrade to one file.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -19,7 +19,7 @@ use timely::dataflow::{ProbeHandle, Scope, Stream};
 use super::panic::contain;
 use super::stats::{ComponentCounters, LocalCounts};
 use super::{RunConfig, StopHandle};
-use crate::component::{Context, DeadLetter, Emitter, SpoutStatus};
+use crate::component::{Bolt, Context, DeadLetter, Emitter, SpoutStatus};
 use crate::error::RunError;
 use crate::line_writer::{LineTarget, LineWriter};
 use crate::record::{Record, StreamType};
@@ -343,10 +343,13 @@ fn bolt<'s, R: Record>(
     let mut dead_out: DeadOutput = OutputBuilder::from(dead_out);
     let counters = Arc::clone(&shared.counters);
     let mut bolt = (spec.factory)(&ctx);
+    let streaming = spec.streaming;
 
     builder.build(move |capabilities| {
         let mut held: Option<Vec<Capability<u64>>> = Some(capabilities);
         let mut pending_epochs: BTreeSet<u64> = BTreeSet::new();
+        // Records of epochs not yet complete here, for a bolt that takes epochs whole.
+        let mut stash: BTreeMap<u64, Vec<R>> = BTreeMap::new();
         let mut batch: Vec<R> = Vec::new();
         let mut dead_batch: Vec<DeadLetter> = Vec::new();
         let mut local = LocalCounts::default();
@@ -362,17 +365,21 @@ fn bolt<'s, R: Record>(
             let mut records_out = records_out.activate();
             let mut dead_out = dead_out.activate();
             input.for_each(|cap, data| {
-                if let Some(&time) = cap.least() {
-                    pending_epochs.insert(time);
+                let Some(&time) = cap.least() else { return };
+                pending_epochs.insert(time);
+                local.received += data.len() as u64;
+                if !streaming {
+                    stash.entry(time).or_default().append(data);
+                    return;
                 }
-                for record in data.iter_mut() {
-                    local.received += 1;
-                    let mut out = Emitter::new(&mut batch, &mut dead_batch, &name);
-                    if let Err(panic) = contain(|| bolt.process(record, &mut out)) {
-                        local.panics += 1;
-                        dead_batch.push(panic_letter(&name, panic, record.describe()));
-                    }
-                }
+                process_all(
+                    &mut *bolt,
+                    data,
+                    &name,
+                    &mut batch,
+                    &mut dead_batch,
+                    &mut local,
+                );
                 local.emitted += batch.len() as u64;
                 local.dead_letters += dead_batch.len() as u64;
                 if !batch.is_empty() {
@@ -392,6 +399,16 @@ fn bolt<'s, R: Record>(
                         break;
                     }
                     pending_epochs.pop_first();
+                    if let Some(mut records) = stash.remove(&epoch) {
+                        process_all(
+                            &mut *bolt,
+                            &mut records,
+                            &name,
+                            &mut batch,
+                            &mut dead_batch,
+                            &mut local,
+                        );
+                    }
                     let mut out = Emitter::new(&mut batch, &mut dead_batch, &name);
                     if let Err(panic) = contain(|| bolt.on_epoch_end(epoch, &mut out)) {
                         local.panics += 1;
@@ -446,6 +463,24 @@ fn bolt<'s, R: Record>(
         }
     });
     (records, dead)
+}
+
+/// Runs the bolt on each record, containing panics: a panicking record is set aside.
+fn process_all<R: Record>(
+    bolt: &mut dyn Bolt<R>,
+    records: &mut [R],
+    name: &str,
+    batch: &mut Vec<R>,
+    dead_batch: &mut Vec<DeadLetter>,
+    local: &mut LocalCounts,
+) {
+    for record in records.iter_mut() {
+        let mut out = Emitter::new(batch, dead_batch, name);
+        if let Err(panic) = contain(|| bolt.process(record, &mut out)) {
+            local.panics += 1;
+            dead_batch.push(panic_letter(name, panic, record.describe()));
+        }
+    }
 }
 
 /// The dead letter for a panic caught in a component.
