@@ -157,14 +157,12 @@ impl Record for Tuple {
 }
 
 impl JsonLine for Tuple {
-    fn write_json_line(&self, out: &mut Vec<u8>) -> bool {
-        let mut line = String::new();
+    fn write_json_line(&self, out: &mut String) -> bool {
         match self {
-            Tuple::Dns(event) => antimony_dns::formats::json_lines::to_json_line(event, &mut line),
-            Tuple::Alert(alert) => alert.write_json(&mut line),
+            Tuple::Dns(event) => antimony_dns::formats::json_lines::to_json_line(event, out),
+            Tuple::Alert(alert) => alert.write_json(out),
             Tuple::Empty | Tuple::Chunk(_) | Tuple::Bytes(_) => return false,
         }
-        out.extend_from_slice(line.as_bytes());
         true
     }
 }

@@ -49,13 +49,15 @@ impl Record for Rec {
 }
 
 impl JsonLine for Rec {
-    fn write_json_line(&self, out: &mut Vec<u8>) -> bool {
+    fn write_json_line(&self, out: &mut String) -> bool {
         match self {
             Rec::Line(source, n, text) => {
                 let file = Path::new(source)
                     .file_name()
                     .map(|f| f.to_string_lossy().into_owned());
-                serde_json::to_writer(out, &(file, n, text)).is_ok()
+                serde_json::to_string(&(file, n, text))
+                    .map(|json| out.push_str(&json))
+                    .is_ok()
             }
             _ => false,
         }

@@ -16,7 +16,7 @@ use serde::Deserialize;
 pub trait JsonLine {
     /// Appends the record's JSON (no newline) to `out`; returns false if the record has no
     /// JSON form (it is then not written).
-    fn write_json_line(&self, out: &mut Vec<u8>) -> bool;
+    fn write_json_line(&self, out: &mut String) -> bool;
 }
 
 /// Options of a JSON-lines sink.
@@ -48,8 +48,10 @@ pub struct JsonLinesSink {
     sort: bool,
     writer: Option<LineWriter>,
     failure: Option<String>,
-    epoch_lines: Vec<Vec<u8>>,
-    scratch: Vec<u8>,
+    /// This epoch's lines, back to back, and where each one is: one buffer, reused, rather
+    /// than an allocation per line.
+    epoch_text: String,
+    epoch_lines: Vec<(usize, usize)>,
 }
 
 impl JsonLinesSink {
@@ -70,8 +72,8 @@ impl JsonLinesSink {
             sort,
             writer: None,
             failure: None,
+            epoch_text: String::new(),
             epoch_lines: Vec::new(),
-            scratch: Vec::new(),
         }
     }
 
@@ -96,18 +98,23 @@ impl<R: Record + JsonLine> Bolt<R> for JsonLinesSink {
     }
 
     fn process(&mut self, record: &mut R, _out: &mut Emitter<'_, R>) {
-        self.scratch.clear();
-        if record.write_json_line(&mut self.scratch) {
-            self.epoch_lines.push(self.scratch.clone());
+        let start = self.epoch_text.len();
+        if record.write_json_line(&mut self.epoch_text) {
+            self.epoch_lines.push((start, self.epoch_text.len()));
+        } else {
+            self.epoch_text.truncate(start);
         }
     }
 
     fn on_epoch_end(&mut self, _epoch: u64, out: &mut Emitter<'_, R>) {
+        let text = std::mem::take(&mut self.epoch_text);
+        let bytes = text.as_bytes();
+        let mut lines = std::mem::take(&mut self.epoch_lines);
         if self.sort {
-            self.epoch_lines.sort_unstable();
+            lines.sort_unstable_by(|a, b| bytes[a.0..a.1].cmp(&bytes[b.0..b.1]));
         }
-        let lines = std::mem::take(&mut self.epoch_lines);
-        for line in &lines {
+        for &(start, end) in &lines {
+            let line = &bytes[start..end];
             if let Some(Err(e)) = self.writer.as_mut().map(|w| w.write_line(line)) {
                 self.fail(e);
             }
@@ -118,6 +125,10 @@ impl<R: Record + JsonLine> Bolt<R> for JsonLinesSink {
         if let Some(Err(e)) = self.writer.as_mut().map(LineWriter::flush) {
             self.fail(e);
         }
+        self.epoch_text = text;
+        self.epoch_text.clear();
+        self.epoch_lines = lines;
+        self.epoch_lines.clear();
     }
 
     fn on_close(&mut self, _out: &mut Emitter<'_, R>) {
