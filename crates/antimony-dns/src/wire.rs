@@ -388,6 +388,14 @@ fn rdata_text(msg: &[u8], start: usize, end: usize, rtype: u16) -> String {
     {
         return text;
     }
+    // Most answers are addresses: written directly, without hickory's parse and `Display`.
+    if rtype == 1
+        && let Ok(octets) = <[u8; 4]>::try_from(rdata)
+    {
+        let mut text = String::with_capacity(15);
+        crate::text::push_ipv4(&mut text, octets.into());
+        return text;
+    }
     let record_type = RecordType::from(rtype);
     let known = !matches!(record_type, RecordType::Unknown(_) | RecordType::OPT)
         && !record_type.is_dnssec();

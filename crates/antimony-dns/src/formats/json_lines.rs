@@ -45,6 +45,7 @@ use serde_json::Value;
 use super::util::{checked_ts, rtype_of_data, trim_start};
 use super::{DecodeOptions, LineDecoder, ParseError, ParseErrorKind, prepare};
 use crate::codes::{parse_u16, rcode_code, rcode_name, rtype_code, rtype_name};
+use crate::text::{push_int, push_ip};
 use crate::time::{MICROS_PER_SECOND, parse_rfc3339, write_rfc3339};
 use crate::{Answer, Direction, DnsEvent, Transport, domain};
 
@@ -652,30 +653,6 @@ pub fn to_json_line(event: &DnsEvent, out: &mut String) {
         out.push(']');
     }
     out.push('}');
-}
-
-// The writers below do what `write!` would, several times cheaper: every event written as
-// JSON (`antimony parse`, `dns_file`) goes through them.
-
-fn push_int(out: &mut String, n: impl itoa::Integer) {
-    out.push_str(itoa::Buffer::new().format(n));
-}
-
-fn push_ip(out: &mut String, ip: IpAddr) {
-    match ip {
-        IpAddr::V4(v4) => {
-            for (i, octet) in v4.octets().into_iter().enumerate() {
-                if i > 0 {
-                    out.push('.');
-                }
-                push_int(out, octet);
-            }
-        }
-        // Writing to a String cannot fail.
-        IpAddr::V6(v6) => {
-            let _ = write!(out, "{v6}");
-        }
-    }
 }
 
 /// A code's mnemonic, or the generic form (`TYPE65534`, `RCODE23`).
