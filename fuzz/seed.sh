@@ -12,6 +12,7 @@ declare -A files=(
     [windows_debug]="windows_dns_debug.log windows_dns_debug_details.log"
     [windows_debug_details]="windows_dns_debug_details.log windows_dns_debug.log"
     [windows_etw]="windows_dns_analytical_etw.log"
+    [windows_etw_xml]="windows_dns_analytical_etw_event.xml"
     [bind9]="bind9_querylog.log infoblox_nios_syslog.log"
     [json]="zeek_dns_json.log suricata_eve_dns_v2.json suricata_eve_dns_v3.json"
     [json_mapped]="zeek_dns_json.log suricata_eve_dns_v2.json suricata_eve_dns_v3.json"

@@ -174,6 +174,18 @@ fn windows_etw_events() {
     assert_eq!(events[4].ts, ts("2025-08-13T16:04:51Z"));
     // The rendering cut every PacketData with answers short: no answers to read.
     assert!(events.iter().all(|e| e.answers.is_empty()));
+
+    // The last event as Event Viewer's XML: the same event, timed in UTC (the text
+    // rendering is in the server's local time, three hours ahead).
+    let (xml, _) = decode_all(
+        Format::WindowsEtwXml,
+        "windows_dns_analytical_etw_event.xml",
+    );
+    assert_eq!(xml.len(), 1);
+    assert_eq!(xml[0].ts, ts("2025-08-13T13:04:51.355085Z"));
+    let mut text = events[4].clone();
+    text.ts = xml[0].ts;
+    assert_eq!(xml[0], text);
 }
 
 #[test]
@@ -496,9 +508,8 @@ fn formats_are_detected() {
         let sample: Vec<&[u8]> = lines(&data).into_iter().take(50).collect();
         assert_eq!(detect_format(&sample), Some(format), "{name}");
     }
-    // The XML rendering of an ETW event is not a line format.
     let data = read("windows_dns_analytical_etw_event.xml");
-    assert_eq!(detect_format(&lines(&data)), None);
+    assert_eq!(detect_format(&lines(&data)), Some(Format::WindowsEtwXml));
 }
 
 /// Every file of `shared/data/logs`, whatever its format, through every decoder: no panic,

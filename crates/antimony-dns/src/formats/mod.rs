@@ -49,6 +49,7 @@ mod util;
 pub mod windows_debug;
 pub mod windows_debug_details;
 pub mod windows_etw;
+pub mod windows_etw_xml;
 pub mod zeek;
 pub mod zeek_json;
 
@@ -118,6 +119,10 @@ pub enum Format {
     /// Windows DNS Server analytical (ETW) events rendered as text, `KEY=value;` pairs.
     #[serde(rename = "windows-etw", alias = "windows-analytical")]
     WindowsEtw,
+    /// Windows DNS Server analytical (ETW) events as XML (Event Viewer, `wevtutil /f:xml`);
+    /// stateful (see [`Format::is_stateful`]).
+    #[serde(rename = "windows-etw-xml")]
+    WindowsEtwXml,
 }
 
 impl Format {
@@ -136,6 +141,7 @@ impl Format {
             Format::Suricata,
             Format::WindowsDebugDetails,
             Format::WindowsEtw,
+            Format::WindowsEtwXml,
         ]
     }
 
@@ -154,6 +160,7 @@ impl Format {
             Format::Suricata => "suricata",
             Format::WindowsDebugDetails => "windows-debug-details",
             Format::WindowsEtw => "windows-etw",
+            Format::WindowsEtwXml => "windows-etw-xml",
         }
     }
 
@@ -185,6 +192,7 @@ impl Format {
             ("windows-details", Format::WindowsDebugDetails),
             ("windows-etw", Format::WindowsEtw),
             ("windows-analytical", Format::WindowsEtw),
+            ("windows-etw-xml", Format::WindowsEtwXml),
         ];
         aliases
             .iter()
@@ -238,6 +246,11 @@ impl Format {
                 "Windows DNS Server analytical (ETW) events as text (`256 QUERY_RECEIVED: \
                  KEY=value; ...`), answers from PacketData"
             }
+            Format::WindowsEtwXml => {
+                "Windows DNS Server analytical (ETW) events as XML (Event Viewer, wevtutil \
+                 /f:xml), one <Event> per line or indented; stateful: one decoder must read \
+                 a file in order"
+            }
         }
     }
 
@@ -245,7 +258,10 @@ impl Format {
     /// decoded by one decoder, in order (Zeek TSV: the header names the columns). Every
     /// other format decodes each line alone, and its lines can be shared among workers.
     pub fn is_stateful(self) -> bool {
-        matches!(self, Format::Zeek | Format::WindowsDebugDetails)
+        matches!(
+            self,
+            Format::Zeek | Format::WindowsDebugDetails | Format::WindowsEtwXml
+        )
     }
 
     /// A decoder for this format.
@@ -265,6 +281,7 @@ impl Format {
                 Inner::WindowsDebugDetails(windows_debug_details::Decoder::new(options))
             }
             Format::WindowsEtw => Inner::WindowsEtw(windows_etw::Decoder::new(options)),
+            Format::WindowsEtwXml => Inner::WindowsEtwXml(windows_etw_xml::Decoder::new(options)),
         })
     }
 }
@@ -356,6 +373,7 @@ enum Inner {
     Suricata(suricata::Decoder),
     WindowsDebugDetails(windows_debug_details::Decoder),
     WindowsEtw(windows_etw::Decoder),
+    WindowsEtwXml(windows_etw_xml::Decoder),
 }
 
 impl Decoder {
@@ -374,6 +392,7 @@ impl Decoder {
             Inner::Suricata(_) => Format::Suricata,
             Inner::WindowsDebugDetails(_) => Format::WindowsDebugDetails,
             Inner::WindowsEtw(_) => Format::WindowsEtw,
+            Inner::WindowsEtwXml(_) => Format::WindowsEtwXml,
         }
     }
 }
@@ -394,6 +413,7 @@ impl LineDecoder for Decoder {
             Inner::Suricata(d) => d.decode_line(line),
             Inner::WindowsDebugDetails(d) => d.decode_line(line),
             Inner::WindowsEtw(d) => d.decode_line(line),
+            Inner::WindowsEtwXml(d) => d.decode_line(line),
         }
     }
 
@@ -401,6 +421,7 @@ impl LineDecoder for Decoder {
         match &mut self.0 {
             Inner::WindowsDebugDetails(d) => d.finish(),
             Inner::Zeek(d) => d.finish(),
+            Inner::WindowsEtwXml(d) => d.finish(),
             _ => Ok(None),
         }
     }

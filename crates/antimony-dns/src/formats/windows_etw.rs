@@ -49,10 +49,23 @@ pub struct Decoder {
 
 /// What an event records, and which of its addresses is the client and which the server.
 #[derive(Clone, Copy)]
-struct Kind {
+pub(super) struct Kind {
     direction: Direction,
     client: Option<&'static [u8]>,
     server: &'static [u8],
+}
+
+/// The kind of the event with this id (the XML rendering has ids, not names).
+pub(super) fn kind_of_id(id: u16) -> Option<Kind> {
+    kind(match id {
+        256 => b"QUERY_RECEIVED",
+        257 => b"RESPONSE_SUCCESS",
+        258 => b"RESPONSE_FAILURE",
+        259 => b"IGNORED_QUERY",
+        260 => b"RECURSE_QUERY_OUT",
+        261 => b"RECURSE_RESPONSE_IN",
+        _ => return None,
+    })
 }
 
 fn kind(name: &[u8]) -> Option<Kind> {
@@ -162,7 +175,19 @@ impl LineDecoder for Decoder {
             return Ok(None);
         };
         let ts = self.dates.timestamp(date, time, meridiem)?;
+        self.event(kind, ts, pairs(fields.rest())).map(Some)
+    }
+}
 
+impl Decoder {
+    /// The event an analytical event of `kind` at `ts` records, from its data fields (the
+    /// `KEY=value` pairs of the text rendering, the `<Data Name="KEY">` elements of the XML).
+    pub(super) fn event<'a>(
+        &mut self,
+        kind: Kind,
+        ts: crate::TimestampMicros,
+        fields: impl Iterator<Item = (&'a [u8], &'a [u8])>,
+    ) -> Result<DnsEvent, ParseError> {
         let mut event = DnsEvent {
             ts,
             direction: kind.direction,
@@ -172,7 +197,7 @@ impl LineDecoder for Decoder {
         // A line that failed after its PacketData must not lend it to the next line.
         self.packet.clear();
         let (mut qname, mut qtype, mut flags, mut rcode) = (None, None, None, None);
-        for (key, value) in pairs(fields.rest()) {
+        for (key, value) in fields {
             match key {
                 b"TCP" => {
                     event.transport = match value {
@@ -212,7 +237,7 @@ impl LineDecoder for Decoder {
             event.answers = decoded.event.answers;
         }
         self.packet.clear();
-        Ok(Some(event))
+        Ok(event)
     }
 }
 
