@@ -33,6 +33,9 @@ for target in "${!files[@]}"; do
         head -n 320 "$logs/$f" | split -l 8 - "$dir/${f%%.*}-"
     done
 done
+# The ETW XML event whole, indented and on one line (pieces of 8 lines are not events).
+cp "$logs/windows_dns_analytical_etw_event.xml" corpus/windows_etw_xml/event
+tr -d '\n' < "$logs/windows_dns_analytical_etw_event.xml" > corpus/windows_etw_xml/event-one-line
 # The JSON-lines format's own shape, and an ECS-like shape for the field map.
 printf '%s\n' '{"ts":"2017-08-12T09:35:32Z","client":"212.77.192.37","transport":"udp","direction":"response","id":32936,"qname":"ns1.ctc.gov.qa","qtype":"A","rcode":"NOERROR","flags":32784,"answers":[{"name":"ns1.ctc.gov.qa","rtype":"A","ttl":5,"data":"1.2.3.4"}]}' > corpus/json/antimony
 printf '%s\n' '{"@timestamp":"2026-11-26T06:46:47Z","source":{"ip":"10.0.0.7"},"dns":{"question":{"name":"example.com","type":"AAAA"},"response_code":"NXDOMAIN","answers":["1.2.3.4",{"name":"a.b","type":"CNAME","data":"c.d"}]}}' > corpus/json_mapped/ecs
