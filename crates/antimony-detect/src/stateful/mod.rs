@@ -181,16 +181,19 @@ pub(crate) fn alert(
     }
 }
 
-/// Shannon entropy of a byte string, in bits per character.
+/// Shannon entropy of the characters of a name other than its dots, in bits per character
+/// (counted in place: no copy of the name per event).
 pub(crate) fn entropy(s: &[u8]) -> f64 {
-    if s.is_empty() {
+    let mut counts = [0u32; 256];
+    let mut n = 0u32;
+    for &b in s.iter().filter(|&&b| b != b'.') {
+        counts[usize::from(b)] += 1;
+        n += 1;
+    }
+    if n == 0 {
         return 0.0;
     }
-    let mut counts = [0u32; 256];
-    for &b in s {
-        counts[usize::from(b)] += 1;
-    }
-    let n = s.len() as f64;
+    let n = f64::from(n);
     counts
         .iter()
         .filter(|&&c| c > 0)

@@ -180,13 +180,12 @@ impl Tunnel {
         let rd = domain_of(event);
         let sub = &event.qname[..event.qname.len() - rd.len()];
         let sub = sub.strip_suffix('.').unwrap_or(sub);
-        let letters: Vec<u8> = sub.bytes().filter(|&b| b != b'.').collect();
         self.pending.push(Obs {
             ts: event.ts,
             key,
             sub_hash: key_hash(&[sub.as_bytes()]),
             sub_len: sub.len() as u16,
-            entropy: entropy(&letters) as f32,
+            entropy: entropy(sub.as_bytes()) as f32,
             // TXT, NULL, CNAME, ANY.
             special: matches!(event.qtype, 16 | 10 | 5 | 255),
             client: event.client,
