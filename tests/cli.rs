@@ -497,3 +497,55 @@ fn a_multi_line_format_is_decoded_in_order_on_two_workers() {
     expected.sort_by_key(key);
     assert_eq!(events, expected);
 }
+
+/// Protected brands set in the topology: a lookalike alerts, the brand's own name does not.
+#[test]
+fn brands_in_the_topology_catch_lookalikes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let topology = dir.path().join("brands.toml");
+    std::fs::write(
+        &topology,
+        r#"[topology]
+name = "brands"
+
+[spouts.logs]
+type = "file"
+path = "in.jsonl"
+
+[bolts.parse]
+type = "dns_parse"
+inputs = ["logs"]
+
+[bolts.detect]
+type = "dns_detect"
+inputs = ["parse"]
+lookalike = { brands = ["paypal.com paypal.me"] }
+
+[bolts.alerts]
+type = "alert_file"
+inputs = [{ from = "detect", grouping = "global" }]
+path = "alerts.jsonl"
+"#,
+    )
+    .expect("topology");
+    std::fs::write(
+        dir.path().join("in.jsonl"),
+        concat!(
+            r#"{"ts":"2026-11-26T10:00:00Z","client":"10.0.0.9","qname":"paypa1.com","qtype":"A","flags":0}"#,
+            "\n",
+            r#"{"ts":"2026-11-26T10:00:01Z","client":"10.0.0.9","qname":"www.paypal.com","qtype":"A","flags":0}"#,
+            "\n",
+        ),
+    )
+    .expect("input");
+    let output = antimony(&["run", topology.to_str().expect("utf-8"), "-q"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let alerts =
+        json_lines(&std::fs::read_to_string(dir.path().join("alerts.jsonl")).expect("alerts"));
+    let lookalikes: Vec<_> = alerts
+        .iter()
+        .filter(|a| a["detector"] == "lookalike")
+        .map(|a| a["domain"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(lookalikes, ["paypa1.com"], "{alerts:?}");
+}
