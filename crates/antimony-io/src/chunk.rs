@@ -28,12 +28,25 @@ impl TextChunk {
     pub fn lines(&self) -> impl Iterator<Item = (u64, &[u8])> {
         let data = self.data.strip_suffix(b"\n").unwrap_or(&self.data);
         // An empty chunk has no lines; "\n" has one, empty.
-        let count = if self.data.is_empty() { 0 } else { usize::MAX };
+        let mut rest = (!self.data.is_empty()).then_some(data);
         let mut number = self.first_line;
-        data.split(|&b| b == b'\n').take(count).map(move |line| {
+        // memchr finds each newline many bytes at a time; a byte-by-byte split was a tenth of
+        // the parse bolt's time on long JSON lines.
+        std::iter::from_fn(move || {
+            let text = rest?;
+            let line = match memchr::memchr(b'\n', text) {
+                Some(end) => {
+                    rest = Some(&text[end + 1..]);
+                    &text[..end]
+                }
+                None => {
+                    rest = None;
+                    text
+                }
+            };
             let n = number;
             number += 1;
-            (n, line.strip_suffix(b"\r").unwrap_or(line))
+            Some((n, line.strip_suffix(b"\r").unwrap_or(line)))
         })
     }
 
@@ -88,6 +101,10 @@ mod tests {
         );
         assert_eq!(c.line_count(), 4);
         assert_eq!(chunk(b"a\nb\n").line_count(), 2);
+        for data in [&b"a\nb\n"[..], b"a", b"\n\n", b"\r\n", b"a\n\nb\n\n"] {
+            let c = chunk(data);
+            assert_eq!(c.lines().count() as u64, c.line_count(), "{data:?}");
+        }
         assert_eq!(chunk(b"").lines().count(), 0);
         assert_eq!(
             chunk(b"\n").lines().collect::<Vec<_>>(),
