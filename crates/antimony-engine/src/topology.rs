@@ -352,6 +352,7 @@ impl<R: Record> TopologyBuilder<R> {
         let components = sorted
             .into_iter()
             .map(|name| {
+                // Cannot fail: `topological_order` returns each key of `self.nodes` once.
                 let node = self
                     .nodes
                     .remove(&name)

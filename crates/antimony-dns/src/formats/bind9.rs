@@ -93,14 +93,14 @@ impl Decoder {
 
         // `NAME CLASS TYPE FLAGS [(SERVER)] [...]`
         let mut fields = Fields::new(tail);
-        let qname = fields.expect("qname", "a question name")?;
-        let _class = fields.expect("class", "a class such as IN")?;
-        let qtype = fields.expect("qtype", "a record type such as A")?;
+        let qname = fields.require("qname", "a question name")?;
+        let _class = fields.require("class", "a class such as IN")?;
+        let qtype = fields.require("qtype", "a record type such as A")?;
         let qtype = rtype_code(utf8(qtype, "qtype")?).ok_or(ParseError::invalid(
             "qtype",
             "a record type such as A, AAAA or TYPE65",
         ))?;
-        let flag_text = fields.expect("flags", FLAGS)?;
+        let flag_text = fields.require("flags", FLAGS)?;
         let (flags, transport) = parse_flags(flag_text)?;
         let server = match fields.next() {
             Some(field) => {

@@ -95,11 +95,11 @@ impl Decoder {
             "qtype",
             "query[A], query[AAAA], query[type=65]...",
         ))?;
-        let qname = fields.expect("qname", QUERY)?;
+        let qname = fields.require("qname", QUERY)?;
         if fields.next() != Some(b"from".as_slice()) {
             return Err(ParseError::missing("client", QUERY));
         }
-        let client = fields.expect("client", QUERY)?;
+        let client = fields.require("client", QUERY)?;
         let client = parse_ip(client).ok_or(ParseError::invalid("client", "an IP address"))?;
         let mut event = DnsEvent {
             ts,
@@ -124,7 +124,7 @@ impl Decoder {
     ) -> Result<DnsEvent, ParseError> {
         const RESULT: &str = "an address, NXDOMAIN, NODATA, a response code or <TYPE>";
         let mut words = Fields::new(result);
-        let first = words.expect("result", RESULT)?;
+        let first = words.require("result", RESULT)?;
         let mut event = DnsEvent {
             ts,
             client,
@@ -265,7 +265,7 @@ impl LineDecoder for Decoder {
             } else {
                 Transport::Tcp
             };
-            first = fields.expect("serial", "a query serial number after UDP or TCP")?;
+            first = fields.require("serial", "a query serial number after UDP or TCP")?;
         }
         // log-queries=extra: `SERIAL [ADDRESS/PORT] `.
         let mut client = None;

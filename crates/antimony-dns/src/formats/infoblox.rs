@@ -134,16 +134,16 @@ impl Decoder {
         let client = client.ok_or(ParseError::missing("client", "client ADDRESS#PORT"))?;
 
         let mut fields = Fields::new(question);
-        let qname = fields.expect("qname", RESPONSE)?;
-        let _class = fields.expect("class", RESPONSE)?;
-        let qtype = fields.expect("qtype", RESPONSE)?;
+        let qname = fields.require("qname", RESPONSE)?;
+        let _class = fields.require("class", RESPONSE)?;
+        let qtype = fields.require("qtype", RESPONSE)?;
         let mut fields = Fields::new(rest);
-        let rcode = fields.expect("rcode", RESPONSE)?;
+        let rcode = fields.require("rcode", RESPONSE)?;
         let rcode = rcode_code(utf8(rcode, "rcode")?).ok_or(ParseError::invalid(
             "rcode",
             "a response code such as NXDOMAIN",
         ))?;
-        let flags = fields.expect("flags", "response flags such as +AED or -")?;
+        let flags = fields.require("flags", "response flags such as +AED or -")?;
         let mut header = response_flags(rcode);
         match flags.first() {
             Some(b'+') => header |= RD,
@@ -187,7 +187,7 @@ impl Decoder {
         if fields.next() != Some(b"for".as_slice()) {
             return Err(ParseError::missing("qname", FAILED));
         }
-        let question = fields.expect("qname", FAILED)?;
+        let question = fields.require("qname", FAILED)?;
         let mut parts = question.rsplitn(3, |&b| b == b'/');
         let (Some(qtype), Some(_class), Some(qname)) = (parts.next(), parts.next(), parts.next())
         else {
@@ -260,7 +260,7 @@ impl Decoder {
         let msg = msg.ok_or(ParseError::missing("msg", MSG))?;
         let mut words = Fields::new(msg);
         let _ = words.by_ref().take_while(|&w| w != b"rewrite").count();
-        let qname = words.expect("msg", MSG)?;
+        let qname = words.require("msg", MSG)?;
         let qtype = words
             .next()
             .and_then(|t| t.strip_prefix(b"[")?.strip_suffix(b"]"))
@@ -314,11 +314,11 @@ fn record_end(records: &[u8]) -> usize {
 fn read_record(record: &[u8], event: &mut DnsEvent) -> Result<(), ParseError> {
     const RECORD: &str = "an answer record NAME TTL CLASS TYPE DATA;";
     let mut fields = Fields::new(record);
-    let name = fields.expect("answers", RECORD)?;
-    let ttl = fields.expect("answers", RECORD)?;
+    let name = fields.require("answers", RECORD)?;
+    let ttl = fields.require("answers", RECORD)?;
     let ttl = parse_dec(ttl, 9).ok_or(ParseError::invalid("answers.ttl", "a number of seconds"))?;
-    let _class = fields.expect("answers", RECORD)?;
-    let rtype = fields.expect("answers", RECORD)?;
+    let _class = fields.require("answers", RECORD)?;
+    let rtype = fields.require("answers", RECORD)?;
     let rtype = rtype_code(utf8(rtype, "answers.rtype")?)
         .ok_or(ParseError::invalid("answers.rtype", QTYPE))?;
     let data = fields.rest();

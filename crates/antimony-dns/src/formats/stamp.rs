@@ -51,7 +51,7 @@ impl Clock {
         let line = skip_syslog_priority(line);
         let invalid = || ParseError::invalid("timestamp", TIMESTAMP);
         let mut fields = Fields::new(line);
-        let first = fields.expect("timestamp", TIMESTAMP)?;
+        let first = fields.require("timestamp", TIMESTAMP)?;
 
         // `[1764139607]`: Unbound's own log file without `log-time-ascii`.
         if let [b'[', inner @ .., b']'] = first {
@@ -84,7 +84,7 @@ impl Clock {
             return Ok((self.local(civil)?, fields.rest()));
         }
 
-        let second = fields.expect("timestamp", TIMESTAMP)?;
+        let second = fields.require("timestamp", TIMESTAMP)?;
         // `2026-11-26 06:46:47.907`.
         if let [y1, y2, y3, y4, b'-', m1, m2, b'-', d1, d2] = first {
             let civil = civil(&[*y1, *y2, *y3, *y4], &[*m1, *m2], &[*d1, *d2], second)
@@ -100,7 +100,7 @@ impl Clock {
         }
         // Classic syslog `Nov 26 06:46:47` (the day may be padded: `Nov  6`).
         if let Some(month) = month_abbr(first) {
-            let clock = fields.expect("timestamp", TIMESTAMP)?;
+            let clock = fields.require("timestamp", TIMESTAMP)?;
             let day = parse_dec(second, 2).ok_or_else(invalid)?;
             let (hour, minute, second, micros) = parse_clock(clock).ok_or_else(invalid)?;
             let year = self.year.ok_or(ParseError::invalid(

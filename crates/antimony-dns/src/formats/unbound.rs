@@ -91,9 +91,9 @@ impl LineDecoder for Decoder {
         };
         let (ts, _) = self.clock.leading(&line[..bracket])?;
 
-        let qname = fields.expect("qname", "a question name")?;
-        let qtype = fields.expect("qtype", "a record type such as A")?;
-        let _class = fields.expect("class", "a class such as IN")?;
+        let qname = fields.require("qname", "a question name")?;
+        let qtype = fields.require("qtype", "a record type such as A")?;
+        let _class = fields.require("class", "a class such as IN")?;
         let rcode = match fields.next() {
             None if tag == Tag::Reply => {
                 return Err(ParseError::missing("rcode", "a response code"));

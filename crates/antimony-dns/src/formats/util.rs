@@ -130,7 +130,7 @@ impl<'a> Fields<'a> {
 
     /// The next field, or a "missing" error naming it.
     #[inline]
-    pub(crate) fn expect(
+    pub(crate) fn require(
         &mut self,
         field: &'static str,
         expected: &'static str,

@@ -190,9 +190,9 @@ impl LineDecoder for Decoder {
             return Ok(None);
         }
         let mut fields = Fields::new(line);
-        let date = fields.expect("date", DATE)?;
-        let time = fields.expect("time", TIME)?;
-        let mut thread = fields.expect("thread id", "a hexadecimal thread id")?;
+        let date = fields.require("date", DATE)?;
+        let time = fields.require("time", TIME)?;
+        let mut thread = fields.require("thread id", "a hexadecimal thread id")?;
         let meridiem = if thread.eq_ignore_ascii_case(b"AM") {
             Some(false)
         } else if thread.eq_ignore_ascii_case(b"PM") {
@@ -201,7 +201,7 @@ impl LineDecoder for Decoder {
             None
         };
         if meridiem.is_some() {
-            thread = fields.expect("thread id", "a hexadecimal thread id")?;
+            thread = fields.require("thread id", "a hexadecimal thread id")?;
         }
         let _ = thread;
         let ts = self.timestamp(date, time, meridiem)?;
@@ -209,24 +209,24 @@ impl LineDecoder for Decoder {
             return Ok(None);
         }
 
-        let _packet_id = fields.expect("packet id", "a hexadecimal packet identifier")?;
-        let transport = match fields.expect("protocol", "UDP or TCP")? {
+        let _packet_id = fields.require("packet id", "a hexadecimal packet identifier")?;
+        let transport = match fields.require("protocol", "UDP or TCP")? {
             b"UDP" => Transport::Udp,
             b"TCP" => Transport::Tcp,
             _ => return Err(ParseError::invalid("protocol", "UDP or TCP")),
         };
-        let sent = match fields.expect("send/receive", "Snd or Rcv")? {
+        let sent = match fields.require("send/receive", "Snd or Rcv")? {
             b"Snd" => true,
             b"Rcv" => false,
             _ => return Err(ParseError::invalid("send/receive", "Snd or Rcv")),
         };
-        let remote = fields.expect("remote IP", "an IPv4 or IPv6 address")?;
+        let remote = fields.require("remote IP", "an IPv4 or IPv6 address")?;
         let remote = parse_ip(remote).ok_or(ParseError::invalid("remote IP", "an IP address"))?;
-        let xid = fields.expect("xid", "4 hex digits")?;
+        let xid = fields.require("xid", "4 hex digits")?;
         let id = parse_hex_u16(xid).ok_or(ParseError::invalid("xid", "4 hex digits"))?;
-        let mut opcode = fields.expect("opcode", "Q, N, U or ?")?;
+        let mut opcode = fields.require("opcode", "Q, N, U or ?")?;
         let direction = if opcode == b"R" {
-            opcode = fields.expect("opcode", "Q, N, U or ?")?;
+            opcode = fields.require("opcode", "Q, N, U or ?")?;
             Direction::Response
         } else {
             Direction::Query
@@ -252,7 +252,7 @@ impl LineDecoder for Decoder {
         let rcode_name = bracket.last().unwrap_or(hex);
 
         let mut fields = Fields::new(&inner[close + 1..]);
-        let qtype = fields.expect("qtype", "a record type such as A or AAAA")?;
+        let qtype = fields.require("qtype", "a record type such as A or AAAA")?;
         let qtype = utf8(qtype, "qtype")?;
         let qtype = rtype_code(qtype)
             .or_else(|| qtype.parse().ok())
