@@ -25,7 +25,7 @@ use ahash::AHashMap;
 use antimony_dns::DnsEvent;
 use serde::{Deserialize, Serialize};
 
-use super::{StatefulStats, Sweep, alert, client_bytes, domain_of, evict, key_hash, micros};
+use super::{StatefulStats, Sweep, alert, client_bytes, domain_of, key_hash, micros};
 use crate::alert::{Alert, Severity};
 use crate::detectors::ev;
 
@@ -192,16 +192,16 @@ impl Beacon {
             self.apply(obs, out);
         }
         self.pending = pending;
-        if self.sweep.due(self.newest, self.window) {
-            let horizon = self.newest.saturating_sub(self.window);
-            let n = self.keys.len();
-            self.keys
-                .retain(|_, k| k.times.back().is_some_and(|&t| t > horizon));
-            self.stats.expired += (n - self.keys.len()) as u64;
-        }
-        self.stats.evicted += evict(&mut self.keys, self.config.max_keys, |k| {
-            k.times.back().copied().unwrap_or(i64::MIN)
-        }) as u64;
+        let (expired, evicted) = self.sweep.forget_idle(
+            &mut self.keys,
+            self.newest,
+            self.window,
+            self.window,
+            self.config.max_keys,
+            |k| k.times.back().copied().unwrap_or(i64::MIN),
+        );
+        self.stats.expired += expired;
+        self.stats.evicted += evicted;
         self.stats.alerts += (out.len() - before) as u64;
         self.stats.keys = self.keys.len() as u64;
         out.len() - before

@@ -108,6 +108,30 @@ impl Sweep {
     }
 }
 
+impl Sweep {
+    /// The end-of-epoch upkeep of a keyed detector: when a sweep is due (see [`Sweep`]),
+    /// forgets the keys not seen for `keep_for`; then evicts beyond `max_keys` (see
+    /// [`evict`]). Returns how many keys expired and how many were evicted.
+    pub(crate) fn forget_idle<V>(
+        &mut self,
+        keys: &mut ahash::AHashMap<u64, V>,
+        newest: i64,
+        window: i64,
+        keep_for: i64,
+        max_keys: usize,
+        last_seen: impl Fn(&V) -> i64,
+    ) -> (u64, u64) {
+        let mut expired = 0;
+        if self.due(newest, window) {
+            let horizon = newest.saturating_sub(keep_for);
+            let before = keys.len();
+            keys.retain(|_, v| last_seen(v) > horizon);
+            expired = (before - keys.len()) as u64;
+        }
+        (expired, evict(keys, max_keys, last_seen) as u64)
+    }
+}
+
 /// Removes the least recently seen keys beyond `max_keys`, down to 90% of it so that the
 /// selection is paid once per tenth of growth, not at every epoch. Returns how many went.
 /// A selection (`select_nth_unstable`, linear), not a sort: at half a million keys a sort

@@ -25,7 +25,7 @@ use ahash::AHashMap;
 use antimony_dns::DnsEvent;
 use serde::{Deserialize, Serialize};
 
-use super::{StatefulStats, Sweep, alert, client_bytes, evict, key_hash, micros};
+use super::{StatefulStats, Sweep, alert, client_bytes, key_hash, micros};
 use crate::alert::{Alert, Severity};
 use crate::detectors::ev;
 
@@ -155,13 +155,16 @@ impl NxdomainBurst {
             self.apply(obs, out);
         }
         self.pending = pending;
-        if self.sweep.due(self.newest, self.window) {
-            let horizon = self.newest.saturating_sub(self.window.saturating_mul(2));
-            let n = self.keys.len();
-            self.keys.retain(|_, c| c.last > horizon);
-            self.stats.expired += (n - self.keys.len()) as u64;
-        }
-        self.stats.evicted += evict(&mut self.keys, self.config.max_keys, |c| c.last) as u64;
+        let (expired, evicted) = self.sweep.forget_idle(
+            &mut self.keys,
+            self.newest,
+            self.window,
+            self.window.saturating_mul(2),
+            self.config.max_keys,
+            |c| c.last,
+        );
+        self.stats.expired += expired;
+        self.stats.evicted += evicted;
         self.stats.alerts += (out.len() - before) as u64;
         self.stats.keys = self.keys.len() as u64;
         out.len() - before

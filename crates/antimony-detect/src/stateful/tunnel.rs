@@ -30,9 +30,7 @@ use ahash::AHashMap;
 use antimony_dns::DnsEvent;
 use serde::{Deserialize, Serialize};
 
-use super::{
-    StatefulStats, Sweep, alert, client_bytes, domain_of, entropy, evict, key_hash, micros,
-};
+use super::{StatefulStats, Sweep, alert, client_bytes, domain_of, entropy, key_hash, micros};
 use crate::alert::{Alert, Severity};
 use crate::detectors::ev;
 
@@ -318,13 +316,16 @@ impl Tunnel {
     }
 
     fn expire(&mut self) {
-        if self.sweep.due(self.newest, self.window) {
-            let horizon = self.newest.saturating_sub(self.window.saturating_mul(2));
-            let before = self.keys.len();
-            self.keys.retain(|_, k| k.last > horizon);
-            self.stats.expired += (before - self.keys.len()) as u64;
-        }
-        self.stats.evicted += evict(&mut self.keys, self.config.max_keys, |k| k.last) as u64;
+        let (expired, evicted) = self.sweep.forget_idle(
+            &mut self.keys,
+            self.newest,
+            self.window,
+            self.window.saturating_mul(2),
+            self.config.max_keys,
+            |k| k.last,
+        );
+        self.stats.expired += expired;
+        self.stats.evicted += evicted;
     }
 
     /// Counters so far.
