@@ -162,7 +162,8 @@ impl ParseBolt {
             return self.decode(&chunk, out);
         }
         let recognised = self.format.is_some() || self.fields.is_some();
-        let waiting = self.waiting.entry(chunk.source.clone()).or_default();
+        let source = chunk.source.clone();
+        let waiting = self.waiting.entry(source.clone()).or_default();
         let ordered = chunk.ordered;
         waiting.push(chunk);
         let lines: u64 = waiting.iter().map(TextChunk::line_count).sum();
@@ -170,10 +171,12 @@ impl ParseBolt {
         if ordered && !recognised && !over && lines < DETECT_SAMPLE_LINES as u64 {
             return;
         }
-        let source = waiting
-            .first()
-            .map(|c| c.source.clone())
-            .unwrap_or_default();
+        self.start_source(source, out);
+    }
+
+    /// Recognises the format of a waiting source from its first lines, then decodes what it
+    /// gathered.
+    fn start_source(&mut self, source: String, out: &mut Emitter<'_, Tuple>) {
         let chunks = self.waiting.remove(&source).unwrap_or_default();
         let sample: Vec<&[u8]> = chunks
             .iter()
@@ -309,18 +312,7 @@ impl Bolt<Tuple> for ParseBolt {
         // whose last chunk ends the wait): decode what they hold.
         let waiting: Vec<String> = self.waiting.keys().cloned().collect();
         for source in waiting {
-            if let Some(chunks) = self.waiting.remove(&source) {
-                let sample: Vec<&[u8]> = chunks
-                    .iter()
-                    .flat_map(|c| c.lines().map(|(_, line)| line))
-                    .take(DETECT_SAMPLE_LINES)
-                    .collect();
-                let decoder = self.new_decoder(&sample);
-                self.decoders.insert(source, decoder);
-                for chunk in &chunks {
-                    self.decode(chunk, out);
-                }
-            }
+            self.start_source(source, out);
         }
     }
 }
