@@ -80,7 +80,7 @@ impl From<&DetectBoltConfig> for DetectConfig {
 
 /// The detectors every worker's bolt shares, and what reloading their lists needs.
 pub struct SharedDetectors {
-    detectors: Arc<Detectors>,
+    detectors: Detectors,
     /// Bumped at each list reload, so bolts forget the names they cached as quiet.
     generation: AtomicU64,
     watching: AtomicBool,
@@ -98,7 +98,7 @@ pub fn build(config: &DetectBoltConfig, base_dir: &Path) -> Result<Arc<SharedDet
         tracing::info!(?list, "threat-intel list loaded");
     }
     Ok(Arc::new(SharedDetectors {
-        detectors: Arc::new(detectors),
+        detectors,
         generation: AtomicU64::new(0),
         watching: AtomicBool::new(false),
         lists: config.blocklists.clone(),
@@ -108,11 +108,6 @@ pub fn build(config: &DetectBoltConfig, base_dir: &Path) -> Result<Arc<SharedDet
 }
 
 impl SharedDetectors {
-    /// The detectors themselves.
-    pub fn detectors(&self) -> &Arc<Detectors> {
-        &self.detectors
-    }
-
     /// Starts the list watcher on the run's Tokio runtime, once per process. It holds the
     /// detectors weakly, so it ends with the run.
     fn watch(self: &Arc<Self>, ctx: &Context) {
@@ -212,7 +207,6 @@ pub fn read(base_dir: &Path, path: &Path) -> std::io::Result<String> {
 /// the event's time and client), and are rare.
 pub struct DetectBolt {
     shared: Arc<SharedDetectors>,
-    detectors: Arc<Detectors>,
     alerts: Vec<Alert>,
     quiet: QuietCache,
     generation: u64,
@@ -222,7 +216,6 @@ impl DetectBolt {
     /// A bolt sharing `shared` with the other workers' instances.
     pub fn new(shared: Arc<SharedDetectors>) -> Self {
         DetectBolt {
-            detectors: Arc::clone(&shared.detectors),
             generation: shared.generation.load(Ordering::Acquire),
             shared,
             alerts: Vec::new(),
@@ -248,7 +241,7 @@ impl Bolt<Tuple> for DetectBolt {
         if self.quiet.holds(slot, &event.qname, event.qtype) {
             return;
         }
-        if self.detectors.run(event, &mut self.alerts) > 0 {
+        if self.shared.detectors.run(event, &mut self.alerts) > 0 {
             for alert in self.alerts.drain(..) {
                 out.emit(Tuple::Alert(Box::new(alert)));
             }
