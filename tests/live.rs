@@ -28,6 +28,21 @@ impl Drop for Running {
     }
 }
 
+impl Running {
+    /// Starts `antimony run TOPOLOGY ARGS...`, its standard error captured.
+    fn start(topology: &Path, args: &[&str]) -> Self {
+        Running(Some(
+            Command::new(env!("CARGO_BIN_EXE_antimony"))
+                .arg("run")
+                .arg(topology)
+                .args(args)
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("antimony starts"),
+        ))
+    }
+}
+
 /// Waits until `path` holds at least `lines` lines; returns them.
 fn wait_for_lines(path: &Path, lines: usize, child: &mut Child) -> Vec<serde_json::Value> {
     let start = Instant::now();
@@ -86,13 +101,7 @@ sort = false
         ),
     )
     .expect("topology");
-    let mut running = Running(Some(
-        Command::new(env!("CARGO_BIN_EXE_antimony"))
-            .args(["run", topology.to_str().expect("utf-8"), "--workers", "2"])
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("antimony starts"),
-    ));
+    let mut running = Running::start(&topology, &["--workers", "2"]);
     let antimony = running.0.as_mut().expect("running");
     let start = Instant::now();
     while !socket.exists() {
@@ -191,13 +200,7 @@ sort = false
         ),
     )
     .expect("topology");
-    let mut running = Running(Some(
-        Command::new(env!("CARGO_BIN_EXE_antimony"))
-            .args(["run", topology.to_str().expect("utf-8"), "-q"])
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("antimony starts"),
-    ));
+    let mut running = Running::start(&topology, &["-q"]);
     let antimony = running.0.as_mut().expect("running");
     let sender = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
     let query = |name: &str| {
