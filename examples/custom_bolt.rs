@@ -16,8 +16,9 @@ use std::path::{Path, PathBuf};
 use antimony::components::dns_parse::ParseConfig;
 use antimony::components::{dns_parse_bolt, file_spout, json_lines_sink_bolt};
 use antimony::record::{ALERTS, DNS_EVENTS, Tuple};
+use antimony_core::{Bolt, Emitter};
 use antimony_detect::{Alert, Severity};
-use antimony_engine::{Bolt, BoltSpec, Emitter, RunConfig, RunReport, TopologyBuilder};
+use antimony_engine::{BoltSpec, RunConfig, RunReport, TopologyBuilder};
 use antimony_io::sources::file::FileConfig;
 
 /// Counts NXDOMAIN responses per client; alerts at the end of the run.

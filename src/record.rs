@@ -3,9 +3,9 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use antimony_core::{Record, StableHasher, StreamType};
 use antimony_detect::Alert;
 use antimony_dns::DnsEvent;
-use antimony_engine::{Record, StableHasher, StreamType};
 use antimony_io::sinks::json_lines::JsonLine;
 use antimony_io::{ByteChunk, TextChunk};
 use serde::{Deserialize, Serialize};
@@ -52,17 +52,15 @@ impl From<ByteChunk> for Tuple {
 }
 
 fn source_hash(source: &str) -> u64 {
-    let mut hasher = StableHasher::default();
-    hasher.write(source.as_bytes());
-    hasher.finish()
+    StableHasher::hash64(&[source.as_bytes()])
 }
 
 fn hash_ip(hasher: &mut StableHasher, ip: Option<IpAddr>) {
     match ip {
-        None => hasher.write(&[]),
-        Some(IpAddr::V4(a)) => hasher.write(&a.octets()),
-        Some(IpAddr::V6(a)) => hasher.write(&a.octets()),
-    }
+        None => hasher.field(&[]),
+        Some(IpAddr::V4(a)) => hasher.field(&a.octets()),
+        Some(IpAddr::V6(a)) => hasher.field(&a.octets()),
+    };
 }
 
 impl Record for Tuple {
@@ -76,18 +74,20 @@ impl Record for Tuple {
     }
 
     fn key_hash(&self, fields: &[usize]) -> u64 {
-        let mut hasher = StableHasher::default();
+        let mut hasher = StableHasher::new();
         match self {
             Tuple::Dns(event) => {
                 for field in fields {
                     match DNS_EVENTS.fields.get(*field) {
                         Some(&"client") => hash_ip(&mut hasher, event.client),
-                        Some(&"qname") => hasher.write(event.qname.as_bytes()),
+                        Some(&"qname") => {
+                            hasher.field(event.qname.as_bytes());
+                        }
                         Some(&"registered_domain") => {
-                            hasher.write(event.registered_domain().as_bytes())
+                            hasher.field(event.registered_domain().as_bytes());
                         }
                         Some(&"sensor") => {
-                            hasher.write(event.sensor.as_deref().unwrap_or("").as_bytes())
+                            hasher.field(event.sensor.as_deref().unwrap_or("").as_bytes());
                         }
                         _ => {}
                     }
@@ -96,11 +96,15 @@ impl Record for Tuple {
             Tuple::Alert(alert) => {
                 for field in fields {
                     match ALERTS.fields.get(*field) {
-                        Some(&"detector") => hasher.write(alert.detector.as_bytes()),
+                        Some(&"detector") => {
+                            hasher.field(alert.detector.as_bytes());
+                        }
                         Some(&"client") => hash_ip(&mut hasher, alert.client),
-                        Some(&"domain") => hasher.write(alert.domain.as_bytes()),
+                        Some(&"domain") => {
+                            hasher.field(alert.domain.as_bytes());
+                        }
                         Some(&"registered_domain") => {
-                            hasher.write(alert.registered_domain.as_bytes())
+                            hasher.field(alert.registered_domain.as_bytes());
                         }
                         _ => {}
                     }
@@ -108,17 +112,17 @@ impl Record for Tuple {
             }
             Tuple::Chunk(chunk) => {
                 if fields.contains(&0) {
-                    hasher.write(chunk.source.as_bytes());
+                    hasher.field(chunk.source.as_bytes());
                 }
             }
             Tuple::Bytes(chunk) => {
                 if fields.contains(&0) {
-                    hasher.write(chunk.source.as_bytes());
+                    hasher.field(chunk.source.as_bytes());
                 }
             }
             Tuple::Empty => {}
         }
-        hasher.finish()
+        hasher.finish64()
     }
 
     /// Binary sources and text sources with headers are decoded by one stateful decoder:

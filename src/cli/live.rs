@@ -5,7 +5,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use antimony_engine::{Monitor, StopHandle};
+use antimony_core::Metrics;
+use antimony_core::metrics::Label;
+use antimony_engine::StopHandle;
+use antimony_engine::runtime::EMITTED;
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Stops the run on the first Ctrl-C (what is in flight drains); exits on the second.
@@ -37,9 +40,9 @@ pub(super) struct Progress {
 }
 
 impl Progress {
-    /// Starts showing progress of the run `monitor` watches; `events_from` names the component
-    /// whose output counts as records (the parser).
-    pub(super) fn start(monitor: Monitor, events_from: Option<String>) -> Self {
+    /// Starts showing progress of the run whose registry is `metrics`; `events_from` names the
+    /// component whose output counts as records (the parser).
+    pub(super) fn start(metrics: Metrics, events_from: Option<String>) -> Self {
         let done = Arc::new(AtomicBool::new(false));
         if !std::io::stderr().is_terminal() {
             return Progress { done, thread: None };
@@ -58,13 +61,8 @@ impl Progress {
                 let total = antimony_io::progress::total_bytes();
                 bar.set_length(total.max(antimony_io::progress::read_bytes()));
                 bar.set_position(antimony_io::progress::read_bytes());
-                let records: u64 = monitor
-                    .snapshot()
-                    .iter()
-                    .filter(|c| events_from.as_deref().is_none_or(|name| c.name == name))
-                    .map(|c| c.emitted)
-                    .max()
-                    .unwrap_or(0);
+                let labels: Vec<Label> = events_from.iter().map(|c| Label::component(c)).collect();
+                let records = metrics.total(EMITTED.name, &labels);
                 let rate = records as f64 / started.elapsed().as_secs_f64().max(1e-3);
                 bar.set_message(format!("{records} records, {rate:.0}/s"));
                 std::thread::sleep(Duration::from_millis(200));

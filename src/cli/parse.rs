@@ -5,7 +5,8 @@ use std::path::Path;
 
 use antimony_dns::Format;
 use antimony_dns::formats::detect_format;
-use antimony_engine::{LineTarget, RunConfig, SpoutSpec, TopologyBuilder};
+use antimony_engine::{RunConfig, SpoutSpec, TopologyBuilder};
+use antimony_io::LineTarget;
 use antimony_io::sources::file::{FileConfig, FileSpout};
 use anyhow::{Context as _, bail};
 
@@ -33,8 +34,7 @@ pub(super) fn parse(args: ParseArgs) -> anyhow::Result<()> {
             format: name.clone(),
             ..ParseConfig::default()
         }
-        .check()
-        .map_err(anyhow::Error::msg)?;
+        .check()?;
     }
     for file in &args.files {
         let format = match &args.format {
@@ -101,8 +101,7 @@ fn parse_files(args: &ParseArgs, format: &str) -> anyhow::Result<u64> {
     let parse = dns_parse_bolt(ParseConfig {
         format: format.to_owned(),
         ..ParseConfig::default()
-    })
-    .map_err(anyhow::Error::msg)?;
+    })?;
     builder.set_bolt("parse", parse).local_grouping("files");
     builder
         .set_bolt(
@@ -116,7 +115,7 @@ fn parse_files(args: &ParseArgs, format: &str) -> anyhow::Result<u64> {
         dead_letter: args
             .dead_letter
             .as_ref()
-            .map(|p| LineTarget::File(p.clone())),
+            .map(|p| super::run::dead_letter_output(LineTarget::File(p.clone()))),
         ..RunConfig::default()
     };
     let report = antimony_engine::run(topology, config)?;

@@ -2,10 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
+use antimony_core::Metrics;
 use antimony_engine::declare::Role;
 use antimony_engine::{
-    ClusterConfig, LineTarget, Monitor, RunConfig, RunReport, StopHandle, TopologyDecl,
+    ClusterConfig, DeadLetterOutput, RunConfig, RunReport, StopHandle, TopologyDecl,
 };
+use antimony_io::LineTarget;
 use anyhow::{Context as _, bail};
 
 use super::RunArgs;
@@ -67,22 +69,23 @@ pub(super) fn execute(mut decl: TopologyDecl, overrides: &Overrides) -> anyhow::
         ))),
         (None, None) => None,
     };
+    let metrics = Metrics::new();
     let config = RunConfig {
         workers,
-        dead_letter: dead_letter.clone(),
+        dead_letter: dead_letter.clone().map(dead_letter_output),
         cluster: overrides.cluster.clone(),
         base_dir,
+        metrics: metrics.clone(),
         ..RunConfig::default()
     };
     let stop = StopHandle::default();
     super::live::stop_on_ctrl_c(stop.clone());
-    let monitor = Monitor::default();
     let parser = decl
         .components_of_type(Role::Bolt, "dns_parse")
         .into_iter()
         .next();
-    let progress = super::live::Progress::start(monitor.clone(), parser);
-    let report = antimony_engine::run_monitored(topology, config, stop, &monitor);
+    let progress = super::live::Progress::start(metrics, parser);
+    let report = antimony_engine::run_with_stop(topology, config, stop);
     progress.finish();
     let report = report.with_context(|| format!("topology `{}` stopped", decl.name))?;
     Ok(Outcome {
@@ -109,6 +112,14 @@ fn target(path: &Path) -> LineTarget {
     LineTarget::parse(&path.to_string_lossy())
 }
 
+/// The engine's dead-letter output, written as JSON lines through the I/O runtime.
+pub(super) fn dead_letter_output(target: LineTarget) -> DeadLetterOutput {
+    DeadLetterOutput::new(target.display(), move || {
+        let writer = antimony_io::LineWriter::open(target.clone())?;
+        Ok(Box::new(writer) as Box<dyn antimony_core::LineOutput>)
+    })
+}
+
 /// A path given on the command line is relative to the current directory, not to the
 /// topology file: make it absolute before it goes into the topology.
 fn command_line_path(path: &Path) -> anyhow::Result<String> {
@@ -130,7 +141,7 @@ fn override_path(
     let names = decl.components_of_type(role, type_name);
     match names.as_slice() {
         [name] => {
-            decl.set_option(name, "path", toml::Value::String(path.to_owned()));
+            decl.set_option(name, "path", path);
             Ok(())
         }
         [] => bail!(

@@ -4,9 +4,9 @@
 //! the key, buffers the candidates of an epoch and decides when the epoch ends (see
 //! [`antimony_detect::Deduper`]).
 
+use antimony_core::{Bolt, Emitter};
 use antimony_detect::config::DedupConfig;
 use antimony_detect::{Alert, Deduper};
-use antimony_engine::{Bolt, Emitter};
 
 use crate::record::Tuple;
 

@@ -5,13 +5,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
+use antimony_core::{Bolt, ConfigError, Context, Emitter};
 use antimony_detect::config::{
     AllowConfig, DetectConfig, DgaConfig, KeywordsConfig, LengthConfig, ListConfig, ScoringConfig,
 };
 use antimony_detect::detectors::lookalike::LookalikeConfig;
 use antimony_detect::detectors::suspicious::SuspiciousConfig;
 use antimony_detect::{Alert, Detectors};
-use antimony_engine::{Bolt, Context, Emitter};
 use serde::Deserialize;
 
 use crate::assets;
@@ -90,10 +90,13 @@ pub struct SharedDetectors {
 }
 
 /// Builds the detectors, reading the files the configuration names relative to `base_dir`.
-pub fn build(config: &DetectBoltConfig, base_dir: &Path) -> Result<Arc<SharedDetectors>, String> {
+pub fn build(
+    config: &DetectBoltConfig,
+    base_dir: &Path,
+) -> Result<Arc<SharedDetectors>, ConfigError> {
     let detect = DetectConfig::from(config);
-    let (detectors, report) =
-        Detectors::build(&detect, |path| read(base_dir, path)).map_err(|e| e.to_string())?;
+    let (detectors, report) = Detectors::build(&detect, |path| read(base_dir, path))
+        .map_err(|e| ConfigError::new(e.to_string()))?;
     for list in &report.lists {
         tracing::info!(?list, "threat-intel list loaded");
     }
@@ -110,7 +113,7 @@ pub fn build(config: &DetectBoltConfig, base_dir: &Path) -> Result<Arc<SharedDet
 impl SharedDetectors {
     /// Starts the list watcher on the run's Tokio runtime, once per process. It holds the
     /// detectors weakly, so it ends with the run.
-    fn watch(self: &Arc<Self>, ctx: &Context) {
+    fn watch(self: &Arc<Self>) {
         let Some(period) = self.reload else { return };
         let files: Vec<PathBuf> = self
             .lists
@@ -122,7 +125,7 @@ impl SharedDetectors {
             return;
         }
         let shared = Arc::downgrade(self);
-        ctx.tokio.spawn(async move {
+        antimony_io::runtime::handle().spawn(async move {
             // Polling the files' modification time and length, rather than inotify: it sees
             // a list replaced by rename (how feeds are usually updated), works on network
             // file systems, and costs a few `stat`s per period.
@@ -225,8 +228,8 @@ impl DetectBolt {
 }
 
 impl Bolt<Tuple> for DetectBolt {
-    fn on_start(&mut self, ctx: &Context) {
-        self.shared.watch(ctx);
+    fn on_start(&mut self, _ctx: &Context) {
+        self.shared.watch();
     }
 
     fn process(&mut self, record: &mut Tuple, out: &mut Emitter<'_, Tuple>) {

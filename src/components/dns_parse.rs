@@ -4,11 +4,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use antimony_core::{Bolt, ConfigError, Emitter};
 use antimony_dns::formats::json_lines::{self, FieldMap};
 use antimony_dns::formats::{DateOrder, DecodeOptions, Decoder, MAX_LINE_LEN, detect_format};
 use antimony_dns::stream::{BinaryFormat, StreamDecoder, StreamError};
 use antimony_dns::{DnsEvent, Format, LineDecoder};
-use antimony_engine::{Bolt, Emitter};
 use antimony_io::{ByteChunk, TextChunk};
 use serde::Deserialize;
 
@@ -61,7 +61,7 @@ impl Default for ParseConfig {
 
 impl ParseConfig {
     /// Checks the options that serde cannot.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), ConfigError> {
         let known = self.format == "auto"
             || Format::from_name(&self.format).is_some()
             || BinaryFormat::from_name(&self.format).is_some();
@@ -71,10 +71,13 @@ impl ParseConfig {
                 .map(|f| f.name())
                 .chain(BinaryFormat::all().iter().map(|f| f.name()))
                 .collect();
-            return Err(format!(
-                "unknown format `{}` (formats: auto, {})",
-                self.format,
-                names.join(", ")
+            return Err(ConfigError::option(
+                "format",
+                format!(
+                    "unknown format `{}` (formats: auto, {})",
+                    self.format,
+                    names.join(", ")
+                ),
             ));
         }
         Ok(())

@@ -15,13 +15,13 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use antimony_core::{Bolt, ConfigError, Context, Emitter};
 use antimony_detect::Alert;
 use antimony_detect::config::DedupConfig;
 use antimony_detect::stateful::{
     Beacon, BeaconConfig, KeyBy, NewDomains, NodConfig, NxdomainBurst, NxdomainConfig, Tunnel,
     TunnelConfig,
 };
-use antimony_engine::{Bolt, Context, Emitter};
 use serde::Deserialize;
 
 use crate::record::Tuple;
@@ -57,11 +57,11 @@ pub struct StatefulBoltConfig {
 impl StatefulBoltConfig {
     /// The event fields every chosen detector's key contains: what the input must be grouped
     /// by. An error when the detectors have no key field in common.
-    pub fn key_fields(&self) -> Result<Vec<&'static str>, String> {
+    pub fn key_fields(&self) -> Result<Vec<&'static str>, ConfigError> {
         if self.detectors.is_empty() {
-            return Err(format!(
-                "names no detectors (detectors: {})",
-                DETECTORS.join(", ")
+            return Err(ConfigError::option(
+                "detectors",
+                format!("names no detectors (detectors: {})", DETECTORS.join(", ")),
             ));
         }
         let mut common: Option<Vec<&'static str>> = None;
@@ -75,9 +75,12 @@ impl StatefulBoltConfig {
                 "beacon" => &["client", "registered_domain"],
                 "new_domain" => &["registered_domain"],
                 other => {
-                    return Err(format!(
-                        "has unknown detector `{other}` (detectors: {})",
-                        DETECTORS.join(", ")
+                    return Err(ConfigError::option(
+                        "detectors",
+                        format!(
+                            "unknown detector `{other}` (detectors: {})",
+                            DETECTORS.join(", ")
+                        ),
                     ));
                 }
             };
@@ -88,9 +91,12 @@ impl StatefulBoltConfig {
         }
         match common {
             Some(fields) if !fields.is_empty() => Ok(fields),
-            _ => Err(format!(
-                "runs detectors with no key in common ({}): nxdomain_burst keeps state per client, the others per registered domain; put them in two dns_stateful bolts",
-                self.detectors.join(", ")
+            _ => Err(ConfigError::option(
+                "detectors",
+                format!(
+                    "runs detectors with no key in common ({}): nxdomain_burst keeps state per client, the others per registered domain; put them in two dns_stateful bolts",
+                    self.detectors.join(", ")
+                ),
             )),
         }
     }

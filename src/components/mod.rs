@@ -7,7 +7,8 @@ pub mod dns_stateful;
 
 use std::path::PathBuf;
 
-use antimony_engine::{BoltSpec, Registry, SpoutSpec};
+use antimony_core::ConfigError;
+use antimony_engine::{BoltSpec, Options, Registry, SpoutSpec};
 use antimony_io::sinks::json_lines::{JsonLinesConfig, JsonLinesSink};
 use antimony_io::sources::file::{FileConfig, FileSpout};
 use antimony_io::sources::frame_streams::{FrameStreamsConfig, FrameStreamsSpout};
@@ -24,7 +25,8 @@ pub fn registry() -> Registry<Tuple> {
         |options| {
             let config: FileConfig = options.parse()?;
             let path = options.resolve_path(&config.path);
-            antimony_io::sources::file::expand(&path)?;
+            antimony_io::sources::file::expand(&path)
+                .map_err(|e| options.error("path", e.to_string()))?;
             Ok(file_spout(path, config))
         },
     );
@@ -33,7 +35,10 @@ pub fn registry() -> Registry<Tuple> {
         "receives syslog messages (`listen`: udp://HOST:PORT or tcp://HOST:PORT)",
         |options| {
             let config: SyslogConfig = options.parse()?;
-            let listen = SyslogSpout::<Tuple>::new(&config)?.listen().clone();
+            let listen = SyslogSpout::<Tuple>::new(&config)
+                .map_err(|e| options.error("listen", e.to_string()))?
+                .listen()
+                .clone();
             Ok(SpoutSpec::new(CHUNKS, move |_| {
                 SyslogSpout::<Tuple>::listening(listen.clone(), &config)
             }))
@@ -43,8 +48,14 @@ pub fn registry() -> Registry<Tuple> {
         "frame_streams",
         "receives Frame Streams (dnstap) connections (`listen`: unix:///PATH or tcp://HOST:PORT)",
         |options| {
-            let config: FrameStreamsConfig = options.parse()?;
-            let listen = FrameStreamsSpout::<Tuple>::new(&config)?.listen().clone();
+            let mut config: FrameStreamsConfig = options.parse()?;
+            config
+                .content_type
+                .get_or_insert_with(|| antimony_dns::dnstap::CONTENT_TYPE.to_owned());
+            let listen = FrameStreamsSpout::<Tuple>::new(&config)
+                .map_err(|e| options.error("listen", e.to_string()))?
+                .listen()
+                .clone();
             Ok(SpoutSpec::new(CHUNKS, move |_| {
                 FrameStreamsSpout::<Tuple>::listening(listen.clone(), &config)
             }))
@@ -55,7 +66,7 @@ pub fn registry() -> Registry<Tuple> {
         "decodes DNS logs, captures and dnstap into DNS events (`format`: auto or a format name)",
         |options| {
             let config: dns_parse::ParseConfig = options.parse()?;
-            dns_parse_bolt(config)
+            dns_parse_bolt(config).map_err(|e| e.at(options.span_of("format")))
         },
     );
     registry.bolt(
@@ -75,7 +86,9 @@ pub fn registry() -> Registry<Tuple> {
         "detectors that need evidence over time, per key: tunnel, nxdomain_burst, beacon, new_domain",
         |options| {
             let config: dns_stateful::StatefulBoltConfig = options.parse()?;
-            let key = config.key_fields()?;
+            let key = config
+                .key_fields()
+                .map_err(|e| e.at(options.span_of("detectors")))?;
             let base_dir = options.base_dir.to_path_buf();
             Ok(BoltSpec::new(&[DNS_EVENTS.kind], Some(ALERTS), move |_| {
                 dns_stateful::StatefulBolt::new(&config, &base_dir)
@@ -121,7 +134,7 @@ pub fn stateful_text_rule() -> antimony_io::sources::file::OrderRule {
 }
 
 /// The `dns_parse` bolt, for topologies built in Rust.
-pub fn dns_parse_bolt(config: dns_parse::ParseConfig) -> Result<BoltSpec<Tuple>, String> {
+pub fn dns_parse_bolt(config: dns_parse::ParseConfig) -> Result<BoltSpec<Tuple>, ConfigError> {
     config.check()?;
     // Streaming: a chunk's events depend on the chunk (and, for an ordered source, on the
     // chunks before it, which the parser orders itself by line number).
@@ -146,19 +159,22 @@ pub fn json_lines_sink_ordered(path: PathBuf, kind: &'static str, sort: bool) ->
 }
 
 fn json_lines_sink(
-    options: &antimony_engine::Options<'_>,
+    options: &Options<'_>,
     kind: &'static str,
-) -> Result<BoltSpec<Tuple>, String> {
+) -> Result<BoltSpec<Tuple>, ConfigError> {
     let config: JsonLinesConfig = options.parse()?;
     let path = options.resolve_path(&config.path);
     if let Some(dir) = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty() && !d.is_dir())
     {
-        return Err(format!(
-            "cannot write `{}`: directory {} does not exist",
-            path.display(),
-            dir.display()
+        return Err(options.error(
+            "path",
+            format!(
+                "cannot write `{}`: directory {} does not exist",
+                path.display(),
+                dir.display()
+            ),
         ));
     }
     Ok(json_lines_sink_ordered(path, kind, config.sort))

@@ -32,14 +32,14 @@ use std::cmp::Ordering;
 use std::fmt::{self, Write as _};
 use std::net::IpAddr;
 
+use antimony_core::text::push_json_str;
 use antimony_dns::DnsEvent;
-use antimony_dns::formats::json_lines::write_json_str;
 use antimony_dns::time::write_rfc3339;
 use serde::{Deserialize, Serialize};
 
 use crate::detectors::Finding;
 
-use crate::hash::StableHasher;
+use antimony_core::StableHasher;
 
 /// How urgently an analyst should look at an alert (ordered: `Info < Low < ... < Critical`).
 #[derive(
@@ -118,7 +118,7 @@ impl Evidence {
 
     fn write_json(&self, out: &mut String) {
         match self {
-            Evidence::Text(s) => write_json_str(s, out),
+            Evidence::Text(s) => push_json_str(out, s),
             Evidence::Integer(i) => {
                 let _ = write!(out, "{i}");
             }
@@ -133,7 +133,7 @@ impl Evidence {
                     if i > 0 {
                         out.push(',');
                     }
-                    write_json_str(item, out);
+                    push_json_str(out, item);
                 }
                 out.push(']');
             }
@@ -277,17 +277,17 @@ impl Alert {
     /// Appends the documented JSON form (one object, no newline) to `out`.
     pub fn write_json(&self, out: &mut String) {
         out.push_str("{\"id\":");
-        write_json_str(&self.id, out);
+        push_json_str(out, &self.id);
         out.push_str(",\"ts\":\"");
         write_rfc3339(self.ts, out);
         out.push_str("\",\"detector\":");
-        write_json_str(&self.detector, out);
+        push_json_str(out, &self.detector);
         out.push_str(",\"severity\":\"");
         out.push_str(self.severity.as_str());
         let _ = write!(out, "\",\"score\":{},\"domain\":", self.score);
-        write_json_str(&self.domain, out);
+        push_json_str(out, &self.domain);
         out.push_str(",\"registered_domain\":");
-        write_json_str(&self.registered_domain, out);
+        push_json_str(out, &self.registered_domain);
         out.push_str(",\"client\":");
         match self.client {
             Some(ip) => {
@@ -296,13 +296,13 @@ impl Alert {
             None => out.push_str("null"),
         }
         out.push_str(",\"reason\":");
-        write_json_str(&self.reason, out);
+        push_json_str(out, &self.reason);
         out.push_str(",\"evidence\":{");
         for (i, (key, value)) in self.evidence.iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }
-            write_json_str(key, out);
+            push_json_str(out, key);
             out.push(':');
             value.write_json(out);
         }

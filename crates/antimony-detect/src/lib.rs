@@ -55,7 +55,6 @@ pub mod config;
 pub mod dedup;
 pub mod detectors;
 pub mod eval;
-mod hash;
 mod pipeline;
 pub mod stateful;
 

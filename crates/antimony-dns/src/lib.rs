@@ -64,7 +64,6 @@ pub mod event;
 pub mod formats;
 pub mod pcap;
 pub mod stream;
-mod text;
 pub mod time;
 pub mod wire;
 

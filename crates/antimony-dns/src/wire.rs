@@ -393,7 +393,7 @@ fn rdata_text(msg: &[u8], start: usize, end: usize, rtype: u16) -> String {
         && let Ok(octets) = <[u8; 4]>::try_from(rdata)
     {
         let mut text = String::with_capacity(15);
-        crate::text::push_ipv4(&mut text, octets.into());
+        antimony_core::text::push_ipv4(&mut text, octets.into());
         return text;
     }
     let record_type = RecordType::from(rtype);

@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use antimony_dns::dnstap::control;
+use antimony_core::frame_streams as control;
+use antimony_dns::dnstap::CONTENT_TYPE;
 use antimony_dns::stream::{BinaryFormat, Item};
 use antimony_dns::wire::{WireMeta, decode_message};
 use antimony_dns::{DecodeOptions, DnsEvent};
@@ -258,7 +259,7 @@ fn streams_ending_inside_an_oversized_header() {
         ),
         (
             BinaryFormat::Dnstap,
-            control::encode_start(),
+            control::encode_start(CONTENT_TYPE.as_bytes()),
             vec![0x10, 0, 0, 0, 1, 2, 3, 4],
         ),
     ];
@@ -282,10 +283,7 @@ fn dnstap_stream_with_handshake_frames() {
     let bytes = std::fs::read(Path::new(DATA).join("dnstap/unbound.dnstap")).expect("dnstap");
     let plain = events(decode_in(BinaryFormat::Dnstap, &bytes, &[]));
     // The bytes a bidirectional sender writes: READY before START, then the same.
-    let mut socket = control::encode(
-        control::ControlType::Ready,
-        &[control::CONTENT_TYPE.as_bytes()],
-    );
+    let mut socket = control::encode(control::ControlType::Ready, &[CONTENT_TYPE.as_bytes()]);
     socket.extend_from_slice(&bytes);
     assert_eq!(
         events(decode_in(BinaryFormat::Dnstap, &socket, &[3])),
@@ -325,7 +323,10 @@ fn headers() -> [(BinaryFormat, Vec<u8>); 3] {
             BinaryFormat::PcapNg,
             pcapng(false, &[(1, 6), (101, 9)], &[]),
         ),
-        (BinaryFormat::Dnstap, control::encode_start()),
+        (
+            BinaryFormat::Dnstap,
+            control::encode_start(CONTENT_TYPE.as_bytes()),
+        ),
     ]
 }
 

@@ -22,10 +22,10 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use antimony_engine::{
-    Bolt, BoltSpec, Context, Emitter, Record, RunConfig, Spout, SpoutError, SpoutSpec, SpoutStatus,
-    StableHasher, StreamType, TopologyBuilder,
+use antimony_core::{
+    Bolt, Context, Emitter, Record, Spout, SpoutError, SpoutStatus, StableHasher, StreamType,
 };
+use antimony_engine::{BoltSpec, RunConfig, SpoutSpec, TopologyBuilder};
 use serde::{Deserialize, Serialize};
 
 /// Bids, and per-window counts (`count > 0`).
@@ -55,9 +55,7 @@ impl Record for Event {
     }
 
     fn key_hash(&self, _fields: &[usize]) -> u64 {
-        let mut h = StableHasher::default();
-        h.write(&self.auction.to_le_bytes());
-        h.finish()
+        StableHasher::hash64(&[&self.auction.to_le_bytes()])
     }
 
     fn describe(&self) -> String {

@@ -24,19 +24,22 @@
 //!
 //! Reading is in two steps so the command line can override options before the components are
 //! built: [`TopologyDecl::parse`] checks the file's shape, [`TopologyDecl::resolve`] builds
-//! the components and validates the graph. Every error names the file, the line and the
-//! component.
+//! the components and validates the graph. Every error names the file, the line (and the
+//! column of an option's value) and the component.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use antimony_core::error::line_column;
+use antimony_core::{ConfigError, Record};
 use serde::Deserialize;
 use toml::Spanned;
+use toml::de::{DeTable, DeValue};
 
 use crate::Topology;
 use crate::error::TopologyError;
-use crate::record::Record;
-use crate::registry::{Options, Registry};
+use crate::registry::{OptionTable, Options, Registry};
 use crate::topology::{Grouping, Input, TopologyBuilder};
 
 /// Whether a declared component is a spout or a bolt.
@@ -59,8 +62,8 @@ pub struct ComponentDecl {
     pub type_name: String,
     /// What it reads (bolts only).
     pub inputs: Vec<Input>,
-    /// Its options.
-    pub options: toml::Table,
+    /// Options set from outside the file (command-line overrides such as `--input`), by key.
+    pub overrides: BTreeMap<String, String>,
     /// The line it is declared on.
     pub line: Option<usize>,
 }
@@ -80,6 +83,9 @@ pub struct TopologyDecl {
     pub dead_letter: Option<String>,
     /// Spouts then bolts, each group in name order.
     pub components: Vec<ComponentDecl>,
+    /// The file's text: options are read from it, with their spans, when the components are
+    /// built.
+    text: String,
 }
 
 #[derive(Deserialize)]
@@ -135,13 +141,20 @@ impl TopologyDecl {
             None => TopologyError { line, ..e },
         };
         let file: FileDecl = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|span| line_of(text, span.start));
-            locate(TopologyError::topology(e.message().trim().to_owned()), line)
+            let (line, column) = match e.span() {
+                Some(span) => {
+                    let (line, column) = line_column(text, span.start);
+                    (Some(line), Some(column))
+                }
+                None => (None, None),
+            };
+            let error = locate(TopologyError::topology(e.message().trim().to_owned()), line);
+            TopologyError { column, ..error }
         })?;
         let mut components = Vec::new();
         for (role, table) in [(Role::Spout, &file.spouts), (Role::Bolt, &file.bolts)] {
             for (name, spanned) in table {
-                let line = Some(line_of(text, spanned.span().start));
+                let line = Some(line_column(text, spanned.span().start).0);
                 let component = component_decl(name, role, spanned.get_ref())
                     .map_err(|message| locate(TopologyError::at(name, message), line))?;
                 components.push(ComponentDecl { line, ..component });
@@ -154,6 +167,7 @@ impl TopologyDecl {
             workers: file.topology.workers,
             dead_letter: file.topology.dead_letter,
             components,
+            text: text.to_owned(),
         })
     }
 
@@ -175,20 +189,89 @@ impl TopologyDecl {
             .collect()
     }
 
-    /// Sets an option of a component (a command-line override such as `--input`).
-    pub fn set_option(&mut self, component: &str, key: &str, value: toml::Value) -> bool {
+    /// Sets a text option of a component (a command-line override such as `--input`).
+    /// Returns false when there is no such component.
+    pub fn set_option(&mut self, component: &str, key: &str, value: &str) -> bool {
         match self.components.iter_mut().find(|c| c.name == component) {
             Some(c) => {
-                c.options.insert(key.to_owned(), value);
+                c.overrides.insert(key.to_owned(), value.to_owned());
                 true
             }
             None => false,
         }
     }
 
+    /// A component's options: its table in the file minus `type` and `inputs`, with the
+    /// overrides applied.
+    fn options_of<'t>(&self, document: &DeTable<'t>, component: &ComponentDecl) -> OptionTable<'t> {
+        let group = match component.role {
+            Role::Spout => "spouts",
+            Role::Bolt => "bolts",
+        };
+        let declared = get(document, group)
+            .and_then(|v| v.get_ref().as_table())
+            .and_then(|t| get(t, &component.name));
+        let (span, mut table) = match declared {
+            Some(value) => match value.get_ref() {
+                DeValue::Table(table) => (value.span(), table.clone()),
+                _ => (value.span(), DeTable::new()),
+            },
+            None => (0..0, DeTable::new()),
+        };
+        let set_here =
+            |key: &str| matches!(key, "type" | "inputs") || component.overrides.contains_key(key);
+        table = table
+            .into_iter()
+            .filter(|(key, _)| !set_here(key.get_ref()))
+            .collect();
+        for (key, value) in &component.overrides {
+            table.insert(
+                Spanned::new(OVERRIDDEN, Cow::Owned(key.clone())),
+                Spanned::new(OVERRIDDEN, DeValue::String(Cow::Owned(value.clone()))),
+            );
+        }
+        Spanned::new(span, table)
+    }
+
+    /// A component error, located: the option's line and column when the error has a span
+    /// in the file, else the component's line.
+    fn locate_config(&self, component: &ComponentDecl, error: ConfigError) -> TopologyError {
+        let overridden = error
+            .option
+            .as_deref()
+            .is_some_and(|o| component.overrides.contains_key(o))
+            || error.span.as_ref().is_some_and(|s| *s == OVERRIDDEN);
+        let message = match (&error.option, overridden) {
+            (_, true) => format!(
+                "({}): {error} (a value set on the command line)",
+                component.type_name
+            ),
+            _ => format!("({}): {error}", component.type_name),
+        };
+        let mut located = TopologyError::at(&component.name, message);
+        match error
+            .span
+            .filter(|s| !overridden && s.start < self.text.len())
+        {
+            Some(span) => {
+                let (line, column) = line_column(&self.text, span.start);
+                located.line = Some(line);
+                located.column = Some(column);
+            }
+            None => located.line = component.line,
+        }
+        match &self.path {
+            Some(path) => located.in_file(path, None),
+            None => located,
+        }
+    }
+
     /// Builds every component through `registry` and validates the graph.
     pub fn resolve<R: Record>(&self, registry: &Registry<R>) -> Result<Topology<R>, TopologyError> {
         let base_dir = self.base_dir();
+        // Parsed again here, for the spans: `parse` read this same text without error.
+        let document = DeTable::parse(&self.text)
+            .map_err(|e| TopologyError::topology(e.message().trim().to_owned()))?;
         let mut builder = TopologyBuilder::new(self.name.clone());
         let locate = |error: TopologyError| {
             let line = error
@@ -202,39 +285,39 @@ impl TopologyDecl {
             }
         };
         for component in &self.components {
+            let table = self.options_of(document.get_ref(), component);
             let options = Options {
                 component: &component.name,
-                table: &component.options,
+                table: &table,
                 base_dir: &base_dir,
             };
-            let fail = |message: String| locate(TopologyError::at(&component.name, message));
+            let unknown = |role: &str, known: Vec<&str>| {
+                locate(TopologyError::at(
+                    &component.name,
+                    format!(
+                        "has unknown {role} type `{}` (known {role} types: {})",
+                        component.type_name,
+                        known.join(", ")
+                    ),
+                ))
+            };
             match component.role {
                 Role::Spout => {
                     let spec = registry
                         .build_spout(&component.type_name, &options)
                         .ok_or_else(|| {
-                            let known: Vec<&str> = registry.spout_types().map(|(n, _)| n).collect();
-                            fail(format!(
-                                "has unknown spout type `{}` (known spout types: {})",
-                                component.type_name,
-                                known.join(", ")
-                            ))
+                            unknown("spout", registry.spout_types().map(|(n, _)| n).collect())
                         })?
-                        .map_err(|m| fail(format!("({}): {m}", component.type_name)))?;
+                        .map_err(|e| self.locate_config(component, e))?;
                     builder.set_spout(&component.name, spec);
                 }
                 Role::Bolt => {
                     let spec = registry
                         .build_bolt(&component.type_name, &options)
                         .ok_or_else(|| {
-                            let known: Vec<&str> = registry.bolt_types().map(|(n, _)| n).collect();
-                            fail(format!(
-                                "has unknown bolt type `{}` (known bolt types: {})",
-                                component.type_name,
-                                known.join(", ")
-                            ))
+                            unknown("bolt", registry.bolt_types().map(|(n, _)| n).collect())
                         })?
-                        .map_err(|m| fail(format!("({}): {m}", component.type_name)))?;
+                        .map_err(|e| self.locate_config(component, e))?;
                     let mut declarer = builder.set_bolt(&component.name, spec);
                     for input in &component.inputs {
                         declarer = declarer.grouping(&input.from, input.grouping.clone());
@@ -244,6 +327,16 @@ impl TopologyDecl {
         }
         builder.build().map_err(locate)
     }
+}
+
+/// The span given to options set from outside the file: none of the file's bytes.
+const OVERRIDDEN: std::ops::Range<usize> = usize::MAX..usize::MAX;
+
+fn get<'a, 't>(table: &'a DeTable<'t>, key: &str) -> Option<&'a Spanned<DeValue<'t>>> {
+    table
+        .iter()
+        .find(|(k, _)| k.get_ref().as_ref() == key)
+        .map(|(_, v)| v)
 }
 
 fn component_decl(name: &str, role: Role, table: &toml::Table) -> Result<ComponentDecl, String> {
@@ -277,7 +370,7 @@ fn component_decl(name: &str, role: Role, table: &toml::Table) -> Result<Compone
         role,
         type_name,
         inputs,
-        options,
+        overrides: BTreeMap::new(),
         line: None,
     })
 }
@@ -314,12 +407,4 @@ fn input_from_decl(decl: InputDecl) -> Result<Input, String> {
         ));
     }
     Ok(Input { from, grouping })
-}
-
-fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
 }

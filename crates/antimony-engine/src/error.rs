@@ -10,6 +10,8 @@ pub struct TopologyError {
     pub file: Option<PathBuf>,
     /// The line in that file, when known.
     pub line: Option<usize>,
+    /// The column on that line, when known (an option's value).
+    pub column: Option<usize>,
     /// The component at fault, when one is.
     pub component: Option<String>,
     /// What is wrong, for a person.
@@ -22,6 +24,7 @@ impl TopologyError {
         TopologyError {
             file: None,
             line: None,
+            column: None,
             component: None,
             message: message.into(),
         }
@@ -32,6 +35,7 @@ impl TopologyError {
         TopologyError {
             file: None,
             line: None,
+            column: None,
             component: Some(component.to_owned()),
             message: message.into(),
         }
@@ -49,9 +53,14 @@ impl TopologyError {
 
 impl fmt::Display for TopologyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (&self.file, self.line) {
-            (Some(file), Some(line)) => write!(f, "{}:{line}: ", file.display())?,
-            (Some(file), None) => write!(f, "{}: ", file.display())?,
+        match (&self.file, self.line, self.column) {
+            (Some(file), Some(line), Some(column)) => {
+                write!(f, "{}:{line}:{column}: ", file.display())?
+            }
+            (Some(file), Some(line), None) => write!(f, "{}:{line}: ", file.display())?,
+            (Some(file), None, _) => write!(f, "{}: ", file.display())?,
+            (None, Some(line), Some(column)) => write!(f, "line {line}, column {column}: ")?,
+            (None, Some(line), None) => write!(f, "line {line}: ")?,
             _ => {}
         }
         match &self.component {
@@ -68,12 +77,20 @@ impl std::error::Error for TopologyError {}
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     /// A spout could not open its source.
-    #[error("spout `{component}` could not start: {message}")]
+    #[error("spout `{component}` could not start: {source}")]
     SpoutOpen {
         /// The spout's name.
         component: String,
         /// Why.
-        message: String,
+        source: antimony_core::SpoutError,
+    },
+    /// A spout panicked while opening its source.
+    #[error("spout `{component}` could not start: it {panic}")]
+    SpoutPanic {
+        /// The spout's name.
+        component: String,
+        /// The panic message and location.
+        panic: String,
     },
     /// The dataflow could not be started (worker threads, cluster connections).
     #[error("could not start the workers: {0}")]
@@ -82,10 +99,10 @@ pub enum RunError {
     #[error("a worker failed: {0}")]
     Worker(String),
     /// The dead-letter output could not be written.
-    #[error("cannot write the dead-letter output {path}: {source}")]
+    #[error("cannot write the dead-letter output {output}: {source}")]
     DeadLetter {
-        /// The file.
-        path: PathBuf,
+        /// The output, as its opener names it.
+        output: String,
         /// The I/O error.
         source: std::io::Error,
     },

@@ -1,35 +1,32 @@
 //! The Antimony engine: topologies of spouts and bolts (Storm and Heron's vocabulary) run on
 //! timely-dataflow workers.
 //!
-//! - [`Record`] is what flows; [`StreamType`] names a stream's kind and groupable fields.
-//! - [`Spout`] and [`Bolt`] are the component traits; [`Emitter`] is where they write.
+//! - Components implement [`antimony_core::Spout`] and [`antimony_core::Bolt`] and move
+//!   [`antimony_core::Record`]s.
 //! - [`TopologyBuilder`] builds a validated [`Topology`] in Rust; [`declare`] reads one from
-//!   TOML through a [`Registry`] of component types.
+//!   TOML through a [`Registry`] of component types, with errors at the file, line and
+//!   column.
 //! - [`run`] executes it on `workers` threads (or several processes) with bounded memory,
-//!   contained panics and a dead-letter output.
+//!   contained panics, a dead-letter output and its counts in the run's metrics registry.
 //!
-//! Architecture invariant: the engine knows nothing of DNS. It moves opaque records, asks
-//! them for a key hash when grouping by fields, and for a description when setting them aside.
+//! Architecture invariant: the engine knows nothing of DNS, and nothing of Tokio or any I/O
+//! of its own: it moves opaque records, asks them for a key hash when grouping by fields and
+//! for a description when setting them aside, and writes dead letters to the output it is
+//! given. Every use of timely is in `runtime/dataflow.rs`.
 
-pub mod component;
 pub mod declare;
 pub mod error;
-pub mod line_writer;
-pub mod record;
 pub mod registry;
 pub mod runtime;
 #[doc(hidden)]
 pub mod testing;
 pub mod topology;
 
-pub use component::{Bolt, Context, DeadLetter, Emitter, Spout, SpoutError, SpoutStatus};
 pub use declare::TopologyDecl;
 pub use error::{RunError, TopologyError};
-pub use line_writer::{LineTarget, LineWriter};
-pub use record::{Record, StableHasher, StreamType};
 pub use registry::{Options, Registry};
 pub use runtime::{
-    ClusterConfig, ComponentStats, Monitor, RunConfig, RunReport, StopHandle, run, run_monitored,
+    ClusterConfig, ComponentStats, DeadLetterOutput, RunConfig, RunReport, StopHandle, run,
     run_with_stop,
 };
 pub use topology::{BoltSpec, Grouping, Input, Parallelism, SpoutSpec, Topology, TopologyBuilder};

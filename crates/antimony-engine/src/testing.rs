@@ -1,9 +1,16 @@
 //! Small records and components for the engine's own tests and doc examples.
 
+use std::sync::{Arc, Mutex};
+
+use antimony_core::LineOutput;
 use serde::{Deserialize, Serialize};
 
-use crate::component::{Bolt, Context, Emitter, Spout, SpoutError, SpoutStatus};
-use crate::record::{Record, StableHasher, StreamType};
+use crate::runtime::DeadLetterOutput;
+
+use antimony_core::{
+    Bolt, Context, Emitter, Record, Spout, SpoutError, SpoutStatus, StableHasher, StreamType,
+};
+
 use crate::topology::{BoltSpec, SpoutSpec};
 
 /// A number: the simplest record.
@@ -19,9 +26,7 @@ impl Record for Num {
     }
 
     fn key_hash(&self, _fields: &[usize]) -> u64 {
-        let mut hasher = StableHasher::default();
-        hasher.write(&self.0.to_le_bytes());
-        hasher.finish()
+        StableHasher::hash64(&[&self.0.to_le_bytes()])
     }
 
     fn describe(&self) -> String {
@@ -77,4 +82,40 @@ pub fn example_specs() -> (SpoutSpec<Num>, BoltSpec<Num>) {
         }),
         BoltSpec::new(&["number"], Some(NUMBERS), |_| Double),
     )
+}
+
+/// Lines kept in memory: a dead-letter output for tests.
+#[derive(Clone, Debug, Default)]
+pub struct MemoryLines(Arc<Mutex<Vec<u8>>>);
+
+impl MemoryLines {
+    /// A dead-letter output writing here.
+    pub fn output(&self) -> DeadLetterOutput {
+        let lines = self.clone();
+        DeadLetterOutput::new("memory", move || {
+            Ok(Box::new(lines.clone()) as Box<dyn LineOutput>)
+        })
+    }
+
+    /// What was written so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+    }
+}
+
+impl LineOutput for MemoryLines {
+    fn write_line(&mut self, line: &[u8]) -> std::io::Result<()> {
+        let mut text = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        text.extend_from_slice(line);
+        text.push(b'\n');
+        Ok(())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+
+    fn close(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }

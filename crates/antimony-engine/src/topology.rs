@@ -6,9 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
 
-use crate::component::{Bolt, Context, Spout};
+use antimony_core::{Bolt, Context, Record, Spout, StreamType};
+
 use crate::error::TopologyError;
-use crate::record::{Record, StreamType};
 
 /// How a stream's records are spread over the instances of the consuming bolt
 /// (Storm and Heron's groupings).

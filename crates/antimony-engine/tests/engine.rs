@@ -6,10 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use antimony_engine::testing::{Counter, Double, NUMBERS, Num};
-use antimony_engine::{
-    Bolt, BoltSpec, Context, Emitter, LineTarget, RunConfig, SpoutSpec, TopologyBuilder, run,
-};
+use antimony_core::{Bolt, Context, Emitter};
+use antimony_engine::testing::{Counter, Double, MemoryLines, NUMBERS, Num};
+use antimony_engine::{BoltSpec, RunConfig, SpoutSpec, TopologyBuilder, run};
 
 /// Collects what reaches it, with the worker it reached.
 struct Collect(Arc<Mutex<Vec<(usize, u64)>>>, usize);
@@ -131,8 +130,7 @@ impl Bolt<Num> for Fragile {
 
 #[test]
 fn a_panicking_bolt_sets_the_record_aside_and_the_run_goes_on() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let dead_path = dir.path().join("dead.jsonl");
+    let dead = MemoryLines::default();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let mut builder = TopologyBuilder::new("fragile");
     builder.set_spout("numbers", counter(100, 10));
@@ -149,7 +147,7 @@ fn a_panicking_bolt_sets_the_record_aside_and_the_run_goes_on() {
         builder.build().expect("valid"),
         RunConfig {
             workers: 2,
-            dead_letter: Some(LineTarget::File(dead_path.clone())),
+            dead_letter: Some(dead.output()),
             ..RunConfig::default()
         },
     )
@@ -161,7 +159,7 @@ fn a_panicking_bolt_sets_the_record_aside_and_the_run_goes_on() {
         seen.lock().expect("lock").len() as u64,
         100 - multiples_of_7
     );
-    let dead = std::fs::read_to_string(&dead_path).expect("dead letters written");
+    let dead = dead.text();
     assert_eq!(dead.lines().count() as u64, multiples_of_7);
     let first: serde_json::Value =
         serde_json::from_str(dead.lines().next().expect("a line")).expect("json");
@@ -201,12 +199,12 @@ struct Watched {
     max_lead: Arc<AtomicU64>,
 }
 
-impl antimony_engine::Spout<Num> for Watched {
-    fn open(&mut self, _ctx: &Context) -> Result<(), antimony_engine::SpoutError> {
+impl antimony_core::Spout<Num> for Watched {
+    fn open(&mut self, _ctx: &Context) -> Result<(), antimony_core::SpoutError> {
         Ok(())
     }
 
-    fn poll(&mut self, out: &mut Emitter<'_, Num>) -> antimony_engine::SpoutStatus {
+    fn poll(&mut self, out: &mut Emitter<'_, Num>) -> antimony_core::SpoutStatus {
         let lead = self.inner.next - self.sunk.load(Ordering::SeqCst);
         self.max_lead.fetch_max(lead, Ordering::SeqCst);
         self.inner.poll(out)
@@ -328,18 +326,18 @@ struct Quiet {
     batches: u64,
 }
 
-impl antimony_engine::Spout<Num> for Quiet {
-    fn open(&mut self, _ctx: &Context) -> Result<(), antimony_engine::SpoutError> {
+impl antimony_core::Spout<Num> for Quiet {
+    fn open(&mut self, _ctx: &Context) -> Result<(), antimony_core::SpoutError> {
         Ok(())
     }
 
-    fn poll(&mut self, out: &mut Emitter<'_, Num>) -> antimony_engine::SpoutStatus {
+    fn poll(&mut self, out: &mut Emitter<'_, Num>) -> antimony_core::SpoutStatus {
         if self.batches == 0 {
-            return antimony_engine::SpoutStatus::Idle;
+            return antimony_core::SpoutStatus::Idle;
         }
         self.batches -= 1;
         out.emit(Num(self.batches));
-        antimony_engine::SpoutStatus::Emitted
+        antimony_core::SpoutStatus::Emitted
     }
 }
 

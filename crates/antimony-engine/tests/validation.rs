@@ -1,8 +1,9 @@
 //! A bad topology is refused before anything runs, with a message that says what and where.
 
+use antimony_core::StreamType;
 use antimony_engine::testing::{Counter, Double, NUMBERS, Num};
 use antimony_engine::{
-    BoltSpec, Registry, SpoutSpec, StreamType, TopologyBuilder, TopologyDecl, TopologyError,
+    BoltSpec, Registry, SpoutSpec, TopologyBuilder, TopologyDecl, TopologyError,
 };
 use serde::Deserialize;
 
@@ -143,7 +144,7 @@ fn refused(text: &str) -> String {
 }
 
 #[test]
-fn declared_topologies_name_the_file_line_and_component() {
+fn declared_topologies_name_the_file_line_column_and_component() {
     let good = "[topology]\nname = \"t\"\n[spouts.n]\ntype = \"counter\"\ncount = 3\n[bolts.d]\ntype = \"double\"\ninputs = [\"n\"]\n";
     let decl = TopologyDecl::parse(good, None).expect("parses");
     let topology = decl.resolve(&registry()).expect("resolves");
@@ -153,17 +154,38 @@ fn declared_topologies_name_the_file_line_and_component() {
     assert!(e.starts_with("topo.toml:3: component `n` has unknown spout type `countr` (known spout types: counter)"), "{e}");
 
     let e = refused("[topology]\nname = \"t\"\n[spouts.n]\ntype = \"counter\"\ncont = 3\n");
+    // An option's error points at the option: line and column.
     assert!(
-        e.starts_with("topo.toml:3: component `n` (counter): unknown field `cont`"),
+        e.starts_with("topo.toml:5:1: component `n` (counter): unknown field `cont`"),
         "{e}"
     );
 
     let e =
         refused("[topology]\nname = \"t\"\n[spouts.n]\ntype = \"counter\"\ncount = \"three\"\n");
     assert!(
-        e.contains("(counter): invalid type: string \"three\", expected u64"),
+        e.starts_with(
+            "topo.toml:5:9: component `n` (counter): invalid type: string \"three\", expected u64"
+        ),
         "{e}"
     );
+
+    // An option set on the command line is said to be, not given a place in the file.
+    let mut decl = TopologyDecl::parse(
+        "[topology]\nname = \"t\"\n[spouts.n]\ntype = \"counter\"\ncount = 3\n",
+        Some(std::path::Path::new("topo.toml")),
+    )
+    .expect("parses");
+    assert!(decl.set_option("n", "count", "many"));
+    let e = decl
+        .resolve(&registry())
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        e.starts_with("topo.toml:3: component `n` (counter): "),
+        "{e}"
+    );
+    assert!(e.contains("set on the command line"), "{e}");
 
     let e = refused(
         "[topology]\nname = \"t\"\n[spouts.n]\ntype = \"counter\"\ncount = 1\n\n[bolts.d]\ntype = \"double\"\ninputs = [\"m\"]\n",

@@ -8,16 +8,23 @@
 //!   READY/ACCEPT/START/STOP/FINISH handshake), as dnstap senders speak it.
 //! - [`sinks::json_lines`]: records written as JSON lines to a file or standard output.
 //! - [`cutter`]: cutting a byte stream into chunks of whole lines with bounded memory.
+//! - [`line_writer`]: lines written to a file or a standard stream through Tokio, with
+//!   backpressure (sinks, and the engine's dead-letter output).
+//! - [`runtime`]: the process's I/O runtime, which every spout and sink shares.
 //! - [`progress`]: how far file spouts have read, for a progress bar.
 //!
-//! Architecture invariant: nothing here knows DNS. Spouts emit [`TextChunk`]s and
+//! Architecture invariant: nothing here knows DNS or the engine (it builds on
+//! `antimony-core` alone). Spouts emit [`TextChunk`]s and
 //! [`ByteChunk`]s, which the record type converts from; sinks write records that render
 //! themselves as JSON.
 
 pub mod chunk;
 pub mod cutter;
+pub mod line_writer;
 pub mod progress;
+pub mod runtime;
 pub mod sinks;
 pub mod sources;
 
 pub use chunk::{ByteChunk, TextChunk};
+pub use line_writer::{LineTarget, LineWriter};

@@ -1,11 +1,11 @@
-//! The file spout and the JSON-lines sink in running topologies.
+//! The file spout feeding the JSON-lines sink, each driven as the engine would drive it.
+
+mod harness;
 
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
-use antimony_engine::{
-    Bolt, BoltSpec, Emitter, LineTarget, Record, RunConfig, RunError, SpoutSpec, StreamType,
-    TopologyBuilder, run,
-};
+use antimony_core::{Bolt, Context, DeadLetter, Emitter, Record, SpoutError};
 use antimony_io::sinks::json_lines::{JsonLine, JsonLinesSink};
 use antimony_io::sources::file::{FileConfig, FileSpout};
 use antimony_io::{ByteChunk, TextChunk};
@@ -64,71 +64,65 @@ impl JsonLine for Rec {
     }
 }
 
-struct Split;
-
-impl Bolt<Rec> for Split {
-    fn process(&mut self, record: &mut Rec, out: &mut Emitter<'_, Rec>) {
-        if let Rec::Chunk(chunk) = record {
-            for (n, line) in chunk.lines() {
-                out.emit(Rec::Line(
-                    chunk.source.clone(),
-                    n,
-                    String::from_utf8_lossy(line).into(),
-                ));
-            }
-        }
+/// Chunks in, one record per numbered line out.
+fn split(chunk: &TextChunk, out: &mut Vec<Rec>) {
+    for (n, line) in chunk.lines() {
+        out.push(Rec::Line(
+            chunk.source.clone(),
+            n,
+            String::from_utf8_lossy(line).into(),
+        ));
     }
 }
 
-const CHUNKS: StreamType = StreamType::new("chunk");
-const LINES: StreamType = StreamType::new("line");
-
+/// The file's lines through the sink, one epoch per chunk as the engine cuts them; returns
+/// the sink's file and the records set aside (by the spout and the sink).
 fn read_lines(
     path: &Path,
     chunk_bytes: usize,
     max_line_bytes: usize,
-    workers: usize,
-) -> Result<(String, String, antimony_engine::RunReport), RunError> {
+) -> Result<(String, Vec<DeadLetter>), SpoutError> {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("out.jsonl");
-    let dead = dir.path().join("dead.jsonl");
     let config = FileConfig {
         chunk_bytes,
         max_line_bytes,
         ..FileConfig::new(path.display().to_string())
     };
     let path = path.to_path_buf();
-    let mut builder = TopologyBuilder::new("lines");
-    builder.set_spout(
-        "file",
-        SpoutSpec::new(CHUNKS, move |_| {
-            FileSpout::<Rec>::new(path.clone(), &config)
-        }),
-    );
-    builder
-        .set_bolt("split", BoltSpec::new(&["chunk"], Some(LINES), |_| Split))
-        .shuffle_grouping("file");
-    let out_path = out.clone();
-    builder
-        .set_bolt(
-            "sink",
-            BoltSpec::new(&["line"], None, move |_| {
-                JsonLinesSink::new(out_path.clone())
-            })
-            .global_only(),
-        )
-        .global_grouping("split");
-    let report = run(
-        builder.build().expect("valid"),
-        RunConfig {
-            workers,
-            dead_letter: Some(LineTarget::File(dead.clone())),
-            ..RunConfig::default()
+    let mut sink = JsonLinesSink::new(out.clone());
+    <JsonLinesSink as Bolt<Rec>>::on_start(&mut sink, &Context::new("sink", 0, 1));
+    let sink = Arc::new(Mutex::new((sink, Vec::new())));
+    let into = Arc::clone(&sink);
+    let (_stop, run) = harness::drive(
+        move || FileSpout::<Rec>::new(path, &config),
+        move |record: Rec| {
+            let Rec::Chunk(chunk) = record else { return };
+            let mut lines = Vec::new();
+            split(&chunk, &mut lines);
+            let (sink, dead) = &mut *into.lock().expect("lock");
+            let mut emitted = Vec::new();
+            let mut out = Emitter::new(&mut emitted, dead, "sink");
+            for mut line in lines {
+                sink.process(&mut line, &mut out);
+            }
+            sink.on_epoch_end(0, &mut out);
         },
-    )?;
-    let out = std::fs::read_to_string(&out).unwrap_or_default();
-    let dead = std::fs::read_to_string(&dead).unwrap_or_default();
-    Ok((out, dead, report))
+    );
+    let report = run.join().expect("the spout's thread")?;
+    let (mut sink, mut dead) = Arc::try_unwrap(sink)
+        .ok()
+        .expect("the spout is done")
+        .into_inner()
+        .expect("lock");
+    let mut emitted = Vec::new();
+    <JsonLinesSink as Bolt<Rec>>::on_close(
+        &mut sink,
+        &mut Emitter::new(&mut emitted, &mut dead, "sink"),
+    );
+    let mut set_aside = report.dead;
+    set_aside.append(&mut dead);
+    Ok((std::fs::read_to_string(&out).unwrap_or_default(), set_aside))
 }
 
 #[test]
@@ -138,9 +132,9 @@ fn reads_every_line_with_its_number_whatever_the_chunk_size() {
     let text: String = (1..=1000).map(|n| format!("line number {n}\n")).collect();
     std::fs::write(&path, format!("{text}last line without newline")).expect("write");
     let mut outputs = Vec::new();
-    for (chunk_bytes, workers) in [(16, 1), (100, 2), (64 * 1024, 2)] {
-        let (out, dead, _) = read_lines(&path, chunk_bytes, 1024, workers).expect("runs");
-        assert_eq!(dead, "");
+    for chunk_bytes in [16, 100, 64 * 1024] {
+        let (out, dead) = read_lines(&path, chunk_bytes, 1024).expect("runs");
+        assert!(dead.is_empty(), "{dead:?}");
         let lines: Vec<(String, u64, String)> = out
             .lines()
             .map(|l| serde_json::from_str(l).expect("json"))
@@ -156,7 +150,7 @@ fn reads_every_line_with_its_number_whatever_the_chunk_size() {
         }
         outputs.push(out);
     }
-    // The same lines in the same order: epochs are cut by content, the sink sorts each epoch.
+    // The same lines whatever the chunk size (the sink sorts within each epoch).
     let mut sorted: Vec<Vec<&str>> = outputs
         .iter()
         .map(|o| {
@@ -176,7 +170,7 @@ fn an_over_long_line_is_set_aside_with_its_number_and_reading_goes_on() {
     let long = "x".repeat(10_000);
     std::fs::write(&path, format!("one\ntwo\n{long}\nfour\n{long}")).expect("write");
     for chunk_bytes in [64, 4096, 64 * 1024] {
-        let (out, dead, report) = read_lines(&path, chunk_bytes, 1000, 1).expect("runs");
+        let (out, dead) = read_lines(&path, chunk_bytes, 1000).expect("runs");
         let numbers: Vec<u64> = out
             .lines()
             .map(|l| {
@@ -186,36 +180,21 @@ fn an_over_long_line_is_set_aside_with_its_number_and_reading_goes_on() {
             })
             .collect();
         assert_eq!(numbers, [1, 2, 4], "chunk_bytes {chunk_bytes}");
-        let dead: Vec<serde_json::Value> = dead
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("json"))
-            .collect();
         assert_eq!(dead.len(), 2, "chunk_bytes {chunk_bytes}: {dead:?}");
+        let location = |i: usize| dead[i].location.clone().unwrap_or_default();
+        assert!(location(0).ends_with("in.log:3"), "{}", location(0));
+        assert!(location(1).ends_with("in.log:5"), "{}", location(1));
         assert!(
-            dead[0]["location"]
-                .as_str()
-                .expect("location")
-                .ends_with("in.log:3")
+            dead[0].reason.contains("10000 bytes long"),
+            "{}",
+            dead[0].reason
         );
-        assert!(
-            dead[1]["location"]
-                .as_str()
-                .expect("location")
-                .ends_with("in.log:5")
-        );
-        assert!(
-            dead[0]["reason"]
-                .as_str()
-                .expect("reason")
-                .contains("10000 bytes long")
-        );
-        assert_eq!(report.dead_letters(), 2);
     }
 }
 
 #[test]
-fn a_missing_file_stops_the_run_with_its_name() {
-    let error = read_lines(Path::new("/nonexistent/dns.log"), 1024, 1024, 1).expect_err("fails");
+fn a_missing_file_is_refused_at_open_with_its_name() {
+    let error = read_lines(Path::new("/nonexistent/dns.log"), 1024, 1024).expect_err("fails");
     let message = error.to_string();
     assert!(message.contains("/nonexistent/dns.log"), "{message}");
     assert!(message.contains("no such file"), "{message}");

@@ -6,14 +6,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use antimony_engine::{
-    Bolt, BoltSpec, Emitter, Record, RunConfig, RunReport, SpoutSpec, StopHandle, StreamType,
-    TopologyBuilder, run_with_stop,
-};
+mod harness;
+
+use antimony_core::frame_streams::{self as control, ControlType};
+use antimony_core::{Record, Spout};
 use antimony_io::sources::file::{FileConfig, FileSpout, Mode};
-use antimony_io::sources::frame_streams::{
-    FrameStreamsConfig, FrameStreamsSpout, control, encode_control,
-};
+use antimony_io::sources::frame_streams::{FrameStreamsConfig, FrameStreamsSpout};
 use antimony_io::sources::syslog::{SyslogConfig, SyslogSpout};
 use antimony_io::{ByteChunk, TextChunk};
 use serde::{Deserialize, Serialize};
@@ -50,8 +48,6 @@ impl Record for Rec {
     }
 }
 
-const CHUNKS: StreamType = StreamType::new("chunk");
-
 /// What reached the sink: lines with (source, number), and byte streams per source.
 #[derive(Default)]
 struct Seen {
@@ -59,52 +55,42 @@ struct Seen {
     bytes: Vec<(String, u64, Vec<u8>, bool)>,
 }
 
-struct Collect(Arc<Mutex<Seen>>);
-
-impl Bolt<Rec> for Collect {
-    fn process(&mut self, record: &mut Rec, _out: &mut Emitter<'_, Rec>) {
-        let mut seen = self.0.lock().expect("lock");
+impl Seen {
+    fn take(&mut self, record: Rec) {
         match record {
             Rec::Text(c) => {
                 for (n, line) in c.lines() {
-                    seen.lines.push((
+                    self.lines.push((
                         c.source.clone(),
                         n,
                         String::from_utf8_lossy(line).into_owned(),
                     ));
                 }
             }
-            Rec::Bytes(c) => seen
-                .bytes
-                .push((c.source.clone(), c.offset, c.data.clone(), c.last)),
+            Rec::Bytes(c) => self.bytes.push((c.source, c.offset, c.data, c.last)),
             Rec::Empty => {}
         }
     }
 }
 
-/// Runs `spout -> collect` in the background; returns what was seen, a stop handle and the run.
-fn start(
-    spout: SpoutSpec<Rec>,
+/// Drives the spout `make` builds in the background; returns what it emitted so far, a stop
+/// handle and its thread.
+fn start<S: Spout<Rec>>(
+    make: impl FnOnce() -> S + Send + 'static,
 ) -> (
     Arc<Mutex<Seen>>,
-    StopHandle,
-    std::thread::JoinHandle<RunReport>,
+    harness::Stop,
+    std::thread::JoinHandle<harness::Report>,
 ) {
     let seen = Arc::new(Mutex::new(Seen::default()));
     let into = Arc::clone(&seen);
-    let mut builder = TopologyBuilder::new("sources");
-    builder.set_spout("source", spout);
-    builder
-        .set_bolt(
-            "collect",
-            BoltSpec::new(&["chunk"], None, move |_| Collect(Arc::clone(&into))),
-        )
-        .global_grouping("source");
-    let topology = builder.build().expect("valid");
-    let stop = StopHandle::default();
-    let handle = stop.clone();
+    let (stop, run) = harness::drive(make, move |record| {
+        into.lock().expect("lock").take(record);
+    });
     let run = std::thread::spawn(move || {
-        run_with_stop(topology, RunConfig::default(), handle).expect("runs")
+        run.join()
+            .expect("the spout's thread")
+            .expect("the spout opens")
     });
     (seen, stop, run)
 }
@@ -144,9 +130,7 @@ fn follow_reads_growth_rotation_and_truncation() {
         ..FileConfig::new(path.display().to_string())
     };
     let p = path.clone();
-    let (seen, stop, run) = start(SpoutSpec::new(CHUNKS, move |_| {
-        FileSpout::<Rec>::new(p.clone(), &config)
-    }));
+    let (seen, stop, run) = start(move || FileSpout::<Rec>::new(p.clone(), &config));
     wait_for(&seen, "the first lines", |s| s.lines.len() == 2);
 
     // Growth, including a line written in two parts: it arrives whole.
@@ -200,9 +184,7 @@ fn a_glob_reads_every_match_in_name_order_and_binary_files_as_bytes() {
     std::fs::write(dir.path().join("c.log"), &binary).expect("write");
     let pattern = dir.path().join("*.log").display().to_string();
     let config = FileConfig::new(pattern.clone());
-    let (seen, _stop, run) = start(SpoutSpec::new(CHUNKS, move |_| {
-        FileSpout::<Rec>::new(PathBuf::from(&pattern), &config)
-    }));
+    let (seen, _stop, run) = start(move || FileSpout::<Rec>::new(PathBuf::from(&pattern), &config));
     run.join().expect("finishes");
     let seen = seen.lock().expect("lock");
     assert_eq!(lines_of(&seen), ["a1", "b1", "b2"]);
@@ -242,9 +224,7 @@ fn syslog_over_udp_and_tcp_with_both_framings() {
         listen: format!("udp://127.0.0.1:{port}"),
         max_message_bytes: 100,
     };
-    let (seen, stop, run) = start(SpoutSpec::new(CHUNKS, move |_| {
-        SyslogSpout::<Rec>::new(&udp).expect("config")
-    }));
+    let (seen, stop, run) = start(move || SyslogSpout::<Rec>::new(&udp).expect("config"));
     let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
     std::thread::sleep(Duration::from_millis(200));
     socket
@@ -283,9 +263,7 @@ fn syslog_over_udp_and_tcp_with_both_framings() {
         listen: format!("tcp://127.0.0.1:{port}"),
         max_message_bytes: 100,
     };
-    let (seen, stop, run) = start(SpoutSpec::new(CHUNKS, move |_| {
-        SyslogSpout::<Rec>::new(&tcp).expect("config")
-    }));
+    let (seen, stop, run) = start(move || SyslogSpout::<Rec>::new(&tcp).expect("config"));
     std::thread::sleep(Duration::from_millis(200));
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
     // Octet counting (with a line break inside the message), then a line-framed message.
@@ -307,29 +285,29 @@ fn syslog_over_udp_and_tcp_with_both_framings() {
 /// A bidirectional Frame Streams sender, as dnstap senders behave.
 fn send_frames(stream: &mut (impl std::io::Read + Write), frames: &[&[u8]]) -> Vec<u8> {
     stream
-        .write_all(&encode_control(
-            control::READY,
-            Some(b"protobuf:dnstap.Dnstap"),
+        .write_all(&control::encode(
+            ControlType::Ready,
+            &[b"protobuf:dnstap.Dnstap"],
         ))
         .expect("ready");
     let mut accept = [0u8; 8 + 4 + 8 + 22];
     stream.read_exact(&mut accept).expect("accept");
     assert_eq!(
         u32::from_be_bytes([accept[8], accept[9], accept[10], accept[11]]),
-        control::ACCEPT
+        ControlType::Accept.code()
     );
-    let mut sent = encode_control(control::START, Some(b"protobuf:dnstap.Dnstap"));
+    let mut sent = control::encode_start(b"protobuf:dnstap.Dnstap");
     for frame in frames {
         sent.extend_from_slice(&(frame.len() as u32).to_be_bytes());
         sent.extend_from_slice(frame);
     }
-    sent.extend_from_slice(&encode_control(control::STOP, None));
+    sent.extend_from_slice(&control::encode_stop());
     stream.write_all(&sent).expect("frames");
     let mut finish = [0u8; 12];
     stream.read_exact(&mut finish).expect("finish");
     assert_eq!(
         u32::from_be_bytes([finish[8], finish[9], finish[10], finish[11]]),
-        control::FINISH
+        ControlType::Finish.code()
     );
     sent
 }
@@ -340,12 +318,10 @@ fn frame_streams_handshake_and_forwarding_on_unix_and_tcp() {
     let socket = dir.path().join("dnstap.sock");
     let unix = FrameStreamsConfig {
         listen: format!("unix://{}", socket.display()),
-        content_type: "protobuf:dnstap.Dnstap".into(),
+        content_type: Some("protobuf:dnstap.Dnstap".into()),
         max_frame_bytes: 1000,
     };
-    let (seen, stop, run) = start(SpoutSpec::new(CHUNKS, move |_| {
-        FrameStreamsSpout::<Rec>::new(&unix).expect("config")
-    }));
+    let (seen, stop, run) = start(move || FrameStreamsSpout::<Rec>::new(&unix).expect("config"));
     let start_wait = Instant::now();
     while !socket.exists() {
         assert!(start_wait.elapsed() < Duration::from_secs(5));
@@ -360,12 +336,11 @@ fn frame_streams_handshake_and_forwarding_on_unix_and_tcp() {
     let port = free_port();
     let tcp = FrameStreamsConfig {
         listen: format!("tcp://127.0.0.1:{port}"),
-        content_type: "protobuf:dnstap.Dnstap".into(),
+        content_type: Some("protobuf:dnstap.Dnstap".into()),
         max_frame_bytes: 1000,
     };
-    let (tcp_seen, tcp_stop, tcp_run) = start(SpoutSpec::new(CHUNKS, move |_| {
-        FrameStreamsSpout::<Rec>::new(&tcp).expect("config")
-    }));
+    let (tcp_seen, tcp_stop, tcp_run) =
+        start(move || FrameStreamsSpout::<Rec>::new(&tcp).expect("config"));
     std::thread::sleep(Duration::from_millis(200));
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
     let tcp_sent = send_frames(&mut stream, &[b"over tcp"]);

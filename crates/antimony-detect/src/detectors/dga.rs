@@ -78,7 +78,7 @@ use thiserror::Error;
 use super::{Explanation, Finding, Name, NameDetector, ev};
 use crate::alert::Severity;
 use crate::detectors::gbdt::Forest;
-use crate::hash::StableHasher;
+use antimony_core::StableHasher;
 use boost::{NX, XFeatures};
 
 pub mod boost;

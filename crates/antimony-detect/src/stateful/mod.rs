@@ -41,7 +41,7 @@ use antimony_dns::DnsEvent;
 use serde::{Deserialize, Serialize};
 
 use crate::alert::{Alert, Evidence, Severity};
-use crate::hash::StableHasher;
+use antimony_core::StableHasher;
 
 mod beacon;
 mod nod;
@@ -160,12 +160,7 @@ where
 
 /// A stable 64-bit hash of key fields (FNV-1a 128, folded), the same on every machine.
 pub(crate) fn key_hash(parts: &[&[u8]]) -> u64 {
-    let mut h = StableHasher::new();
-    for p in parts {
-        h.field(p);
-    }
-    let v = h.finish();
-    (v as u64) ^ ((v >> 64) as u64)
+    StableHasher::hash64(parts)
 }
 
 /// The bytes of an optional client address, for keys.

@@ -3,8 +3,8 @@
 //!
 //! [`DnstapDecoder`] reads a Frame Streams stream pushed in chunks of any size: a file
 //! (`dnstap-output` in BIND, `fstrm_capture`), or the bytes of a socket connection from its
-//! START frame on, once the handshake is done ([`control`] has the pieces the I/O side
-//! needs: parse READY, answer ACCEPT, answer FINISH after STOP). It also accepts a stream
+//! START frame on, once the handshake is done (the Frame Streams control frames are
+//! [`antimony_core::frame_streams`], shared with the socket receiver). It also accepts a stream
 //! that opens with READY or ACCEPT frames before START, so the raw bytes a sender wrote
 //! can be replayed.
 //!
@@ -18,8 +18,6 @@
 //! A START frame with a content type other than `protobuf:dnstap.Dnstap`, or a stream that
 //! does not start with a control frame, is refused whole. A data frame longer than
 //! [`MAX_FRAME_LEN`] is reported and skipped without being buffered.
-
-pub mod control;
 
 /// The dnstap protobuf types, generated from `proto/dnstap.proto`.
 #[allow(missing_docs, clippy::all, clippy::pedantic)]
@@ -37,7 +35,10 @@ use crate::stream::{Counters, Sink, SkipReason, StreamError, StreamErrorKind, ti
 use crate::wire::{WireMeta, decode_message_detailed};
 use crate::{DecodeOptions, Transport};
 
-use self::control::{CONTENT_TYPE, ControlType, MAX_CONTROL_LEN};
+use antimony_core::frame_streams::{self as control, ControlType, MAX_CONTROL_LEN};
+
+/// The Frame Streams content type of dnstap.
+pub const CONTENT_TYPE: &str = "protobuf:dnstap.Dnstap";
 
 /// The longest data frame buffered. A dnstap frame holds at most two DNS messages of
 /// 64 KiB and some metadata; longer frames are skipped with an error.

@@ -33,7 +33,7 @@
 //! line into a tree first, so it is a few times slower than the fixed shape.
 
 use std::borrow::Cow;
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::marker::PhantomData;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -45,9 +45,9 @@ use serde_json::Value;
 use super::util::{checked_ts, rtype_of_data, trim_start};
 use super::{DecodeOptions, LineDecoder, ParseError, ParseErrorKind, prepare};
 use crate::codes::{parse_u16, rcode_code, rcode_name, rtype_code, rtype_name};
-use crate::text::{push_int, push_ip};
 use crate::time::{MICROS_PER_SECOND, parse_rfc3339, write_rfc3339};
 use crate::{Answer, Direction, DnsEvent, Transport, domain};
+use antimony_core::text::{push_int, push_ip, push_json_str};
 
 /// Header flag bit: this message is a response.
 const QR: u16 = 0x8000;
@@ -592,7 +592,7 @@ pub fn to_json_line(event: &DnsEvent, out: &mut String) {
     out.push('"');
     if let Some(sensor) = &event.sensor {
         out.push_str(",\"sensor\":");
-        write_json_str(sensor, out);
+        push_json_str(out, sensor);
     }
     if let Some(client) = event.client {
         out.push_str(",\"client\":\"");
@@ -618,9 +618,9 @@ pub fn to_json_line(event: &DnsEvent, out: &mut String) {
         push_int(out, id);
     }
     out.push_str(",\"qname\":");
-    write_json_str(&event.qname, out);
+    push_json_str(out, &event.qname);
     out.push_str(",\"registered_domain\":");
-    write_json_str(event.registered_domain(), out);
+    push_json_str(out, event.registered_domain());
     out.push_str(",\"qtype\":\"");
     push_mnemonic(out, rtype_name(event.qtype), "TYPE", event.qtype);
     out.push('"');
@@ -638,7 +638,7 @@ pub fn to_json_line(event: &DnsEvent, out: &mut String) {
                 out.push(',');
             }
             out.push_str("{\"name\":");
-            write_json_str(&a.name, out);
+            push_json_str(out, &a.name);
             out.push_str(",\"rtype\":\"");
             push_mnemonic(out, rtype_name(a.rtype), "TYPE", a.rtype);
             out.push('"');
@@ -647,7 +647,7 @@ pub fn to_json_line(event: &DnsEvent, out: &mut String) {
                 push_int(out, ttl);
             }
             out.push_str(",\"data\":");
-            write_json_str(&a.data, out);
+            push_json_str(out, &a.data);
             out.push('}');
         }
         out.push(']');
@@ -664,34 +664,6 @@ fn push_mnemonic(out: &mut String, name: Option<&str>, generic: &str, code: u16)
             push_int(out, code);
         }
     }
-}
-
-/// Appends `text` as a JSON string literal, escaping quotes, backslashes and control
-/// characters (RFC 8259; non-ASCII is written as UTF-8). Shared by every hand-written JSON
-/// writer of the workspace (events here, alerts in the detect crate).
-pub fn write_json_str(text: &str, out: &mut String) {
-    out.push('"');
-    let mut start = 0;
-    for (i, b) in text.bytes().enumerate() {
-        let escape = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0..=0x1f | 0x7f => "",
-            _ => continue,
-        };
-        out.push_str(&text[start..i]);
-        if escape.is_empty() {
-            let _ = write!(out, "\\u{b:04x}");
-        } else {
-            out.push_str(escape);
-        }
-        start = i + 1;
-    }
-    out.push_str(&text[start..]);
-    out.push('"');
 }
 
 #[cfg(test)]

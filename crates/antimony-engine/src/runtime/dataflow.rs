@@ -16,13 +16,14 @@ use timely::dataflow::operators::vec::Broadcast;
 use timely::dataflow::operators::{Capability, Concatenate, Exchange, Probe};
 use timely::dataflow::{ProbeHandle, Scope, Stream};
 
+use antimony_core::{
+    Bolt, Context, DeadLetter, Emitter, LineOutput, Record, SpoutStatus, StreamType,
+};
+
 use super::panic::contain;
-use super::stats::{ComponentCounters, LocalCounts};
+use super::stats::{InstanceCounters, LocalCounts};
 use super::{RunConfig, StopHandle};
-use crate::component::{Bolt, Context, DeadLetter, Emitter, SpoutStatus};
 use crate::error::RunError;
-use crate::line_writer::{LineTarget, LineWriter};
-use crate::record::{Record, StreamType};
 use crate::topology::{BoltSpec, Grouping, Node, Parallelism, SpoutSpec, Topology, field_indices};
 
 type Records<'s, R> = Stream<'s, u64, Vec<R>>;
@@ -42,8 +43,6 @@ const POLLS_PER_ACTIVATION: usize = 4;
 struct Shared<R> {
     topology: Topology<R>,
     config: RunConfig,
-    tokio: tokio::runtime::Handle,
-    counters: Arc<Vec<ComponentCounters>>,
     stop: StopHandle,
     errors: Arc<Mutex<Vec<RunError>>>,
     /// The highest epoch any spout of this process has reached. An idle spout moves up to it,
@@ -69,8 +68,6 @@ fn fail(errors: &Mutex<Vec<RunError>>, stop: &StopHandle, error: RunError) {
 pub(super) fn execute<R: Record>(
     topology: Topology<R>,
     config: &RunConfig,
-    tokio: tokio::runtime::Handle,
-    counters: Arc<Vec<ComponentCounters>>,
     stop: StopHandle,
 ) -> Result<(), RunError> {
     let timely_config = match &config.cluster {
@@ -89,8 +86,6 @@ pub(super) fn execute<R: Record>(
     let shared = Arc::new(Shared {
         topology,
         config: config.clone(),
-        tokio,
-        counters,
         stop,
         errors: Arc::new(Mutex::new(Vec::new())),
         high_water: Arc::new(AtomicU64::new(0)),
@@ -125,16 +120,16 @@ fn build<'s, R: Record>(scope: Scope<'s, u64>, shared: &Shared<R>, probe: &Probe
     let mut dead_letters = Vec::with_capacity(components.len());
     let index_of = |name: &str| components.iter().position(|c| c.name == name);
 
-    for (i, component) in components.iter().enumerate() {
+    for component in components {
         let ctx = Context {
             component: component.name.clone(),
             worker: scope.index(),
             workers: scope.peers(),
-            tokio: shared.tokio.clone(),
             base_dir: shared.config.base_dir.clone(),
+            metrics: shared.config.metrics.clone(),
         };
         let (records, dead) = match &component.node {
-            Node::Spout(spec) => spout(scope, i, spec, ctx, shared, probe),
+            Node::Spout(spec) => spout(scope, spec, ctx, shared, probe),
             Node::Bolt(spec, inputs) => {
                 let mut routed = Vec::with_capacity(inputs.len());
                 for input in inputs {
@@ -155,7 +150,7 @@ fn build<'s, R: Record>(scope: Scope<'s, u64>, shared: &Shared<R>, probe: &Probe
                 } else {
                     scope.concatenate(routed)
                 };
-                bolt(merged, i, spec, ctx, shared)
+                bolt(merged, spec, ctx)
             }
         };
         outputs.push(Some(records));
@@ -202,7 +197,6 @@ fn route<'s, R: Record>(
 
 fn spout<'s, R: Record>(
     scope: Scope<'s, u64>,
-    index: usize,
     spec: &SpoutSpec<R>,
     ctx: Context,
     shared: &Shared<R>,
@@ -226,17 +220,18 @@ fn spout<'s, R: Record>(
         let mut spout = (spec.factory)(&ctx);
         match contain(|| spout.open(&ctx)) {
             Ok(Ok(())) => instance = Some(spout),
-            Ok(Err(error)) => shared.fail(RunError::SpoutOpen {
+            Ok(Err(source)) => shared.fail(RunError::SpoutOpen {
                 component: name.clone(),
-                message: error.message,
+                source,
             }),
-            Err(panic) => shared.fail(RunError::SpoutOpen {
+            Err(panic) => shared.fail(RunError::SpoutPanic {
                 component: name.clone(),
-                message: panic,
+                panic,
             }),
         }
     }
-    let counters = Arc::clone(&shared.counters);
+    // Series only where an instance runs: a spout of one instance has one.
+    let counters = runs_here.then(|| InstanceCounters::register(&ctx));
     let stop = shared.stop.clone();
     let max_in_flight = shared.config.max_epochs_in_flight.max(1);
     let probe = probe.clone();
@@ -316,7 +311,9 @@ fn spout<'s, R: Record>(
                     SpoutStatus::Finished => finished = true,
                 }
             }
-            counters[index].add(&mut local);
+            if let Some(counters) = &counters {
+                counters.add(&mut local);
+            }
             if finished || stop.is_stopped() {
                 let _ = contain(|| spout.on_close());
                 instance = None;
@@ -329,10 +326,8 @@ fn spout<'s, R: Record>(
 
 fn bolt<'s, R: Record>(
     input: Records<'s, R>,
-    index: usize,
     spec: &BoltSpec<R>,
     ctx: Context,
-    shared: &Shared<R>,
 ) -> (Records<'s, R>, DeadLetters<'s>) {
     let name = ctx.component.clone();
     let mut builder = OperatorBuilder::new(format!("bolt {name}"), input.scope());
@@ -341,7 +336,7 @@ fn bolt<'s, R: Record>(
     let (dead_out, dead) = builder.new_output::<Vec<DeadLetter>>();
     let mut records_out: RecordOutput<R> = OutputBuilder::from(records_out);
     let mut dead_out: DeadOutput = OutputBuilder::from(dead_out);
-    let counters = Arc::clone(&shared.counters);
+    let counters = InstanceCounters::register(&ctx);
     let mut bolt = (spec.factory)(&ctx);
     let streaming = spec.streaming;
 
@@ -459,7 +454,7 @@ fn bolt<'s, R: Record>(
             if close {
                 held = None;
             }
-            counters[index].add(&mut local);
+            counters.add(&mut local);
         }
     });
     (records, dead)
@@ -529,14 +524,14 @@ fn dead_letter_sink<'s, R: Record>(
     stream: DeadLetters<'s>,
     shared: &Shared<R>,
 ) -> Stream<'s, u64, Vec<()>> {
-    let mut writer = None;
-    let mut path = std::path::PathBuf::new();
-    if let (0, Some(target)) = (stream.scope().index(), &shared.config.dead_letter) {
-        path = target_path(target);
-        match LineWriter::open(&shared.tokio, target.clone()) {
+    let mut writer: Option<Box<dyn LineOutput>> = None;
+    let mut output_name = String::new();
+    if let (0, Some(output)) = (stream.scope().index(), &shared.config.dead_letter) {
+        output_name = output.name.clone();
+        match (output.open)() {
             Ok(w) => writer = Some(w),
             Err(source) => shared.fail(RunError::DeadLetter {
-                path: path.clone(),
+                output: output_name.clone(),
                 source,
             }),
         }
@@ -572,17 +567,10 @@ fn dead_letter_sink<'s, R: Record>(
                     }
                 }
                 if let Err(source) = result {
-                    let path = path.clone();
-                    fail(&errors, &stop, RunError::DeadLetter { path, source });
+                    let output = output_name.clone();
+                    fail(&errors, &stop, RunError::DeadLetter { output, source });
                 }
             }
         },
     )
-}
-
-fn target_path(target: &LineTarget) -> std::path::PathBuf {
-    match target {
-        LineTarget::File(path) => path.clone(),
-        other => std::path::PathBuf::from(other.display()),
-    }
 }

@@ -11,17 +11,49 @@ mod dataflow;
 mod panic;
 mod stats;
 
+use std::fmt;
+use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-pub use stats::{ComponentCounters, ComponentStats};
+use antimony_core::metrics::{Metrics, Sample};
+use antimony_core::{LineOutput, Record};
+
+pub use stats::{ComponentStats, DEAD_LETTERS, EMITTED, PANICS, RECEIVED};
 
 use crate::error::RunError;
-use crate::line_writer::LineTarget;
-use crate::record::Record;
 use crate::topology::Topology;
+
+/// Where set-aside records go: a name for messages, and how to open it (on worker 0 only,
+/// when the run starts).
+#[derive(Clone)]
+pub struct DeadLetterOutput {
+    /// The output's name (a path, `standard output`).
+    pub name: String,
+    /// Opens the output.
+    pub open: Arc<dyn Fn() -> io::Result<Box<dyn LineOutput>> + Send + Sync>,
+}
+
+impl DeadLetterOutput {
+    /// An output called `name`, opened by `open`.
+    pub fn new(
+        name: impl Into<String>,
+        open: impl Fn() -> io::Result<Box<dyn LineOutput>> + Send + Sync + 'static,
+    ) -> Self {
+        DeadLetterOutput {
+            name: name.into(),
+            open: Arc::new(open),
+        }
+    }
+}
+
+impl fmt::Debug for DeadLetterOutput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("DeadLetterOutput").field(&self.name).finish()
+    }
+}
 
 /// How to run a topology.
 #[derive(Clone, Debug)]
@@ -32,11 +64,14 @@ pub struct RunConfig {
     /// at most this many of its batches are in flight).
     pub max_epochs_in_flight: u64,
     /// Where set-aside records go; `None` counts them only.
-    pub dead_letter: Option<LineTarget>,
+    pub dead_letter: Option<DeadLetterOutput>,
     /// Several processes, when set (timely's cluster mode).
     pub cluster: Option<ClusterConfig>,
     /// The directory relative paths are resolved against.
     pub base_dir: PathBuf,
+    /// The registry the run's series go to (the engine's counts, and every component's own):
+    /// keep a clone to read them while the run goes on.
+    pub metrics: Metrics,
 }
 
 impl Default for RunConfig {
@@ -47,6 +82,7 @@ impl Default for RunConfig {
             dead_letter: None,
             cluster: None,
             base_dir: PathBuf::from("."),
+            metrics: Metrics::new(),
         }
     }
 }
@@ -61,12 +97,15 @@ pub struct ClusterConfig {
 }
 
 /// What a run did.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug)]
 pub struct RunReport {
     /// The topology's name.
     pub topology: String,
-    /// Per component, in topology order (this process's share in cluster mode).
+    /// The engine's counts per component, in topology order (this process's share in
+    /// cluster mode).
     pub components: Vec<ComponentStats>,
+    /// Every series of the run's registry at its end: the engine's and the components' own.
+    pub metrics: Vec<Sample>,
     /// Wall-clock time of the run.
     pub elapsed: Duration,
 }
@@ -93,8 +132,8 @@ impl RunReport {
     }
 }
 
-/// A handle to stop a run from another thread (Ctrl-C, a test): spouts stop at their next poll
-/// and what is in flight drains.
+/// A handle to stop a run from another thread (a signal, a test): spouts stop at their next
+/// poll and what is in flight drains.
 #[derive(Clone, Debug, Default)]
 pub struct StopHandle(Arc<AtomicBool>);
 
@@ -104,34 +143,9 @@ impl StopHandle {
         self.0.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
-    pub(crate) fn is_stopped(&self) -> bool {
+    /// Whether the run was asked to stop.
+    pub fn is_stopped(&self) -> bool {
         self.0.load(std::sync::atomic::Ordering::Relaxed)
-    }
-}
-
-/// A live view of a run's counters, for a progress display or a status endpoint: clone it,
-/// hand it to [`run_monitored`], and read [`Monitor::snapshot`] from another thread.
-#[derive(Clone, Debug, Default)]
-pub struct Monitor(Arc<std::sync::OnceLock<LiveCounters>>);
-
-#[derive(Debug)]
-struct LiveCounters {
-    components: Vec<(String, String, bool)>,
-    counters: Arc<Vec<ComponentCounters>>,
-}
-
-impl Monitor {
-    /// The counters so far (empty before the run starts).
-    pub fn snapshot(&self) -> Vec<ComponentStats> {
-        match self.0.get() {
-            Some(live) => live
-                .components
-                .iter()
-                .zip(live.counters.iter())
-                .map(|((name, type_name, spout), c)| c.snapshot(name, type_name, *spout))
-                .collect(),
-            None => Vec::new(),
-        }
     }
 }
 
@@ -146,32 +160,9 @@ pub fn run_with_stop<R: Record>(
     config: RunConfig,
     stop: StopHandle,
 ) -> Result<RunReport, RunError> {
-    run_monitored(topology, config, stop, &Monitor::default())
-}
-
-/// Like [`run_with_stop`], with live counters in `monitor`.
-pub fn run_monitored<R: Record>(
-    topology: Topology<R>,
-    config: RunConfig,
-    stop: StopHandle,
-    monitor: &Monitor,
-) -> Result<RunReport, RunError> {
     panic::install_hook();
     let started = Instant::now();
-    let tokio = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name("antimony-io")
-        .enable_all()
-        .build()
-        .map_err(|e| RunError::Start(format!("cannot start the I/O runtime: {e}")))?;
-    let counters: Arc<Vec<ComponentCounters>> = Arc::new(
-        topology
-            .components
-            .iter()
-            .map(|_| ComponentCounters::default())
-            .collect(),
-    );
-    let names: Vec<(String, String, bool)> = topology
+    let components: Vec<(String, String, bool)> = topology
         .components
         .iter()
         .map(|c| {
@@ -180,25 +171,12 @@ pub fn run_monitored<R: Record>(
         })
         .collect();
     let topology_name = topology.name.clone();
-    let _ = monitor.0.set(LiveCounters {
-        components: names.clone(),
-        counters: Arc::clone(&counters),
-    });
-    dataflow::execute(
-        topology,
-        &config,
-        tokio.handle().clone(),
-        Arc::clone(&counters),
-        stop,
-    )?;
-    tokio.shutdown_timeout(Duration::from_secs(5));
+    let metrics = config.metrics.clone();
+    dataflow::execute(topology, &config, stop)?;
     Ok(RunReport {
         topology: topology_name,
-        components: names
-            .iter()
-            .zip(counters.iter())
-            .map(|((name, type_name, spout), c)| c.snapshot(name, type_name, *spout))
-            .collect(),
+        components: ComponentStats::all(&components, &metrics),
+        metrics: metrics.snapshot(),
         elapsed: started.elapsed(),
     })
 }

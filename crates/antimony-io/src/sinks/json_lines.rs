@@ -1,7 +1,7 @@
 //! A sink that writes records as JSON lines, to a file or standard output.
 //!
-//! Declare it with [`BoltSpec::global_only`](antimony_engine::BoltSpec::global_only): one
-//! instance, on worker 0, writes the file.
+//! Declare it global-only (one instance, on worker 0, writes the file) when it is placed in
+//! a topology.
 //!
 //! Lines are written in a deterministic order: the sink buffers one epoch, sorts its lines,
 //! and writes them when the epoch ends. The same input gives the same file whatever the number
@@ -9,7 +9,9 @@
 
 use std::path::PathBuf;
 
-use antimony_engine::{Bolt, Context, Emitter, LineTarget, LineWriter, Record};
+use antimony_core::{Bolt, Context, Emitter, Record};
+
+use crate::line_writer::{LineTarget, LineWriter};
 use serde::Deserialize;
 
 /// A record that can render itself as one line of JSON.
@@ -91,7 +93,7 @@ impl<R: Record + JsonLine> Bolt<R> for JsonLinesSink {
         if ctx.worker != 0 {
             return;
         }
-        match LineWriter::open(&ctx.tokio, self.target.clone()) {
+        match LineWriter::open(self.target.clone()) {
             Ok(writer) => self.writer = Some(writer),
             Err(e) => self.fail(e),
         }

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use antimony_engine::{Context, Emitter, Record, Spout, SpoutError, SpoutStatus};
+use antimony_core::{Context, Emitter, Record, Spout, SpoutError, SpoutStatus};
 use serde::Deserialize;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::mpsc;
@@ -96,8 +96,30 @@ const LIVE_PAUSE: Duration = Duration::from_millis(50);
 /// How often a followed file is checked for growth, rotation and truncation.
 const FOLLOW_POLL: Duration = Duration::from_millis(200);
 
+/// Why a path names no file to read.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    /// The path is a directory.
+    #[error("`{0}` is a directory")]
+    Directory(PathBuf),
+    /// Nothing is at the path.
+    #[error("cannot read `{0}`: no such file")]
+    Missing(PathBuf),
+    /// The glob does not parse.
+    #[error("bad glob `{pattern}`: {source}")]
+    BadGlob {
+        /// The pattern.
+        pattern: String,
+        /// Why.
+        source: glob::PatternError,
+    },
+    /// The glob matches no file.
+    #[error("no file matches `{0}`")]
+    NoMatch(String),
+}
+
 /// The files a path names: itself, the files a glob matches (sorted), or standard input.
-pub fn expand(path: &Path) -> Result<Vec<PathBuf>, String> {
+pub fn expand(path: &Path) -> Result<Vec<PathBuf>, InputError> {
     let text = path.to_string_lossy();
     if text == "-" {
         return Ok(vec![path.to_path_buf()]);
@@ -105,18 +127,21 @@ pub fn expand(path: &Path) -> Result<Vec<PathBuf>, String> {
     if !text.contains(['*', '?', '[']) {
         return match path.is_file() {
             true => Ok(vec![path.to_path_buf()]),
-            false if path.is_dir() => Err(format!("`{}` is a directory", path.display())),
-            false => Err(format!("cannot read `{}`: no such file", path.display())),
+            false if path.is_dir() => Err(InputError::Directory(path.to_path_buf())),
+            false => Err(InputError::Missing(path.to_path_buf())),
         };
     }
     let mut files: Vec<PathBuf> = glob::glob(&text)
-        .map_err(|e| format!("bad glob `{text}`: {e}"))?
+        .map_err(|source| InputError::BadGlob {
+            pattern: text.to_string(),
+            source,
+        })?
         .filter_map(Result::ok)
         .filter(|p| p.is_file())
         .collect();
     files.sort();
     if files.is_empty() {
-        return Err(format!("no file matches `{text}`"));
+        return Err(InputError::NoMatch(text.to_string()));
     }
     Ok(files)
 }
@@ -148,7 +173,17 @@ pub struct FileSpout<R> {
     ordered_if: Option<OrderRule>,
     config: FileConfig,
     receiver: Option<mpsc::Receiver<Message>>,
+    /// The reading task, stopped when the spout goes (a read of standard input may block).
+    reader: Option<tokio::task::AbortHandle>,
     records: PhantomData<fn() -> R>,
+}
+
+impl<R> Drop for FileSpout<R> {
+    fn drop(&mut self) {
+        if let Some(reader) = self.reader.take() {
+            reader.abort();
+        }
+    }
 }
 
 impl<R> FileSpout<R> {
@@ -160,6 +195,7 @@ impl<R> FileSpout<R> {
             ordered_if: None,
             config: config.clone(),
             receiver: None,
+            reader: None,
             records: PhantomData,
         }
     }
@@ -174,6 +210,7 @@ impl<R> FileSpout<R> {
             ordered_if: None,
             config: config.clone(),
             receiver: None,
+            reader: None,
             records: PhantomData,
         }
     }
@@ -188,15 +225,15 @@ impl<R> FileSpout<R> {
 }
 
 impl<R: Record + From<TextChunk> + From<ByteChunk>> Spout<R> for FileSpout<R> {
-    fn open(&mut self, ctx: &Context) -> Result<(), SpoutError> {
+    fn open(&mut self, _ctx: &Context) -> Result<(), SpoutError> {
         let files = match &self.files {
             Some(files) => {
                 for file in files {
-                    expand(file).map_err(SpoutError::new)?;
+                    expand(file).map_err(|e| SpoutError::new(e.to_string()))?;
                 }
                 files.clone()
             }
-            None => expand(&self.path).map_err(SpoutError::new)?,
+            None => expand(&self.path).map_err(|e| SpoutError::new(e.to_string()))?,
         };
         if self.config.follow && (files.len() != 1 || files[0].as_os_str() == "-") {
             return Err(SpoutError::new(format!(
@@ -215,7 +252,8 @@ impl<R: Record + From<TextChunk> + From<ByteChunk>> Spout<R> for FileSpout<R> {
             ordered_if: self.ordered_if.clone(),
             sender,
         };
-        ctx.tokio.spawn(reader.run(files));
+        let task = crate::runtime::handle().spawn(reader.run(files));
+        self.reader = Some(task.abort_handle());
         self.receiver = Some(receiver);
         Ok(())
     }

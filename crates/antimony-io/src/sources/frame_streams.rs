@@ -15,7 +15,8 @@
 use std::marker::PhantomData;
 use std::path::PathBuf;
 
-use antimony_engine::{Context, Emitter, Record, Spout, SpoutError, SpoutStatus};
+use antimony_core::frame_streams::{self as control, ControlType, MAX_CONTROL_LEN};
+use antimony_core::{Context, Emitter, Record, Spout, SpoutError, SpoutStatus};
 use serde::Deserialize;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, UnixListener};
@@ -23,25 +24,7 @@ use tokio::sync::mpsc;
 
 use crate::chunk::ByteChunk;
 use crate::progress;
-use crate::sources::listen::Listen;
-
-/// Control frame types.
-pub mod control {
-    /// The receiver accepts the content type (bidirectional mode).
-    pub const ACCEPT: u32 = 1;
-    /// The sender starts a stream.
-    pub const START: u32 = 2;
-    /// The sender stops.
-    pub const STOP: u32 = 3;
-    /// The sender offers content types (bidirectional mode).
-    pub const READY: u32 = 4;
-    /// The receiver has read everything (bidirectional mode).
-    pub const FINISH: u32 = 5;
-    /// The field type of a content type.
-    pub const FIELD_CONTENT_TYPE: u32 = 1;
-    /// The longest control frame fstrm allows.
-    pub const MAX_LENGTH: u32 = 512;
-}
+use crate::sources::listen::{Listen, ListenError};
 
 /// Options of the `frame_streams` spout.
 #[derive(Clone, Debug, Deserialize)]
@@ -49,16 +32,13 @@ pub mod control {
 pub struct FrameStreamsConfig {
     /// `unix:///PATH` or `tcp://HOST:PORT`.
     pub listen: String,
-    /// The content type accepted. Default `protobuf:dnstap.Dnstap`.
-    #[serde(default = "default_content_type")]
-    pub content_type: String,
+    /// The content type accepted (`protobuf:dnstap.Dnstap` for dnstap). Unset, the first
+    /// one the sender offers is taken.
+    #[serde(default)]
+    pub content_type: Option<String>,
     /// Longest data frame accepted. Default 1 MiB.
     #[serde(default = "default_max_frame")]
     pub max_frame_bytes: u32,
-}
-
-fn default_content_type() -> String {
-    "protobuf:dnstap.Dnstap".to_owned()
 }
 
 fn default_max_frame() -> u32 {
@@ -76,22 +56,30 @@ enum Message {
 /// Receives Frame Streams connections; emits each connection's stream as byte chunks.
 pub struct FrameStreamsSpout<R> {
     listen: Listen,
-    content_type: String,
+    content_type: Option<String>,
     max_frame: u32,
     receiver: Option<mpsc::Receiver<Message>>,
+    /// The accepting task: it ends, and the socket closes, when the spout goes.
+    task: Option<tokio::task::AbortHandle>,
     records: PhantomData<fn() -> R>,
 }
 
-impl<R> FrameStreamsSpout<R> {
-    /// A receiver for the configured address.
-    pub fn new(config: &FrameStreamsConfig) -> Result<Self, String> {
-        let listen = Listen::parse(&config.listen)?;
-        if matches!(listen, Listen::Udp(_)) {
-            return Err(format!(
-                "Frame Streams runs over unix:// or tcp://, not `{}`",
-                config.listen
-            ));
+impl<R> Drop for FrameStreamsSpout<R> {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
         }
+    }
+}
+
+impl<R> FrameStreamsSpout<R> {
+    /// A receiver for the configured address (`unix://` or `tcp://`).
+    pub fn new(config: &FrameStreamsConfig) -> Result<Self, ListenError> {
+        let listen = Listen::parse_for(
+            &config.listen,
+            &["unix", "tcp"],
+            "unix:///PATH or tcp://HOST:PORT",
+        )?;
         Ok(Self::listening(listen, config))
     }
 
@@ -102,6 +90,7 @@ impl<R> FrameStreamsSpout<R> {
             content_type: config.content_type.clone(),
             max_frame: config.max_frame_bytes.max(1),
             receiver: None,
+            task: None,
             records: PhantomData,
         }
     }
@@ -113,21 +102,20 @@ impl<R> FrameStreamsSpout<R> {
 }
 
 impl<R: Record + From<ByteChunk>> Spout<R> for FrameStreamsSpout<R> {
-    fn open(&mut self, ctx: &Context) -> Result<(), SpoutError> {
+    fn open(&mut self, _ctx: &Context) -> Result<(), SpoutError> {
+        let runtime = crate::runtime::handle();
         let (sender, receiver) = mpsc::channel(16);
         let settings = Settings {
             content_type: self.content_type.clone(),
             max_frame: self.max_frame,
         };
         let listen = self.listen.clone();
-        let failed = |e: std::io::Error| SpoutError::new(format!("cannot listen on {listen}: {e}"));
-        match &self.listen {
+        let failed =
+            |e: std::io::Error| SpoutError::caused_by(format!("cannot listen on {listen}"), e);
+        let task = match &self.listen {
             Listen::Tcp(addr) => {
-                let listener = ctx
-                    .tokio
-                    .block_on(TcpListener::bind(*addr))
-                    .map_err(failed)?;
-                ctx.tokio.spawn(async move {
+                let listener = runtime.block_on(TcpListener::bind(*addr)).map_err(failed)?;
+                runtime.spawn(async move {
                     let mut n = 0u64;
                     while let Ok((stream, peer)) = listener.accept().await {
                         n += 1;
@@ -137,16 +125,16 @@ impl<R: Record + From<ByteChunk>> Spout<R> for FrameStreamsSpout<R> {
                             return;
                         }
                     }
-                });
+                })
             }
             Listen::Unix(path) => {
                 remove_stale_socket(path);
                 let listener = {
-                    let _guard = ctx.tokio.enter();
+                    let _guard = runtime.enter();
                     UnixListener::bind(path).map_err(failed)?
                 };
                 let path = path.clone();
-                ctx.tokio.spawn(async move {
+                runtime.spawn(async move {
                     let mut n = 0u64;
                     while let Ok((stream, _)) = listener.accept().await {
                         n += 1;
@@ -156,10 +144,11 @@ impl<R: Record + From<ByteChunk>> Spout<R> for FrameStreamsSpout<R> {
                             return;
                         }
                     }
-                });
+                })
             }
             Listen::Udp(_) => return Err(SpoutError::new("Frame Streams does not run over UDP")),
-        }
+        };
+        self.task = Some(task.abort_handle());
         tracing::info!(address = %self.listen, "Frame Streams receiver listening");
         progress::add_unbounded();
         self.receiver = Some(receiver);
@@ -193,48 +182,8 @@ fn remove_stale_socket(path: &PathBuf) {
 
 #[derive(Clone)]
 struct Settings {
-    content_type: String,
+    content_type: Option<String>,
     max_frame: u32,
-}
-
-/// A control frame: its type and content types.
-#[derive(Debug, PartialEq, Eq)]
-struct Control {
-    kind: u32,
-    content_types: Vec<Vec<u8>>,
-}
-
-fn parse_control(body: &[u8]) -> Option<Control> {
-    let kind = u32::from_be_bytes(body.get(..4)?.try_into().ok()?);
-    let mut rest = &body[4..];
-    let mut content_types = Vec::new();
-    while !rest.is_empty() {
-        let field = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?);
-        let len = u32::from_be_bytes(rest.get(4..8)?.try_into().ok()?) as usize;
-        let value = rest.get(8..8 + len)?;
-        if field == control::FIELD_CONTENT_TYPE {
-            content_types.push(value.to_vec());
-        }
-        rest = &rest[8 + len..];
-    }
-    Some(Control {
-        kind,
-        content_types,
-    })
-}
-
-/// Encodes a control frame (with its escape) of `kind` with an optional content type.
-pub fn encode_control(kind: u32, content_type: Option<&[u8]>) -> Vec<u8> {
-    let mut body = kind.to_be_bytes().to_vec();
-    if let Some(ct) = content_type {
-        body.extend_from_slice(&control::FIELD_CONTENT_TYPE.to_be_bytes());
-        body.extend_from_slice(&(ct.len() as u32).to_be_bytes());
-        body.extend_from_slice(ct);
-    }
-    let mut frame = 0u32.to_be_bytes().to_vec();
-    frame.extend_from_slice(&(body.len() as u32).to_be_bytes());
-    frame.extend_from_slice(&body);
-    frame
 }
 
 /// Why a connection was ended.
@@ -290,23 +239,27 @@ where
         };
         if len == 0 {
             let clen = reader.read_u32().await.map_err(io)?;
-            if !(4..=control::MAX_LENGTH).contains(&clen) {
+            if !(4..=MAX_CONTROL_LEN as u32).contains(&clen) {
                 return Err(Broken(format!(
-                    "control frame of {clen} bytes (at most {})",
-                    control::MAX_LENGTH
+                    "control frame of {clen} bytes (at most {MAX_CONTROL_LEN})"
                 )));
             }
             let mut body = vec![0u8; clen as usize];
             reader.read_exact(&mut body).await.map_err(io)?;
-            let Some(frame) = parse_control(&body) else {
-                return Err(Broken("malformed control frame".into()));
-            };
+            let frame = control::parse(&body)
+                .map_err(|e| Broken(format!("malformed control frame: {e}")))?;
             match frame.kind {
-                control::READY => {
-                    let ours = settings.content_type.as_bytes();
-                    if !frame.content_types.is_empty()
-                        && !frame.content_types.iter().any(|c| c == ours)
-                    {
+                ControlType::Ready => {
+                    let accepted = match &settings.content_type {
+                        Some(ours) => frame
+                            .content_types
+                            .iter()
+                            .find(|c| *c == ours.as_bytes())
+                            .or(frame.content_types.is_empty().then_some(&Vec::new()))
+                            .map(|_| ours.as_bytes().to_vec()),
+                        None => Some(frame.content_types.first().cloned().unwrap_or_default()),
+                    };
+                    let Some(accepted) = accepted else {
                         return Err(Broken(format!(
                             "the sender offers {:?}, not {}",
                             frame
@@ -314,36 +267,36 @@ where
                                 .iter()
                                 .map(|c| String::from_utf8_lossy(c).into_owned())
                                 .collect::<Vec<_>>(),
-                            settings.content_type
+                            settings.content_type.as_deref().unwrap_or_default()
                         )));
-                    }
+                    };
                     bidirectional = true;
                     write
-                        .write_all(&encode_control(control::ACCEPT, Some(ours)))
+                        .write_all(&control::encode_accept(&accepted))
                         .await
                         .map_err(io)?;
                     write.flush().await.map_err(io)?;
                 }
-                control::START => {
+                ControlType::Start => {
                     started = true;
                     chunk.data.extend_from_slice(&0u32.to_be_bytes());
                     chunk.data.extend_from_slice(&clen.to_be_bytes());
                     chunk.data.extend_from_slice(&body);
                 }
-                control::STOP => {
+                ControlType::Stop => {
                     chunk.data.extend_from_slice(&0u32.to_be_bytes());
                     chunk.data.extend_from_slice(&clen.to_be_bytes());
                     chunk.data.extend_from_slice(&body);
                     if bidirectional {
                         write
-                            .write_all(&encode_control(control::FINISH, None))
+                            .write_all(&control::encode_finish())
                             .await
                             .map_err(io)?;
                         write.flush().await.map_err(io)?;
                     }
                     return Ok(());
                 }
-                other => return Err(Broken(format!("unexpected control frame type {other}"))),
+                other => return Err(Broken(format!("unexpected control frame {other}"))),
             }
             continue;
         }
@@ -375,34 +328,5 @@ where
                 return Ok(());
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn control_frames_round_trip() {
-        let frame = encode_control(control::READY, Some(b"protobuf:dnstap.Dnstap"));
-        assert_eq!(&frame[..4], &[0, 0, 0, 0]);
-        let len = u32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]) as usize;
-        assert_eq!(len, frame.len() - 8);
-        assert_eq!(
-            parse_control(&frame[8..]),
-            Some(Control {
-                kind: control::READY,
-                content_types: vec![b"protobuf:dnstap.Dnstap".to_vec()]
-            })
-        );
-        assert_eq!(
-            parse_control(&encode_control(control::FINISH, None)[8..]).map(|c| c.kind),
-            Some(control::FINISH)
-        );
-        assert_eq!(
-            parse_control(&[0, 0, 0, 4, 0, 0, 0, 1, 0, 0, 0, 99]),
-            None,
-            "a field longer than the frame"
-        );
     }
 }

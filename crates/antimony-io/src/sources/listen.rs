@@ -15,13 +15,25 @@ pub enum Listen {
     Unix(PathBuf),
 }
 
+/// An address that cannot be listened on, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("bad address `{address}`: {reason} (write {expected})")]
+pub struct ListenError {
+    /// The address as written.
+    pub address: String,
+    /// What is wrong with it.
+    pub reason: String,
+    /// The forms the listener takes.
+    pub expected: &'static str,
+}
+
 impl Listen {
     /// Parses `udp://`, `tcp://` or `unix://` addresses.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let bad = |why: &str| {
-            format!(
-                "bad address `{text}`: {why} (write udp://HOST:PORT, tcp://HOST:PORT or unix:///PATH)"
-            )
+    pub fn parse(text: &str) -> Result<Self, ListenError> {
+        let bad = |why: &str| ListenError {
+            address: text.to_owned(),
+            reason: why.to_owned(),
+            expected: "udp://HOST:PORT, tcp://HOST:PORT or unix:///PATH",
         };
         let (scheme, rest) = text.split_once("://").ok_or_else(|| bad("no scheme"))?;
         let socket = || rest.parse::<SocketAddr>().map_err(|e| bad(&e.to_string()));
@@ -32,6 +44,28 @@ impl Listen {
             "unix" => Err(bad("no path")),
             other => Err(bad(&format!("unknown scheme `{other}`"))),
         }
+    }
+
+    /// Parses an address, refusing the schemes a listener does not take.
+    pub fn parse_for(
+        text: &str,
+        takes: &[&str],
+        expected: &'static str,
+    ) -> Result<Self, ListenError> {
+        let listen = Self::parse(text)?;
+        let scheme = match listen {
+            Listen::Udp(_) => "udp",
+            Listen::Tcp(_) => "tcp",
+            Listen::Unix(_) => "unix",
+        };
+        if !takes.contains(&scheme) {
+            return Err(ListenError {
+                address: text.to_owned(),
+                reason: format!("this receiver does not listen on {scheme}://"),
+                expected,
+            });
+        }
+        Ok(listen)
     }
 }
 
@@ -65,18 +99,13 @@ mod tests {
             Listen::parse("unix:///run/dnstap.sock"),
             Ok(Listen::Unix("/run/dnstap.sock".into()))
         );
-        assert!(
-            Listen::parse("127.0.0.1:514")
-                .err()
-                .unwrap_or_default()
-                .contains("no scheme")
-        );
-        assert!(
-            Listen::parse("http://x:1")
-                .err()
-                .unwrap_or_default()
-                .contains("unknown scheme")
-        );
+        let reason = |text: &str| Listen::parse(text).err().map(|e| e.reason);
+        assert_eq!(reason("127.0.0.1:514").as_deref(), Some("no scheme"));
+        assert!(reason("http://x:1").is_some_and(|r| r.contains("unknown scheme")));
         assert!(Listen::parse("udp://nohost").is_err());
+        assert!(Listen::parse_for("unix:///x", &["udp", "tcp"], "udp:// or tcp://").is_err());
+        assert!(
+            Listen::parse_for("udp://127.0.0.1:1", &["udp", "tcp"], "udp:// or tcp://").is_ok()
+        );
     }
 }

@@ -10,7 +10,7 @@
 use std::marker::PhantomData;
 use std::net::SocketAddr;
 
-use antimony_engine::{Context, Emitter, Record, Spout, SpoutError, SpoutStatus};
+use antimony_core::{Context, Emitter, Record, Spout, SpoutError, SpoutStatus};
 use serde::Deserialize;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 
 use crate::chunk::TextChunk;
 use crate::progress;
-use crate::sources::listen::Listen;
+use crate::sources::listen::{Listen, ListenError};
 
 /// Options of the `syslog` spout.
 #[derive(Clone, Debug, Deserialize)]
@@ -52,19 +52,27 @@ pub struct SyslogSpout<R> {
     listen: Listen,
     max_message: usize,
     receiver: Option<mpsc::Receiver<Message>>,
+    /// The receiving task: it ends, and the socket closes, when the spout goes.
+    task: Option<tokio::task::AbortHandle>,
     records: PhantomData<fn() -> R>,
 }
 
-impl<R> SyslogSpout<R> {
-    /// A receiver for the configured address (checked by [`Listen::parse`]).
-    pub fn new(config: &SyslogConfig) -> Result<Self, String> {
-        let listen = Listen::parse(&config.listen)?;
-        if matches!(listen, Listen::Unix(_)) {
-            return Err(format!(
-                "syslog listens on udp:// or tcp://, not `{}`",
-                config.listen
-            ));
+impl<R> Drop for SyslogSpout<R> {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
         }
+    }
+}
+
+impl<R> SyslogSpout<R> {
+    /// A receiver for the configured address (`udp://` or `tcp://`).
+    pub fn new(config: &SyslogConfig) -> Result<Self, ListenError> {
+        let listen = Listen::parse_for(
+            &config.listen,
+            &["udp", "tcp"],
+            "udp://HOST:PORT or tcp://HOST:PORT",
+        )?;
         Ok(Self::listening(listen, config))
     }
 
@@ -74,6 +82,7 @@ impl<R> SyslogSpout<R> {
             listen,
             max_message: config.max_message_bytes.max(1),
             receiver: None,
+            task: None,
             records: PhantomData,
         }
     }
@@ -85,11 +94,12 @@ impl<R> SyslogSpout<R> {
 }
 
 impl<R: Record + From<TextChunk>> Spout<R> for SyslogSpout<R> {
-    fn open(&mut self, ctx: &Context) -> Result<(), SpoutError> {
+    fn open(&mut self, _ctx: &Context) -> Result<(), SpoutError> {
+        let runtime = crate::runtime::handle();
         let (sender, receiver) = mpsc::channel(16);
         let max = self.max_message;
         let listen = self.listen.clone();
-        let bound = ctx.tokio.block_on(async move {
+        let bound = runtime.block_on(async move {
             match listen {
                 Listen::Udp(addr) => UdpSocket::bind(addr).await.map(Bound::Udp),
                 Listen::Tcp(addr) => TcpListener::bind(addr).await.map(Bound::Tcp),
@@ -98,17 +108,25 @@ impl<R: Record + From<TextChunk>> Spout<R> for SyslogSpout<R> {
                 )),
             }
         });
-        let bound =
-            bound.map_err(|e| SpoutError::new(format!("cannot listen on {}: {e}", self.listen)))?;
+        let bound = bound
+            .map_err(|e| SpoutError::caused_by(format!("cannot listen on {}", self.listen), e))?;
         progress::add_unbounded();
         match bound {
             Bound::Udp(socket) => {
                 tracing::info!(address = %self.listen, "syslog receiver listening");
-                ctx.tokio.spawn(receive_udp(socket, max, sender));
+                self.task = Some(
+                    runtime
+                        .spawn(receive_udp(socket, max, sender))
+                        .abort_handle(),
+                );
             }
             Bound::Tcp(listener) => {
                 tracing::info!(address = %self.listen, "syslog receiver listening");
-                ctx.tokio.spawn(accept_tcp(listener, max, sender));
+                self.task = Some(
+                    runtime
+                        .spawn(accept_tcp(listener, max, sender))
+                        .abort_handle(),
+                );
             }
         }
         self.receiver = Some(receiver);

@@ -9,9 +9,13 @@
 //! receiver answers ACCEPT with the one it takes; the sender sends START, data frames and
 //! STOP; the receiver answers FINISH. A file, or a unidirectional sender, starts at START.
 //!
-//! ```
-//! use antimony_dns::dnstap::control::{self, ControlFrame, ControlType, CONTENT_TYPE};
+//! Pure and shared: the Frame Streams receiver at the I/O edge speaks the handshake, and the
+//! dnstap decoder reads the frames a file starts and ends with.
 //!
+//! ```
+//! use antimony_core::frame_streams::{self as control, ControlFrame, ControlType};
+//!
+//! const CONTENT_TYPE: &str = "protobuf:dnstap.Dnstap";
 //! // A receiver's side of the handshake, on bytes read from the socket.
 //! let from_sender = control::encode(ControlType::Ready, &[CONTENT_TYPE.as_bytes()]);
 //! let (frame, used) = control::decode(&from_sender).unwrap().unwrap();
@@ -24,8 +28,6 @@
 
 use std::fmt;
 
-/// The content type of dnstap.
-pub const CONTENT_TYPE: &str = "protobuf:dnstap.Dnstap";
 /// The longest control frame (after the escape and length) Frame Streams allows.
 pub const MAX_CONTROL_LEN: usize = 512;
 /// Field type of a content type.
@@ -196,9 +198,9 @@ pub fn encode_finish() -> Vec<u8> {
     encode(ControlType::Finish, &[])
 }
 
-/// START with the dnstap content type, as a file begins.
-pub fn encode_start() -> Vec<u8> {
-    encode(ControlType::Start, &[CONTENT_TYPE.as_bytes()])
+/// START with one content type, as a file begins.
+pub fn encode_start(content_type: &[u8]) -> Vec<u8> {
+    encode(ControlType::Start, &[content_type])
 }
 
 /// STOP, as a file ends.
@@ -213,6 +215,8 @@ fn be32(b: &[u8]) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const CONTENT_TYPE: &str = "protobuf:dnstap.Dnstap";
 
     #[test]
     fn round_trip() {

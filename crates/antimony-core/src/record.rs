@@ -15,7 +15,8 @@ pub trait Record: Clone + Default + Send + Serialize + DeserializeOwned + 'stati
     fn kind(&self) -> &'static str;
 
     /// A hash of the fields at `fields` (indices into the stream type's field list), for fields
-    /// grouping. It must depend on those fields only and be the same in every process.
+    /// grouping. It must depend on those fields only and be the same in every process: use
+    /// [`StableHasher`](crate::StableHasher).
     fn key_hash(&self, fields: &[usize]) -> u64;
 
     /// A short description of the record, for the dead-letter output.
@@ -53,39 +54,5 @@ impl StreamType {
     /// The index of a field, if this stream has it.
     pub fn field_index(&self, name: &str) -> Option<usize> {
         self.fields.iter().position(|field| *field == name)
-    }
-}
-
-/// A fast, stable 64-bit hash (FNV-1a) for key hashing: the same in every process and every
-/// run, unlike `std`'s randomly keyed hasher, so fields grouping sends a key to the same
-/// worker everywhere.
-#[derive(Clone, Copy, Debug)]
-pub struct StableHasher(u64);
-
-impl Default for StableHasher {
-    fn default() -> Self {
-        StableHasher(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl StableHasher {
-    /// Mixes `bytes` into the hash.
-    pub fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 ^= u64::from(b);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
-        // A separator so ("ab", "c") and ("a", "bc") differ.
-        self.0 ^= 0xff;
-        self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-    }
-
-    /// The hash, with a final mix so low bits are well distributed for `hash % workers`.
-    pub fn finish(&self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 33;
-        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        x ^= x >> 33;
-        x
     }
 }

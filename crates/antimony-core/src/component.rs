@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::metrics::{
+    Counter, CounterMetric, Gauge, GaugeMetric, Histogram, HistogramMetric, Label, Metrics,
+};
 use crate::record::Record;
 
 /// A record set aside, with the reason: a line that does not parse, a record a bolt panicked on.
@@ -33,11 +36,8 @@ pub struct Emitter<'a, R> {
 }
 
 impl<'a, R: Record> Emitter<'a, R> {
-    pub(crate) fn new(
-        records: &'a mut Vec<R>,
-        dead: &'a mut Vec<DeadLetter>,
-        component: &'a str,
-    ) -> Self {
+    /// An emitter appending to these buffers, for an engine running `component`.
+    pub fn new(records: &'a mut Vec<R>, dead: &'a mut Vec<DeadLetter>, component: &'a str) -> Self {
         Emitter {
             records,
             dead,
@@ -87,7 +87,9 @@ fn truncate_for_display(mut text: String) -> String {
     text
 }
 
-/// What a component instance knows about where it runs.
+/// What a component instance knows about where it runs. Runtime-neutral: it names no
+/// executor, so a component can be built and tested without one (the I/O edges bring
+/// their own runtime).
 #[derive(Clone, Debug)]
 pub struct Context {
     /// The component's name in the topology.
@@ -96,10 +98,55 @@ pub struct Context {
     pub worker: usize,
     /// How many workers run the topology, across all processes.
     pub workers: usize,
-    /// Tokio runtime for I/O at the edges (reading files and sockets, writing sinks).
-    pub tokio: tokio::runtime::Handle,
     /// The directory relative paths in the topology are resolved against.
     pub base_dir: PathBuf,
+    /// The run's metrics registry: a component registers its own series here (the engine
+    /// already counts records in, out and set aside).
+    pub metrics: Metrics,
+}
+
+impl Context {
+    /// A context for one instance of `component` on `worker` of `workers`, with a fresh
+    /// registry and the current directory as the base: for tests and tools that drive a
+    /// component by hand.
+    pub fn new(component: &str, worker: usize, workers: usize) -> Self {
+        Context {
+            component: component.to_owned(),
+            worker,
+            workers,
+            base_dir: PathBuf::from("."),
+            metrics: Metrics::new(),
+        }
+    }
+
+    /// The labels of this instance's series: its component and its worker.
+    pub fn labels(&self) -> [Label; 2] {
+        [
+            Label::component(&self.component),
+            Label::Instance(u32::try_from(self.worker).unwrap_or(u32::MAX)),
+        ]
+    }
+
+    /// A counter of this instance, with `extra` labels (a detector, a severity).
+    pub fn counter(&self, metric: &CounterMetric, extra: &[Label]) -> Counter {
+        self.metrics.counter(metric, &self.with_labels(extra))
+    }
+
+    /// A gauge of this instance, with `extra` labels.
+    pub fn gauge(&self, metric: &GaugeMetric, extra: &[Label]) -> Gauge {
+        self.metrics.gauge(metric, &self.with_labels(extra))
+    }
+
+    /// A histogram of this instance, with `extra` labels.
+    pub fn histogram(&self, metric: &HistogramMetric, extra: &[Label]) -> Histogram {
+        self.metrics.histogram(metric, &self.with_labels(extra))
+    }
+
+    fn with_labels(&self, extra: &[Label]) -> Vec<Label> {
+        let mut labels = self.labels().to_vec();
+        labels.extend_from_slice(extra);
+        labels
+    }
 }
 
 /// A processing step. The engine calls [`Bolt::process`] for each input record, on every worker.
@@ -161,19 +208,34 @@ pub trait Spout<R: Record>: 'static {
     fn on_close(&mut self) {}
 }
 
-/// Why a spout could not start.
+/// Why a spout could not start: which file or address, and why.
 #[derive(Debug, thiserror::Error)]
-#[error("{message}")]
+#[error("{what}{}", source.as_ref().map(|s| format!(": {s}")).unwrap_or_default())]
 pub struct SpoutError {
-    /// What went wrong, for a person: which file or address, and why.
-    pub message: String,
+    /// What could not be done, for a person (`cannot listen on udp://0.0.0.0:514`).
+    pub what: String,
+    /// The underlying error, when there is one.
+    #[source]
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
 impl SpoutError {
-    /// An error with the given message.
-    pub fn new(message: impl Into<String>) -> Self {
+    /// An error that says it all.
+    pub fn new(what: impl Into<String>) -> Self {
         SpoutError {
-            message: message.into(),
+            what: what.into(),
+            source: None,
+        }
+    }
+
+    /// An error caused by `source` (an I/O error, a bad address).
+    pub fn caused_by(
+        what: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        SpoutError {
+            what: what.into(),
+            source: Some(source.into()),
         }
     }
 }

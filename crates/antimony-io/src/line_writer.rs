@@ -3,6 +3,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+use antimony_core::LineOutput;
 use tokio::io::AsyncWriteExt;
 use tokio::runtime::Handle;
 use tokio::sync::mpsc;
@@ -58,15 +59,16 @@ pub struct LineWriter {
 }
 
 impl LineWriter {
-    /// Opens the target (creating the file) and starts the writer task.
-    pub fn open(tokio: &Handle, target: LineTarget) -> io::Result<Self> {
+    /// Opens the target (creating the file) and starts the writer task on the I/O runtime.
+    pub fn open(target: LineTarget) -> io::Result<Self> {
+        let runtime = crate::runtime::handle();
         let (sender, mut receiver) = mpsc::channel::<Vec<u8>>(QUEUE_BATCHES);
         let writer: Box<dyn tokio::io::AsyncWrite + Unpin + Send> = match &target {
             LineTarget::Stdout => Box::new(tokio::io::stdout()),
             LineTarget::Stderr => Box::new(tokio::io::stderr()),
-            LineTarget::File(path) => Box::new(tokio.block_on(create_file(path))?),
+            LineTarget::File(path) => Box::new(runtime.block_on(create_file(path))?),
         };
-        let task = tokio.spawn(async move {
+        let task = runtime.spawn(async move {
             let mut writer = writer;
             while let Some(batch) = receiver.recv().await {
                 writer.write_all(&batch).await?;
@@ -78,7 +80,7 @@ impl LineWriter {
             buffer: Vec::with_capacity(BATCH_BYTES),
             sender: Some(sender),
             task: Some(task),
-            tokio: tokio.clone(),
+            tokio: runtime.clone(),
             target,
         })
     }
@@ -135,6 +137,20 @@ impl LineWriter {
     /// Where this writer writes.
     pub fn target(&self) -> &LineTarget {
         &self.target
+    }
+}
+
+impl LineOutput for LineWriter {
+    fn write_line(&mut self, line: &[u8]) -> io::Result<()> {
+        LineWriter::write_line(self, line)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        LineWriter::flush(self)
+    }
+
+    fn close(&mut self) -> io::Result<()> {
+        LineWriter::close(self)
     }
 }
 
