@@ -13,9 +13,10 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use antimony::components::dns_parse::ParseConfig;
-use antimony::components::{dns_parse_bolt, file_spout, json_lines_sink_bolt};
-use antimony::record::{ALERTS, DNS_EVENTS, Tuple};
+use antimony_components::Tuple;
+use antimony_components::parse::ParseConfig;
+use antimony_components::record::{ALERTS, DNS_EVENTS};
+use antimony_components::registry::{dns_parse_bolt, file_spout, json_lines_sink_bolt};
 use antimony_core::{Bolt, Emitter};
 use antimony_detect::{Alert, Severity};
 use antimony_engine::{BoltSpec, RunConfig, RunReport, TopologyBuilder};
@@ -41,7 +42,14 @@ impl Bolt<Tuple> for NxdomainBurst {
         for (client, (count, first)) in &self.counts {
             if *count > self.threshold {
                 out.emit(Tuple::Alert(Box::new(Alert {
-                    id: Alert::stable_id("nxdomain_burst", *client, "", *first, i64::MAX),
+                    // Its own id: this bolt is its own deduplicator (one alert per client).
+                    id: Some(Alert::stable_id(
+                        "nxdomain_burst",
+                        *client,
+                        "",
+                        *first,
+                        i64::MAX,
+                    )),
                     ts: *first,
                     detector: "nxdomain_burst".into(),
                     severity: Severity::Medium,
@@ -73,10 +81,7 @@ pub fn run(
         ),
     );
     builder
-        .set_bolt(
-            "parse",
-            dns_parse_bolt(ParseConfig::default()).map_err(anyhow::Error::msg)?,
-        )
+        .set_bolt("parse", dns_parse_bolt(ParseConfig::default())?)
         .shuffle_grouping("logs");
     let burst = BoltSpec::new(&[DNS_EVENTS.kind], Some(ALERTS), move |_| NxdomainBurst {
         threshold,

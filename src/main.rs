@@ -4,6 +4,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+mod assets;
+mod cli;
+
 // mimalloc rather than the system allocator: events are allocated on the worker that parses
 // them and freed on the one that runs their keyed detectors, and glibc's malloc spent about a
 // fifth of all CPU on the full topology on 2 workers (perf; see bench/NOTES.md).
@@ -18,8 +21,8 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .init();
-    let cli = antimony::cli::Cli::parse();
-    match antimony::cli::main(cli) {
+    let cli = cli::Cli::parse();
+    match cli::main(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("antimony: error: {error:#}");

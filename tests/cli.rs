@@ -451,7 +451,7 @@ fn every_shipped_topology_is_valid() {
     for entry in std::fs::read_dir(&dir).expect("topologies") {
         let path = entry.expect("entry").path();
         let decl = antimony_engine::TopologyDecl::from_path(&path).expect("parses");
-        if let Err(e) = decl.resolve(&antimony::components::registry()) {
+        if let Err(e) = decl.resolve(&antimony_components::registry()) {
             panic!("{}: {e}", path.display());
         }
         checked += 1;

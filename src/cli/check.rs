@@ -9,7 +9,7 @@ use antimony_detect::{Detectors, Severity};
 use serde_json::{Value, json};
 
 use super::CheckArgs;
-use crate::components::dns_detect;
+use antimony_components::detect as dns_detect;
 
 pub(super) fn check(args: CheckArgs) -> anyhow::Result<()> {
     let config = detect_config(

@@ -1,4 +1,4 @@
-//! `antimony gen`: a realistic DNS workload on standard output (see [`crate::r#gen`]).
+//! `antimony gen`: a realistic DNS workload on standard output (see [`antimony_gen`]).
 
 use std::io::{self, Write as _};
 use std::path::PathBuf;
@@ -6,13 +6,13 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::Args;
 
-use crate::r#gen::{self as generator, GenConfig, ModelConfig, OutputFormat, Pacing, Workload};
+use antimony_gen::{self as generator, GenConfig, ModelConfig, OutputFormat, Pacing, Workload};
 
 /// Options of `antimony gen`.
 #[derive(Debug, Args)]
 pub(super) struct GenArgs {
-    /// Output format.
-    #[arg(long, short, value_enum)]
+    /// Output format: windows-dns, bind or pcap.
+    #[arg(long, short)]
     format: OutputFormat,
     /// Records to write (lines, or packets for pcap): 100000, 1e6, 10M, 2_000_000.
     #[arg(long, short = 'n', value_parser = parse_count)]
@@ -112,7 +112,7 @@ pub(super) fn generate(args: GenArgs) -> anyhow::Result<()> {
             io::stderr(),
             "gen: {} records ({}), {:.1} MB in {:.2} s: {:.2}M records/s; {} exchanges: {}",
             summary.records,
-            args.format.to_possible_value_name(),
+            args.format.name(),
             summary.bytes as f64 / 1e6,
             secs,
             summary.records as f64 / secs / 1e6,
@@ -121,17 +121,6 @@ pub(super) fn generate(args: GenArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-trait ValueName {
-    fn to_possible_value_name(&self) -> String;
-}
-
-impl ValueName for OutputFormat {
-    fn to_possible_value_name(&self) -> String {
-        clap::ValueEnum::to_possible_value(self)
-            .map_or_else(|| format!("{self:?}"), |v| v.get_name().to_owned())
-    }
 }
 
 #[cfg(test)]

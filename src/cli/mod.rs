@@ -259,7 +259,7 @@ pub fn main(cli: Cli) -> anyhow::Result<()> {
         Command::Parse(args) => parse::parse(args),
         Command::Gen(args) => r#gen::generate(args),
         Command::Components => {
-            let registry = crate::components::registry();
+            let registry = antimony_components::registry();
             println!("spouts:");
             for (name, description) in registry.spout_types() {
                 println!("  {name:<14} {description}");

@@ -1,51 +1,35 @@
 //! `antimony parse`: the normalised events of files, as JSON lines, like `tshark -T json`.
 
-use std::io::Read;
-use std::path::Path;
+use std::path::PathBuf;
+use std::sync::Arc;
 
-use antimony_dns::Format;
-use antimony_dns::formats::detect_format;
+use antimony_components::Tuple;
+use antimony_components::parse::ParseConfig;
+use antimony_components::parse::config::formats;
+use antimony_components::parse::sniff::DnsSniffer;
+use antimony_components::record::{CHUNKS, DNS_EVENTS};
+use antimony_components::registry::{dns_parse_bolt, json_lines_sink_ordered};
 use antimony_engine::{RunConfig, SpoutSpec, TopologyBuilder};
 use antimony_io::LineTarget;
 use antimony_io::sources::file::{FileConfig, FileSpout};
-use anyhow::{Context as _, bail};
+use antimony_io::sources::sniff::{Sniff, SourceKind};
+use anyhow::bail;
 
 use super::ParseArgs;
-use crate::components::dns_parse::ParseConfig;
-use crate::components::{dns_parse_bolt, json_lines_sink_ordered};
-use crate::record::{CHUNKS, DNS_EVENTS, Tuple};
-
-/// Lines looked at to name a text file's format.
-const SAMPLE_LINES: usize = 64;
 
 pub(super) fn parse(args: ParseArgs) -> anyhow::Result<()> {
-    let args = &args;
     if args.list_formats {
-        for format in Format::all() {
-            println!("{:<14} {}", format.name(), format.description());
-        }
-        for format in crate::components::dns_parse::binary_formats() {
-            println!("{:<14} {}", format.0, format.1);
+        for (name, description) in formats() {
+            println!("{name:<14} {description}");
         }
         return Ok(());
     }
-    if let Some(name) = &args.format {
-        ParseConfig {
-            format: name.clone(),
-            ..ParseConfig::default()
-        }
-        .check()?;
-    }
-    for file in &args.files {
-        let format = match &args.format {
-            Some(name) => name.clone(),
-            None => recognise(file)?,
-        };
-        eprintln!("{}: {format}", file.display());
-    }
-    // With no --format, each file's decoder is chosen from its own content, as printed.
-    let format = args.format.clone().unwrap_or_else(|| "auto".to_owned());
-    let set_aside = parse_files(args, &format)?;
+    let config = ParseConfig {
+        format: args.format.clone().unwrap_or_else(|| "auto".to_owned()),
+        ..ParseConfig::default()
+    };
+    config.check()?;
+    let set_aside = parse_files(args.files, config, args.dead_letter.as_ref())?;
     if set_aside > 0 {
         match &args.dead_letter {
             Some(path) => eprintln!(
@@ -61,48 +45,48 @@ pub(super) fn parse(args: ParseArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Names the format of a file from its first bytes.
-fn recognise(path: &Path) -> anyhow::Result<String> {
-    if path.as_os_str() == "-" {
-        return Ok("auto".to_owned());
-    }
-    let mut head = Vec::with_capacity(16 * 1024);
-    std::fs::File::open(path)
-        .with_context(|| format!("cannot read {}", path.display()))?
-        .take(16 * 1024)
-        .read_to_end(&mut head)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    if let Some(name) = crate::components::dns_parse::detect_binary(&head) {
-        return Ok(name.to_owned());
-    }
-    let lines: Vec<&[u8]> = head.split(|&b| b == b'\n').take(SAMPLE_LINES).collect();
-    match detect_format(&lines) {
-        Some(format) => Ok(format.name().to_owned()),
-        None => bail!(
-            "{}: the format was not recognised; name it with --format (see --list-formats)",
-            path.display()
-        ),
+/// Recognises each file as the topologies do, and says on standard error what it took the
+/// file for: the format named with `--format`, or the one recognised.
+struct Announce {
+    named: Option<String>,
+}
+
+impl Sniff for Announce {
+    fn sniff(&self, source: &str, head: &[u8]) -> SourceKind {
+        let kind = DnsSniffer.sniff(source, head);
+        match (&self.named, &kind.format) {
+            (Some(name), _) => eprintln!("{source}: {name}"),
+            (None, Some(format)) => eprintln!("{source}: {format}"),
+            (None, None) => eprintln!(
+                "{source}: the format was not recognised; name it with --format (see --list-formats)"
+            ),
+        }
+        kind
     }
 }
 
 /// Runs `files -> dns_parse -> events on stdout` on one worker (so events keep file order);
 /// returns how many records were set aside.
-fn parse_files(args: &ParseArgs, format: &str) -> anyhow::Result<u64> {
+fn parse_files(
+    files: Vec<PathBuf>,
+    config: ParseConfig,
+    dead_letter: Option<&PathBuf>,
+) -> anyhow::Result<u64> {
+    let named = (config.format != "auto").then(|| config.format.clone());
     let mut builder = TopologyBuilder::new("parse");
-    let config = FileConfig::new("");
-    let files = args.files.clone();
+    let file_config = FileConfig::new("");
     builder.set_spout(
         "files",
         SpoutSpec::new(CHUNKS, move |_| {
-            FileSpout::<Tuple>::files(files.clone(), &config)
-                .ordered_if(crate::components::stateful_text_rule())
+            let announce = Announce {
+                named: named.clone(),
+            };
+            FileSpout::<Tuple>::files(files.clone(), &file_config).sniffer(Arc::new(announce))
         }),
     );
-    let parse = dns_parse_bolt(ParseConfig {
-        format: format.to_owned(),
-        ..ParseConfig::default()
-    })?;
-    builder.set_bolt("parse", parse).local_grouping("files");
+    builder
+        .set_bolt("parse", dns_parse_bolt(config)?)
+        .local_grouping("files");
     builder
         .set_bolt(
             "events",
@@ -112,9 +96,7 @@ fn parse_files(args: &ParseArgs, format: &str) -> anyhow::Result<u64> {
     let topology = builder.build()?;
     let config = RunConfig {
         workers: 1,
-        dead_letter: args
-            .dead_letter
-            .as_ref()
+        dead_letter: dead_letter
             .map(|p| super::run::dead_letter_output(LineTarget::File(p.clone()))),
         ..RunConfig::default()
     };

@@ -11,7 +11,7 @@ use antimony_io::LineTarget;
 use anyhow::{Context as _, bail};
 
 use super::RunArgs;
-use crate::components::registry;
+use antimony_components::registry;
 
 /// Paths and settings the command line overrides.
 #[derive(Debug, Default)]

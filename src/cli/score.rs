@@ -20,7 +20,7 @@ pub(super) fn score(args: ScoreArgs) -> anyhow::Result<()> {
     );
     let cwd = std::env::current_dir()?;
     let (mut detectors, _) = Detectors::build(&config, |path| {
-        crate::components::dns_detect::read(&cwd, path)
+        antimony_components::detect::read(&cwd, path)
     })?;
     if let Some(t) = args.threshold {
         detectors.set_alert_threshold(t);

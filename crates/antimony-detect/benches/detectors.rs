@@ -175,7 +175,6 @@ fn bench_stateful(c: &mut Criterion) {
             Some(e)
         })
         .collect();
-    let window = 3_600_000_000;
     let mut group = c.benchmark_group("stateful");
     group.throughput(Throughput::Elements(events.len() as u64));
     macro_rules! stateful {
@@ -195,13 +194,13 @@ fn bench_stateful(c: &mut Criterion) {
             });
         };
     }
-    stateful!("tunnel", Tunnel::new(TunnelConfig::default(), window));
+    stateful!("tunnel", Tunnel::new(TunnelConfig::default()));
     stateful!(
         "nxdomain_burst",
-        NxdomainBurst::new(NxdomainConfig::default(), window)
+        NxdomainBurst::new(NxdomainConfig::default())
     );
-    stateful!("beacon", Beacon::new(BeaconConfig::default(), window));
-    stateful!("new_domain", NewDomains::new(NodConfig::default(), window));
+    stateful!("beacon", Beacon::new(BeaconConfig::default()));
+    stateful!("new_domain", NewDomains::new(NodConfig::default()));
     group.finish();
 }
 

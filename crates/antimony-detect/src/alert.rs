@@ -13,7 +13,7 @@
 //!
 //! | field | meaning |
 //! |---|---|
-//! | `id` | 32 hex digits, stable: FNV-1a (128 bits) of detector, client, domain and the start of the dedup window holding `ts`. A replay of the same input gives the same ids, and alerts that the [`Deduper`](crate::Deduper) merges share one. |
+//! | `id` | 32 hex digits, stable: FNV-1a (128 bits) of detector, client, domain and the start of the dedup window holding `ts`, given once, by the [`Deduper`](crate::Deduper) (which knows the window); `null` on an alert that went through none. A replay of the same input gives the same ids. |
 //! | `ts` | event time (UTC) of the DNS event that raised the alert, RFC 3339 (`2017-08-12T09:35:32Z`, with six fractional digits when the microseconds are not zero). |
 //! | `detector` | which detector: `threat_intel`, `keyword`, `long_name`, `dga`, ... |
 //! | `severity` | `info`, `low`, `medium`, `high` or `critical`: how urgently an analyst should look. A weak signal on one name is `low`; `medium` and above need evidence that holds up (a list hit, a brand impersonation). |
@@ -183,11 +183,23 @@ impl From<Vec<String>> for Evidence {
     }
 }
 
+/// An alert's stable id: FNV-1a 128 of (detector, client, domain, start of its dedup window),
+/// written as 32 lower-case hex digits. It names the key the deduplicator keeps one alert of,
+/// and depends on nothing else, so a replay gives the same id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct AlertId(pub u128);
+
+impl fmt::Display for AlertId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:032x}", self.0)
+    }
+}
+
 /// An alert: one detector's verdict on one DNS event. See the [module docs](self) for fields.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
-    /// Stable id (32 hex digits), see [`Alert::stable_id`].
-    pub id: String,
+    /// Stable id, given by the deduplicator ([`Alert::stable_id`]); `None` until then.
+    pub id: Option<AlertId>,
     /// Event time, microseconds since the Unix epoch (UTC).
     pub ts: i64,
     /// Which detector raised it (`threat_intel`, `keyword`, `long_name`, `dga`...).
@@ -217,13 +229,13 @@ pub fn window_start(ts: i64, window_micros: i64) -> i64 {
     ts.div_euclid(window_micros) * window_micros
 }
 
-/// The 128-bit dedup key of (detector, client, domain, window start); its hex form is the id.
+/// The dedup key of (detector, client, domain, window start): the alert id.
 pub(crate) fn dedup_key(
     detector: &str,
     client: Option<IpAddr>,
     domain: &str,
     window_start: i64,
-) -> u128 {
+) -> AlertId {
     let mut h = StableHasher::new();
     h.field(detector.as_bytes());
     match client {
@@ -233,35 +245,28 @@ pub(crate) fn dedup_key(
     };
     h.field(domain.as_bytes());
     h.field(&window_start.to_le_bytes());
-    h.finish()
+    AlertId(h.finish())
 }
 
 impl Alert {
     /// The stable id of an alert of `detector` about `domain` asked by `client`, in the dedup
-    /// window (of `window_micros`) holding `ts`: 32 lower-case hex digits of FNV-1a 128 over
-    /// the length-prefixed fields. Depends on nothing else, so a replay gives the same id.
+    /// window (of `window_micros`) holding `ts`: FNV-1a 128 over the length-prefixed fields.
+    /// Depends on nothing else, so a replay gives the same id.
     pub fn stable_id(
         detector: &str,
         client: Option<IpAddr>,
         domain: &str,
         ts: i64,
         window_micros: i64,
-    ) -> String {
-        let key = dedup_key(detector, client, domain, window_start(ts, window_micros));
-        format!("{key:032x}")
+    ) -> AlertId {
+        dedup_key(detector, client, domain, window_start(ts, window_micros))
     }
 
-    /// The alert for a detector's finding on `event`, with its stable id for dedup windows of
-    /// `window_micros`.
-    pub fn from_finding(finding: Finding, event: &DnsEvent, window_micros: i64) -> Self {
+    /// The alert for a detector's finding on `event`, without an id yet (the deduplicator
+    /// gives it, for its window).
+    pub fn from_finding(finding: Finding, event: &DnsEvent) -> Self {
         Alert {
-            id: Alert::stable_id(
-                finding.detector,
-                event.client,
-                &event.qname,
-                event.ts,
-                window_micros,
-            ),
+            id: None,
             ts: event.ts,
             detector: Cow::Borrowed(finding.detector),
             severity: finding.severity,
@@ -277,7 +282,12 @@ impl Alert {
     /// Appends the documented JSON form (one object, no newline) to `out`.
     pub fn write_json(&self, out: &mut String) {
         out.push_str("{\"id\":");
-        push_json_str(out, &self.id);
+        match self.id {
+            Some(id) => {
+                let _ = write!(out, "\"{id}\"");
+            }
+            None => out.push_str("null"),
+        }
         out.push_str(",\"ts\":\"");
         write_rfc3339(self.ts, out);
         out.push_str("\",\"detector\":");
@@ -316,14 +326,16 @@ impl Alert {
         out
     }
 
-    /// A total order over every field: time first, then id, then the rest. The [`Deduper`]
-    /// keeps the smallest alert of each key, so the choice never depends on arrival order.
+    /// The canonical order of alerts, a total order over every field: id first, then time,
+    /// then the rest. The [`Deduper`] keeps the smallest alert of each key (its id is the
+    /// key, so the earliest), so the choice never depends on arrival order, and emits in
+    /// this order; it is also the order of the alerts file, whose lines start with the id.
     ///
     /// [`Deduper`]: crate::Deduper
     pub fn canonical_cmp(&self, other: &Self) -> Ordering {
-        self.ts
-            .cmp(&other.ts)
-            .then_with(|| self.id.cmp(&other.id))
+        self.id
+            .cmp(&other.id)
+            .then_with(|| self.ts.cmp(&other.ts))
             .then_with(|| self.detector.cmp(&other.detector))
             .then_with(|| self.client.cmp(&other.client))
             .then_with(|| self.domain.cmp(&other.domain))
@@ -358,13 +370,13 @@ mod tests {
     fn sample() -> Alert {
         let client: Option<IpAddr> = "10.0.0.1".parse().ok();
         Alert {
-            id: Alert::stable_id(
+            id: Some(Alert::stable_id(
                 "threat_intel",
                 client,
                 "a.evil.com",
                 1_502_530_532_000_000,
                 3_600_000_000,
-            ),
+            )),
             ts: 1_502_530_532_000_000,
             detector: Cow::Borrowed("threat_intel"),
             severity: Severity::High,
@@ -406,8 +418,10 @@ mod tests {
 
         let mut no_client = sample();
         no_client.client = None;
+        no_client.id = None;
         let v: serde_json::Value = serde_json::from_str(&no_client.to_json()).expect("valid JSON");
         assert!(v["client"].is_null());
+        assert!(v["id"].is_null(), "no deduplicator gave it an id");
     }
 
     #[test]
@@ -432,11 +446,11 @@ mod tests {
         // Pinned (computed independently from the FNV-1a 128 definition): a change here
         // changes every alert id users have stored.
         assert_eq!(
-            Alert::stable_id("dga", None, "x.com", 0, hour),
+            Alert::stable_id("dga", None, "x.com", 0, hour).to_string(),
             "f59f5044a09f74d3617d20d59f7131f6"
         );
         assert_eq!(
-            Alert::stable_id("dga", c, "x.com", hour + 5, hour),
+            Alert::stable_id("dga", c, "x.com", hour + 5, hour).to_string(),
             "96df721a26e40e0d3c96b24fe7915854"
         );
     }

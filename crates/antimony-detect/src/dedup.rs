@@ -3,9 +3,11 @@
 //!
 //! Windows are tumbling windows on event time (`ts`), of [`DedupConfig::window_secs`]. The
 //! engine offers the alerts of one epoch in any order ([`Deduper::offer`]) and then closes the
-//! epoch ([`Deduper::end_epoch`]). For each key the epoch keeps the smallest alert in
-//! [`Alert::canonical_cmp`] order (earliest, then by id and the other fields), drops keys
-//! already emitted in an earlier epoch, and emits the rest sorted by that same order. Every
+//! epoch ([`Deduper::end_epoch`]). Each alert gets its id here: the key it is kept under,
+//! computed once for this deduplicator's window. For each key the epoch keeps the smallest
+//! alert in [`Alert::canonical_cmp`] order (the earliest, then by the other fields), drops
+//! keys already emitted in an earlier epoch, and emits the rest sorted by that same order
+//! (by id: the order of the alerts file). Every
 //! decision depends only on the set of alerts in each epoch, never on their arrival order, so
 //! one worker and N workers give the same output.
 //!
@@ -20,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use ahash::AHashMap;
 
-use crate::alert::{Alert, dedup_key, window_start};
+use crate::alert::{Alert, AlertId, dedup_key, window_start};
 use crate::config::DedupConfig;
 
 /// Counters of a [`Deduper`], for metrics.
@@ -46,9 +48,9 @@ pub struct Deduper {
     window_micros: i64,
     retention_micros: i64,
     max_keys: usize,
-    pending: AHashMap<u128, Alert>,
+    pending: AHashMap<AlertId, Alert>,
     /// Keys emitted, by window start.
-    emitted: BTreeMap<i64, BTreeSet<u128>>,
+    emitted: BTreeMap<i64, BTreeSet<AlertId>>,
     keys: usize,
     newest_window: Option<i64>,
     stats: DedupStats,
@@ -70,7 +72,7 @@ impl Deduper {
         }
     }
 
-    fn key(&self, alert: &Alert) -> (u128, i64) {
+    fn key(&self, alert: &Alert) -> (AlertId, i64) {
         let window = window_start(alert.ts, self.window_micros);
         (
             dedup_key(&alert.detector, alert.client, &alert.domain, window),
@@ -78,10 +80,12 @@ impl Deduper {
         )
     }
 
-    /// Offers an alert of the current epoch.
-    pub fn offer(&mut self, alert: Alert) {
+    /// Offers an alert of the current epoch. It gets its id here, the key it is kept under:
+    /// ids name this deduplicator's window, whatever the detector assumed.
+    pub fn offer(&mut self, mut alert: Alert) {
         self.stats.offered += 1;
         let (key, _) = self.key(&alert);
+        alert.id = Some(key);
         match self.pending.get_mut(&key) {
             Some(kept) => {
                 self.stats.suppressed += 1;
@@ -184,7 +188,7 @@ mod tests {
     fn alert(detector: &'static str, client: &str, domain: &str, ts: i64, reason: &str) -> Alert {
         let client: Option<IpAddr> = client.parse().ok();
         Alert {
-            id: Alert::stable_id(detector, client, domain, ts, HOUR),
+            id: None,
             ts,
             detector: Cow::Borrowed(detector),
             severity: Severity::Low,

@@ -21,6 +21,8 @@
 //!   when nothing fires, `explain` says why in words.
 //! - [`Alert`] is the record that leaves the detectors (serde for bincode between workers, and
 //!   [`Alert::write_json`] for the documented JSON-lines form).
+//! - [`QuietNames`] remembers names that raised nothing, so a stream's repeated names are
+//!   not scored again (correct because a detector sees the question alone).
 //! - [`Deduper`] turns alert candidates of one epoch into a deterministic set of new alerts.
 //! - [`stateful`]: detectors with keyed state over sliding windows (tunnelling, NXDOMAIN
 //!   bursts, beaconing, newly observed domains); the module docs say what the engine calls.
@@ -56,6 +58,7 @@ pub mod dedup;
 pub mod detectors;
 pub mod eval;
 mod pipeline;
+pub mod quiet;
 pub mod stateful;
 
 pub use alert::{Alert, Evidence, Severity};
@@ -63,3 +66,4 @@ pub use config::DetectConfig;
 pub use dedup::{DedupStats, Deduper};
 pub use detectors::{Explanation, Finding, Name, NameDetector};
 pub use pipeline::{BuildError, BuildReport, Detectors, Verdict};
+pub use quiet::QuietNames;

@@ -89,14 +89,18 @@ pub struct Detectors {
     suspicious_config: SuspiciousConfig,
     allow: Allow,
     scoring: ScoringConfig,
-    window_micros: i64,
+}
+
+impl Default for Detectors {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl std::fmt::Debug for Detectors {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Detectors")
             .field("detectors", &self.names())
-            .field("window_micros", &self.window_micros)
             .finish()
     }
 }
@@ -160,8 +164,8 @@ pub struct Verdict {
 }
 
 impl Detectors {
-    /// No detectors; alert ids use dedup windows of `window_micros`.
-    pub fn new(window_micros: i64) -> Self {
+    /// No detectors.
+    pub fn new() -> Self {
         Detectors {
             detectors: Vec::new(),
             intel: SharedThreatIntel::default(),
@@ -169,7 +173,6 @@ impl Detectors {
             suspicious_config: SuspiciousConfig::default(),
             allow: Allow::default(),
             scoring: ScoringConfig::default(),
-            window_micros: window_micros.max(1),
         }
     }
 
@@ -187,7 +190,7 @@ impl Detectors {
                 source,
             })
         };
-        let mut detectors = Detectors::new(config.dedup.window_micros());
+        let mut detectors = Detectors::new();
         detectors.allow = Allow::new(&config.allow);
         detectors.scoring = config.scoring.clone();
         let mut report = BuildReport::default();
@@ -291,11 +294,6 @@ impl Detectors {
         self.detectors.iter().map(|d| d.name()).collect()
     }
 
-    /// The dedup window alert ids are computed for, in microseconds.
-    pub fn window_micros(&self) -> i64 {
-        self.window_micros
-    }
-
     /// The score at which a name's verdict is an alert.
     pub fn alert_threshold(&self) -> u8 {
         self.scoring.alert_threshold
@@ -384,7 +382,7 @@ impl Detectors {
         let name = Name::from_event(event);
         let before = out.len();
         self.findings(&name, |f| {
-            out.push(Alert::from_finding(f, event, self.window_micros));
+            out.push(Alert::from_finding(f, event));
         });
         out.len() - before
     }

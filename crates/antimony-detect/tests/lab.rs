@@ -72,7 +72,7 @@ fn lab_traffic_is_flagged_as_expected() {
         .collect();
     let (detectors, _) =
         Detectors::build(&config, |p| Ok(read(&p.display().to_string()))).expect("build");
-    let mut tunnel = Tunnel::new(TunnelConfig::default(), config.dedup.window_micros());
+    let mut tunnel = Tunnel::new(TunnelConfig::default());
 
     let log = read("logs/bind9_querylog.log");
     let mut decoder = Format::from_name("bind9")

@@ -15,6 +15,38 @@
 
 use std::fmt;
 
+/// Codes of the record types Antimony's detectors and generator name in code.
+pub mod rtype {
+    /// IPv4 address.
+    pub const A: u16 = 1;
+    /// Canonical name.
+    pub const CNAME: u16 = 5;
+    /// Null record (tunnels carry data in it).
+    pub const NULL: u16 = 10;
+    /// Pointer (reverse lookup).
+    pub const PTR: u16 = 12;
+    /// Mail exchanger.
+    pub const MX: u16 = 15;
+    /// Text.
+    pub const TXT: u16 = 16;
+    /// IPv6 address.
+    pub const AAAA: u16 = 28;
+    /// Service binding (browsers ask it beside A and AAAA).
+    pub const HTTPS: u16 = 65;
+    /// Any type (a query only).
+    pub const ANY: u16 = 255;
+}
+
+/// Response codes Antimony's detectors and generator name in code.
+pub mod rcode {
+    /// No error.
+    pub const NOERROR: u8 = 0;
+    /// Server failure.
+    pub const SERVFAIL: u8 = 2;
+    /// No such name.
+    pub const NXDOMAIN: u8 = 3;
+}
+
 /// The longest mnemonic in either table (`NSEC3PARAM`, `OPENPGPKEY`, `DSOTYPENI`).
 const MAX_MNEMONIC: usize = 10;
 
@@ -306,6 +338,26 @@ mod tests {
         assert_eq!(rcode_code("notimpl"), Some(4));
         assert_eq!(rcode_code("NOTIMP"), Some(4));
         assert_eq!(rcode_name(3), Some("NXDOMAIN"));
+        for (code, name) in [
+            (rtype::A, "A"),
+            (rtype::CNAME, "CNAME"),
+            (rtype::NULL, "NULL"),
+            (rtype::PTR, "PTR"),
+            (rtype::MX, "MX"),
+            (rtype::TXT, "TXT"),
+            (rtype::AAAA, "AAAA"),
+            (rtype::HTTPS, "HTTPS"),
+            (rtype::ANY, "ANY"),
+        ] {
+            assert_eq!(rtype_name(code), Some(name));
+        }
+        for (code, name) in [
+            (rcode::NOERROR, "NOERROR"),
+            (rcode::SERVFAIL, "SERVFAIL"),
+            (rcode::NXDOMAIN, "NXDOMAIN"),
+        ] {
+            assert_eq!(rcode_name(u16::from(code)), Some(name));
+        }
         assert_eq!(rcode_name(12), None);
         assert_eq!(Rcode(12).to_string(), "RCODE12");
     }

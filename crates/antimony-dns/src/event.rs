@@ -3,6 +3,7 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use antimony_core::StableHasher;
 use serde::{Deserialize, Serialize};
 
 use crate::domain;
@@ -108,5 +109,66 @@ impl DnsEvent {
     /// True for a response.
     pub fn is_response(&self) -> bool {
         self.direction == Direction::Response
+    }
+
+    /// The registered domain, or the whole name when it has none (a bare public suffix, a
+    /// single label): what domain-keyed state is kept under.
+    pub fn domain_key(&self) -> &str {
+        let rd = self.registered_domain();
+        if rd.is_empty() { &self.qname } else { rd }
+    }
+
+    /// A stable hash of `fields` of this event: the key of state kept per key, and of the
+    /// fields grouping that brings a key's events to one worker. The same in every process
+    /// and run.
+    pub fn key_hash(&self, fields: &[KeyField]) -> u64 {
+        let mut hasher = StableHasher::new();
+        for field in fields {
+            match field {
+                KeyField::Client => match self.client {
+                    None => hasher.field(&[]),
+                    Some(IpAddr::V4(a)) => hasher.field(&a.octets()),
+                    Some(IpAddr::V6(a)) => hasher.field(&a.octets()),
+                },
+                KeyField::Qname => hasher.field(self.qname.as_bytes()),
+                KeyField::RegisteredDomain => hasher.field(self.domain_key().as_bytes()),
+                KeyField::Sensor => hasher.field(self.sensor.as_deref().unwrap_or("").as_bytes()),
+            };
+        }
+        hasher.finish64()
+    }
+}
+
+/// A field of a [`DnsEvent`] that state can be kept per, and events grouped by: described
+/// here once, for the stateful detectors' keys and the topology's groupings alike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum KeyField {
+    /// The address that asked (none: one key for every event without one).
+    Client,
+    /// The question name.
+    Qname,
+    /// The registered domain ([`DnsEvent::domain_key`]: the whole name when it has none).
+    RegisteredDomain,
+    /// The sensor that saw the event.
+    Sensor,
+}
+
+impl KeyField {
+    /// Every key field, in the order a stream of events names them.
+    pub const ALL: [KeyField; 4] = [
+        KeyField::Client,
+        KeyField::Qname,
+        KeyField::RegisteredDomain,
+        KeyField::Sensor,
+    ];
+
+    /// The field's name in topologies (`client`, `qname`, `registered_domain`, `sensor`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            KeyField::Client => "client",
+            KeyField::Qname => "qname",
+            KeyField::RegisteredDomain => "registered_domain",
+            KeyField::Sensor => "sensor",
+        }
     }
 }

@@ -67,5 +67,5 @@ pub mod stream;
 pub mod time;
 pub mod wire;
 
-pub use event::{Answer, Direction, DnsEvent, TimestampMicros, Transport};
+pub use event::{Answer, Direction, DnsEvent, KeyField, TimestampMicros, Transport};
 pub use formats::{DecodeOptions, Format, LineDecoder, ParseError};

@@ -258,14 +258,15 @@ fn every_real_line_is_accepted_well_formed() {
     }
 }
 
+/// How long a line may be is the framer's decision (`max_line_bytes`, taken once where the
+/// input is cut into lines); a decoder given a huge line anyway reads it as any other.
 #[test]
-fn over_long_lines_are_refused_without_reading_them() {
-    let huge = vec![b'1'; antimony_dns::formats::MAX_LINE_LEN + 1];
+fn a_huge_line_is_no_record_and_no_panic() {
+    let huge = vec![b'1'; 1 << 20];
     for mut decoder in decoders() {
-        let error = decoder.decode_line(&huge).err();
-        assert_eq!(
-            error.map(|e| e.kind()),
-            Some(antimony_dns::formats::ParseErrorKind::TooLong)
+        assert!(
+            !matches!(decoder.decode_line(&huge), Ok(Some(_))),
+            "a megabyte of digits is no DNS record"
         );
     }
 }

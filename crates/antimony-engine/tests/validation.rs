@@ -206,7 +206,7 @@ fn declared_topologies_name_the_file_line_column_and_component() {
     assert!(e.contains("component `d` has no `inputs`"), "{e}");
 
     let e = refused("[topology]\nname = \"t\"\n[spouts.n\ntype = \"counter\"\n");
-    assert!(e.starts_with("topo.toml:3: "), "{e}");
+    assert!(e.starts_with("topo.toml:3:10: unclosed table"), "{e}");
 
     let e = refused("[topology]\nname = \"t\"\n[sprouts.n]\ntype = \"counter\"\n");
     assert!(e.contains("unknown field `sprouts`"), "{e}");

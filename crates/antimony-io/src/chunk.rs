@@ -1,6 +1,8 @@
 //! What spouts emit: chunks of whole text lines, or chunks of raw bytes, with where they came
 //! from.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 /// Whole lines read from one source, in order. Reading and moving text in chunks of tens of
@@ -18,6 +20,9 @@ pub struct TextChunk {
     /// The source's lines must be read in order by one reader (later lines depend on earlier
     /// ones, as in a log whose header names its columns).
     pub ordered: bool,
+    /// The format the source was recognised as when it was opened, if it was (see
+    /// [`sniff`](crate::sources::sniff)): readers downstream take it rather than guess again.
+    pub format: Option<Arc<str>>,
     /// This is the source's last chunk (possibly empty): a reader holding a record across
     /// lines should let it go.
     pub last: bool,
@@ -70,6 +75,8 @@ pub struct ByteChunk {
     pub source: String,
     /// Offset of the first byte in the source.
     pub offset: u64,
+    /// The format the source was recognised as when it was opened, if it was.
+    pub format: Option<Arc<str>>,
     /// The bytes.
     #[serde(with = "serde_bytes")]
     pub data: Vec<u8>,
@@ -87,6 +94,7 @@ mod tests {
             first_line: 10,
             data: data.to_vec(),
             ordered: false,
+            format: None,
             last: false,
         }
     }

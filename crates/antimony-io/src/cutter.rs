@@ -3,7 +3,10 @@
 //! Pure and synchronous so it can be tested on its own: the file and socket readers append
 //! what they read to [`LineCutter::buffer`] and call [`LineCutter::cut`].
 
+use std::sync::Arc;
+
 use crate::chunk::TextChunk;
+use crate::sources::sniff::SourceKind;
 
 /// How much of an over-long line a report keeps.
 pub const LONG_LINE_HEAD: usize = 200;
@@ -39,6 +42,7 @@ pub struct LineCutter {
     /// Inside an over-long line: where it started, its length so far, its first bytes.
     skipping: Option<(u64, u64, Vec<u8>)>,
     ordered: bool,
+    format: Option<Arc<str>>,
 }
 
 impl LineCutter {
@@ -52,12 +56,15 @@ impl LineCutter {
             line: 1,
             skipping: None,
             ordered: false,
+            format: None,
         }
     }
 
-    /// Marks the chunks cut from now on as needing one reader, in order.
-    pub fn set_ordered(&mut self, ordered: bool) {
-        self.ordered = ordered;
+    /// Stamps the chunks cut from now on with how the source is to be read: its format, and
+    /// whether they need one reader, in order.
+    pub fn set_kind(&mut self, kind: &SourceKind) {
+        self.ordered = kind.ordered;
+        self.format = kind.format.clone();
     }
 
     /// The buffer to append freshly read bytes to.
@@ -114,6 +121,7 @@ impl LineCutter {
             first_line: self.line,
             data: Vec::new(),
             ordered: self.ordered,
+            format: self.format.clone(),
             last: true,
         }));
     }
@@ -198,6 +206,7 @@ impl LineCutter {
                 first_line: self.line,
                 data,
                 ordered: self.ordered,
+                format: self.format.clone(),
                 last: false,
             };
             self.line += chunk.line_count();
@@ -300,11 +309,17 @@ mod tests {
     #[test]
     fn finishing_marks_the_last_chunk() {
         let mut cutter = LineCutter::new("s".into(), 4, 100);
-        cutter.set_ordered(true);
+        cutter.set_kind(&SourceKind {
+            ordered: true,
+            format: Some("zeek".into()),
+            ..SourceKind::default()
+        });
         let mut out = Vec::new();
         cutter.buffer().extend_from_slice(b"#fields a b\nx y\n");
         cutter.finish(&mut out);
-        assert!(out.iter().all(|c| matches!(c, Cut::Chunk(c) if c.ordered)));
+        assert!(out.iter().all(
+            |c| matches!(c, Cut::Chunk(c) if c.ordered && c.format.as_deref() == Some("zeek"))
+        ));
         let lasts: Vec<bool> = out
             .iter()
             .map(|c| matches!(c, Cut::Chunk(c) if c.last))

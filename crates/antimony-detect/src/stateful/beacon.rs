@@ -22,10 +22,10 @@ use std::collections::VecDeque;
 use std::net::IpAddr;
 
 use ahash::AHashMap;
-use antimony_dns::DnsEvent;
+use antimony_dns::{DnsEvent, KeyField};
 use serde::{Deserialize, Serialize};
 
-use super::{StatefulStats, Sweep, alert, client_bytes, domain_of, key_hash, micros};
+use super::{StatefulStats, Sweep, alert, micros};
 use crate::alert::{Alert, Severity};
 use crate::detectors::ev;
 
@@ -96,7 +96,6 @@ struct Key {
 pub struct Beacon {
     config: BeaconConfig,
     window: i64,
-    dedup_window: i64,
     pending: Vec<Obs>,
     keys: AHashMap<u64, Key>,
     newest: i64,
@@ -143,12 +142,11 @@ pub fn regularity(times: &[i64]) -> Option<(f64, f64, f64)> {
 }
 
 impl Beacon {
-    /// A detector; alert ids use dedup windows of `dedup_window_micros`.
-    pub fn new(config: BeaconConfig, dedup_window_micros: i64) -> Self {
+    /// A detector with these settings.
+    pub fn new(config: BeaconConfig) -> Self {
         Beacon {
             window: micros(config.window_secs).max(1),
             config,
-            dedup_window: dedup_window_micros.max(1),
             pending: Vec::new(),
             keys: AHashMap::new(),
             newest: i64::MIN,
@@ -157,18 +155,16 @@ impl Beacon {
         }
     }
 
-    /// The key of an event: (client, registered domain); `None` without a client or name.
-    /// Responses are skipped when the source logs both directions (a query and its answer
-    /// would look like two look-ups).
+    /// What state is kept per: the client and the registered domain.
+    pub const KEY_FIELDS: &'static [KeyField] = &[KeyField::Client, KeyField::RegisteredDomain];
+
+    /// The key of an event; `None` without a client or name. Responses are skipped when the
+    /// source logs both directions (a query and its answer would look like two look-ups).
     pub fn key(&self, event: &DnsEvent) -> Option<u64> {
         if event.client.is_none() || event.qname.is_empty() || event.is_response() {
             return None;
         }
-        Some(key_hash(&[
-            b"beacon",
-            &client_bytes(event.client),
-            domain_of(event).as_bytes(),
-        ]))
+        Some(event.key_hash(Self::KEY_FIELDS))
     }
 
     /// Buffers one event of the current epoch.
@@ -179,7 +175,7 @@ impl Beacon {
             ts: event.ts,
             key,
             client: event.client,
-            domain: domain_of(event).into(),
+            domain: event.domain_key().into(),
         });
     }
 
@@ -267,7 +263,6 @@ impl Beacon {
                 ev("skew", (skew * 1000.0).round() / 1000.0),
                 ev("window_secs", c.window_secs as usize),
             ],
-            self.dedup_window,
         ));
     }
 
@@ -293,7 +288,7 @@ mod tests {
 
     #[test]
     fn regular_check_ins_fire_irregular_browsing_does_not() {
-        let mut b = Beacon::new(BeaconConfig::default(), 3_600_000_000);
+        let mut b = Beacon::new(BeaconConfig::default());
         let mut out = Vec::new();
         let mut seed = 7u64;
         let mut t_browse = 0i64;

@@ -35,10 +35,8 @@
 //!
 //! Thresholds are in [`StatefulConfig`], with defaults and their sources documented there.
 
-use std::net::IpAddr;
-
-use antimony_dns::DnsEvent;
 use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
 
 use crate::alert::{Alert, Evidence, Severity};
 use antimony_core::StableHasher;
@@ -47,6 +45,8 @@ mod beacon;
 mod nod;
 mod nxdomain;
 mod tunnel;
+
+use antimony_dns::{DnsEvent, KeyField};
 
 pub use beacon::{Beacon, BeaconConfig};
 pub use nod::{NewDomains, NodConfig, SnapshotError};
@@ -66,6 +66,55 @@ pub struct StatefulConfig {
     /// Newly observed domains.
     pub new_domain: NodConfig,
 }
+
+/// What every stateful detector does, so the engine's bolt can run any of them the same way
+/// (see the module docs for when each is called).
+pub trait KeyedDetector: Send {
+    /// The detector's name in alerts (`tunnel`...).
+    fn name(&self) -> &'static str;
+    /// The event fields its state is kept per: every event of one key must reach the same
+    /// instance, so its input must be grouped by these fields (or by fewer of them).
+    fn key_fields(&self) -> &'static [KeyField];
+    /// Buffers one event of the current epoch.
+    fn observe(&mut self, event: &DnsEvent);
+    /// Applies the epoch's events in canonical order; appends alerts to `out`, returns how
+    /// many.
+    fn end_epoch(&mut self, out: &mut Vec<Alert>) -> usize;
+    /// Counters so far.
+    fn stats(&self) -> StatefulStats;
+}
+
+macro_rules! keyed_detector {
+    ($type:ty, $name:expr, |$this:ident| $fields:expr) => {
+        impl KeyedDetector for $type {
+            fn name(&self) -> &'static str {
+                $name
+            }
+            fn key_fields(&self) -> &'static [KeyField] {
+                let $this = self;
+                $fields
+            }
+            fn observe(&mut self, event: &DnsEvent) {
+                <$type>::observe(self, event)
+            }
+            fn end_epoch(&mut self, out: &mut Vec<Alert>) -> usize {
+                <$type>::end_epoch(self, out)
+            }
+            fn stats(&self) -> StatefulStats {
+                <$type>::stats(self)
+            }
+        }
+    };
+}
+
+keyed_detector!(Tunnel, tunnel::DETECTOR, |this| Tunnel::key_fields(
+    this.config()
+));
+keyed_detector!(NxdomainBurst, nxdomain::DETECTOR, |_this| {
+    NxdomainBurst::KEY_FIELDS
+});
+keyed_detector!(Beacon, beacon::DETECTOR, |_this| Beacon::KEY_FIELDS);
+keyed_detector!(NewDomains, nod::DETECTOR, |_this| NewDomains::KEY_FIELDS);
 
 /// Counters of a stateful detector, for metrics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -163,15 +212,6 @@ pub(crate) fn key_hash(parts: &[&[u8]]) -> u64 {
     StableHasher::hash64(parts)
 }
 
-/// The bytes of an optional client address, for keys.
-pub(crate) fn client_bytes(client: Option<IpAddr>) -> Vec<u8> {
-    match client {
-        None => Vec::new(),
-        Some(IpAddr::V4(a)) => a.octets().to_vec(),
-        Some(IpAddr::V6(a)) => a.octets().to_vec(),
-    }
-}
-
 /// Builds an alert of a stateful detector.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn alert(
@@ -184,10 +224,9 @@ pub(crate) fn alert(
     score: u8,
     reason: String,
     evidence: Vec<(String, Evidence)>,
-    window_micros: i64,
 ) -> Alert {
     Alert {
-        id: Alert::stable_id(detector, client, domain, ts, window_micros),
+        id: None,
         ts,
         detector: std::borrow::Cow::Borrowed(detector),
         severity,
@@ -226,12 +265,6 @@ pub(crate) fn entropy(s: &[u8]) -> f64 {
 /// Seconds to microseconds, saturating.
 pub(crate) fn micros(secs: u64) -> i64 {
     i64::try_from(secs.saturating_mul(1_000_000)).unwrap_or(i64::MAX)
-}
-
-/// The event's registered domain, or the whole name when it has none.
-pub(crate) fn domain_of(event: &DnsEvent) -> &str {
-    let rd = event.registered_domain();
-    if rd.is_empty() { &event.qname } else { rd }
 }
 
 #[cfg(test)]

@@ -32,11 +32,11 @@
 use std::net::IpAddr;
 
 use ahash::AHashMap;
-use antimony_dns::DnsEvent;
+use antimony_dns::{DnsEvent, KeyField};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use super::{StatefulStats, alert, domain_of, key_hash, micros};
+use super::{StatefulStats, alert, micros};
 use crate::alert::{Alert, Severity};
 use crate::detectors::ev;
 
@@ -105,7 +105,6 @@ struct Obs {
 #[derive(Debug)]
 pub struct NewDomains {
     config: NodConfig,
-    dedup_window: i64,
     pending: Vec<Obs>,
     /// Domain -> (first seen, last seen).
     seen: AHashMap<Box<str>, (i64, i64)>,
@@ -114,22 +113,23 @@ pub struct NewDomains {
 }
 
 impl NewDomains {
-    /// A detector; alert ids use dedup windows of `dedup_window_micros`.
-    pub fn new(config: NodConfig, dedup_window_micros: i64) -> Self {
+    /// A detector with these settings.
+    pub fn new(config: NodConfig) -> Self {
         NewDomains {
             start: config.start_ts,
             config,
-            dedup_window: dedup_window_micros.max(1),
             pending: Vec::new(),
             seen: AHashMap::new(),
             stats: StatefulStats::default(),
         }
     }
 
-    /// The key of an event: its registered domain; `None` for names without one.
+    /// What state is kept per: the registered domain.
+    pub const KEY_FIELDS: &'static [KeyField] = &[KeyField::RegisteredDomain];
+
+    /// The key of an event; `None` for names without a registered domain.
     pub fn key(&self, event: &DnsEvent) -> Option<u64> {
-        let rd = event.registered_domain();
-        (!rd.is_empty()).then(|| key_hash(&[b"nod", rd.as_bytes()]))
+        (!event.registered_domain().is_empty()).then(|| event.key_hash(Self::KEY_FIELDS))
     }
 
     /// Buffers one event of the current epoch. Only names not yet known are buffered, so the
@@ -139,7 +139,7 @@ impl NewDomains {
             return;
         }
         self.stats.observed += 1;
-        let rd = domain_of(event);
+        let rd = event.domain_key();
         if let Some(entry) = self.seen.get_mut(rd) {
             // Known: only the last-seen time moves (max, so order does not matter).
             entry.1 = entry.1.max(event.ts);
@@ -203,7 +203,6 @@ impl NewDomains {
                         obs.client.map(|c| c.to_string()).unwrap_or_default(),
                     ),
                 ],
-                self.dedup_window,
             ));
         }
         self.pending = pending;
@@ -299,7 +298,7 @@ impl NewDomains {
     /// first-seen and the later last-seen time. For state saved by several workers, each its
     /// own share. On an error the state is unchanged.
     pub fn merge(&mut self, bytes: &[u8]) -> Result<usize, SnapshotError> {
-        let mut other = NewDomains::new(self.config.clone(), self.dedup_window);
+        let mut other = NewDomains::new(self.config.clone());
         let n = other.restore(bytes)?;
         for (domain, (first, last)) in other.seen {
             let entry = self.seen.entry(domain).or_insert((first, last));
@@ -343,7 +342,7 @@ mod tests {
 
     #[test]
     fn warm_up_then_new_domains_fire_once_and_persist() {
-        let mut d = NewDomains::new(NodConfig::default(), 3_600_000_000);
+        let mut d = NewDomains::new(NodConfig::default());
         let mut out = Vec::new();
         d.observe(&query(0, "www.example.com"));
         d.observe(&query(DAY, "news.example.org"));
@@ -360,7 +359,7 @@ mod tests {
         );
 
         let bytes = d.snapshot();
-        let mut again = NewDomains::new(NodConfig::default(), 3_600_000_000);
+        let mut again = NewDomains::new(NodConfig::default());
         assert_eq!(again.restore(&bytes), Ok(3));
         again.observe(&query(9 * DAY, "fresh-phish.net"));
         assert_eq!(again.end_epoch(&mut out), 0);

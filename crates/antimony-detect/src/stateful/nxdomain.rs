@@ -22,10 +22,10 @@ use std::collections::VecDeque;
 use std::net::IpAddr;
 
 use ahash::AHashMap;
-use antimony_dns::DnsEvent;
+use antimony_dns::{DnsEvent, KeyField};
 use serde::{Deserialize, Serialize};
 
-use super::{StatefulStats, Sweep, alert, client_bytes, key_hash, micros};
+use super::{StatefulStats, Sweep, alert, key_hash, micros};
 use crate::alert::{Alert, Severity};
 use crate::detectors::ev;
 
@@ -98,7 +98,6 @@ struct Client {
 pub struct NxdomainBurst {
     config: NxdomainConfig,
     window: i64,
-    dedup_window: i64,
     pending: Vec<Obs>,
     keys: AHashMap<u64, Client>,
     newest: i64,
@@ -107,12 +106,11 @@ pub struct NxdomainBurst {
 }
 
 impl NxdomainBurst {
-    /// A detector; alert ids use dedup windows of `dedup_window_micros`.
-    pub fn new(config: NxdomainConfig, dedup_window_micros: i64) -> Self {
+    /// A detector with these settings.
+    pub fn new(config: NxdomainConfig) -> Self {
         NxdomainBurst {
             window: micros(config.window_secs).max(1),
             config,
-            dedup_window: dedup_window_micros.max(1),
             pending: Vec::new(),
             keys: AHashMap::new(),
             newest: i64::MIN,
@@ -121,10 +119,13 @@ impl NxdomainBurst {
         }
     }
 
-    /// The key of an event: its client; `None` when the event has no response code.
+    /// What state is kept per: the client.
+    pub const KEY_FIELDS: &'static [KeyField] = &[KeyField::Client];
+
+    /// The key of an event; `None` when the event has no response code.
     pub fn key(&self, event: &DnsEvent) -> Option<u64> {
         event.rcode?;
-        Some(key_hash(&[b"nxdomain", &client_bytes(event.client)]))
+        Some(event.key_hash(Self::KEY_FIELDS))
     }
 
     /// Buffers one event of the current epoch.
@@ -248,7 +249,6 @@ impl NxdomainBurst {
                 ev("examples", examples),
                 ev("first_example", domain),
             ],
-            self.dedup_window,
         ));
     }
 
@@ -275,7 +275,7 @@ mod tests {
 
     #[test]
     fn burst_fires_typos_do_not() {
-        let mut d = NxdomainBurst::new(NxdomainConfig::default(), 3_600_000_000);
+        let mut d = NxdomainBurst::new(NxdomainConfig::default());
         let mut out = Vec::new();
         for i in 0..40 {
             d.observe(&answer(i, "10.0.0.5", &format!("familyproud{i}.net"), 3));

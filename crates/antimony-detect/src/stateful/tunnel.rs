@@ -27,10 +27,10 @@ use std::collections::VecDeque;
 use std::net::IpAddr;
 
 use ahash::AHashMap;
-use antimony_dns::DnsEvent;
+use antimony_dns::{DnsEvent, KeyField};
 use serde::{Deserialize, Serialize};
 
-use super::{StatefulStats, Sweep, alert, client_bytes, domain_of, entropy, key_hash, micros};
+use super::{StatefulStats, Sweep, alert, entropy, key_hash, micros};
 use crate::alert::{Alert, Severity};
 use crate::detectors::ev;
 
@@ -129,7 +129,6 @@ struct Key {
 pub struct Tunnel {
     config: TunnelConfig,
     window: i64,
-    dedup_window: i64,
     pending: Vec<Obs>,
     keys: AHashMap<u64, Key>,
     newest: i64,
@@ -141,12 +140,11 @@ pub struct Tunnel {
 const MAX_EVENTS: usize = 4096;
 
 impl Tunnel {
-    /// A detector; alert ids use dedup windows of `dedup_window_micros`.
-    pub fn new(config: TunnelConfig, dedup_window_micros: i64) -> Self {
+    /// A detector with these settings.
+    pub fn new(config: TunnelConfig) -> Self {
         Tunnel {
             window: micros(config.window_secs).max(1),
             config,
-            dedup_window: dedup_window_micros.max(1),
             pending: Vec::new(),
             keys: AHashMap::new(),
             newest: i64::MIN,
@@ -155,27 +153,34 @@ impl Tunnel {
         }
     }
 
-    /// The key of an event: its registered domain (and client, for
-    /// [`KeyBy::ClientDomain`]); `None` for names with nothing below the registered domain
-    /// or no name.
+    /// What state is kept per: the registered domain, and the client for
+    /// [`KeyBy::ClientDomain`].
+    pub fn key_fields(config: &TunnelConfig) -> &'static [KeyField] {
+        match config.key_by {
+            KeyBy::Domain => &[KeyField::RegisteredDomain],
+            KeyBy::ClientDomain => &[KeyField::Client, KeyField::RegisteredDomain],
+        }
+    }
+
+    /// The key of an event (see [`Tunnel::key_fields`]); `None` for names with nothing
+    /// below the registered domain, or no name.
     pub fn key(&self, event: &DnsEvent) -> Option<u64> {
-        let rd = domain_of(event);
-        if event.qname.len() <= rd.len() {
+        if event.qname.len() <= event.domain_key().len() {
             return None;
         }
-        Some(match self.config.key_by {
-            KeyBy::Domain => key_hash(&[b"tunnel", rd.as_bytes()]),
-            KeyBy::ClientDomain => {
-                key_hash(&[b"tunnel", &client_bytes(event.client), rd.as_bytes()])
-            }
-        })
+        Some(event.key_hash(Self::key_fields(&self.config)))
+    }
+
+    /// Its settings.
+    pub fn config(&self) -> &TunnelConfig {
+        &self.config
     }
 
     /// Buffers one event of the current epoch.
     pub fn observe(&mut self, event: &DnsEvent) {
         let Some(key) = self.key(event) else { return };
         self.stats.observed += 1;
-        let rd = domain_of(event);
+        let rd = event.domain_key();
         let sub = &event.qname[..event.qname.len() - rd.len()];
         let sub = sub.strip_suffix('.').unwrap_or(sub);
         self.pending.push(Obs {
@@ -311,7 +316,6 @@ impl Tunnel {
                 ev("window_secs", c.window_secs as usize),
                 ev("example", &*k.example),
             ],
-            self.dedup_window,
         ));
     }
 
@@ -351,7 +355,7 @@ mod tests {
 
     #[test]
     fn base32_tunnel_fires_cdn_does_not() {
-        let mut t = Tunnel::new(TunnelConfig::default(), 3_600_000_000);
+        let mut t = Tunnel::new(TunnelConfig::default());
         let mut out = Vec::new();
         for i in 0..30 {
             let label = format!(
@@ -391,7 +395,7 @@ mod tests {
             })
             .collect();
         let run = |order: &[usize]| {
-            let mut t = Tunnel::new(TunnelConfig::default(), 3_600_000_000);
+            let mut t = Tunnel::new(TunnelConfig::default());
             let mut out = Vec::new();
             for &i in order {
                 t.observe(&events[i]);

@@ -4,8 +4,6 @@ use std::fmt;
 
 use crate::domain::NameError;
 
-use super::MAX_LINE_LEN;
-
 /// What kind of problem made a line unreadable. Small and `Copy`, so an error costs nothing
 /// to build on the hot path and can be counted by kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,8 +17,8 @@ pub enum ParseErrorKind {
     Name(NameError),
     /// A field that must be text is not UTF-8.
     NotUtf8,
-    /// The line is longer than [`MAX_LINE_LEN`].
-    TooLong,
+    /// A record that spans lines outgrew the decoder's cap on one record.
+    TooLarge,
     /// The line is not valid JSON, or not an object of the expected shape.
     Json,
 }
@@ -62,10 +60,6 @@ impl ParseError {
         Self::new(ParseErrorKind::NotUtf8, field, "UTF-8 text")
     }
 
-    pub(crate) fn too_long() -> Self {
-        Self::new(ParseErrorKind::TooLong, "line", "a shorter line")
-    }
-
     /// The kind of problem.
     pub fn kind(&self) -> ParseErrorKind {
         self.kind
@@ -100,12 +94,7 @@ impl fmt::Display for ParseError {
             ParseErrorKind::Invalid => write!(f, "{field}: invalid, expected {expected}"),
             ParseErrorKind::Name(e) => write!(f, "{field}: {e}"),
             ParseErrorKind::NotUtf8 => write!(f, "{field}: not UTF-8"),
-            ParseErrorKind::TooLong => {
-                write!(
-                    f,
-                    "line is longer than {MAX_LINE_LEN} bytes; is this the right format?"
-                )
-            }
+            ParseErrorKind::TooLarge => write!(f, "{field}: too large, expected {expected}"),
             ParseErrorKind::Json => write!(f, "{field}: invalid JSON, expected {expected}"),
         }
     }

@@ -55,10 +55,6 @@ pub mod zeek_json;
 
 pub use error::{ParseError, ParseErrorKind};
 
-/// Lines longer than this are refused without being read. Real DNS log lines are a few
-/// hundred bytes; a JSON line with many answers a few kilobytes.
-pub const MAX_LINE_LEN: usize = 64 * 1024;
-
 /// Decodes one framed line at a time.
 ///
 /// Decoders are cheap to create and own no I/O. Most decide each line on its own content,
@@ -492,13 +488,11 @@ pub fn detect_format(sample_lines: &[&[u8]]) -> Option<Format> {
     }
 }
 
-/// Refuses over-long lines and strips a UTF-8 byte-order mark and the line terminator; the
-/// shared first step of every decoder.
+/// Strips a UTF-8 byte-order mark and the line terminator; the shared first step of every
+/// decoder. (How long a line may be is the framer's decision, taken once where the input is
+/// cut into lines: [`antimony_core::limits::MAX_LINE_BYTES`] by default.)
 #[inline]
 pub(crate) fn prepare(line: &[u8]) -> Result<&[u8], ParseError> {
-    if line.len() > MAX_LINE_LEN {
-        return Err(ParseError::too_long());
-    }
     let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
     Ok(util::trim_end(line))
 }

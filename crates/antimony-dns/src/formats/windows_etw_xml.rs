@@ -117,7 +117,7 @@ impl LineDecoder for Decoder {
         self.reading = false;
         if self.oversized {
             return Err(ParseError::new(
-                ParseErrorKind::TooLong,
+                ParseErrorKind::TooLarge,
                 "Event",
                 "an event under 64 KiB",
             ));

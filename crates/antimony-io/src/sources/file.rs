@@ -22,12 +22,14 @@ use tokio::sync::mpsc;
 use crate::chunk::{ByteChunk, TextChunk};
 use crate::cutter::{Cut, LineCutter};
 use crate::progress;
+use crate::sources::sniff::{ByContent, SNIFF_BYTES, Sniff, SourceKind};
 
 /// How a file is read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
-    /// Text or binary, by the first 4 KiB: binary if they hold a NUL byte or invalid UTF-8.
+    /// As the spout's sniffer decides from the first bytes (by default: binary if the
+    /// first 4 KiB hold a NUL byte or invalid UTF-8).
     #[default]
     Auto,
     /// Chunks of whole lines.
@@ -86,7 +88,7 @@ fn default_chunk_bytes() -> usize {
 }
 
 fn default_max_line_bytes() -> usize {
-    64 * 1024
+    antimony_core::limits::MAX_LINE_BYTES
 }
 
 /// Chunks read ahead of the dataflow.
@@ -161,16 +163,11 @@ enum Message {
     },
 }
 
-/// Decides from a text file's first bytes whether its lines must be read in order by one
-/// reader (a format whose later lines depend on earlier ones); given by the caller, which
-/// knows the formats.
-pub type OrderRule = Arc<dyn Fn(&[u8]) -> bool + Send + Sync>;
-
 /// Reads files in chunks; emits `R::from(chunk)`.
 pub struct FileSpout<R> {
     path: PathBuf,
     files: Option<Vec<PathBuf>>,
-    ordered_if: Option<OrderRule>,
+    sniffer: Arc<dyn Sniff>,
     config: FileConfig,
     receiver: Option<mpsc::Receiver<Message>>,
     /// The reading task, stopped when the spout goes (a read of standard input may block).
@@ -192,7 +189,7 @@ impl<R> FileSpout<R> {
         FileSpout {
             path,
             files: None,
-            ordered_if: None,
+            sniffer: Arc::new(ByContent),
             config: config.clone(),
             receiver: None,
             reader: None,
@@ -207,7 +204,7 @@ impl<R> FileSpout<R> {
         FileSpout {
             path: files.first().cloned().unwrap_or_default(),
             files: Some(files),
-            ordered_if: None,
+            sniffer: Arc::new(ByContent),
             config: config.clone(),
             receiver: None,
             reader: None,
@@ -217,9 +214,10 @@ impl<R> FileSpout<R> {
 }
 
 impl<R> FileSpout<R> {
-    /// Sets the rule that marks a text file's chunks as ordered.
-    pub fn ordered_if(mut self, rule: OrderRule) -> Self {
-        self.ordered_if = Some(rule);
+    /// Sets who decides, from each file's first bytes, how it is read (text or bytes, in
+    /// order or not, which format): asked once per file, the answer stamped on its chunks.
+    pub fn sniffer(mut self, sniffer: Arc<dyn Sniff>) -> Self {
+        self.sniffer = sniffer;
         self
     }
 }
@@ -249,7 +247,7 @@ impl<R: Record + From<TextChunk> + From<ByteChunk>> Spout<R> for FileSpout<R> {
         let (sender, receiver) = mpsc::channel(READ_AHEAD);
         let reader = Reader {
             config: self.config.clone(),
-            ordered_if: self.ordered_if.clone(),
+            sniffer: Arc::clone(&self.sniffer),
             sender,
         };
         let task = crate::runtime::handle().spawn(reader.run(files));
@@ -293,7 +291,7 @@ impl<R: Record + From<TextChunk> + From<ByteChunk>> Spout<R> for FileSpout<R> {
 /// The reading task.
 struct Reader {
     config: FileConfig,
-    ordered_if: Option<OrderRule>,
+    sniffer: Arc<dyn Sniff>,
     sender: mpsc::Sender<Message>,
 }
 
@@ -323,20 +321,29 @@ impl Reader {
                     }
                 }
             };
-            let mut head = Vec::with_capacity(4096);
-            if let Err(e) = (&mut input).take(4096).read_to_end(&mut head).await {
-                self.fail(&source, e).await;
-                continue;
-            }
-            let binary = match self.config.mode {
-                Mode::Lines => false,
-                Mode::Bytes => true,
-                Mode::Auto => looks_binary(&head),
+            let head = match read_head(&mut input, source == "-").await {
+                Ok(head) => head,
+                Err(e) => {
+                    self.fail(&source, e).await;
+                    continue;
+                }
             };
-            let ok = match (binary, self.config.follow) {
-                (true, _) => self.bytes(&source, head, input).await,
-                (false, true) => self.follow(&path, &source, head, input).await,
-                (false, false) => self.lines(&source, head, input).await,
+            // The one decision on how this source is read.
+            let mut kind = self.sniffer.sniff(&source, &head);
+            match self.config.mode {
+                Mode::Lines if kind.binary => kind = SourceKind::default(),
+                Mode::Bytes if !kind.binary => {
+                    kind = SourceKind {
+                        binary: true,
+                        ..SourceKind::default()
+                    }
+                }
+                _ => {}
+            }
+            let ok = match (kind.binary, self.config.follow) {
+                (true, _) => self.bytes(&source, &kind, head, input).await,
+                (false, true) => self.follow(&path, &source, &kind, head, input).await,
+                (false, false) => self.lines(&source, &kind, head, input).await,
             };
             if !ok {
                 return;
@@ -373,25 +380,30 @@ impl Reader {
         true
     }
 
-    /// Reads text to its end. A pipe (standard input) that pauses has its whole lines sent
-    /// at once rather than waiting for a full chunk; a file is cut by content alone.
-    fn cutter(&self, source: &str, head: &[u8]) -> LineCutter {
+    /// A cutter for a text source read as `kind` says.
+    fn cutter(&self, source: &str, kind: &SourceKind) -> LineCutter {
         let mut cutter = LineCutter::new(
             source.to_owned(),
             self.config.chunk_bytes,
             self.config.max_line_bytes,
         );
-        cutter.set_ordered(self.ordered_if.as_ref().is_some_and(|rule| rule(head)));
+        cutter.set_kind(kind);
         cutter
     }
 
     /// Reads text to its end. On standard input, whole lines are sent once they have waited
     /// `linger_ms` for their chunk to fill (or after a pause), so a slow writer's lines do not
     /// wait for 64 KiB; a file is cut by content alone.
-    async fn lines(&self, source: &str, head: Vec<u8>, mut input: Input) -> bool {
+    async fn lines(
+        &self,
+        source: &str,
+        kind: &SourceKind,
+        head: Vec<u8>,
+        mut input: Input,
+    ) -> bool {
         let live = source == "-";
         let linger = Duration::from_millis(self.config.linger_ms);
-        let mut cutter = self.cutter(source, &head);
+        let mut cutter = self.cutter(source, kind);
         let mut cuts = Vec::new();
         progress::add_read(head.len() as u64);
         cutter.buffer().extend_from_slice(&head);
@@ -451,7 +463,14 @@ impl Reader {
         }
     }
 
-    async fn bytes(&self, source: &str, head: Vec<u8>, mut input: Input) -> bool {
+    async fn bytes(
+        &self,
+        source: &str,
+        kind: &SourceKind,
+        head: Vec<u8>,
+        mut input: Input,
+    ) -> bool {
+        let format = kind.format.clone();
         let size = self.config.chunk_bytes.max(4096) * 4;
         let mut offset = 0u64;
         let mut data = head;
@@ -463,6 +482,7 @@ impl Reader {
                         let last = ByteChunk {
                             source: source.to_owned(),
                             offset,
+                            format: format.clone(),
                             data,
                             last: true,
                         };
@@ -474,6 +494,7 @@ impl Reader {
                         let chunk = ByteChunk {
                             source: source.to_owned(),
                             offset,
+                            format: format.clone(),
                             data,
                             last: true,
                         };
@@ -488,6 +509,7 @@ impl Reader {
             let chunk = ByteChunk {
                 source: source.to_owned(),
                 offset,
+                format: format.clone(),
                 data: std::mem::take(&mut data),
                 last: false,
             };
@@ -502,9 +524,16 @@ impl Reader {
     /// new file (rotation) the old one is read to its end first; when the file shrinks
     /// (truncation) reading starts again from its beginning. Line numbers restart with each
     /// new file. Ends when the spout is gone (the run was stopped).
-    async fn follow(&self, path: &Path, source: &str, head: Vec<u8>, mut file: Input) -> bool {
+    async fn follow(
+        &self,
+        path: &Path,
+        source: &str,
+        kind: &SourceKind,
+        head: Vec<u8>,
+        mut file: Input,
+    ) -> bool {
         progress::add_unbounded();
-        let mut cutter = self.cutter(source, &head);
+        let mut cutter = self.cutter(source, kind);
         let mut cuts = Vec::new();
         let mut position = head.len() as u64;
         cutter.buffer().extend_from_slice(&head);
@@ -587,8 +616,26 @@ fn same_file(_a: &std::fs::Metadata, _b: &std::fs::Metadata) -> bool {
     true
 }
 
-/// Binary if the first bytes hold a NUL byte or are not UTF-8 (a character cut at the end of
-/// the sample does not count).
-fn looks_binary(head: &[u8]) -> bool {
-    head.contains(&0) || std::str::from_utf8(head).is_err_and(|e| e.error_len().is_some())
+/// The first bytes of a source, for its sniffer: up to [`SNIFF_BYTES`] of a file; of
+/// standard input, what arrives before the writer pauses (a live pipe is not held back to
+/// fill a sample).
+async fn read_head(input: &mut Input, live: bool) -> std::io::Result<Vec<u8>> {
+    let mut head = Vec::with_capacity(SNIFF_BYTES);
+    while head.len() < SNIFF_BYTES {
+        let room = (SNIFF_BYTES - head.len()) as u64;
+        let waiting = live && !head.is_empty();
+        let mut limited = (&mut *input).take(room);
+        let read = limited.read_buf(&mut head);
+        let n = match waiting {
+            true => match tokio::time::timeout(LIVE_PAUSE, read).await {
+                Ok(n) => n?,
+                Err(_) => break,
+            },
+            false => read.await?,
+        };
+        if n == 0 {
+            break;
+        }
+    }
+    Ok(head)
 }

@@ -3,4 +3,5 @@
 pub mod file;
 pub mod frame_streams;
 pub mod listen;
+pub mod sniff;
 pub mod syslog;

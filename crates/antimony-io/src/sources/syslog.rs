@@ -32,7 +32,7 @@ pub struct SyslogConfig {
 }
 
 fn default_max_message() -> usize {
-    64 * 1024
+    antimony_core::limits::MAX_LINE_BYTES
 }
 
 /// Messages gathered into one chunk at most (one epoch).

@@ -15,34 +15,11 @@
 //! milliseconds (the server asked upstream), so responses may be logged slightly out of order,
 //! as real servers do.
 
-use super::data::Workload;
-use super::rng::{AliasTable, Rng};
+use antimony_core::text::push_int;
+use antimony_dns::codes::{rcode, rtype as qtype};
 
-/// Record type codes the model uses.
-pub mod qtype {
-    /// IPv4 address.
-    pub const A: u16 = 1;
-    /// Mail exchanger.
-    pub const MX: u16 = 15;
-    /// Text.
-    pub const TXT: u16 = 16;
-    /// Pointer (reverse lookup).
-    pub const PTR: u16 = 12;
-    /// IPv6 address.
-    pub const AAAA: u16 = 28;
-    /// Service binding (browsers ask it beside A and AAAA).
-    pub const HTTPS: u16 = 65;
-}
-
-/// Response codes the model uses.
-pub mod rcode {
-    /// No error.
-    pub const NOERROR: u8 = 0;
-    /// Server failure.
-    pub const SERVFAIL: u8 = 2;
-    /// No such name.
-    pub const NXDOMAIN: u8 = 3;
-}
+use crate::data::Workload;
+use crate::rng::{AliasTable, Rng};
 
 /// What part of the model a transaction comes from (for statistics and tests).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -432,7 +409,7 @@ impl<'w> Model<'w> {
             tx.qtype = qtype::PTR;
             let octets = self.clients[rng.below(self.clients.len())].to_be_bytes();
             for octet in octets.iter().rev() {
-                push_dec(&mut tx.name, u32::from(*octet));
+                push_int(&mut tx.name, u32::from(*octet));
                 tx.name.push(b'.');
             }
             tx.name.extend_from_slice(b"in-addr.arpa");
@@ -474,43 +451,12 @@ impl<'w> Model<'w> {
         tx.upstream = None;
         tx.name.clear();
         tx.name.push(b't');
-        push_dec64(&mut tx.name, stamp);
+        push_int(&mut tx.name, stamp);
         tx.name.extend_from_slice(b".update-java.net");
         tx.answer_seed = stamp;
         tx.kind = Kind::Probe;
         &self.tx
     }
-}
-
-/// Appends `n` in decimal.
-#[inline]
-pub fn push_dec(out: &mut Vec<u8>, n: u32) {
-    // Label lengths, address octets and dates are small: skip the general loop.
-    match n {
-        0..=9 => out.push(b'0' + n as u8),
-        10..=99 => out.extend_from_slice(&[b'0' + (n / 10) as u8, b'0' + (n % 10) as u8]),
-        100..=999 => out.extend_from_slice(&[
-            b'0' + (n / 100) as u8,
-            b'0' + (n / 10 % 10) as u8,
-            b'0' + (n % 10) as u8,
-        ]),
-        _ => push_dec64(out, u64::from(n)),
-    }
-}
-
-/// Appends `n` in decimal.
-pub fn push_dec64(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[i..]);
 }
 
 /// Appends `n` in lower-case hexadecimal, no leading zeros.
@@ -534,7 +480,7 @@ mod tests {
 
     use super::*;
 
-    use crate::r#gen::tests::small_workload;
+    use crate::tests::small_workload;
 
     #[test]
     fn every_kind_shows_up_in_realistic_shares() {
@@ -547,8 +493,7 @@ mod tests {
             assert!(tx.ts >= last, "query times advance");
             last = tx.ts;
             assert!(
-                std::str::from_utf8(&tx.name)
-                    .is_ok_and(|n| super::super::data::clean_name(n).is_some()),
+                std::str::from_utf8(&tx.name).is_ok_and(|n| crate::data::clean_name(n).is_some()),
                 "{:?}",
                 String::from_utf8_lossy(&tx.name)
             );

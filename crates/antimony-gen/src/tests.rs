@@ -203,7 +203,7 @@ fn probes_carry_their_birth_time() {
 
 #[test]
 fn real_data_loads_and_decodes() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
     let data = Workload::load(&dir).expect("../shared/data holds the lists");
     assert!(data.benign.len() > 90_000 && data.families.len() >= 20);
     let text = run(&data, OutputFormat::WindowsDns, 20_000, 1);

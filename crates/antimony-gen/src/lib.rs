@@ -1,4 +1,4 @@
-//! `antimony gen`: realistic DNS workloads for tests and benchmarks.
+//! Realistic DNS workloads for tests and benchmarks (behind `antimony gen`).
 //!
 //! A [`Model`] draws DNS exchanges (popular names by Zipf rank, thousands of clients, DGA
 //! bursts, block-listed names, lookalikes, a base32 TXT tunnel, NXDOMAIN storms, beacons) from
@@ -20,8 +20,8 @@ pub mod rng;
 use std::io::{self, Write};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-pub use data::Workload;
-pub use formats::{OutputFormat, Writer};
+pub use data::{DataError, Workload};
+pub use formats::{OutputFormat, UnknownOutputFormat, Writer};
 pub use model::{Kind, Model, ModelConfig, Transaction};
 
 /// Bytes gathered before each write to the output.

@@ -6,21 +6,58 @@
 
 use antimony_dns::time::CivilDateTime;
 
-use super::model::{SERVER, Transaction, push_dec, qtype, rcode};
+use antimony_core::text::{push_int, push_int_padded};
+use antimony_dns::codes::{rcode, rtype as qtype, rtype_name};
 
-/// What `antimony gen` writes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+use crate::model::{SERVER, Transaction};
+
+/// What the generator writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OutputFormat {
     /// Windows DNS Server debug log: a received query and the sent response per exchange,
     /// plus the server's own query upstream and its answer on a cache miss.
-    #[value(name = "windows-dns", alias = "windows")]
     WindowsDns,
     /// BIND 9 query log (`category queries`, `print-time yes`): one line per query.
-    #[value(name = "bind", alias = "bind9")]
     Bind,
     /// pcap (Ethernet, IPv4, UDP port 53): a query packet and its response per exchange.
-    #[value(name = "pcap")]
     Pcap,
+}
+
+/// Names and aliases of the output formats, as the command line takes them.
+const FORMAT_NAMES: &[(&str, OutputFormat)] = &[
+    ("windows-dns", OutputFormat::WindowsDns),
+    ("windows", OutputFormat::WindowsDns),
+    ("bind", OutputFormat::Bind),
+    ("bind9", OutputFormat::Bind),
+    ("pcap", OutputFormat::Pcap),
+];
+
+/// An output format name that is not known.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown output format `{0}` (formats: windows-dns, bind, pcap)")]
+pub struct UnknownOutputFormat(pub String);
+
+impl OutputFormat {
+    /// The format's name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            OutputFormat::WindowsDns => "windows-dns",
+            OutputFormat::Bind => "bind",
+            OutputFormat::Pcap => "pcap",
+        }
+    }
+}
+
+impl std::str::FromStr for OutputFormat {
+    type Err = UnknownOutputFormat;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        FORMAT_NAMES
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|&(_, format)| format)
+            .ok_or_else(|| UnknownOutputFormat(name.to_owned()))
+    }
 }
 
 /// Turns transactions into records of one format.
@@ -106,32 +143,21 @@ fn push_hex16(out: &mut Vec<u8>, n: u16, digits: &[u8; 16]) {
     ]);
 }
 
+/// Appends the last two digits of `n`.
 fn push_2(out: &mut Vec<u8>, n: u32) {
-    out.extend_from_slice(&[b'0' + (n / 10 % 10) as u8, b'0' + (n % 10) as u8]);
+    push_int_padded(out, u64::from(n % 100), 2);
 }
 
 /// Appends a dotted IPv4 address; returns its length.
 fn push_ipv4(out: &mut Vec<u8>, ip: u32) -> usize {
     let before = out.len();
-    for (i, octet) in ip.to_be_bytes().iter().enumerate() {
-        if i > 0 {
-            out.push(b'.');
-        }
-        push_dec(out, u32::from(*octet));
-    }
+    antimony_core::text::push_ipv4(out, ip.into());
     out.len() - before
 }
 
+/// The mnemonic the logs write for a record type the model asks.
 fn qtype_name(code: u16) -> &'static str {
-    match code {
-        qtype::A => "A",
-        qtype::AAAA => "AAAA",
-        qtype::TXT => "TXT",
-        qtype::MX => "MX",
-        qtype::PTR => "PTR",
-        qtype::HTTPS => "HTTPS",
-        _ => "A",
-    }
+    rtype_name(code).unwrap_or("A")
 }
 
 /// Windows DNS debug log lines; see [`OutputFormat::WindowsDns`].
@@ -150,17 +176,17 @@ impl Windows {
             self.second = second;
             self.stamp.clear();
             let t = CivilDateTime::from_micros(second * 1_000_000);
-            push_dec(&mut self.stamp, t.month);
+            push_int(&mut self.stamp, t.month);
             self.stamp.push(b'/');
-            push_dec(&mut self.stamp, t.day);
+            push_int(&mut self.stamp, t.day);
             self.stamp.push(b'/');
-            push_dec(&mut self.stamp, t.year as u32);
+            push_int(&mut self.stamp, t.year as u32);
             self.stamp.push(b' ');
             let hour12 = match t.hour % 12 {
                 0 => 12,
                 h => h,
             };
-            push_dec(&mut self.stamp, hour12);
+            push_int(&mut self.stamp, hour12);
             self.stamp.push(b':');
             push_2(&mut self.stamp, t.minute);
             self.stamp.push(b':');
@@ -218,7 +244,7 @@ impl Windows {
         out.extend_from_slice(&b"       "[..7 - name.len()]);
         for label in tx.name.split(|&b| b == b'.') {
             out.push(b'(');
-            push_dec(out, label.len() as u32);
+            push_int(out, label.len() as u32);
             out.push(b')');
             out.extend_from_slice(label);
         }
@@ -277,7 +303,7 @@ impl Bind {
             self.stamp
                 .extend_from_slice(MONTHS[(t.month as usize).clamp(1, 12) - 1]);
             self.stamp.push(b'-');
-            push_dec(&mut self.stamp, t.year as u32);
+            push_int(&mut self.stamp, t.year as u32);
             self.stamp.push(b' ');
             push_2(&mut self.stamp, t.hour);
             self.stamp.push(b':');
@@ -302,7 +328,7 @@ impl Bind {
         out.extend_from_slice(b"98 ");
         push_ipv4(out, tx.client);
         out.push(b'#');
-        push_dec(out, u32::from(tx.port));
+        push_int(out, u32::from(tx.port));
         out.extend_from_slice(b" (");
         out.extend_from_slice(&tx.name);
         out.extend_from_slice(b"): query: ");

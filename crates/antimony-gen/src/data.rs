@@ -3,8 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, bail};
-
 /// Names packed in one buffer: no allocation per name, and a compact working set.
 #[derive(Clone, Debug, Default)]
 pub struct Names {
@@ -93,20 +91,37 @@ pub const BLOCKLIST: &str = "threatintel/blocklist.txt";
 /// Lookalikes, `original,fuzzer,domain` per line.
 pub const LOOKALIKES: &str = "lookalikes/lookalikes_dnstwist.csv";
 
+/// Why the generator's lists cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    /// The folder is not laid out like the shared data folder.
+    #[error(
+        "{0} does not hold the generator's lists (it needs {BENIGN}, {DGA}, {BLOCKLIST} and \
+         {LOOKALIKES}); point --data at the shared data folder"
+    )]
+    NotADataFolder(PathBuf),
+    /// A list cannot be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A list holds no name the model can use.
+    #[error("no usable {0} in the lists")]
+    Empty(&'static str),
+}
+
 impl Workload {
     /// Reads the lists from a data folder laid out like `../shared/data`.
-    pub fn load(dir: &Path) -> anyhow::Result<Workload> {
+    pub fn load(dir: &Path) -> Result<Workload, DataError> {
         if !dir.join(BENIGN).is_file() {
-            bail!(
-                "{} does not hold the generator's lists (it needs {BENIGN}, {DGA}, {BLOCKLIST} and \
-                 {LOOKALIKES}); point --data at the shared data folder",
-                dir.display()
-            );
+            return Err(DataError::NotADataFolder(dir.to_path_buf()));
         }
-        let read = |rel: &str| -> anyhow::Result<String> {
+        let read = |rel: &str| -> Result<String, DataError> {
             let path = dir.join(rel);
-            std::fs::read_to_string(&path)
-                .with_context(|| format!("cannot read {}", path.display()))
+            std::fs::read_to_string(&path).map_err(|source| DataError::Read { path, source })
         };
         let benign = read(BENIGN)?;
         let dga = read(DGA)?;
@@ -128,9 +143,7 @@ impl Workload {
             blocklist.lines().filter(|l| !l.starts_with('#')),
             lookalike_names,
         );
-        workload
-            .check()
-            .with_context(|| format!("in {}", dir.display()))?;
+        workload.check()?;
         Ok(workload)
     }
 
@@ -169,7 +182,7 @@ impl Workload {
     }
 
     /// Refuses lists the model cannot draw from.
-    pub fn check(&self) -> anyhow::Result<()> {
+    pub fn check(&self) -> Result<(), DataError> {
         for (what, names) in [
             ("popular names", &self.benign),
             ("DGA names", &self.dga),
@@ -177,7 +190,7 @@ impl Workload {
             ("lookalikes", &self.lookalikes),
         ] {
             if names.is_empty() {
-                bail!("no usable {what}");
+                return Err(DataError::Empty(what));
             }
         }
         Ok(())
@@ -191,7 +204,9 @@ pub fn default_data_dir() -> PathBuf {
     if here.join(BENIGN).is_file() {
         return here;
     }
-    let beside_source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
+    // This crate is `crates/antimony-gen` of the workspace; the data folder sits beside the
+    // workspace.
+    let beside_source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
     if beside_source.join(BENIGN).is_file() {
         return beside_source;
     }

@@ -1,11 +1,8 @@
-//! The built-in components a topology file may name, registered in one place.
-
-pub mod alert_dedup;
-pub mod dns_detect;
-pub mod dns_parse;
-pub mod dns_stateful;
+//! The built-in components a topology file may name, registered in one place, and the same
+//! components as specs for topologies built in Rust.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use antimony_core::ConfigError;
 use antimony_engine::{BoltSpec, Options, Registry, SpoutSpec};
@@ -14,7 +11,9 @@ use antimony_io::sources::file::{FileConfig, FileSpout};
 use antimony_io::sources::frame_streams::{FrameStreamsConfig, FrameStreamsSpout};
 use antimony_io::sources::syslog::{SyslogConfig, SyslogSpout};
 
+use crate::parse::sniff::DnsSniffer;
 use crate::record::{ALERTS, CHUNKS, DNS_EVENTS, Tuple};
+use crate::{dedup, detect, parse, stateful};
 
 /// Every built-in spout and bolt, by the `type` name topology files use.
 pub fn registry() -> Registry<Tuple> {
@@ -65,7 +64,7 @@ pub fn registry() -> Registry<Tuple> {
         "dns_parse",
         "decodes DNS logs, captures and dnstap into DNS events (`format`: auto or a format name)",
         |options| {
-            let config: dns_parse::ParseConfig = options.parse()?;
+            let config: parse::ParseConfig = options.parse()?;
             dns_parse_bolt(config).map_err(|e| e.at(options.span_of("format")))
         },
     );
@@ -73,10 +72,10 @@ pub fn registry() -> Registry<Tuple> {
         "dns_detect",
         "runs every stateless detector (lists, keywords, DGA, lookalikes, suspicious suffixes, long names) on each event; lists reload on change",
         |options| {
-            let config: dns_detect::DetectBoltConfig = options.parse()?;
-            let detectors = dns_detect::build(&config, options.base_dir)?;
+            let config: detect::DetectBoltConfig = options.parse()?;
+            let detectors = detect::build(&config, options.base_dir)?;
             Ok(BoltSpec::new(&[DNS_EVENTS.kind], Some(ALERTS), move |_| {
-                dns_detect::DetectBolt::new(std::sync::Arc::clone(&detectors))
+                detect::DetectBolt::new(Arc::clone(&detectors))
             })
             .streaming())
         },
@@ -85,13 +84,13 @@ pub fn registry() -> Registry<Tuple> {
         "dns_stateful",
         "detectors that need evidence over time, per key: tunnel, nxdomain_burst, beacon, new_domain",
         |options| {
-            let config: dns_stateful::StatefulBoltConfig = options.parse()?;
+            let config: stateful::StatefulBoltConfig = options.parse()?;
             let key = config
                 .key_fields()
                 .map_err(|e| e.at(options.span_of("detectors")))?;
             let base_dir = options.base_dir.to_path_buf();
             Ok(BoltSpec::new(&[DNS_EVENTS.kind], Some(ALERTS), move |_| {
-                dns_stateful::StatefulBolt::new(&config, &base_dir)
+                stateful::StatefulBolt::new(&config, &base_dir)
             })
             .keyed_by(&key))
         },
@@ -102,7 +101,7 @@ pub fn registry() -> Registry<Tuple> {
         |options| {
             let config: antimony_detect::config::DedupConfig = options.parse()?;
             Ok(BoltSpec::new(&[ALERTS.kind], Some(ALERTS), move |_| {
-                alert_dedup::DedupBolt::new(&config)
+                dedup::DedupBolt::new(&config)
             })
             .keyed_by(&["detector", "client", "domain"]))
         },
@@ -120,26 +119,29 @@ pub fn registry() -> Registry<Tuple> {
     registry
 }
 
-/// The `file` spout for `path`, for topologies built in Rust. Text files in a format whose
-/// lines depend on earlier ones (Zeek TSV, Windows details) keep their chunks in order.
+/// The `file` spout for `path`, for topologies built in Rust. Each file's format is
+/// recognised once, when it is opened ([`DnsSniffer`]); files in a format whose lines depend
+/// on earlier ones (Zeek TSV, Windows details) keep their chunks in order.
 pub fn file_spout(path: PathBuf, config: FileConfig) -> SpoutSpec<Tuple> {
     SpoutSpec::new(CHUNKS, move |_| {
-        FileSpout::<Tuple>::new(path.clone(), &config).ordered_if(stateful_text_rule())
+        FileSpout::<Tuple>::new(path.clone(), &config).sniffer(Arc::new(DnsSniffer))
     })
 }
 
-/// The rule file spouts use to keep a stateful text format's chunks in order.
-pub fn stateful_text_rule() -> antimony_io::sources::file::OrderRule {
-    std::sync::Arc::new(dns_parse::is_stateful_text)
+/// The `file` spout reading `files` one after the other, for topologies built in Rust.
+pub fn files_spout(files: Vec<PathBuf>, config: FileConfig) -> SpoutSpec<Tuple> {
+    SpoutSpec::new(CHUNKS, move |_| {
+        FileSpout::<Tuple>::files(files.clone(), &config).sniffer(Arc::new(DnsSniffer))
+    })
 }
 
 /// The `dns_parse` bolt, for topologies built in Rust.
-pub fn dns_parse_bolt(config: dns_parse::ParseConfig) -> Result<BoltSpec<Tuple>, ConfigError> {
+pub fn dns_parse_bolt(config: parse::ParseConfig) -> Result<BoltSpec<Tuple>, ConfigError> {
     config.check()?;
     // Streaming: a chunk's events depend on the chunk (and, for an ordered source, on the
     // chunks before it, which the parser orders itself by line number).
     Ok(BoltSpec::new(&[CHUNKS.kind], Some(DNS_EVENTS), move |_| {
-        dns_parse::ParseBolt::new(&config)
+        parse::ParseBolt::new(&config)
     })
     .streaming())
 }

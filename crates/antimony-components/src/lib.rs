@@ -1,0 +1,27 @@
+//! Antimony's built-in components for DNS topologies, usable from a topology file or from a
+//! user's own Rust topology.
+//!
+//! - [`Tuple`](record::Tuple) is the record DNS topologies move: chunks of input, DNS events,
+//!   alerts; [`record`] also names their stream types and the fields a grouping may use.
+//! - [`registry()`] maps every `type = "..."` a topology file may name to its code, in one
+//!   place: the I/O crate's spouts and sinks, and the DNS bolts of this crate.
+//! - The DNS bolts: [`parse`] (`dns_parse`: logs, captures and dnstap into events, one
+//!   decoder per source, the format recognised once per source by [`parse::sniff`]),
+//!   [`detect`] (`dns_detect`: every stateless detector, with list reload and a cache of
+//!   quiet names), [`stateful`] (`dns_stateful`: evidence over time, per key, and the
+//!   newly-observed-domain memory on disk), [`dedup`] (`alert_dedup`).
+//! - [`builtin`]: data compiled in (the bundled threat-intel list).
+//!
+//! Architecture invariant: this is the one library crate that knows both DNS and the engine;
+//! the binary above it parses arguments and wires, nothing more.
+
+pub mod builtin;
+pub mod dedup;
+pub mod detect;
+pub mod parse;
+pub mod record;
+pub mod registry;
+pub mod stateful;
+
+pub use record::Tuple;
+pub use registry::registry;

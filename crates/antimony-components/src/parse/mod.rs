@@ -1,0 +1,246 @@
+//! The `dns_parse` bolt: chunks of logs, captures and dnstap in, DNS events out, bad records
+//! set aside with `file:line` (or packet, or byte offset) and the reason.
+//!
+//! One decoder per source, made on the source's first chunk for the format the source was
+//! recognised as ([`sniff`]: once per source, by the spout that opened it, or here for
+//! sources no spout sniffed) unless `format` names one, and kept while the source is open
+//! ([`sources`]: bounded, idle sources evicted and counted, never a source still sending).
+
+pub mod config;
+pub mod sniff;
+pub mod sources;
+
+use std::sync::Arc;
+
+use antimony_core::metrics::{Counter, CounterMetric, Gauge, GaugeMetric};
+use antimony_core::{Bolt, Context, Emitter};
+use antimony_dns::formats::json_lines;
+use antimony_dns::formats::{DecodeOptions, Decoder};
+use antimony_dns::stream::{BinaryFormat, StreamDecoder, StreamError};
+use antimony_dns::{DnsEvent, Format, LineDecoder};
+use antimony_io::{ByteChunk, TextChunk};
+
+pub use self::config::ParseConfig;
+use self::sources::{MAX_SOURCES, Sources};
+use crate::record::Tuple;
+
+/// Lines the parser read.
+pub const LINES: CounterMetric =
+    CounterMetric::new("antimony_parse_lines_total", "Text lines the parser read.");
+/// Lines that hold no record (headers, comments, other kinds of log lines).
+pub const LINES_SKIPPED: CounterMetric = CounterMetric::new(
+    "antimony_parse_lines_skipped_total",
+    "Text lines that hold no DNS record (headers, comments, other kinds of log line).",
+);
+/// Sources forgotten while idle because too many were open.
+pub const SOURCES_EVICTED: CounterMetric = CounterMetric::new(
+    "antimony_parse_sources_evicted_total",
+    "Sources whose decoder was dropped while idle, because too many sources were open.",
+);
+/// Sources open now.
+pub const SOURCES_OPEN: GaugeMetric =
+    GaugeMetric::new("antimony_parse_sources", "Sources with a decoder open now.");
+
+/// The parser's own series.
+struct Series {
+    lines: Counter,
+    skipped: Counter,
+    evicted: Counter,
+    open: Gauge,
+}
+
+/// Decodes each source with its own decoder: line decoders for text, stateful stream
+/// decoders (fed their chunks in order) for binary sources.
+pub struct ParseBolt {
+    format: Option<Format>,
+    fields: Option<json_lines::FieldMap>,
+    binary_format: Option<BinaryFormat>,
+    options: DecodeOptions,
+    /// Text sources: their decoder, `None` when the format was not recognised.
+    decoders: Sources<Option<Decoder>>,
+    /// Binary sources: their decoder, `None` when the format was not recognised.
+    streams: Sources<Option<Box<dyn StreamDecoder>>>,
+    decoded: Vec<Result<DnsEvent, StreamError>>,
+    series: Option<Series>,
+    evicted_seen: u64,
+}
+
+impl ParseBolt {
+    /// A parser with these options (checked by [`ParseConfig::check`]).
+    pub fn new(config: &ParseConfig) -> Self {
+        ParseBolt {
+            fields: config.fields.clone(),
+            format: config.text_format(),
+            binary_format: config.binary_format(),
+            options: DecodeOptions {
+                date_order: config.date_order,
+                utc_offset_minutes: config.utc_offset_minutes,
+                sensor: config.sensor.as_deref().map(Arc::from),
+                year: Some(config.year.unwrap_or_else(current_year)),
+            },
+            decoders: Sources::new(MAX_SOURCES),
+            streams: Sources::new(MAX_SOURCES),
+            decoded: Vec::new(),
+            series: None,
+            evicted_seen: 0,
+        }
+    }
+
+    /// The decoder for a text source: the configured format, else the one the source was
+    /// recognised as, else recognised here from this (its first) chunk.
+    fn text_decoder(&self, chunk: &TextChunk) -> Option<Decoder> {
+        if let Some(fields) = &self.fields {
+            return Some(json_lines::Decoder::with_fields(&self.options, fields.clone()).into());
+        }
+        let format = self.format.or_else(|| match &chunk.format {
+            Some(name) => Format::from_name(name),
+            None => {
+                let sample: Vec<&[u8]> = chunk
+                    .lines()
+                    .map(|(_, line)| line)
+                    .take(sniff::SAMPLE_LINES)
+                    .collect();
+                sniff::text_format(&sample)
+            }
+        });
+        format.map(|f| f.decoder(&self.options))
+    }
+
+    fn text(&mut self, chunk: &TextChunk, out: &mut Emitter<'_, Tuple>) {
+        let source = &chunk.source;
+        let fresh = (!self.decoders.contains(source)).then(|| self.text_decoder(chunk));
+        let slot = self.decoders.get_or_insert_with(source, || fresh.flatten());
+        let mut skipped = 0u64;
+        match slot.as_mut() {
+            None => {
+                for (number, line) in chunk.lines() {
+                    out.dead_letter(
+                        Some(format!("{source}:{number}")),
+                        "the log format was not recognised; set `format` on the dns_parse bolt",
+                        String::from_utf8_lossy(line),
+                    );
+                }
+            }
+            Some(decoder) => {
+                for (number, line) in chunk.lines() {
+                    match decoder.decode_line(line) {
+                        Ok(Some(event)) => out.emit(Tuple::Dns(Arc::new(event))),
+                        Ok(None) => skipped += 1,
+                        Err(error) => out.dead_letter(
+                            Some(format!("{source}:{number}")),
+                            format!("{} line: {error}", decoder.format().name()),
+                            String::from_utf8_lossy(line),
+                        ),
+                    }
+                }
+                if chunk.last {
+                    // The source is over: a record held across lines comes out now.
+                    let next_line = chunk.first_line + chunk.line_count();
+                    match decoder.finish() {
+                        Ok(Some(event)) => out.emit(Tuple::Dns(Arc::new(event))),
+                        Ok(None) => {}
+                        Err(error) => out.dead_letter(
+                            Some(format!("{source}:{next_line}")),
+                            format!(
+                                "{} record cut short at the end: {error}",
+                                decoder.format().name()
+                            ),
+                            String::new(),
+                        ),
+                    }
+                }
+            }
+        }
+        if chunk.last {
+            self.decoders.remove(source);
+        }
+        if let Some(series) = &self.series {
+            series.lines.add(chunk.line_count());
+            series.skipped.add(skipped);
+        }
+    }
+
+    /// The decoder for a binary source: the configured format, else the one the source was
+    /// recognised as, else recognised here from its first bytes.
+    fn stream_decoder(&self, chunk: &ByteChunk) -> Option<Box<dyn StreamDecoder>> {
+        let format = self
+            .binary_format
+            .or_else(|| match (&chunk.format, self.format) {
+                (Some(name), _) => BinaryFormat::from_name(name),
+                (None, None) if chunk.offset == 0 => sniff::binary_format(&chunk.data),
+                _ => None,
+            });
+        format.map(|f| f.decoder(&self.options))
+    }
+
+    /// Feeds a binary chunk to its source's decoder; emits what it decodes.
+    fn bytes(&mut self, chunk: &ByteChunk, out: &mut Emitter<'_, Tuple>) {
+        let source = &chunk.source;
+        let fresh = (!self.streams.contains(source)).then(|| self.stream_decoder(chunk));
+        if matches!(fresh, Some(None)) {
+            out.dead_letter(
+                Some(format!("{source}, byte {}", chunk.offset)),
+                "binary input in no known format (pcap, pcapng, dnstap); set `format` on the dns_parse bolt",
+                String::new(),
+            );
+        }
+        let slot = self.streams.get_or_insert_with(source, || fresh.flatten());
+        if let Some(decoder) = slot.as_mut() {
+            decoder.push(&chunk.data, &mut self.decoded);
+            if chunk.last {
+                decoder.finish(&mut self.decoded);
+            }
+        }
+        if chunk.last {
+            self.streams.remove(source);
+        }
+        for result in self.decoded.drain(..) {
+            match result {
+                Ok(event) => out.emit(Tuple::Dns(Arc::new(event))),
+                Err(error) => out.dead_letter(
+                    Some(format!("{source}, {}", error.location)),
+                    error.reason.to_string(),
+                    String::new(),
+                ),
+            }
+        }
+    }
+
+    fn publish(&mut self) {
+        let Some(series) = &self.series else { return };
+        let evicted = self.decoders.evicted() + self.streams.evicted();
+        series.evicted.add(evicted - self.evicted_seen);
+        self.evicted_seen = evicted;
+        series
+            .open
+            .set((self.decoders.len() + self.streams.len()) as i64);
+    }
+}
+
+impl Bolt<Tuple> for ParseBolt {
+    fn on_start(&mut self, ctx: &Context) {
+        self.series = Some(Series {
+            lines: ctx.counter(&LINES, &[]),
+            skipped: ctx.counter(&LINES_SKIPPED, &[]),
+            evicted: ctx.counter(&SOURCES_EVICTED, &[]),
+            open: ctx.gauge(&SOURCES_OPEN, &[]),
+        });
+    }
+
+    fn process(&mut self, record: &mut Tuple, out: &mut Emitter<'_, Tuple>) {
+        match record {
+            Tuple::Chunk(chunk) => self.text(chunk, out),
+            Tuple::Bytes(bytes) => self.bytes(bytes, out),
+            _ => {}
+        }
+        self.publish();
+    }
+}
+
+fn current_year() -> i32 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    antimony_dns::time::civil_from_days(now.div_euclid(86_400)).0
+}

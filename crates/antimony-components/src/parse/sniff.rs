@@ -1,0 +1,115 @@
+//! Recognising a source's format: the one place it is decided.
+//!
+//! A file spout asks [`DnsSniffer`] once per file, from its first bytes, and stamps the
+//! answer on every chunk; `dns_parse` takes it from there. Sources no spout sniffed (a
+//! syslog connection, a Frame Streams socket) are recognised by `dns_parse` from their first
+//! chunk, with the same functions: [`text_format`] and [`binary_format`].
+
+use std::sync::Arc;
+
+use antimony_dns::Format;
+use antimony_dns::formats::detect_format;
+use antimony_dns::stream::BinaryFormat;
+use antimony_io::sources::sniff::{Sniff, SourceKind, looks_binary};
+
+/// Lines looked at to recognise a log's format.
+pub const SAMPLE_LINES: usize = 64;
+
+/// Recognises DNS logs, captures and dnstap from a source's first bytes.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DnsSniffer;
+
+impl Sniff for DnsSniffer {
+    fn sniff(&self, _source: &str, head: &[u8]) -> SourceKind {
+        if let Some(format) = binary_format(head) {
+            return SourceKind {
+                binary: true,
+                ordered: true,
+                format: Some(Arc::from(format.name())),
+            };
+        }
+        if looks_binary(head) {
+            // Bytes in no known format: the parser says so, with the source's name.
+            return SourceKind {
+                binary: true,
+                ..SourceKind::default()
+            };
+        }
+        let lines: Vec<&[u8]> = sample_lines(head).collect();
+        match text_format(&lines) {
+            Some(format) => SourceKind {
+                binary: false,
+                ordered: format.is_stateful(),
+                format: Some(Arc::from(format.name())),
+            },
+            None => SourceKind::default(),
+        }
+    }
+}
+
+/// The first [`SAMPLE_LINES`] whole lines of `text` (a last line without its newline, which a
+/// sample may have cut, is left out unless it is the only one).
+pub fn sample_lines(text: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let whole = match text.iter().rposition(|&b| b == b'\n') {
+        Some(end) => &text[..end],
+        None => text,
+    };
+    whole
+        .split(|&b| b == b'\n')
+        .map(|line| line.strip_suffix(b"\r").unwrap_or(line))
+        .take(SAMPLE_LINES)
+}
+
+/// The text format of a log whose first lines are `lines`, if one reads them.
+pub fn text_format(lines: &[&[u8]]) -> Option<Format> {
+    detect_format(lines)
+}
+
+/// The binary format a source's first bytes are in, by its magic number.
+pub fn binary_format(head: &[u8]) -> Option<BinaryFormat> {
+    BinaryFormat::detect(head)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
+
+    fn sniff(path: &str) -> SourceKind {
+        let bytes = std::fs::read(format!("{DATA}/{path}")).expect("shared data");
+        let head = &bytes[..bytes.len().min(antimony_io::sources::sniff::SNIFF_BYTES)];
+        DnsSniffer.sniff(path, head)
+    }
+
+    #[test]
+    fn real_files_are_recognised_once_with_their_order() {
+        for (path, format, binary, ordered) in [
+            ("logs/bind9_querylog.log", "bind9", false, false),
+            ("logs/zeek_dns_tsv_txt.log", "zeek", false, true),
+            (
+                "logs/windows_dns_debug_details.log",
+                "windows-debug-details",
+                false,
+                true,
+            ),
+            ("logs/suricata_eve_dns_v2.json", "suricata", false, false),
+            ("pcaps/lab/lab_dns.pcap", "pcap", true, true),
+            ("dnstap/bind.dnstap", "dnstap", true, true),
+        ] {
+            let kind = sniff(path);
+            assert_eq!(kind.format.as_deref(), Some(format), "{path}");
+            assert_eq!((kind.binary, kind.ordered), (binary, ordered), "{path}");
+        }
+    }
+
+    #[test]
+    fn unknown_text_and_bytes_name_no_format() {
+        assert_eq!(
+            DnsSniffer.sniff("t", b"hello\nworld\n"),
+            SourceKind::default()
+        );
+        let kind = DnsSniffer.sniff("b", b"\0\x01\x02 not a capture");
+        assert!(kind.binary && kind.format.is_none());
+    }
+}
