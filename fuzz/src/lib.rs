@@ -22,10 +22,15 @@ fn options() -> DecodeOptions {
 }
 
 /// Decodes each line of `data` with the decoder of the format named `name`.
+///
+/// # Panics
+///
+/// When no format has that name: a misspelt target would otherwise fuzz nothing and report
+/// no findings, so the first input stops it with a message instead.
 pub fn decode_lines(name: &str, data: &[u8]) {
-    let Some(format) = Format::from_name(name) else {
-        return;
-    };
+    let format = Format::from_name(name).unwrap_or_else(|| {
+        panic!("fuzz target names an unknown format {name:?}; see Format::from_name")
+    });
     let mut decoder = format.decoder(&options());
     run(&mut decoder, data);
 }

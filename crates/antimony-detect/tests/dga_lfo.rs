@@ -1,6 +1,16 @@
-//! Leave-families-out comparison of the DGA candidates (slow: `--ignored --nocapture`).
+//! Leave-families-out DGA detection on the shared data: a family the model never saw in
+//! training is still caught at a benign false-positive rate of 1e-3.
+//!
+//! The full comparison (22 families, every candidate, shipped parameters) is
+//! `antimony eval --compare`; it trains a model per family and takes minutes. This test holds
+//! out three families of different kinds and trains smaller forests, so it runs in a debug
+//! build in about 20 seconds (measured: 21 s on two shared cores). Its families are scored by
+//! models trained on the benign training labels and all 21 other families, exactly as in the
+//! full evaluation; only the number of trees differs.
 
-use antimony_detect::detectors::dga::boost::Candidate;
+use antimony_detect::detectors::dga::boost::{
+    Candidate, FPRS, SHIPPED_MIN_LABEL_LEN, SHIPPED_PARAMS,
+};
 use antimony_detect::detectors::gbdt::Params;
 use antimony_detect::eval;
 
@@ -10,70 +20,77 @@ fn read(path: &str) -> String {
     std::fs::read_to_string(format!("{DATA}/{path}")).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
+/// The held-out families and their recall floors at a benign FPR of 1e-3.
+///
+/// Measured with 20 trees: corebot (random letters and digits) 0.999, ramnit (random
+/// letters) 0.970, nymaim (pronounceable pieces) 0.680. The floors leave a few points of
+/// margin; a change to the features or the training that makes unseen families slip below
+/// them fails here.
+const HELD_OUT: &[(&str, f64)] = &[("corebot", 0.95), ("nymaim", 0.6), ("ramnit", 0.9)];
+
+/// Every other family, trained on as one group.
+const REST: &str = "rest";
+
 #[test]
-#[ignore = "slow: trains 22 models per candidate"]
-fn compare_candidates() {
-    let min_len: usize = std::env::var("DGA_MIN_LEN")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(7);
-    let rounds: usize = std::env::var("DGA_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(120);
-    let depth: usize = std::env::var("DGA_DEPTH")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(4);
+fn unseen_families_are_caught_at_a_low_false_positive_rate() {
+    let benign = read("benign/benign_top.txt");
+    let dga = read("dga/dga_train.csv");
     let random = read("benign/opendns_random_10k.txt");
+    // The 19 other families become one: `dga_leave_families_out` trains, for each family,
+    // on every other, so each held-out family is scored by a model that saw all the rest;
+    // the model for `rest` itself is a by-product and not looked at.
+    let mut csv = String::from("family,domain\n");
+    for (family, domain) in eval::dga_rows(&dga) {
+        let family = if HELD_OUT.iter().any(|(f, _)| *f == family) {
+            family
+        } else {
+            REST
+        };
+        csv.push_str(&format!("{family},{domain}\n"));
+    }
+    let params = Params {
+        rounds: 20,
+        ..SHIPPED_PARAMS
+    };
     let results = eval::dga_leave_families_out(
-        &read("benign/benign_top.txt"),
-        &read("dga/dga_train.csv"),
+        &benign,
+        &csv,
         &[("opendns_random_10k", &random)],
-        &match std::env::var("DGA_CANDIDATES").as_deref() {
-            Ok("blend") => vec![
-                Candidate::Blend(Params {
-                    rounds,
-                    depth,
-                    ..Params::default()
-                }),
-                Candidate::Boosted(Params {
-                    rounds,
-                    depth,
-                    ..Params::default()
-                }),
-            ],
-            _ => vec![
-                Candidate::Logistic,
-                Candidate::Boosted(Params {
-                    rounds,
-                    depth,
-                    ..Params::default()
-                }),
-            ],
-        },
-        min_len,
+        &[Candidate::Boosted(params)],
+        SHIPPED_MIN_LABEL_LEN,
         |_| {},
     );
-    for r in &results {
-        println!("== {}", r.candidate);
-        for (family, f) in &r.families {
-            println!(
-                "{family:18} {:5} {:.3} {:.3} {:.3}",
-                f.total,
-                f.caught[0] as f64 / f.total as f64,
-                f.caught[1] as f64 / f.total as f64,
-                f.caught[2] as f64 / f.total as f64
-            );
-        }
+    let [result] = &results[..] else {
+        panic!("one candidate, {} results", results.len());
+    };
+    let k = FPRS
+        .iter()
+        .position(|&f| f == 1e-3)
+        .expect("recall is measured at 1e-3");
+    for &(family, floor) in HELD_OUT {
+        let r = result
+            .families
+            .get(family)
+            .unwrap_or_else(|| panic!("{family}: not in the data"));
+        let recall = r.caught[k] as f64 / r.total as f64;
         println!(
-            "macro {:.3} {:.3} {:.3}; opendns_random FPR {:.4} {:.4} {:.4}",
-            r.macro_recall(0),
-            r.macro_recall(1),
-            r.macro_recall(2),
-            r.other_fpr(0, 0),
-            r.other_fpr(0, 1),
-            r.other_fpr(0, 2)
+            "{family}: {}/{} = {recall:.3}; benign FPR {:.5}, opendns_random_10k FPR {:.5}",
+            r.caught[k], r.total, r.fpr[k], r.other_fpr[0][k]
+        );
+        // Every family has 2,500 names in the data, nearly all distinct labels.
+        assert!(r.total > 2_000, "{family}: only {} labels", r.total);
+        assert!(
+            recall >= floor,
+            "{family}: recall {recall:.3} at FPR 1e-3, below {floor}"
+        );
+        // The threshold is set on the held-out fifth of benign_top: at most 1e-3 fire.
+        assert!(r.fpr[k] <= 1e-3, "{family}: benign FPR {}", r.fpr[k]);
+        // On a benign list never trained on (random, not popular, names) the same threshold
+        // fires more: measured 0.0038 to 0.0046 over these models. Bound: 0.008.
+        assert!(
+            r.other_fpr[0][k] <= 0.008,
+            "{family}: opendns_random_10k FPR {}",
+            r.other_fpr[0][k]
         );
     }
 }

@@ -140,8 +140,11 @@ fn parse_line(line: &str) -> Result<Vec<Msg>, String> {
     let rcodes = list(rcodes);
     let mut counts: Vec<usize> = list(counts)
         .iter()
-        .map(|c| c.parse().unwrap_or(0))
-        .collect();
+        .map(|c| {
+            c.parse()
+                .map_err(|_| format!("frame {frame}: question count {c:?}"))
+        })
+        .collect::<Result<_, _>>()?;
     if n == 1 && counts.is_empty() {
         // UPDATE messages: tshark counts zones (dns.count.zones), not questions.
         counts.push(names.len());
@@ -179,7 +182,10 @@ fn parse_line(line: &str) -> Result<Vec<Msg>, String> {
         };
         let (qname, qtype) = if counts[i] > 0 {
             let name = if names[q] == "<Root>" { "" } else { &names[q] };
-            (escape(name), types[q].parse().unwrap_or(u16::MAX))
+            let qtype = types[q]
+                .parse()
+                .map_err(|_| format!("frame {frame}: type {:?}", types[q]))?;
+            (escape(name), qtype)
         } else {
             (String::new(), 0)
         };
@@ -195,8 +201,15 @@ fn parse_line(line: &str) -> Result<Vec<Msg>, String> {
     Ok(msgs)
 }
 
+/// The messages of a fixture. A missing fixture is an error, not an empty list: a capture
+/// without one would otherwise pass whenever we decode nothing from it.
 fn tshark(fixture: &Path) -> Vec<Msg> {
-    let text = std::fs::read_to_string(fixture).unwrap_or_default();
+    let text = std::fs::read_to_string(fixture).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (make it with tests/fixtures/tshark/regenerate.sh)",
+            fixture.display()
+        )
+    });
     let mut msgs = Vec::new();
     for line in text.lines() {
         match parse_line(line) {
@@ -256,6 +269,7 @@ fn every_pcap_matches_tshark() {
     let mut failures = Vec::new();
     let mut compared = 0;
     let mut seen_known = Vec::new();
+    let mut fixtures_used = Vec::new();
     let pcapng = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/pcapng");
     let dirs = [
         (format!("{DATA}/tcpdump"), "tcpdump", "pcap"),
@@ -276,7 +290,9 @@ fn every_pcap_matches_tshark() {
                 .and_then(|s| s.to_str())
                 .unwrap_or_default();
             let file = format!("{dir}/{stem}");
-            let expected = tshark(&Path::new(FIXTURES).join(format!("{file}.tsv")));
+            let fixture = Path::new(FIXTURES).join(format!("{file}.tsv"));
+            let expected = tshark(&fixture);
+            fixtures_used.push(fixture);
             let bytes = std::fs::read(&path).expect("read pcap");
             let (got, errors) = ours(&bytes);
             let tshark_only = minus(&expected, &got);
@@ -320,6 +336,19 @@ fn every_pcap_matches_tshark() {
             k.why
         );
     }
+    // Every fixture has its capture: a capture that went missing is not silently skipped.
+    let unused: Vec<_> = std::fs::read_dir(FIXTURES)
+        .expect("fixture directory")
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.is_dir())
+        .flat_map(|dir| std::fs::read_dir(dir).expect("fixture directory"))
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "tsv") && !fixtures_used.contains(p))
+        .collect();
+    assert!(
+        unused.is_empty(),
+        "fixtures without their capture: {unused:?}"
+    );
     assert!(compared > 6000, "only {compared} messages compared");
     assert!(failures.is_empty(), "{}", failures.concat());
 }

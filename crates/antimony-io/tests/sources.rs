@@ -1,5 +1,6 @@
-//! Spouts against real peers: files that grow, rotate and shrink; globs; binary files; a
-//! syslog sender (`logger`, when installed) and Frame Streams senders.
+//! Spouts against real peers: files that grow, rotate and shrink; globs; binary files, read
+//! as bytes or, when told, as lines; syslog senders over UDP and TCP and Frame Streams
+//! senders (this file's own sockets; `tests/live.rs` drives `logger` and `fstrm_replay`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -51,7 +52,7 @@ impl Record for Rec {
 /// What reached the sink: lines with (source, number), and byte streams per source.
 #[derive(Default)]
 struct Seen {
-    lines: Vec<(String, u64, String)>,
+    lines: Vec<(String, u64, Vec<u8>)>,
     bytes: Vec<(String, u64, Vec<u8>, bool)>,
 }
 
@@ -60,11 +61,7 @@ impl Seen {
         match record {
             Rec::Text(c) => {
                 for (n, line) in c.lines() {
-                    self.lines.push((
-                        c.source.clone(),
-                        n,
-                        String::from_utf8_lossy(line).into_owned(),
-                    ));
+                    self.lines.push((c.source.clone(), n, line.to_vec()));
                 }
             }
             Rec::Bytes(c) => self.bytes.push((c.source, c.offset, c.data, c.last)),
@@ -117,7 +114,10 @@ fn append(path: &Path, text: &str) {
 }
 
 fn lines_of(seen: &Seen) -> Vec<String> {
-    seen.lines.iter().map(|(_, _, l)| l.clone()).collect()
+    seen.lines
+        .iter()
+        .map(|(_, _, l)| String::from_utf8_lossy(l).into_owned())
+        .collect()
 }
 
 #[test]
@@ -200,13 +200,56 @@ fn a_glob_reads_every_match_in_name_order_and_binary_files_as_bytes() {
     assert_eq!(joined, binary);
     assert!(seen.bytes.last().is_some_and(|b| b.3));
     assert!(seen.bytes.iter().rev().skip(1).all(|b| !b.3));
+}
 
-    // `mode = "lines"` reads even a binary-looking file as text.
-    let config = FileConfig {
-        mode: Mode::Lines,
-        ..FileConfig::new("x")
+#[test]
+fn mode_lines_reads_a_binary_looking_file_as_text() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("odd.log");
+    // NUL bytes and invalid UTF-8 in the first 4 KiB: what `Mode::Auto` takes for binary.
+    let content: &[u8] = b"first\n\0nul\0inside\n\xff\xfe not UTF-8\r\nlast, no newline";
+    std::fs::write(&path, content).expect("write");
+    let read = |mode: Mode| {
+        let config = FileConfig {
+            mode,
+            ..FileConfig::new(path.display().to_string())
+        };
+        let p = path.clone();
+        let (seen, _stop, run) = start(move || FileSpout::<Rec>::new(p, &config));
+        run.join().expect("finishes");
+        std::mem::take(&mut *seen.lock().expect("lock"))
     };
-    assert_eq!(config.mode, Mode::Lines);
+
+    // The control: by default the file is binary and arrives as bytes.
+    let auto = read(Mode::Auto);
+    assert!(auto.lines.is_empty(), "{:?}", auto.lines);
+    let joined: Vec<u8> = auto.bytes.iter().flat_map(|b| b.2.clone()).collect();
+    assert_eq!(joined, content);
+
+    // `mode = "lines"`: the same file arrives as text chunks, line by line, each with its
+    // number, its bytes as they are in the file (line endings removed).
+    let lines = read(Mode::Lines);
+    assert!(lines.bytes.is_empty(), "no byte chunks: {:?}", lines.bytes);
+    assert!(
+        lines
+            .lines
+            .iter()
+            .all(|(source, _, _)| source.ends_with("odd.log"))
+    );
+    let got: Vec<(u64, &[u8])> = lines
+        .lines
+        .iter()
+        .map(|(_, n, l)| (*n, l.as_slice()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (1, &b"first"[..]),
+            (2, &b"\0nul\0inside"[..]),
+            (3, &b"\xff\xfe not UTF-8"[..]),
+            (4, &b"last, no newline"[..]),
+        ]
+    );
 }
 
 fn free_port() -> u16 {
