@@ -9,6 +9,7 @@ use antimony_core::Metrics;
 use antimony_core::metrics::Label;
 use antimony_engine::StopHandle;
 use antimony_engine::runtime::EMITTED;
+use antimony_io::meters::{BYTES_EXPECTED, BYTES_READ, UNBOUNDED};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Stops the run on the first Ctrl-C (what is in flight drains); exits on the second.
@@ -58,9 +59,13 @@ impl Progress {
             bar.set_style(style);
             let started = Instant::now();
             while !finished.load(Ordering::Relaxed) {
-                let total = antimony_io::progress::total_bytes();
-                bar.set_length(total.max(antimony_io::progress::read_bytes()));
-                bar.set_position(antimony_io::progress::read_bytes());
+                let read = metrics.total(BYTES_READ.name, &[]);
+                let total = match metrics.total(UNBOUNDED.name, &[]) {
+                    0 => metrics.total(BYTES_EXPECTED.name, &[]),
+                    _ => 0,
+                };
+                bar.set_length(total.max(read));
+                bar.set_position(read);
                 let labels: Vec<Label> = events_from.iter().map(|c| Label::component(c)).collect();
                 let records = metrics.total(EMITTED.name, &labels);
                 let rate = records as f64 / started.elapsed().as_secs_f64().max(1e-3);

@@ -178,21 +178,7 @@ pub(super) fn summary(outcome: &Outcome) -> String {
         report.elapsed.as_secs_f64(),
         if workers == 1 { "" } else { "s" }
     );
-    out.push_str(&format!(
-        "  {:<12} {:<12} {:>10} {:>10} {:>10} {:>7}\n",
-        "component", "type", "in", "out", "set aside", "panics"
-    ));
-    for c in &report.components {
-        // Spouts receive nothing: show a dash rather than a misleading zero.
-        let received = match report.is_spout(&c.name) {
-            true => "-".to_owned(),
-            false => c.received.to_string(),
-        };
-        out.push_str(&format!(
-            "  {:<12} {:<12} {:>10} {:>10} {:>10} {:>7}\n",
-            c.name, c.type_name, received, c.emitted, c.dead_letters, c.panics
-        ));
-    }
+    out.push_str(&report.summary());
     let set_aside = report.dead_letters();
     if set_aside > 0 {
         match dead_letter {

@@ -11,7 +11,7 @@
 //! - [`line_writer`]: lines written to a file or a standard stream through Tokio, with
 //!   backpressure (sinks, and the engine's dead-letter output).
 //! - [`runtime`]: the process's I/O runtime, which every spout and sink shares.
-//! - [`progress`]: how far file spouts have read, for a progress bar.
+//! - [`meters`]: the series every source keeps (bytes read and expected, messages).
 //!
 //! Architecture invariant: nothing here knows DNS or the engine (it builds on
 //! `antimony-core` alone). Spouts emit [`TextChunk`]s and
@@ -21,7 +21,7 @@
 pub mod chunk;
 pub mod cutter;
 pub mod line_writer;
-pub mod progress;
+pub mod meters;
 pub mod runtime;
 pub mod sinks;
 pub mod sources;

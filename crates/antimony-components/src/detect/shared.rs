@@ -6,11 +6,29 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
-use antimony_core::ConfigError;
+use antimony_core::metrics::{Counter, CounterMetric, Label};
+use antimony_core::{ConfigError, Context};
 use antimony_detect::Detectors;
 use antimony_detect::config::{DetectConfig, ListConfig};
 
 use super::config::DetectBoltConfig;
+
+/// Threat-intel list sets swapped in while running.
+pub const LIST_RELOADS: CounterMetric = CounterMetric::new(
+    "antimony_detect_list_reloads_total",
+    "Times the threat-intel lists were read again after a change and swapped in.",
+);
+/// List changes not taken: a file that no longer reads or parses.
+pub const LIST_RELOADS_REFUSED: CounterMetric = CounterMetric::new(
+    "antimony_detect_list_reloads_refused_total",
+    "Times a changed list could not be read or parsed, so the lists in force stayed.",
+);
+
+#[derive(Clone)]
+struct ReloadCounts {
+    done: Counter,
+    refused: Counter,
+}
 
 /// The detectors every worker's bolt shares, and what reloading their lists needs.
 pub struct SharedDetectors {
@@ -56,9 +74,10 @@ impl SharedDetectors {
         self.generation.load(Ordering::Acquire)
     }
 
-    /// Starts the list watcher on the I/O runtime, once per process. It holds the detectors
-    /// weakly, so it ends with the run.
-    pub fn watch(self: &Arc<Self>) {
+    /// Starts the list watcher on the I/O runtime, once per process, counting its reloads
+    /// in `ctx`'s registry (per component: the lists are the process's, not a worker's). It
+    /// holds the detectors weakly, so it ends with the run.
+    pub fn watch(self: &Arc<Self>, ctx: &Context) {
         let Some(period) = self.reload else { return };
         let files: Vec<PathBuf> = self
             .lists
@@ -69,6 +88,11 @@ impl SharedDetectors {
         if files.is_empty() || self.watching.swap(true, Ordering::AcqRel) {
             return;
         }
+        let labels = [Label::component(&ctx.component)];
+        let counts = ReloadCounts {
+            done: ctx.metrics.counter(&LIST_RELOADS, &labels),
+            refused: ctx.metrics.counter(&LIST_RELOADS_REFUSED, &labels),
+        };
         let shared = Arc::downgrade(self);
         antimony_io::runtime::handle().spawn(async move {
             // Polling the files' modification time and length, rather than inotify: it sees
@@ -87,20 +111,22 @@ impl SharedDetectors {
                     seen = now;
                     let shared = Arc::clone(&shared);
                     // Reading and indexing a big list is blocking work.
-                    let _ = tokio::task::spawn_blocking(move || shared.reload_lists()).await;
+                    let counts = counts.clone();
+                    let _ = tokio::task::spawn_blocking(move || shared.reload_lists(&counts)).await;
                 }
             }
         });
     }
 
     /// Reads every list again and swaps the new set in; on an error the old set stays.
-    fn reload_lists(&self) {
+    fn reload_lists(&self, counts: &ReloadCounts) {
         let mut texts = Vec::with_capacity(self.lists.len());
         for list in &self.lists {
             match read(&self.base_dir, &list.path) {
                 Ok(text) => texts.push((list.spec(), text)),
                 Err(e) => {
                     tracing::warn!(path = %list.path.display(), error = %e, "list not reloaded: the lists in force stay");
+                    counts.refused.inc();
                     return;
                 }
             }
@@ -109,11 +135,15 @@ impl SharedDetectors {
         match intel.reload(texts.iter().map(|(spec, text)| (spec, text.as_str()))) {
             Ok(reports) => {
                 self.generation.fetch_add(1, Ordering::Release);
+                counts.done.inc();
                 for list in reports {
                     tracing::info!(?list, "threat-intel list reloaded");
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "lists not reloaded: the lists in force stay"),
+            Err(e) => {
+                tracing::warn!(error = %e, "lists not reloaded: the lists in force stay");
+                counts.refused.inc();
+            }
         }
     }
 }

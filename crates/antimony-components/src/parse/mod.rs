@@ -38,8 +38,10 @@ pub const SOURCES_EVICTED: CounterMetric = CounterMetric::new(
     "Sources whose decoder was dropped while idle, because too many sources were open.",
 );
 /// Sources open now.
-pub const SOURCES_OPEN: GaugeMetric =
-    GaugeMetric::new("antimony_parse_sources", "Sources with a decoder open now.");
+pub const SOURCES_OPEN: GaugeMetric = GaugeMetric::new(
+    "antimony_parse_sources_open",
+    "Sources with a decoder held now (a source shared by several workers is held by each until its end or its eviction).",
+);
 
 /// The parser's own series.
 struct Series {

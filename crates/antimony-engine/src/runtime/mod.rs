@@ -9,6 +9,7 @@
 
 mod dataflow;
 mod panic;
+mod report;
 mod stats;
 
 use std::fmt;
@@ -16,11 +17,12 @@ use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use antimony_core::metrics::{Metrics, Sample};
+use antimony_core::metrics::Metrics;
 use antimony_core::{LineOutput, Record};
 
+pub use report::RunReport;
 pub use stats::{ComponentStats, DEAD_LETTERS, EMITTED, PANICS, RECEIVED};
 
 use crate::error::RunError;
@@ -94,42 +96,6 @@ pub struct ClusterConfig {
     pub process: usize,
     /// `host:port` of every process, in index order.
     pub addresses: Vec<String>,
-}
-
-/// What a run did.
-#[derive(Clone, Debug)]
-pub struct RunReport {
-    /// The topology's name.
-    pub topology: String,
-    /// The engine's counts per component, in topology order (this process's share in
-    /// cluster mode).
-    pub components: Vec<ComponentStats>,
-    /// Every series of the run's registry at its end: the engine's and the components' own.
-    pub metrics: Vec<Sample>,
-    /// Wall-clock time of the run.
-    pub elapsed: Duration,
-}
-
-impl RunReport {
-    /// Total records set aside by all components.
-    pub fn dead_letters(&self) -> u64 {
-        self.components.iter().map(|c| c.dead_letters).sum()
-    }
-
-    /// Total panics caught.
-    pub fn panics(&self) -> u64 {
-        self.components.iter().map(|c| c.panics).sum()
-    }
-
-    /// Whether the named component is a spout.
-    pub fn is_spout(&self, name: &str) -> bool {
-        self.component(name).is_some_and(|c| c.spout)
-    }
-
-    /// The stats of one component.
-    pub fn component(&self, name: &str) -> Option<&ComponentStats> {
-        self.components.iter().find(|c| c.name == name)
-    }
 }
 
 /// A handle to stop a run from another thread (a signal, a test): spouts stop at their next

@@ -9,10 +9,22 @@
 
 use std::path::PathBuf;
 
+use antimony_core::metrics::{Counter, CounterMetric};
 use antimony_core::{Bolt, Context, Emitter, Record};
 
 use crate::line_writer::{LineTarget, LineWriter};
 use serde::Deserialize;
+
+/// Lines a sink wrote.
+pub const LINES_WRITTEN: CounterMetric = CounterMetric::new(
+    "antimony_sink_lines_written_total",
+    "Lines a sink handed to its output.",
+);
+/// Lines a sink could not write.
+pub const LINES_FAILED: CounterMetric = CounterMetric::new(
+    "antimony_sink_lines_failed_total",
+    "Lines a sink could not write (each set aside with the reason).",
+);
 
 /// A record that can render itself as one line of JSON.
 pub trait JsonLine {
@@ -54,6 +66,8 @@ pub struct JsonLinesSink {
     /// than an allocation per line.
     epoch_text: String,
     epoch_lines: Vec<(usize, usize)>,
+    written: Counter,
+    failed: Counter,
 }
 
 impl JsonLinesSink {
@@ -76,6 +90,8 @@ impl JsonLinesSink {
             failure: None,
             epoch_text: String::new(),
             epoch_lines: Vec::new(),
+            written: Counter::default(),
+            failed: Counter::default(),
         }
     }
 
@@ -88,6 +104,8 @@ impl JsonLinesSink {
 
 impl<R: Record + JsonLine> Bolt<R> for JsonLinesSink {
     fn on_start(&mut self, ctx: &Context) {
+        self.written = ctx.counter(&LINES_WRITTEN, &[]);
+        self.failed = ctx.counter(&LINES_FAILED, &[]);
         // One writer per file: the sink's input is read with global grouping, so only
         // worker 0 ever has lines to write, and only it opens (and truncates) the file.
         if ctx.worker != 0 {
@@ -115,15 +133,22 @@ impl<R: Record + JsonLine> Bolt<R> for JsonLinesSink {
         if self.sort {
             lines.sort_unstable_by(|a, b| bytes[a.0..a.1].cmp(&bytes[b.0..b.1]));
         }
+        let (mut written, mut failed) = (0, 0);
         for &(start, end) in &lines {
             let line = &bytes[start..end];
             if let Some(Err(e)) = self.writer.as_mut().map(|w| w.write_line(line)) {
                 self.fail(e);
             }
-            if let Some(reason) = &self.failure {
-                out.dead_letter(None, reason.clone(), String::from_utf8_lossy(line));
+            match &self.failure {
+                Some(reason) => {
+                    failed += 1;
+                    out.dead_letter(None, reason.clone(), String::from_utf8_lossy(line));
+                }
+                None => written += 1,
             }
         }
+        self.written.add(written);
+        self.failed.add(failed);
         if let Some(Err(e)) = self.writer.as_mut().map(LineWriter::flush) {
             self.fail(e);
         }

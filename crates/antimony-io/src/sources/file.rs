@@ -21,7 +21,7 @@ use tokio::sync::mpsc;
 
 use crate::chunk::{ByteChunk, TextChunk};
 use crate::cutter::{Cut, LineCutter};
-use crate::progress;
+use crate::meters::Meters;
 use crate::sources::sniff::{ByContent, SNIFF_BYTES, Sniff, SourceKind};
 
 /// How a file is read.
@@ -223,7 +223,7 @@ impl<R> FileSpout<R> {
 }
 
 impl<R: Record + From<TextChunk> + From<ByteChunk>> Spout<R> for FileSpout<R> {
-    fn open(&mut self, _ctx: &Context) -> Result<(), SpoutError> {
+    fn open(&mut self, ctx: &Context) -> Result<(), SpoutError> {
         let files = match &self.files {
             Some(files) => {
                 for file in files {
@@ -245,7 +245,9 @@ impl<R: Record + From<TextChunk> + From<ByteChunk>> Spout<R> for FileSpout<R> {
             )));
         }
         let (sender, receiver) = mpsc::channel(READ_AHEAD);
+        let meters = Meters::register(ctx);
         let reader = Reader {
+            meters,
             config: self.config.clone(),
             sniffer: Arc::clone(&self.sniffer),
             sender,
@@ -290,6 +292,7 @@ impl<R: Record + From<TextChunk> + From<ByteChunk>> Spout<R> for FileSpout<R> {
 
 /// The reading task.
 struct Reader {
+    meters: Meters,
     config: FileConfig,
     sniffer: Arc<dyn Sniff>,
     sender: mpsc::Sender<Message>,
@@ -305,12 +308,12 @@ impl Reader {
                 .filter_map(|f| std::fs::metadata(f).ok())
                 .map(|m| m.len())
                 .sum();
-            progress::add_total(total);
+            self.meters.expect(total);
         }
         for path in files {
             let source = path.display().to_string();
             let mut input: Input = if path.as_os_str() == "-" {
-                progress::add_unbounded();
+                self.meters.unbounded();
                 Box::new(tokio::io::stdin())
             } else {
                 match tokio::fs::File::open(&path).await {
@@ -405,7 +408,7 @@ impl Reader {
         let linger = Duration::from_millis(self.config.linger_ms);
         let mut cutter = self.cutter(source, kind);
         let mut cuts = Vec::new();
-        progress::add_read(head.len() as u64);
+        self.meters.read(head.len() as u64);
         cutter.buffer().extend_from_slice(&head);
         // Since when whole lines have been waiting (standard input only).
         let mut waiting_since: Option<Instant> = None;
@@ -436,7 +439,7 @@ impl Reader {
                     return sent;
                 }
             };
-            progress::add_read(n as u64);
+            self.meters.read(n as u64);
             match n {
                 0 => cutter.finish(&mut cuts),
                 _ => cutter.cut(false, &mut cuts),
@@ -505,7 +508,7 @@ impl Reader {
                 }
             }
             let len = data.len() as u64;
-            progress::add_read(len);
+            self.meters.read(len);
             let chunk = ByteChunk {
                 source: source.to_owned(),
                 offset,
@@ -532,7 +535,7 @@ impl Reader {
         head: Vec<u8>,
         mut file: Input,
     ) -> bool {
-        progress::add_unbounded();
+        self.meters.unbounded();
         let mut cutter = self.cutter(source, kind);
         let mut cuts = Vec::new();
         let mut position = head.len() as u64;

@@ -23,7 +23,7 @@ use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::mpsc;
 
 use crate::chunk::ByteChunk;
-use crate::progress;
+use crate::meters::Meters;
 use crate::sources::listen::{Listen, ListenError};
 
 /// Options of the `frame_streams` spout.
@@ -102,12 +102,14 @@ impl<R> FrameStreamsSpout<R> {
 }
 
 impl<R: Record + From<ByteChunk>> Spout<R> for FrameStreamsSpout<R> {
-    fn open(&mut self, _ctx: &Context) -> Result<(), SpoutError> {
+    fn open(&mut self, ctx: &Context) -> Result<(), SpoutError> {
+        let meters = Meters::register_receiver(ctx);
         let runtime = crate::runtime::handle();
         let (sender, receiver) = mpsc::channel(16);
         let settings = Settings {
             content_type: self.content_type.clone(),
             max_frame: self.max_frame,
+            meters: meters.clone(),
         };
         let listen = self.listen.clone();
         let failed =
@@ -120,6 +122,7 @@ impl<R: Record + From<ByteChunk>> Spout<R> for FrameStreamsSpout<R> {
                     while let Ok((stream, peer)) = listener.accept().await {
                         n += 1;
                         let source = format!("frame-streams tcp://{peer} #{n}");
+                        settings.meters.connection();
                         tokio::spawn(receive(stream, source, settings.clone(), sender.clone()));
                         if sender.is_closed() {
                             return;
@@ -139,6 +142,7 @@ impl<R: Record + From<ByteChunk>> Spout<R> for FrameStreamsSpout<R> {
                     while let Ok((stream, _)) = listener.accept().await {
                         n += 1;
                         let source = format!("frame-streams unix://{} #{n}", path.display());
+                        settings.meters.connection();
                         tokio::spawn(receive(stream, source, settings.clone(), sender.clone()));
                         if sender.is_closed() {
                             return;
@@ -150,7 +154,7 @@ impl<R: Record + From<ByteChunk>> Spout<R> for FrameStreamsSpout<R> {
         };
         self.task = Some(task.abort_handle());
         tracing::info!(address = %self.listen, "Frame Streams receiver listening");
-        progress::add_unbounded();
+        meters.unbounded();
         self.receiver = Some(receiver);
         Ok(())
     }
@@ -184,6 +188,7 @@ fn remove_stale_socket(path: &PathBuf) {
 struct Settings {
     content_type: Option<String>,
     max_frame: u32,
+    meters: Meters,
 }
 
 /// Why a connection was ended.
@@ -313,7 +318,8 @@ where
         let at = chunk.data.len();
         chunk.data.resize(at + len as usize, 0);
         reader.read_exact(&mut chunk.data[at..]).await.map_err(io)?;
-        progress::add_read(u64::from(len) + 4);
+        settings.meters.read(u64::from(len) + 4);
+        settings.meters.message();
         if chunk.data.len() >= CHUNK_BYTES || reader.buffer().is_empty() {
             let offset = chunk.offset + chunk.data.len() as u64;
             let full = std::mem::replace(

@@ -17,7 +17,7 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 
 use crate::chunk::TextChunk;
-use crate::progress;
+use crate::meters::Meters;
 use crate::sources::listen::{Listen, ListenError};
 
 /// Options of the `syslog` spout.
@@ -94,7 +94,8 @@ impl<R> SyslogSpout<R> {
 }
 
 impl<R: Record + From<TextChunk>> Spout<R> for SyslogSpout<R> {
-    fn open(&mut self, _ctx: &Context) -> Result<(), SpoutError> {
+    fn open(&mut self, ctx: &Context) -> Result<(), SpoutError> {
+        let meters = Meters::register_receiver(ctx);
         let runtime = crate::runtime::handle();
         let (sender, receiver) = mpsc::channel(16);
         let max = self.max_message;
@@ -110,13 +111,13 @@ impl<R: Record + From<TextChunk>> Spout<R> for SyslogSpout<R> {
         });
         let bound = bound
             .map_err(|e| SpoutError::caused_by(format!("cannot listen on {}", self.listen), e))?;
-        progress::add_unbounded();
+        meters.unbounded();
         match bound {
             Bound::Udp(socket) => {
                 tracing::info!(address = %self.listen, "syslog receiver listening");
                 self.task = Some(
                     runtime
-                        .spawn(receive_udp(socket, max, sender))
+                        .spawn(receive_udp(socket, max, sender, meters))
                         .abort_handle(),
                 );
             }
@@ -124,7 +125,7 @@ impl<R: Record + From<TextChunk>> Spout<R> for SyslogSpout<R> {
                 tracing::info!(address = %self.listen, "syslog receiver listening");
                 self.task = Some(
                     runtime
-                        .spawn(accept_tcp(listener, max, sender))
+                        .spawn(accept_tcp(listener, max, sender, meters))
                         .abort_handle(),
                 );
             }
@@ -219,7 +220,7 @@ impl Batch {
     }
 }
 
-async fn receive_udp(socket: UdpSocket, max: usize, sender: mpsc::Sender<Message>) {
+async fn receive_udp(socket: UdpSocket, max: usize, sender: mpsc::Sender<Message>, meters: Meters) {
     let local = socket
         .local_addr()
         .map(|a| a.to_string())
@@ -235,7 +236,8 @@ async fn receive_udp(socket: UdpSocket, max: usize, sender: mpsc::Sender<Message
                 continue;
             }
         };
-        progress::add_read(n as u64);
+        meters.read(n as u64);
+        meters.message();
         add_or_refuse(&mut batch, &buf[..n], max, Some(peer), &sender).await;
         // Gather what else is already waiting, then hand the batch over.
         while batch.chunk.data.len() < BATCH_BYTES {
@@ -273,11 +275,23 @@ async fn add_or_refuse(
     }
 }
 
-async fn accept_tcp(listener: TcpListener, max: usize, sender: mpsc::Sender<Message>) {
+async fn accept_tcp(
+    listener: TcpListener,
+    max: usize,
+    sender: mpsc::Sender<Message>,
+    meters: Meters,
+) {
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => {
-                tokio::spawn(receive_tcp(stream, peer, max, sender.clone()));
+                meters.connection();
+                tokio::spawn(receive_tcp(
+                    stream,
+                    peer,
+                    max,
+                    sender.clone(),
+                    meters.clone(),
+                ));
             }
             Err(e) => tracing::warn!(error = %e, "syslog accept failed"),
         }
@@ -294,6 +308,7 @@ async fn receive_tcp(
     peer: SocketAddr,
     max: usize,
     sender: mpsc::Sender<Message>,
+    meters: Meters,
 ) {
     let mut reader = BufReader::new(stream);
     let mut batch = Batch::new(format!("syslog tcp://{peer}"));
@@ -368,7 +383,8 @@ async fn receive_tcp(
                 continue;
             }
         }
-        progress::add_read(message.len() as u64);
+        meters.read(message.len() as u64);
+        meters.message();
         batch.add(&message);
         let flush = batch.chunk.data.len() >= BATCH_BYTES || reader.buffer().is_empty();
         if flush
