@@ -49,15 +49,17 @@
 //!
 //! # Training
 //!
-//! [`train_shipped`] (behind `antimony train dga`) builds the shipped model, deterministically:
-//! trigram counts are integers, the regression is fitted by Newton's method in a fixed
-//! order, and the trees by histogram boosting in a fixed order with no sampling. Training
-//! features of benign names are computed leave-one-out (each name's own trigrams are taken
-//! out of the counts first), so the classifiers see benign names as the model will see
-//! unseen ones. [`is_held_out`] picks a fixed fifth of Alexa labels, by a hash, to calibrate
-//! the score; the rest of `shared/data/benign/benign_top.txt` and all of
-//! `shared/data/dga/dga_train.csv` train it. `tests/dga_model.rs` checks that retraining
-//! gives the committed `models/dga.txt` (`ANTIMONY_UPDATE_MODELS=1` rewrites it).
+//! Training is in the `antimony-lab` crate, outside what a running topology loads.
+//! `antimony_lab::dga::train_shipped` (behind `antimony train dga`) builds the shipped model,
+//! deterministically: trigram counts are integers, the regression is fitted by Newton's
+//! method in a fixed order, and the trees by histogram boosting in a fixed order with no
+//! sampling. Training features of benign names are computed leave-one-out (each name's own
+//! trigrams are taken out of the counts first), so the classifiers see benign names as the
+//! model will see unseen ones. `antimony_lab::dga::is_held_out` picks a fixed fifth of Alexa
+//! labels, by a hash, to calibrate the score; the rest of `shared/data/benign/benign_top.txt`
+//! and all of `shared/data/dga/dga_train.csv` train it. `antimony-lab/tests/dga_model.rs`
+//! checks that retraining gives the committed `models/dga.txt` (`ANTIMONY_UPDATE_MODELS=1`
+//! rewrites it).
 //!
 //! # Measured (the shipped model, at its threshold of 70)
 //!
@@ -69,7 +71,7 @@
 // Numeric code indexing several parallel arrays by one index reads best as index loops.
 #![allow(clippy::needless_range_loop)]
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::LazyLock;
 
@@ -78,7 +80,6 @@ use thiserror::Error;
 use super::{Explanation, Finding, Name, NameDetector, ev};
 use crate::alert::Severity;
 use crate::detectors::gbdt::Forest;
-use antimony_core::StableHasher;
 use boost::{NX, XFeatures};
 
 pub mod boost;
@@ -96,19 +97,12 @@ const MAGIC2: &str = "antimony-dga-model 2";
 
 /// Symbols: 0 is the boundary mark, then letters, digits, `-`, and 38 for anything else.
 const ALPHABET: &[u8; 39] = b"^abcdefghijklmnopqrstuvwxyz0123456789-_";
-const S: usize = ALPHABET.len();
+/// Number of symbols.
+pub const S: usize = ALPHABET.len();
 const BOUNDARY: usize = 0;
 
 /// Interpolation weights of the trigram, bigram and unigram estimates.
 const LAMBDA: [f64; 3] = [0.6, 0.3, 0.1];
-
-/// Labels shorter than this are not scored: short benign labels (`bbc`, `jd`, `vk`) are as
-/// random-looking as DGA output, and no character model tells them apart.
-pub const DEFAULT_MIN_LABEL_LEN: usize = 7;
-
-/// Benign false-positive rate the recommended threshold is chosen for (on training names,
-/// leave-one-out).
-pub const TARGET_FPR: f64 = 0.003;
 
 const fn symbol_table() -> [u8; 256] {
     let mut t = [38u8; 256];
@@ -178,11 +172,15 @@ pub const FEATURES: [&str; NF] = [
     "entropy",
     "hyphens",
 ];
-const NF: usize = 10;
-const F_MEAN_LL: usize = 0;
-const F_LL_EVIDENCE: usize = 1;
+/// Number of features of the logistic model.
+pub const NF: usize = 10;
+/// Index of `mean_ll`.
+pub const F_MEAN_LL: usize = 0;
+/// Index of `ll_evidence`.
+pub const F_LL_EVIDENCE: usize = 1;
 const F_UNSEEN: usize = 2;
-const F_LENGTH: usize = 3;
+/// Index of `length`.
+pub const F_LENGTH: usize = 3;
 const F_DIGITS: usize = 4;
 const F_VOWELS: usize = 5;
 const F_VOWEL_DEV: usize = 6;
@@ -206,7 +204,7 @@ pub type Features = [f64; NF];
 
 /// Trigram counts and the marginals derived from them.
 #[derive(Clone, Debug, PartialEq)]
-struct Counts {
+pub struct Counts {
     /// c(abc), indexed `(a * S + b) * S + c`.
     tri: Vec<u32>,
     /// c(ab.) : context counts.
@@ -221,16 +219,17 @@ struct Counts {
 }
 
 /// One trigram of a label, as symbol indexes.
-type Tri = (usize, usize, usize);
+pub type Tri = (usize, usize, usize);
 
-fn tri_index((a, b, c): Tri) -> usize {
+/// Index of a trigram in a table of `S * S * S` counts.
+pub fn tri_index((a, b, c): Tri) -> usize {
     (a * S + b) * S + c
 }
 
 /// Calls `visit` on each trigram of a label with two boundary marks before and one after:
 /// `len + 1` of them.
 #[inline]
-fn for_each_trigram(label: &[u8], mut visit: impl FnMut(Tri)) {
+pub fn for_each_trigram(label: &[u8], mut visit: impl FnMut(Tri)) {
     let (mut a, mut b) = (BOUNDARY, BOUNDARY);
     for &byte in label {
         let c = usize::from(SYMBOL[usize::from(byte)]);
@@ -242,7 +241,7 @@ fn for_each_trigram(label: &[u8], mut visit: impl FnMut(Tri)) {
 }
 
 /// The trigrams of a label (see [`for_each_trigram`]).
-fn trigrams(label: &[u8]) -> Vec<Tri> {
+pub fn trigrams(label: &[u8]) -> Vec<Tri> {
     let mut out = Vec::with_capacity(label.len() + 1);
     for_each_trigram(label, |t| out.push(t));
     out
@@ -260,7 +259,8 @@ impl Counts {
         }
     }
 
-    fn from_trigrams(tri: Vec<u32>) -> Self {
+    /// Counts from a table of trigram counts (indexed by [`tri_index`]), with their marginals.
+    pub fn from_trigrams(tri: Vec<u32>) -> Self {
         let mut c = Counts::new();
         c.tri = tri;
         for a in 0..S {
@@ -279,7 +279,7 @@ impl Counts {
     }
 
     /// log P(c | a b), optionally with `own` trigrams (a label's own) taken out of the counts.
-    fn logp(&self, t: Tri, own: &[Tri]) -> f64 {
+    pub fn logp(&self, t: Tri, own: &[Tri]) -> f64 {
         let (a, b, x) = t;
         let mut o = [0u64; 6];
         for &(oa, ob, ox) in own {
@@ -305,14 +305,15 @@ impl Counts {
         (w3 * p3 + w2 * p2 + LAMBDA[2] * p1).ln()
     }
 
-    fn seen(&self, t: Tri, own: &[Tri]) -> bool {
+    /// Whether the trigram was counted, not counting `own` trigrams (a label's own).
+    pub fn seen(&self, t: Tri, own: &[Tri]) -> bool {
         let mine = own.iter().filter(|&&o| o == t).count() as u64;
         u64::from(self.tri[tri_index(t)]) > mine
     }
 }
 
 /// Computes the features of a label given the trigram scorer (log-probability, seen).
-fn features_with(
+pub fn features_with(
     label: &[u8],
     ll_centre: f64,
     mut tri: impl FnMut(Tri) -> (f64, bool),
@@ -402,11 +403,13 @@ pub struct Model {
 /// held-out benign names reach false-positive rates of 1e-1, 1e-2, 1e-3 and 1e-4 (the score
 /// is calibrated on them: 30, 50, 70, 85).
 #[derive(Clone, Debug, PartialEq)]
-struct Boosted {
-    forest: Forest,
-    calibration: [f64; 4],
+pub struct Boosted {
+    /// The forest over the extended features.
+    pub forest: Forest,
+    /// Log-odds at benign false-positive rates 1e-1, 1e-2, 1e-3 and 1e-4.
+    pub calibration: [f64; 4],
     /// Mean of each extended feature over benign training names.
-    typical: XFeatures,
+    pub typical: XFeatures,
 }
 
 /// Scores at the calibration points of [`Boosted::calibration`].
@@ -441,16 +444,19 @@ impl Boosted {
 
 /// The logistic regression over standardised features.
 #[derive(Clone, Debug, PartialEq)]
-struct Regression {
-    /// Per feature: mean and standard deviation over training names (for standardising).
-    mean: Features,
-    std: Features,
+pub struct Regression {
+    /// Per feature: mean over training names (for standardising).
+    pub mean: Features,
+    /// Per feature: standard deviation over training names (for standardising).
+    pub std: Features,
     /// Per feature: mean over benign training names ("typical", for reasons).
-    typical: Features,
-    weights: Features,
-    bias: f64,
+    pub typical: Features,
+    /// Per feature: weight of the standardised value.
+    pub weights: Features,
+    /// Log-odds when every standardised feature is 0.
+    pub bias: f64,
     /// Mean `mean_ll` of benign training names, the centre of `ll_evidence`.
-    ll_centre: f64,
+    pub ll_centre: f64,
 }
 
 /// Why a model file was refused.
@@ -490,7 +496,14 @@ impl Model {
         Self::parse(BUILTIN_MODEL)
     }
 
-    fn from_parts(counts: Counts, reg: Regression, threshold: u8, min_label_len: usize) -> Self {
+    /// A logistic model from its parts (what training builds); the boosted classifier, if
+    /// any, is added with [`Model::set_boosted`].
+    pub fn from_parts(
+        counts: Counts,
+        reg: Regression,
+        threshold: u8,
+        min_label_len: usize,
+    ) -> Self {
         let mut logp = vec![0f32; S * S * S];
         for a in 0..S {
             for b in 0..S {
@@ -539,7 +552,7 @@ impl Model {
     }
 
     /// The log-odds alone, with the standardisation folded into the weights (the hot path).
-    fn log_odds_fast(&self, f: &Features) -> f64 {
+    pub fn log_odds_fast(&self, f: &Features) -> f64 {
         let mut z = self.folded.1;
         for i in 0..NF {
             z += self.folded.0[i] * f[i];
@@ -560,6 +573,21 @@ impl Model {
     /// True when the model has the boosted classifier.
     pub fn is_boosted(&self) -> bool {
         self.boosted.is_some()
+    }
+
+    /// Adds the boosted classifier, which then decides the score.
+    pub fn set_boosted(&mut self, boosted: Boosted) {
+        self.boosted = Some(boosted);
+    }
+
+    /// The benign trigram counts.
+    pub fn counts(&self) -> &Counts {
+        &self.counts
+    }
+
+    /// The logistic regression.
+    pub fn regression(&self) -> &Regression {
+        &self.reg
     }
 
     /// The score of a label, without the breakdown (the hot path).
@@ -875,308 +903,14 @@ impl Model {
     }
 }
 
-fn sigmoid(z: f64) -> f64 {
+/// The logistic function: the probability of a log-odds.
+pub fn sigmoid(z: f64) -> f64 {
     1.0 / (1.0 + (-z).exp())
 }
 
-fn probability_score(z: f64) -> u8 {
+/// A probability score 0-100 of a log-odds (the logistic model's score).
+pub fn probability_score(z: f64) -> u8 {
     (sigmoid(z) * 100.0).round().clamp(0.0, 100.0) as u8
-}
-
-/// The registered label of a raw domain name, as training and evaluation see it: normalised,
-/// first label of the registered domain. `None` for names without one, or internationalised.
-pub fn label_of(raw: &str) -> Option<String> {
-    let name = antimony_dns::domain::normalise(raw.trim()).ok()?;
-    let rd = antimony_dns::domain::registered_domain(&name)?;
-    let label = rd.split('.').next()?;
-    if label.is_empty() || label.starts_with("xn--") {
-        return None;
-    }
-    Some(label.to_owned())
-}
-
-/// True for the fixed fifth of labels held out of training for evaluation (by a stable hash
-/// of the label, so the split does not depend on file order and a label is never on both
-/// sides).
-pub fn is_held_out(label: &str) -> bool {
-    StableHasher::new()
-        .field(b"antimony-dga-holdout-v1")
-        .field(label.as_bytes())
-        .finish()
-        .is_multiple_of(5)
-}
-
-/// Trains a model on benign names and `(family, name)` DGA names (raw domain names; each is
-/// reduced to its registered label, and labels are de-duplicated). Use [`is_held_out`] to keep
-/// an evaluation set out. Deterministic: the same names give the same model.
-pub fn train<'a>(
-    benign: impl IntoIterator<Item = &'a str>,
-    dga: impl IntoIterator<Item = (&'a str, &'a str)>,
-) -> Model {
-    let min_len = DEFAULT_MIN_LABEL_LEN;
-    let benign: BTreeSet<String> = benign.into_iter().filter_map(label_of).collect();
-    // A label that is in both sets (a DGA that hit a real name) is left out of the DGA side.
-    let dga: BTreeSet<String> = dga
-        .into_iter()
-        .filter_map(|(_, name)| label_of(name))
-        .filter(|l| !benign.contains(l))
-        .collect();
-
-    let mut tri = vec![0u32; S * S * S];
-    for label in &benign {
-        for t in trigrams(label.as_bytes()) {
-            tri[tri_index(t)] += 1;
-        }
-    }
-    let counts = Counts::from_trigrams(tri);
-
-    // Features: benign leave-one-out, DGA against the full counts.
-    let mut rows: Vec<(Features, bool)> = Vec::new();
-    let mut own: Vec<Tri> = Vec::with_capacity(64);
-    for label in benign.iter().filter(|l| l.len() >= min_len) {
-        own.clear();
-        for_each_trigram(label.as_bytes(), |t| own.push(t));
-        let f = features_with(label.as_bytes(), 0.0, |t| {
-            (counts.logp(t, &own), counts.seen(t, &own))
-        });
-        rows.push((f, false));
-    }
-    for label in dga.iter().filter(|l| l.len() >= min_len) {
-        let f = features_with(label.as_bytes(), 0.0, |t| {
-            (counts.logp(t, &[]), counts.seen(t, &[]))
-        });
-        rows.push((f, true));
-    }
-    // `ll_evidence` is centred on the benign mean, known only now.
-    let benign_rows = rows.iter().filter(|(_, y)| !y).count().max(1) as f64;
-    let ll_centre = rows
-        .iter()
-        .filter(|(_, y)| !y)
-        .map(|(f, _)| f[F_MEAN_LL])
-        .sum::<f64>()
-        / benign_rows;
-    for (f, _) in &mut rows {
-        f[F_LL_EVIDENCE] = (f[F_MEAN_LL] - ll_centre) * (f[F_LENGTH] + 1.0).sqrt();
-    }
-
-    let n = rows.len().max(1) as f64;
-    let mut mean = [0.0; NF];
-    let mut std = [0.0; NF];
-    let mut typical = [0.0; NF];
-    let n_benign = rows.iter().filter(|(_, y)| !y).count().max(1) as f64;
-    for (f, y) in &rows {
-        for i in 0..NF {
-            mean[i] += f[i] / n;
-            if !y {
-                typical[i] += f[i] / n_benign;
-            }
-        }
-    }
-    for (f, _) in &rows {
-        for i in 0..NF {
-            std[i] += (f[i] - mean[i]).powi(2) / n;
-        }
-    }
-    for s in &mut std {
-        *s = s.sqrt().max(1e-9);
-    }
-    let standard: Vec<(Features, bool)> = rows
-        .iter()
-        .map(|(f, y)| {
-            let mut z = [0.0; NF];
-            for i in 0..NF {
-                z[i] = (f[i] - mean[i]) / std[i];
-            }
-            (z, *y)
-        })
-        .collect();
-    let (weights, bias) = fit_logistic(&standard);
-
-    let reg = Regression {
-        mean,
-        std,
-        typical,
-        weights,
-        bias,
-        ll_centre,
-    };
-    let mut model = Model::from_parts(counts, reg, 100, min_len);
-    // Recommended threshold: the lowest score at which benign training names (leave-one-out)
-    // fire at most TARGET_FPR of the time.
-    let mut hist = [0usize; 101];
-    for (f, y) in &rows {
-        if !y {
-            hist[usize::from(probability_score(model.log_odds_fast(f)))] += 1;
-        }
-    }
-    let mut above = 0usize;
-    for t in (0..=100u8).rev() {
-        above += hist[usize::from(t)];
-        if above as f64 / n_benign > TARGET_FPR {
-            model.threshold = t.saturating_add(1).min(100);
-            break;
-        }
-    }
-    model
-}
-
-/// Trains the model shipped in `models/dga.txt` from the shared data's texts: Alexa's
-/// `benign_top.txt` minus the held-out fifth ([`is_held_out`]) and every row of
-/// `dga_train.csv` train it; the held-out fifth calibrates its score. Deterministic.
-pub fn train_shipped(benign_top: &str, dga_csv: &str) -> Model {
-    let lines = || crate::eval::lines(benign_top);
-    let held = |n: &&str| label_of(n).is_some_and(|l| is_held_out(&l));
-    boost::train_boosted(
-        lines().filter(|n| !held(n)),
-        lines().filter(held),
-        crate::eval::dga_rows(dga_csv),
-    )
-}
-
-/// Trigram counts of benign labels.
-fn benign_counts(labels: &BTreeSet<String>) -> Counts {
-    let mut tri = vec![0u32; S * S * S];
-    for label in labels {
-        for_each_trigram(label.as_bytes(), |t| tri[tri_index(t)] += 1);
-    }
-    Counts::from_trigrams(tri)
-}
-
-/// Logistic regression by Newton's method with a small ridge penalty, classes weighted to
-/// equal total weight. Returns (weights, bias).
-fn fit_logistic(rows: &[(Features, bool)]) -> (Features, f64) {
-    const D: usize = NF + 1;
-    const RIDGE: f64 = 1e-3;
-    let pos = rows.iter().filter(|(_, y)| *y).count().max(1) as f64;
-    let neg = rows.iter().filter(|(_, y)| !y).count().max(1) as f64;
-    let total = pos + neg;
-    let mut beta = [0.0f64; D];
-    for _ in 0..25 {
-        let mut grad = [0.0f64; D];
-        let mut hess = [[0.0f64; D]; D];
-        for (f, y) in rows {
-            let x: [f64; D] = std::array::from_fn(|i| if i < NF { f[i] } else { 1.0 });
-            let z: f64 = (0..D).map(|i| beta[i] * x[i]).sum();
-            let p = sigmoid(z);
-            let w = if *y {
-                total / (2.0 * pos)
-            } else {
-                total / (2.0 * neg)
-            };
-            let target = if *y { 1.0 } else { 0.0 };
-            for i in 0..D {
-                grad[i] += w * (p - target) * x[i];
-                for j in 0..D {
-                    hess[i][j] += w * p * (1.0 - p) * x[i] * x[j];
-                }
-            }
-        }
-        for i in 0..NF {
-            grad[i] += RIDGE * total * beta[i];
-            hess[i][i] += RIDGE * total;
-        }
-        let Some(step) = solve(hess, grad) else { break };
-        let mut change = 0.0f64;
-        for i in 0..D {
-            beta[i] -= step[i];
-            change = change.max(step[i].abs());
-        }
-        if change < 1e-10 {
-            break;
-        }
-    }
-    (std::array::from_fn(|i| beta[i]), beta[NF])
-}
-
-/// Solves `a x = b` by Gaussian elimination with partial pivoting; `None` when singular.
-fn solve<const D: usize>(mut a: [[f64; D]; D], mut b: [f64; D]) -> Option<[f64; D]> {
-    for col in 0..D {
-        let pivot = (col..D).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
-        if a[pivot][col].abs() < 1e-12 {
-            return None;
-        }
-        a.swap(col, pivot);
-        b.swap(col, pivot);
-        for row in col + 1..D {
-            let factor = a[row][col] / a[col][col];
-            for k in col..D {
-                a[row][k] -= factor * a[col][k];
-            }
-            b[row] -= factor * b[col];
-        }
-    }
-    let mut x = [0.0; D];
-    for row in (0..D).rev() {
-        let s: f64 = (row + 1..D).map(|k| a[row][k] * x[k]).sum();
-        x[row] = (b[row] - s) / a[row][row];
-    }
-    Some(x)
-}
-
-/// Recall and false-positive rates of a model at a threshold.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Evaluation {
-    /// Threshold used.
-    pub threshold: u8,
-    /// DGA labels scored (long enough) and caught, per family: (scored, caught, total).
-    pub families: BTreeMap<String, (usize, usize, usize)>,
-    /// Benign labels: (scored, fired, total).
-    pub benign: (usize, usize, usize),
-}
-
-impl Evaluation {
-    /// Share of all DGA labels caught (labels too short to score count as missed).
-    pub fn recall(&self) -> f64 {
-        let (caught, total) = self
-            .families
-            .values()
-            .fold((0, 0), |(c, t), v| (c + v.1, t + v.2));
-        caught as f64 / total.max(1) as f64
-    }
-
-    /// Share of all benign labels that fire.
-    pub fn false_positive_rate(&self) -> f64 {
-        self.benign.1 as f64 / self.benign.2.max(1) as f64
-    }
-}
-
-/// Evaluates the model on labelled names (raw domains) at `threshold`.
-pub fn evaluate<'a>(
-    model: &Model,
-    threshold: u8,
-    benign: impl IntoIterator<Item = &'a str>,
-    dga: impl IntoIterator<Item = (&'a str, &'a str)>,
-) -> Evaluation {
-    let mut e = Evaluation {
-        threshold,
-        ..Evaluation::default()
-    };
-    let fires = |label: &str| -> (bool, bool) {
-        let scored = label.len() >= model.min_label_len;
-        (
-            scored,
-            scored && model.score_label(label).score >= threshold,
-        )
-    };
-    let benign: BTreeSet<String> = benign.into_iter().filter_map(label_of).collect();
-    for label in &benign {
-        let (scored, fired) = fires(label);
-        e.benign.0 += usize::from(scored);
-        e.benign.1 += usize::from(fired);
-        e.benign.2 += 1;
-    }
-    let dga: BTreeSet<(String, String)> = dga
-        .into_iter()
-        .filter_map(|(f, n)| Some((f.to_owned(), label_of(n)?)))
-        .collect();
-    for (family, label) in &dga {
-        let (scored, fired) = fires(label);
-        let entry = e.families.entry(family.clone()).or_default();
-        entry.0 += usize::from(scored);
-        entry.1 += usize::from(fired);
-        entry.2 += 1;
-    }
-    e
 }
 
 /// Suffixes whose labels are machine-assigned IDs, not scored by default.
@@ -1475,26 +1209,6 @@ mod tests {
         // With its own counts removed nothing is left: the add-one unigram floor remains.
         let lp = counts.logp(own[0], &own);
         assert!((lp - (1.0 / S as f64).ln()).abs() < 1e-9, "{lp}");
-    }
-
-    #[test]
-    fn logistic_fit_separates() {
-        let rows: Vec<(Features, bool)> = (0..200)
-            .map(|i| {
-                let y = i % 2 == 0;
-                let x = if y { 1.0 } else { -1.0 } + (i % 7) as f64 * 0.1;
-                (std::array::from_fn(|j| if j == 0 { x } else { 0.0 }), y)
-            })
-            .collect();
-        let (w, _) = fit_logistic(&rows);
-        assert!(w[0] > 1.0, "{w:?}");
-    }
-
-    #[test]
-    fn solve_small_system() {
-        let x = solve([[2.0, 1.0], [1.0, 3.0]], [3.0, 5.0]).expect("regular");
-        assert!((x[0] - 0.8).abs() < 1e-12 && (x[1] - 1.4).abs() < 1e-12);
-        assert!(solve([[1.0, 2.0], [2.0, 4.0]], [1.0, 2.0]).is_none());
     }
 
     #[test]

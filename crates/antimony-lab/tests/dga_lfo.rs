@@ -1,8 +1,8 @@
 //! Leave-families-out comparison of the DGA candidates (slow: `--ignored --nocapture`).
 
-use antimony_detect::detectors::dga::boost::Candidate;
-use antimony_detect::detectors::gbdt::Params;
-use antimony_detect::eval;
+use antimony_lab::dga::boost::Candidate;
+use antimony_lab::eval;
+use antimony_lab::gbdt::Params;
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
 
