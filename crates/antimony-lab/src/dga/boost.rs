@@ -1,14 +1,15 @@
 //! The DGA candidates (the logistic regression over the ten features, gradient-boosted trees
 //! over the extended ones, and a blend of both), fitting them, the leave-families-out
 //! evaluation that compares them, and the training of the shipped boosted model. The
-//! extended features themselves are [`antimony_detect::detectors::dga::boost`]'s.
+//! extended features themselves are [`antimony_detect::detectors::dga::features`]'s.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use antimony_detect::detectors::dga::boost::{NX, XFeatures, xfeatures_with};
-use antimony_detect::detectors::dga::{
-    Boosted as ShippedBoosted, CALIBRATED_SCORES, Counts, F_LENGTH, F_MEAN_LL, Features, Model, NF,
-    Tri, for_each_trigram, probability_score, sigmoid,
+use antimony_detect::detectors::dga::features::{
+    Counts, F_LENGTH, F_MEAN_LL, Features, NF, NX, Tri, XFeatures, for_each_trigram, xfeatures_with,
+};
+use antimony_detect::detectors::dga::model::{
+    Boosted as ShippedBoosted, CALIBRATED_SCORES, Model, probability_score, sigmoid,
 };
 use antimony_detect::detectors::gbdt::Forest;
 

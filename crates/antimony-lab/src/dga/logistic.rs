@@ -4,7 +4,8 @@
 // Numeric code indexing several parallel arrays by one index reads best as index loops.
 #![allow(clippy::needless_range_loop)]
 
-use antimony_detect::detectors::dga::{Features, NF, sigmoid};
+use antimony_detect::detectors::dga::features::{Features, NF};
+use antimony_detect::detectors::dga::model::sigmoid;
 
 /// Logistic regression by Newton's method with a small ridge penalty, classes weighted to
 /// equal total weight. Returns (weights, bias).

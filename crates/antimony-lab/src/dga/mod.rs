@@ -19,10 +19,11 @@
 use std::collections::BTreeSet;
 
 use antimony_core::StableHasher;
-use antimony_detect::detectors::dga::{
-    Counts, F_LENGTH, F_LL_EVIDENCE, F_MEAN_LL, Features, Model, NF, Regression, S, Tri,
-    features_with, for_each_trigram, probability_score, tri_index, trigrams,
+use antimony_detect::detectors::dga::features::{
+    Counts, F_LENGTH, F_LL_EVIDENCE, F_MEAN_LL, Features, NF, S, Tri, features_with,
+    for_each_trigram, tri_index, trigrams,
 };
+use antimony_detect::detectors::dga::model::{Model, Regression, probability_score};
 
 pub mod boost;
 mod evaluation;
