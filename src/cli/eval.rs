@@ -2,12 +2,10 @@
 
 use std::path::Path;
 
-use antimony_detect::detectors::dga::boost::{
-    Candidate, FPRS, SHIPPED_MIN_LABEL_LEN, SHIPPED_PARAMS,
-};
 use antimony_detect::detectors::lookalike::LookalikeConfig;
 use antimony_detect::detectors::suspicious::Suspicious;
-use antimony_detect::eval;
+use antimony_lab::dga::boost::{Candidate, FPRS, SHIPPED_MIN_LABEL_LEN, SHIPPED_PARAMS};
+use antimony_lab::eval;
 
 use super::EvalArgs;
 use super::train::read;

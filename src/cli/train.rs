@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use antimony_detect::detectors::dga::{evaluate, is_held_out, label_of, train_shipped};
+use antimony_lab::dga::{evaluate, is_held_out, label_of, train_shipped};
 use anyhow::Context as _;
 
 use super::{TrainArgs, TrainModel};
@@ -36,7 +36,7 @@ fn train_dga(data: &Path, out: &Path) -> anyhow::Result<()> {
         eprintln!("wrote {} ({} bytes)", out.display(), text.len());
     }
     let held = |n: &&str| label_of(n).is_some_and(|l| is_held_out(&l));
-    let lines = || antimony_detect::eval::lines(&benign);
+    let lines = || antimony_lab::eval::lines(&benign);
     for t in [50, 70, 85, 90] {
         let e = evaluate(&model, t, lines().filter(held), std::iter::empty());
         eprintln!(

@@ -3,6 +3,7 @@
 //!
 //! `cargo bench -p antimony-detect --bench detectors`
 
+use std::collections::BTreeSet;
 use std::hint::black_box;
 
 use antimony_detect::config::{LengthConfig, ListConfig};
@@ -148,11 +149,24 @@ fn bench(c: &mut Criterion) {
 fn lookalike() -> Lookalike {
     let csv = std::fs::read_to_string(format!("{DATA}/lookalikes/lookalikes_dnstwist.csv"))
         .unwrap_or_default();
-    let brands = antimony_detect::eval::brands_of_dnstwist(&csv);
+    let brands = brands_of_dnstwist(&csv);
     Lookalike::new(
         Brands::parse(&brands).unwrap_or_default(),
         LookalikeConfig::default(),
     )
+}
+
+/// The brands of a dnstwist CSV (`original,fuzzer,domain`), one per line, as
+/// `antimony_lab::eval::brands_of_dnstwist` reads them (this crate cannot depend on the lab).
+fn brands_of_dnstwist(csv: &str) -> String {
+    let brands: BTreeSet<&str> = csv
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .skip(1)
+        .filter_map(|l| l.split(',').next())
+        .collect();
+    brands.into_iter().collect::<Vec<_>>().join("\n")
 }
 
 /// Events per second through each stateful detector: `observe` on every event of a 1,000-

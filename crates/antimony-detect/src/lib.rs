@@ -26,7 +26,8 @@
 //! - [`Deduper`] turns alert candidates of one epoch into a deterministic set of new alerts.
 //! - [`stateful`]: detectors with keyed state over sliding windows (tunnelling, NXDOMAIN
 //!   bursts, beaconing, newly observed domains); the module docs say what the engine calls.
-//! - [`eval`]: the measurements behind `antimony eval`.
+//! - Training and evaluation of the models (`antimony train`, `antimony eval`) are in the
+//!   `antimony-lab` crate, outside what a running topology loads.
 //!
 //! # Example
 //!
@@ -56,7 +57,6 @@ pub mod alert;
 pub mod config;
 pub mod dedup;
 pub mod detectors;
-pub mod eval;
 mod pipeline;
 pub mod quiet;
 pub mod stateful;

@@ -3,8 +3,9 @@
 //! [`PcapDecoder`] reads either container, whichever the stream starts with, in chunks of
 //! any size. The layers, one module each:
 //!
-//! - this module cuts the stream into records (the pcap global header and packet records,
-//!   or pcapng blocks with pcap-parser), keeping only the part of a record a chunk cut short;
+//! - this module cuts the stream into records, keeping only the part of a record a chunk cut
+//!   short, and skips or stops at records over the caps; `classic` frames and reads pcap's
+//!   global header and packet records, `pcapng` pcapng's blocks (with pcap-parser);
 //! - [`link`] strips the link layer (Ethernet with 802.1Q/QinQ VLAN tags and LLC/SNAP,
 //!   PPPoE, Linux cooked SLL and SLL2, PPP, Cisco HDLC, FDDI, BSD loopback, raw IPv4/IPv6);
 //! - `net` reads IPv4 and IPv6 (with etherparse), reassembles fragments (`defrag`), and
@@ -25,32 +26,26 @@
 
 pub mod link;
 
+mod classic;
 mod defrag;
 mod net;
+mod pcapng;
 mod tcp;
 
 use std::fmt;
 
-use pcap_parser::pcapng::{
-    Block, parse_block_be, parse_block_le, parse_sectionheaderblock_be, parse_sectionheaderblock_le,
-};
-use pcap_parser::traits::PcapNGPacketBlock;
-
 use crate::DecodeOptions;
 use crate::stream::{CaptureOptions, Counters, Sink, StreamError, StreamErrorKind, timestamp_ok};
 
+use self::classic::{PcapFile, pcap_magic};
 use self::net::Net;
+use self::pcapng::{PcapNgSection, SHB_TYPE};
 
 /// The longest packet record accepted in a pcap file (Wireshark's limit for all link
 /// types but USB and D-Bus).
 pub const MAX_PACKET_LEN: usize = 262_144;
 /// The longest pcapng block buffered; longer ones are skipped with an error.
 pub const MAX_BLOCK_LEN: usize = 1024 * 1024;
-/// Interfaces remembered per pcapng section; packets on later ones are errors.
-const MAX_INTERFACES: usize = 4096;
-
-const SHB_TYPE: u32 = 0x0a0d_0d0a;
-const BOM: u32 = 0x1a2b_3c4d;
 
 /// Decodes a pcap or pcapng stream pushed in chunks; see the [module](self) documentation.
 pub struct PcapDecoder {
@@ -78,30 +73,6 @@ enum State {
     PcapNg(PcapNgSection),
     /// A fatal error was reported; the rest of the stream is ignored.
     Stopped,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct PcapFile {
-    big_endian: bool,
-    nanos: bool,
-    /// Kuznetzov's "modified" format: 8 more bytes per record header.
-    modified: bool,
-    link: u32,
-}
-
-#[derive(Debug)]
-struct PcapNgSection {
-    big_endian: bool,
-    interfaces: Vec<Interface>,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Interface {
-    link: u32,
-    /// Timestamp units per second (`if_tsresol`).
-    units_per_sec: u64,
-    /// Seconds added to every timestamp (`if_tsoffset`).
-    offset_secs: i64,
 }
 
 /// How the next record of the stream is framed.
@@ -288,78 +259,9 @@ impl PcapDecoder {
                     ))
                 }
             }
-            State::Pcap(file) => {
-                let header_len = if file.modified { 24 } else { 16 };
-                // The length is in the first 16 bytes, even in the longer modified header.
-                let Some(header) = buf.get(..16) else {
-                    return Frame::Need(16);
-                };
-                let caplen = read_u32(header, 8, file.big_endian) as usize;
-                if caplen > MAX_PACKET_LEN {
-                    return Frame::Oversize(caplen as u64);
-                }
-                let total = header_len + caplen;
-                if buf.len() < total {
-                    Frame::Need(total)
-                } else {
-                    Frame::Whole(total)
-                }
-            }
+            State::Pcap(file) => file.frame_record(buf),
             State::PcapNg(section) => self.frame_block(buf, Some(section.big_endian)),
             State::Stopped => Frame::Need(usize::MAX),
-        }
-    }
-
-    /// Frames a pcapng block; `big_endian` is the section's byte order (`None` before the
-    /// first section header).
-    fn frame_block(&self, buf: &[u8], big_endian: Option<bool>) -> Frame {
-        let Some(head) = buf.get(..8) else {
-            return Frame::Need(8);
-        };
-        let is_shb = head[..4] == SHB_TYPE.to_le_bytes();
-        let big_endian = if is_shb {
-            // A section header carries its own byte order.
-            let Some(bom) = buf.get(8..12) else {
-                return Frame::Need(12);
-            };
-            match u32::from_le_bytes([bom[0], bom[1], bom[2], bom[3]]) {
-                BOM => false,
-                b if b == BOM.swap_bytes() => true,
-                _ => {
-                    return Frame::Bad(self.error_at_byte(
-                        StreamErrorKind::FileHeader,
-                        "pcapng section header with an unknown byte-order magic".to_owned(),
-                    ));
-                }
-            }
-        } else {
-            match big_endian {
-                Some(be) => be,
-                None => {
-                    return Frame::Bad(self.error_at_byte(
-                        StreamErrorKind::FileHeader,
-                        "pcapng stream does not start with a section header".to_owned(),
-                    ));
-                }
-            }
-        };
-        let len = read_u32(head, 4, big_endian) as usize;
-        if len < 12 || !len.is_multiple_of(4) {
-            return Frame::Bad(self.error_at_byte(
-                StreamErrorKind::Block,
-                format!(
-                    "pcapng block length {len} is not a multiple of 4 of at least 12; the \
-                     capture is corrupt from here"
-                ),
-            ));
-        }
-        if len > MAX_BLOCK_LEN {
-            return Frame::Oversize(len as u64);
-        }
-        if buf.len() < len {
-            Frame::Need(len)
-        } else {
-            Frame::Whole(len)
         }
     }
 
@@ -421,184 +323,10 @@ impl PcapDecoder {
             }
             State::Pcap(file) => {
                 let file = *file;
-                let be = file.big_endian;
-                let secs = i64::from(read_u32(rec, 0, be));
-                let frac = i64::from(read_u32(rec, 4, be));
-                let ts = secs * 1_000_000 + if file.nanos { frac / 1000 } else { frac };
-                let data = &rec[if file.modified { 24 } else { 16 }..];
-                self.packet(file.link, ts, data, out);
+                self.pcap_record(file, rec, out);
             }
             State::PcapNg(_) => self.block(rec, start, out),
             State::Stopped => {}
-        }
-    }
-
-    fn pcap_header<S: Sink>(&mut self, h: &[u8], out: &mut S) {
-        let Some((big_endian, nanos, modified)) = pcap_magic(&h[..4]) else {
-            return;
-        };
-        let major = read_u16(h, 4, big_endian);
-        if major != 2 {
-            let error = self.error_at_byte(
-                StreamErrorKind::FileHeader,
-                format!("pcap version {major}, expected 2"),
-            );
-            self.stop(error, out);
-            return;
-        }
-        // The top bits of the link type field may hold FCS information (pcap-linktype(7)).
-        let link = read_u32(h, 20, big_endian) & 0x03ff_ffff;
-        self.state = State::Pcap(PcapFile {
-            big_endian,
-            nanos,
-            modified,
-            link,
-        });
-    }
-
-    fn block<S: Sink>(&mut self, rec: &[u8], start: u64, out: &mut S) {
-        let is_shb = rec[..4] == SHB_TYPE.to_le_bytes();
-        if is_shb {
-            let big_endian = rec[8..12] != BOM.to_le_bytes();
-            let parsed = if big_endian {
-                parse_sectionheaderblock_be(rec)
-            } else {
-                parse_sectionheaderblock_le(rec)
-            };
-            match parsed {
-                Ok((_, shb)) if shb.major_version == 1 => {
-                    self.state = State::PcapNg(PcapNgSection {
-                        big_endian,
-                        interfaces: Vec::new(),
-                    });
-                }
-                Ok((_, shb)) => {
-                    let error = StreamError::new(
-                        format!("byte {start}"),
-                        StreamErrorKind::FileHeader,
-                        format!("pcapng version {}, expected 1", shb.major_version),
-                    );
-                    self.stop(error, out);
-                }
-                Err(_) => {
-                    let error = StreamError::new(
-                        format!("byte {start}"),
-                        StreamErrorKind::FileHeader,
-                        "unreadable pcapng section header".to_owned(),
-                    );
-                    self.stop(error, out);
-                }
-            }
-            return;
-        }
-        let State::PcapNg(section) = &mut self.state else {
-            return;
-        };
-        let big_endian = section.big_endian;
-        let block_type = read_u32(rec, 0, big_endian);
-        // Obsolete Packet Block (type 2), which pcap-parser does not read.
-        if block_type == 2 {
-            self.obsolete_packet_block(rec, out);
-            return;
-        }
-        let is_packet = matches!(block_type, 3 | 6);
-        let parsed = if big_endian {
-            parse_block_be(rec)
-        } else {
-            parse_block_le(rec)
-        };
-        let block = match parsed {
-            Ok((_, block)) => block,
-            Err(_) => {
-                if is_packet {
-                    self.packet += 1;
-                    self.net.counters.records += 1;
-                    self.net.counters.records_decoded += 1;
-                }
-                let error = StreamError::new(
-                    if is_packet {
-                        format!("packet {}", self.packet)
-                    } else {
-                        format!("byte {start}")
-                    },
-                    StreamErrorKind::Block,
-                    format!("unreadable pcapng block of type {block_type:#x}"),
-                );
-                self.net.counters.error(error.kind);
-                out.put(self.packet, Err(error));
-                return;
-            }
-        };
-        match block {
-            Block::InterfaceDescription(idb) => {
-                if section.interfaces.len() >= MAX_INTERFACES {
-                    let error = StreamError::new(
-                        format!("byte {start}"),
-                        StreamErrorKind::Block,
-                        format!("more than {MAX_INTERFACES} interfaces in one pcapng section"),
-                    );
-                    self.net.counters.error(error.kind);
-                    out.put(self.packet, Err(error));
-                    return;
-                }
-                section.interfaces.push(Interface {
-                    link: (idb.linktype.0 as u32) & 0x03ff_ffff,
-                    units_per_sec: idb.ts_resolution().unwrap_or(1_000_000),
-                    offset_secs: idb.ts_offset(),
-                });
-            }
-            Block::EnhancedPacket(epb) => {
-                let interface = section.interfaces.get(epb.if_id as usize).copied();
-                let ts = interface.map_or(0, |i| ng_micros(epb.ts_high, epb.ts_low, &i));
-                self.ng_packet(interface, epb.if_id, ts, epb.packet_data(), out);
-            }
-            Block::SimplePacket(spb) => {
-                let interface = section.interfaces.first().copied();
-                let ts = self.last_ts;
-                self.ng_packet(interface, 0, ts, spb.packet_data(), out);
-            }
-            _ => {}
-        }
-    }
-
-    fn obsolete_packet_block<S: Sink>(&mut self, rec: &[u8], out: &mut S) {
-        let State::PcapNg(section) = &self.state else {
-            return;
-        };
-        let be = section.big_endian;
-        let if_id = u32::from(read_u16(rec, 8, be));
-        let interface = section.interfaces.get(if_id as usize).copied();
-        let caplen = read_u32(rec, 20, be) as usize;
-        let data = rec.get(28..).unwrap_or(&[]);
-        let data = &data[..caplen.min(data.len())];
-        let ts = interface.map_or(0, |i| {
-            ng_micros(read_u32(rec, 12, be), read_u32(rec, 16, be), &i)
-        });
-        self.ng_packet(interface, if_id, ts, data, out);
-    }
-
-    fn ng_packet<S: Sink>(
-        &mut self,
-        interface: Option<Interface>,
-        if_id: u32,
-        ts: i64,
-        data: &[u8],
-        out: &mut S,
-    ) {
-        match interface {
-            Some(interface) => self.packet(interface.link, ts, data, out),
-            None => {
-                self.packet += 1;
-                self.net.counters.records += 1;
-                self.net.counters.records_decoded += 1;
-                let error = StreamError::new(
-                    format!("packet {}", self.packet),
-                    StreamErrorKind::Block,
-                    format!("packet on interface {if_id}, which no interface block describes"),
-                );
-                self.net.counters.error(error.kind);
-                out.put(self.packet, Err(error));
-            }
         }
     }
 
@@ -632,28 +360,6 @@ impl fmt::Debug for PcapDecoder {
 }
 
 crate::stream::impl_stream_decoder!(PcapDecoder);
-
-/// Byte order, nanosecond resolution and "modified" format of a pcap magic number.
-fn pcap_magic(magic: &[u8]) -> Option<(bool, bool, bool)> {
-    match magic {
-        [0xd4, 0xc3, 0xb2, 0xa1] => Some((false, false, false)),
-        [0xa1, 0xb2, 0xc3, 0xd4] => Some((true, false, false)),
-        [0x4d, 0x3c, 0xb2, 0xa1] => Some((false, true, false)),
-        [0xa1, 0xb2, 0x3c, 0x4d] => Some((true, true, false)),
-        [0x34, 0xcd, 0xb2, 0xa1] => Some((false, false, true)),
-        [0xa1, 0xb2, 0xcd, 0x34] => Some((true, false, true)),
-        _ => None,
-    }
-}
-
-/// Microseconds since the epoch of a pcapng timestamp.
-fn ng_micros(high: u32, low: u32, interface: &Interface) -> i64 {
-    let units = (u128::from(high) << 32) | u128::from(low);
-    let micros = units * 1_000_000 / u128::from(interface.units_per_sec.max(1));
-    i64::try_from(micros)
-        .unwrap_or(i64::MAX)
-        .saturating_add(interface.offset_secs.saturating_mul(1_000_000))
-}
 
 fn read_u32(b: &[u8], at: usize, big_endian: bool) -> u32 {
     let mut bytes = [0u8; 4];

@@ -8,11 +8,9 @@
 //! models trained on the benign training labels and all 21 other families, exactly as in the
 //! full evaluation; only the number of trees differs.
 
-use antimony_detect::detectors::dga::boost::{
-    Candidate, FPRS, SHIPPED_MIN_LABEL_LEN, SHIPPED_PARAMS,
-};
-use antimony_detect::detectors::gbdt::Params;
-use antimony_detect::eval;
+use antimony_lab::dga::boost::{Candidate, FPRS, SHIPPED_MIN_LABEL_LEN, SHIPPED_PARAMS};
+use antimony_lab::eval;
+use antimony_lab::gbdt::Params;
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
 

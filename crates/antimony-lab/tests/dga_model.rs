@@ -1,21 +1,25 @@
 //! The built-in DGA model is what training on the shared data gives (`antimony train dga`),
 //! and it meets its bounds on names it never saw.
 //!
-//! Retrains from `shared/data` and compares with `models/dga.txt`.
-//! `ANTIMONY_UPDATE_MODELS=1 cargo test -p antimony-detect --test dga_model` rewrites the
+//! Retrains from `shared/data` and compares with `antimony-detect/models/dga.txt`.
+//! `ANTIMONY_UPDATE_MODELS=1 cargo test -p antimony-lab --test dga_model` rewrites the
 //! file instead. Run with `--nocapture` to see the numbers.
 
-use antimony_detect::detectors::dga::{Model, evaluate, is_held_out, label_of, train_shipped};
+use antimony_detect::detectors::dga::Model;
+use antimony_lab::dga::{evaluate, is_held_out, label_of, train_shipped};
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
-const MODEL_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/models/dga.txt");
+const MODEL_PATH: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../antimony-detect/models/dga.txt"
+);
 
 fn read(path: &str) -> String {
     std::fs::read_to_string(format!("{DATA}/{path}")).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 fn lines(text: &str) -> impl Iterator<Item = &str> {
-    antimony_detect::eval::lines(text)
+    antimony_lab::eval::lines(text)
 }
 
 #[test]

@@ -5,9 +5,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::detectors::lookalike::{Brands, Lookalike, LookalikeConfig};
-use crate::detectors::threat_intel::{ListSpec, ThreatIntel};
-use crate::detectors::{Name, NameDetector};
+use antimony_detect::detectors::lookalike::{BrandError, Brands, Lookalike, LookalikeConfig};
+use antimony_detect::detectors::threat_intel::{ListSpec, ThreatIntel};
+use antimony_detect::{Name, NameDetector, Severity};
+
+use crate::dga::boost::{self, Candidate, FamilyResult};
+use crate::dga::{is_held_out, label_of};
 
 /// Non-comment, non-empty lines of a list, trimmed.
 pub fn lines(text: &str) -> impl Iterator<Item = &str> {
@@ -76,7 +79,7 @@ pub fn lookalikes(
     csv: &str,
     benign: &[(&str, &str)],
     config: &LookalikeConfig,
-) -> Result<LookalikeEval, crate::detectors::lookalike::BrandError> {
+) -> Result<LookalikeEval, BrandError> {
     let brands = Brands::parse(&brands_of_dnstwist(csv))?;
     let detector = Lookalike::new(brands, config.clone());
     let mut e = LookalikeEval::default();
@@ -104,12 +107,9 @@ pub fn lookalikes(
         let mut examples = Vec::new();
         for n in names(text) {
             let f = detector.check(&Name::new(&n, 1));
-            let f = f.filter(|f| f.severity > crate::Severity::Info);
+            let f = f.filter(|f| f.severity > Severity::Info);
             rate.add(f.is_some());
-            medium.add(
-                f.as_ref()
-                    .is_some_and(|f| f.severity >= crate::Severity::Medium),
-            );
+            medium.add(f.as_ref().is_some_and(|f| f.severity >= Severity::Medium));
             if f.is_some() && examples.len() < 200 {
                 let kind = detector.kind_of(&Name::new(&n, 1)).map(|k| k.1);
                 examples.push(format!("{n} ({})", kind.unwrap_or("?")));
@@ -154,7 +154,7 @@ pub struct DgaEval {
     /// The candidate's name.
     pub candidate: String,
     /// Per family.
-    pub families: BTreeMap<String, crate::detectors::dga::boost::FamilyResult>,
+    pub families: BTreeMap<String, FamilyResult>,
     /// Names of the other benign lists, in `other_fpr` order.
     pub other_lists: Vec<String>,
 }
@@ -186,16 +186,14 @@ impl DgaEval {
 /// on that fifth, and `other` benign lists (never trained on) report their FPR at the same
 /// thresholds.
 ///
-/// [`is_held_out`]: crate::detectors::dga::is_held_out
 pub fn dga_leave_families_out(
     benign: &str,
     dga_csv: &str,
     other: &[(&str, &str)],
-    candidates: &[crate::detectors::dga::boost::Candidate],
+    candidates: &[Candidate],
     min_len: usize,
     mut progress: impl FnMut(&str),
 ) -> Vec<DgaEval> {
-    use crate::detectors::dga::{boost, is_held_out, label_of};
     let held = |n: &&str| label_of(n).is_some_and(|l| is_held_out(&l));
     let prepared = boost::prepare(
         lines(benign).filter(|n| !held(n)),

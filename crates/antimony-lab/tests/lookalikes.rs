@@ -2,7 +2,7 @@
 //! lists, both held to bounds. Run with `--nocapture` to see the numbers.
 
 use antimony_detect::detectors::lookalike::LookalikeConfig;
-use antimony_detect::eval;
+use antimony_lab::eval;
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
 

@@ -5,10 +5,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use antimony_detect::config::ListConfig;
-use antimony_detect::detectors::dga::label_of;
 use antimony_detect::stateful::{Tunnel, TunnelConfig};
-use antimony_detect::{DetectConfig, Detectors, Severity, eval};
+use antimony_detect::{DetectConfig, Detectors, Severity};
 use antimony_dns::formats::{DecodeOptions, Format, LineDecoder};
+use antimony_lab::dga::label_of;
+use antimony_lab::eval;
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
 

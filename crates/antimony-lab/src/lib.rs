@@ -1,0 +1,18 @@
+//! The lab: training and evaluation of Antimony's detection models, what `antimony train`
+//! and `antimony eval` run. Nothing here is loaded by a running topology, which scores with
+//! [`antimony_detect`] alone.
+//!
+//! - [`dga`]: training the DGA model (the benign character model, the logistic regression
+//!   fitted by Newton's method, the boosted trees and their calibration), the candidates
+//!   compared leave-families-out, and [`dga::evaluate`].
+//! - [`gbdt`]: training gradient-boosted trees (the forest itself, and its prediction, are
+//!   [`antimony_detect::detectors::gbdt`]'s).
+//! - [`eval`]: the measurements behind `antimony eval` and the data tests (lookalike recall,
+//!   list detection, DGA leave-families-out).
+//!
+//! Like `antimony-detect`, this crate is pure: it reads no files (the caller passes text)
+//! and knows nothing of timely or Tokio.
+
+pub mod dga;
+pub mod eval;
+pub mod gbdt;
