@@ -57,10 +57,18 @@ use std::fmt::Write as _;
 use ahash::{AHashMap, AHashSet};
 use aho_corasick::{AhoCorasick, MatchKind};
 use serde::{Deserialize, Serialize};
-use thiserror::Error;
+
+mod brands;
+mod fold;
+mod kind;
 
 use super::{Explanation, Finding, Name, NameDetector, ev};
 use crate::alert::Severity;
+
+pub use self::brands::{Brand, BrandError, Brands};
+pub use self::fold::fold_label;
+use self::fold::{Folded, fold_into};
+use self::kind::{classify, describe, is_one_insertion, within_one_edit};
 
 /// The detector's name in alerts.
 pub const DETECTOR: &str = "lookalike";
@@ -145,175 +153,6 @@ impl Default for LookalikeConfig {
             tld_swap: true,
         }
     }
-}
-
-/// Why a brand list was refused.
-#[derive(Clone, Debug, PartialEq, Eq, Error)]
-pub enum BrandError {
-    /// A domain on a line is not a domain name.
-    #[error("line {line}: {domain:?} is not a domain name")]
-    BadDomain {
-        /// 1-based line number.
-        line: usize,
-        /// The text.
-        domain: String,
-    },
-    /// More brands than an id can number.
-    #[error("too many brands (at most 65,535)")]
-    TooMany,
-}
-
-/// One protected brand.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Brand {
-    /// Main domain (`paypal.com`).
-    pub domain: String,
-    /// Its label as written (`paypal`).
-    pub raw: String,
-    /// Its label folded (see the module docs).
-    pub label: String,
-    /// Its public suffix (`com`).
-    pub suffix: String,
-    /// Every domain it owns (the main one included).
-    pub own: Vec<String>,
-}
-
-/// Parsed brands.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Brands(pub Vec<Brand>);
-
-impl Brands {
-    /// Parses the brands-file format (see the [module docs](self)).
-    pub fn parse(text: &str) -> Result<Self, BrandError> {
-        let mut brands = Vec::new();
-        for (i, raw) in text.lines().enumerate() {
-            let line = raw.split('#').next().unwrap_or("").trim();
-            if line.is_empty() {
-                continue;
-            }
-            let mut own = Vec::new();
-            for field in line.split([' ', '\t', ',']).filter(|f| !f.is_empty()) {
-                let d = antimony_dns::domain::normalise(field)
-                    .ok()
-                    .filter(|d| d.contains('.'))
-                    .ok_or_else(|| BrandError::BadDomain {
-                        line: i + 1,
-                        domain: field.to_owned(),
-                    })?;
-                own.push(d);
-            }
-            let domain = own[0].clone();
-            let (label, suffix) = split_brand(&domain);
-            brands.push(Brand {
-                label: fold_label(&label),
-                raw: label,
-                suffix,
-                domain,
-                own,
-            });
-        }
-        if brands.len() > usize::from(u16::MAX) {
-            return Err(BrandError::TooMany);
-        }
-        Ok(Brands(brands))
-    }
-}
-
-/// A brand domain's label and suffix: by the public suffix list, or at the first dot for a
-/// brand that is itself a public suffix (`gov.qa`).
-fn split_brand(domain: &str) -> (String, String) {
-    let rd = antimony_dns::domain::registered_domain(domain).unwrap_or(domain);
-    let (label, suffix) = rd.split_once('.').unwrap_or((rd, ""));
-    (label.to_owned(), suffix.to_owned())
-}
-
-/// ASCII look-alikes folded after the Unicode skeleton (multi-character ones first): the
-/// pairs dnstwist and phishers use (`rn` for `m`, `vv` for `w`, `cl` for `d`, `1`, `i` and
-/// `l`, `0` and `o`, `q` and `g`).
-const ASCII_FOLDS: &[(&[u8], u8)] = &[
-    (b"rn", b'm'),
-    (b"rr", b'm'),
-    (b"nn", b'm'),
-    (b"vv", b'w'),
-    (b"cl", b'd'),
-    (b"0", b'o'),
-    (b"1", b'l'),
-    (b"i", b'l'),
-    (b"q", b'g'),
-];
-
-/// Folds one label into `out` (cleared first): decodes punycode, maps characters to their
-/// confusable skeleton, keeps ASCII letters, digits and hyphens, folds ASCII look-alikes.
-/// Returns whether the label was internationalised. At most 63 bytes are written.
-fn fold_into(label: &str, out: &mut Folded) -> bool {
-    out.len = 0;
-    let mut scratch = [0u8; 128];
-    let mut n = 0;
-    let idn = label.starts_with("xn--");
-    if idn {
-        let unicode = antimony_dns::domain::to_unicode(label);
-        for c in unicode_security::skeleton(&unicode) {
-            for l in c.to_lowercase() {
-                if (l.is_ascii_alphanumeric() || l == '-') && n < scratch.len() {
-                    scratch[n] = l as u8;
-                    n += 1;
-                }
-            }
-        }
-    } else {
-        for &b in label.as_bytes().iter().take(scratch.len()) {
-            scratch[n] = b;
-            n += 1;
-        }
-    }
-    let src = &scratch[..n];
-    let mut i = 0;
-    'outer: while i < src.len() {
-        for (from, to) in ASCII_FOLDS {
-            if src[i..].starts_with(from) {
-                out.push(*to);
-                i += from.len();
-                continue 'outer;
-            }
-        }
-        out.push(src[i]);
-        i += 1;
-    }
-    idn
-}
-
-/// A folded label, on the stack (at most 63 bytes; more is cut).
-#[derive(Clone, Copy)]
-struct Folded {
-    buf: [u8; 63],
-    len: usize,
-}
-
-impl Folded {
-    fn new() -> Self {
-        Folded {
-            buf: [0; 63],
-            len: 0,
-        }
-    }
-
-    fn push(&mut self, b: u8) {
-        if self.len < self.buf.len() {
-            self.buf[self.len] = b;
-            self.len += 1;
-        }
-    }
-
-    fn as_slice(&self) -> &[u8] {
-        &self.buf[..self.len]
-    }
-}
-
-/// Folds a label to a new string (for brands and explanations).
-pub fn fold_label(label: &str) -> String {
-    let mut out = Folded::new();
-    fold_into(label, &mut out);
-    String::from_utf8_lossy(out.as_slice()).into_owned()
 }
 
 const P: u64 = 0x100_0000_01b3;
@@ -733,92 +572,6 @@ impl Lookalike {
         let hit = self.find(name, &mut folded)?;
         Some((&self.brands[usize::from(hit.brand)].domain, hit.kind))
     }
-}
-
-fn describe(kind: &str) -> &'static str {
-    match kind {
-        "homoglyph" => ": characters that look alike",
-        "tld-swap" => ": the brand's name under another suffix",
-        "dictionary" => ": the brand's name with a lure word",
-        "various" => ": the brand's name run together with its suffix",
-        "subdomain" => ": the brand's name split by a dot",
-        "omission" => ": a character left out",
-        "transposition" => ": two characters swapped",
-        "hyphenation" => ": a hyphen added",
-        "repetition" => ": a character doubled",
-        "bitsquatting" => ": one bit flipped",
-        "vowel-swap" => ": a vowel changed",
-        _ => ": one character changed or added",
-    }
-}
-
-/// True when `long` is `short` with one character inserted.
-fn is_one_insertion(long: &[u8], short: &[u8]) -> bool {
-    if long.len() != short.len() + 1 {
-        return false;
-    }
-    let i = long.iter().zip(short).take_while(|(a, b)| a == b).count();
-    long[i + 1..] == short[i..]
-}
-
-/// True when `a` and `b` differ by at most one insertion, deletion, substitution or
-/// adjacent transposition.
-fn within_one_edit(a: &[u8], b: &[u8]) -> bool {
-    match a.len().cmp(&b.len()) {
-        std::cmp::Ordering::Greater => is_one_insertion(a, b),
-        std::cmp::Ordering::Less => is_one_insertion(b, a),
-        std::cmp::Ordering::Equal => {
-            let diffs: Vec<usize> = (0..a.len()).filter(|&i| a[i] != b[i]).collect();
-            match diffs[..] {
-                [] | [_] => true,
-                [i, j] => j == i + 1 && a[i] == b[j] && a[j] == b[i],
-                _ => false,
-            }
-        }
-    }
-}
-
-/// The dnstwist kind of a one-edit variant `c` of brand label `b` (both ASCII).
-fn classify(c: &[u8], b: &[u8]) -> &'static str {
-    const VOWELS: &[u8] = b"aeiou";
-    if c.len() == b.len() + 1 {
-        let i = c.iter().zip(b).take_while(|(x, y)| x == y).count();
-        let added = c[i];
-        if added == b'-' {
-            return "hyphenation";
-        }
-        if i == b.len() {
-            return "addition";
-        }
-        if (i > 0 && c[i - 1] == added) || b.get(i) == Some(&added) {
-            return "repetition";
-        }
-        if added == b's' {
-            return "plural";
-        }
-        return "insertion";
-    }
-    if c.len() + 1 == b.len() {
-        return "omission";
-    }
-    if c.len() == b.len() {
-        let diffs: Vec<usize> = (0..c.len()).filter(|&i| c[i] != b[i]).collect();
-        if diffs.len() == 2 {
-            return "transposition";
-        }
-        if let [i] = diffs[..] {
-            let (x, y) = (c[i], b[i]);
-            if (x ^ y).is_power_of_two() {
-                return "bitsquatting";
-            }
-            if VOWELS.contains(&x) && VOWELS.contains(&y) {
-                return "vowel-swap";
-            }
-            return "replacement";
-        }
-        return "homoglyph";
-    }
-    "homoglyph"
 }
 
 impl NameDetector for Lookalike {

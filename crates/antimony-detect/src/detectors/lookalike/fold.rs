@@ -1,0 +1,90 @@
+//! Folding a label to what a person sees: confusable skeleton, then ASCII look-alikes.
+
+/// ASCII look-alikes folded after the Unicode skeleton (multi-character ones first): the
+/// pairs dnstwist and phishers use (`rn` for `m`, `vv` for `w`, `cl` for `d`, `1`, `i` and
+/// `l`, `0` and `o`, `q` and `g`).
+const ASCII_FOLDS: &[(&[u8], u8)] = &[
+    (b"rn", b'm'),
+    (b"rr", b'm'),
+    (b"nn", b'm'),
+    (b"vv", b'w'),
+    (b"cl", b'd'),
+    (b"0", b'o'),
+    (b"1", b'l'),
+    (b"i", b'l'),
+    (b"q", b'g'),
+];
+
+/// Folds one label into `out` (cleared first): decodes punycode, maps characters to their
+/// confusable skeleton, keeps ASCII letters, digits and hyphens, folds ASCII look-alikes.
+/// Returns whether the label was internationalised. At most 63 bytes are written.
+pub(super) fn fold_into(label: &str, out: &mut Folded) -> bool {
+    out.len = 0;
+    let mut scratch = [0u8; 128];
+    let mut n = 0;
+    let idn = label.starts_with("xn--");
+    if idn {
+        let unicode = antimony_dns::domain::to_unicode(label);
+        for c in unicode_security::skeleton(&unicode) {
+            for l in c.to_lowercase() {
+                if (l.is_ascii_alphanumeric() || l == '-') && n < scratch.len() {
+                    scratch[n] = l as u8;
+                    n += 1;
+                }
+            }
+        }
+    } else {
+        for &b in label.as_bytes().iter().take(scratch.len()) {
+            scratch[n] = b;
+            n += 1;
+        }
+    }
+    let src = &scratch[..n];
+    let mut i = 0;
+    'outer: while i < src.len() {
+        for (from, to) in ASCII_FOLDS {
+            if src[i..].starts_with(from) {
+                out.push(*to);
+                i += from.len();
+                continue 'outer;
+            }
+        }
+        out.push(src[i]);
+        i += 1;
+    }
+    idn
+}
+
+/// A folded label, on the stack (at most 63 bytes; more is cut).
+#[derive(Clone, Copy)]
+pub(super) struct Folded {
+    buf: [u8; 63],
+    len: usize,
+}
+
+impl Folded {
+    pub(super) fn new() -> Self {
+        Folded {
+            buf: [0; 63],
+            len: 0,
+        }
+    }
+
+    pub(super) fn push(&mut self, b: u8) {
+        if self.len < self.buf.len() {
+            self.buf[self.len] = b;
+            self.len += 1;
+        }
+    }
+
+    pub(super) fn as_slice(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+/// Folds a label to a new string (for brands and explanations).
+pub fn fold_label(label: &str) -> String {
+    let mut out = Folded::new();
+    fold_into(label, &mut out);
+    String::from_utf8_lossy(out.as_slice()).into_owned()
+}
