@@ -3,7 +3,8 @@
 //!
 //! Why one per process rather than one per run: the engine runs no async code and knows
 //! nothing of Tokio (the component context is runtime-neutral), so the edges bring their
-//! own. Two threads are enough for files and sockets at the rates the dataflow takes; a
+//! own. One thread is enough for files and sockets at the rates the dataflow takes (a
+//! second one, on two cores, only moved tasks between threads and cost wall time); a
 //! task belongs to the spout or sink that started it and ends with it (its channel closes,
 //! or it is aborted when the component is dropped), so nothing outlives the run that
 //! started it.
@@ -24,7 +25,7 @@ pub fn handle() -> &'static Handle {
     RUNTIME
         .get_or_init(|| {
             Builder::new_multi_thread()
-                .worker_threads(2)
+                .worker_threads(1)
                 .thread_name("antimony-io")
                 .enable_all()
                 .build()

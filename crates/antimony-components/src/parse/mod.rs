@@ -112,10 +112,11 @@ impl ParseBolt {
         let source = &chunk.source;
         let fresh = (!self.decoders.contains(source)).then(|| self.text_decoder(chunk));
         let slot = self.decoders.get_or_insert_with(source, || fresh.flatten());
-        let mut skipped = 0u64;
+        let (mut lines, mut skipped) = (0u64, 0u64);
         match slot.as_mut() {
             None => {
                 for (number, line) in chunk.lines() {
+                    lines += 1;
                     out.dead_letter(
                         Some(format!("{source}:{number}")),
                         "the log format was not recognised; set `format` on the dns_parse bolt",
@@ -125,6 +126,7 @@ impl ParseBolt {
             }
             Some(decoder) => {
                 for (number, line) in chunk.lines() {
+                    lines += 1;
                     match decoder.decode_line(line) {
                         Ok(Some(event)) => out.emit(Tuple::Dns(Arc::new(event))),
                         Ok(None) => skipped += 1,
@@ -157,7 +159,7 @@ impl ParseBolt {
             self.decoders.remove(source);
         }
         if let Some(series) = &self.series {
-            series.lines.add(chunk.line_count());
+            series.lines.add(lines);
             series.skipped.add(skipped);
         }
     }
