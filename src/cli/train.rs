@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use antimony_lab::dga::{evaluate, is_held_out, label_of, train_shipped};
+use antimony_lab::report::read_data;
 use anyhow::Context as _;
 
 use super::{TrainArgs, TrainModel};
@@ -13,19 +14,9 @@ pub(super) fn train(args: TrainArgs) -> anyhow::Result<()> {
     }
 }
 
-pub(super) fn read(data: &Path, file: &str) -> anyhow::Result<String> {
-    let path = data.join(file);
-    std::fs::read_to_string(&path).with_context(|| {
-        format!(
-            "cannot read {} (point --data at a folder laid out like shared/data)",
-            path.display()
-        )
-    })
-}
-
 fn train_dga(data: &Path, out: &Path) -> anyhow::Result<()> {
-    let benign = read(data, "benign/benign_top.txt")?;
-    let dga = read(data, "dga/dga_train.csv")?;
+    let benign = read_data(data, "benign/benign_top.txt")?;
+    let dga = read_data(data, "dga/dga_train.csv")?;
     eprintln!("training the DGA model on {} ...", data.display());
     let model = train_shipped(&benign, &dga);
     let text = model.to_text();

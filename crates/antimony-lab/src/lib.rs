@@ -10,9 +10,12 @@
 //! - [`eval`]: the measurements behind `antimony eval` and the data tests (lookalike recall,
 //!   list detection, DGA leave-families-out).
 //!
-//! Like `antimony-detect`, this crate is pure: it reads no files (the caller passes text)
-//! and knows nothing of timely or Tokio.
+//! - [`report`]: the reports `antimony eval` prints, read from a data folder.
+//!
+//! Everything but [`report`] is pure: it reads no files (the caller passes text). Nothing
+//! here knows timely or Tokio.
 
 pub mod dga;
 pub mod eval;
 pub mod gbdt;
+pub mod report;

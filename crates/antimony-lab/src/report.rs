@@ -1,0 +1,218 @@
+//! The reports behind `antimony eval`: each measurement on a data folder laid out like
+//! `shared/data`, as text tables for a person (the numbers themselves are [`crate::eval`]'s).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use antimony_detect::detectors::lookalike::{BrandError, LookalikeConfig};
+use antimony_detect::detectors::suspicious::Suspicious;
+use antimony_detect::detectors::threat_intel::ThreatIntelError;
+
+use crate::dga::boost::{Candidate, SHIPPED_MIN_LABEL_LEN, SHIPPED_PARAMS};
+use crate::eval;
+
+/// Why a report could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// A data file cannot be read.
+    #[error("cannot read {path} (point --data at a folder laid out like shared/data): {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The brands of the lookalike data do not parse.
+    #[error(transparent)]
+    Brands(#[from] BrandError),
+    /// The suspicious-service lists do not parse.
+    #[error(transparent)]
+    Lists(#[from] ThreatIntelError),
+}
+
+/// A file of the data folder, as text.
+pub fn read_data(data: &Path, file: &str) -> Result<String, ReportError> {
+    let path = data.join(file);
+    std::fs::read_to_string(&path).map_err(|source| ReportError::Read { path, source })
+}
+
+/// Leave-families-out DGA recall per family (and the logistic candidate with `compare`);
+/// `progress` gets each family as its model is trained (22 per candidate: minutes).
+pub fn dga(
+    data: &Path,
+    compare: bool,
+    mut progress: impl FnMut(&str),
+) -> Result<String, ReportError> {
+    let mut out = String::new();
+    let benign = read_data(data, "benign/benign_top.txt")?;
+    let dga = read_data(data, "dga/dga_train.csv")?;
+    let random = read_data(data, "benign/opendns_random_10k.txt")?;
+    let mut candidates = vec![Candidate::Boosted(SHIPPED_PARAMS)];
+    if compare {
+        candidates.push(Candidate::Logistic);
+    }
+    let results = eval::dga_leave_families_out(
+        &benign,
+        &dga,
+        &[("opendns_random_10k", &random)],
+        &candidates,
+        SHIPPED_MIN_LABEL_LEN,
+        |family| progress(family),
+    );
+    for r in &results {
+        let _ = writeln!(out, "## DGA, leave-families-out: {}", r.candidate);
+        let _ = writeln!(
+            out,
+            "Each family scored by a model trained without it; thresholds set on the held-out \
+             fifth of benign_top.txt; labels shorter than {SHIPPED_MIN_LABEL_LEN} count as missed.\n"
+        );
+        let _ = writeln!(
+            out,
+            "{:<18} {:>6} {:>10} {:>10} {:>10}",
+            "family", "names", "FPR 1e-2", "FPR 1e-3", "FPR 1e-4"
+        );
+        for (family, f) in &r.families {
+            let recall = |k: usize| f.caught[k] as f64 / f.total.max(1) as f64;
+            let _ = writeln!(
+                out,
+                "{family:<18} {:>6} {:>10.3} {:>10.3} {:>10.3}",
+                f.total,
+                recall(0),
+                recall(1),
+                recall(2)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "{:<18} {:>6} {:>10.3} {:>10.3} {:>10.3}",
+            "macro recall",
+            "",
+            r.macro_recall(0),
+            r.macro_recall(1),
+            r.macro_recall(2)
+        );
+        for (o, list) in r.other_lists.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "{:<18} {:>6} {:>10.4} {:>10.4} {:>10.4}",
+                format!("FPR {list}"),
+                "",
+                r.other_fpr(o, 0),
+                r.other_fpr(o, 1),
+                r.other_fpr(o, 2)
+            );
+        }
+        let _ = writeln!(out);
+    }
+    Ok(out)
+}
+
+/// Lookalike recall per dnstwist permutation kind, and false positives on benign lists.
+pub fn lookalikes(data: &Path) -> Result<String, ReportError> {
+    let mut out = String::new();
+    let csv = read_data(data, "lookalikes/lookalikes_dnstwist.csv")?;
+    let top = read_data(data, "benign/benign_top.txt")?;
+    let otop = read_data(data, "benign/opendns_top_10k.txt")?;
+    let random = read_data(data, "benign/opendns_random_10k.txt")?;
+    let e = eval::lookalikes(
+        &csv,
+        &[
+            ("benign_top.txt", &top),
+            ("opendns_top_10k.txt", &otop),
+            ("opendns_random_10k.txt", &random),
+        ],
+        &LookalikeConfig::default(),
+    )?;
+    let _ = writeln!(
+        out,
+        "## Lookalikes: recall per dnstwist kind (brands: the CSV's 30 originals)\n"
+    );
+    let _ = writeln!(
+        out,
+        "{:<15} {:>7} {:>7} {:>8}",
+        "kind", "caught", "total", "recall"
+    );
+    for (kind, r) in &e.kinds {
+        let _ = writeln!(
+            out,
+            "{kind:<15} {:>7} {:>7} {:>8.4}",
+            r.hits,
+            r.total,
+            r.rate()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{:<15} {:>7} {:>7} {:>8.4}\n",
+        "all",
+        e.all.hits,
+        e.all.total,
+        e.all.rate()
+    );
+    let _ = writeln!(
+        out,
+        "False positives (alerts of low severity or more; TLD swaps are info):"
+    );
+    for (list, r, examples) in &e.benign {
+        let _ = writeln!(
+            out,
+            "  {list:<24} {:>4} of {:>6} = {:.4}%  e.g. {}",
+            r.hits,
+            r.total,
+            r.rate() * 100.0,
+            examples
+                .iter()
+                .take(6)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let _ = writeln!(out);
+    Ok(out)
+}
+
+/// Detection of the threat-intel lists' names and of a subdomain of each.
+pub fn lists(data: &Path) -> Result<String, ReportError> {
+    let mut out = String::new();
+    let labelled = read_data(data, "threatintel/blocklist_labelled.csv")?;
+    let plain = read_data(data, "threatintel/blocklist.txt")?;
+    let _ = writeln!(
+        out,
+        "## Threat-intel lists: detection of listed names and of a subdomain of each\n"
+    );
+    for (what, intel) in [
+        (
+            "blocklist.txt (plain)",
+            eval::single_list("blocklist", &plain),
+        ),
+        (
+            "blocklist_labelled.csv (CSV)",
+            eval::single_list("labelled", &labelled),
+        ),
+    ] {
+        for (category, (exact, sub)) in eval::list_detection(&labelled, &intel) {
+            let _ = writeln!(
+                out,
+                "  {what:<30} {category:<10} exact {:>5}/{:<5} = {:.4}  subdomain {:.4}",
+                exact.hits,
+                exact.total,
+                exact.rate(),
+                sub.rate()
+            );
+        }
+    }
+    let suspicious = Suspicious::new(true, [], 20)?;
+    let top = read_data(data, "benign/benign_top.txt")?;
+    let names = eval::names(&top);
+    let under = names
+        .iter()
+        .filter(|n| suspicious.category(n).is_some())
+        .count();
+    let _ = writeln!(
+        out,
+        "  suspicious-service suffixes (info signal) on benign_top.txt: {under} of {} names",
+        names.len()
+    );
+    Ok(out)
+}
