@@ -455,6 +455,30 @@ mod tests {
         );
     }
 
+    /// The deduplicator emits in canonical order and the alerts file sorts each epoch's lines
+    /// by their bytes: the two orders must be one, or a file would depend on which sorted
+    /// last. Ids lead both.
+    #[test]
+    fn the_canonical_order_is_the_order_of_the_alerts_file() {
+        let mut alerts: Vec<Alert> = (0..200)
+            .map(|i| {
+                let mut a = sample();
+                a.ts += i64::from(i % 7);
+                a.domain = format!("d{}.example", i % 13);
+                a.id = Some(Alert::stable_id(
+                    "dga", a.client, &a.domain, a.ts, 60_000_000,
+                ));
+                a.id = a.id.map(|id| AlertId(id.0 ^ u128::from(i as u8)));
+                a
+            })
+            .collect();
+        alerts.sort_by(Alert::canonical_cmp);
+        let lines: Vec<String> = alerts.iter().map(Alert::to_json).collect();
+        let mut sorted = lines.clone();
+        sorted.sort();
+        assert_eq!(lines, sorted);
+    }
+
     #[test]
     fn window_start_handles_negative_times() {
         assert_eq!(window_start(-1, 10), -10);
