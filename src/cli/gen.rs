@@ -34,7 +34,7 @@ pub(super) struct GenArgs {
     /// fast as possible (to feed a live pipeline).
     #[arg(long, value_name = "RECORDS_PER_SEC")]
     rate: Option<f64>,
-    /// With --rate: latency probes per second, lookups of t<ns>.update-java.net whose first
+    /// With --rate: latency probes per second, lookups of `t<ns>.update-java.net` whose first
     /// label is the wall-clock time the line was written (nanoseconds since 1970).
     #[arg(long, default_value_t = 0.0, requires = "rate")]
     probes: f64,

@@ -1,7 +1,7 @@
 //! Antimony's built-in components for DNS topologies, usable from a topology file or from a
 //! user's own Rust topology.
 //!
-//! - [`Tuple`](record::Tuple) is the record DNS topologies move: chunks of input, DNS events,
+//! - [`Tuple`] is the record DNS topologies move: chunks of input, DNS events,
 //!   alerts; [`record`] also names their stream types and the fields a grouping may use.
 //! - [`registry()`] maps every `type = "..."` a topology file may name to its code, in one
 //!   place: the I/O crate's spouts and sinks, and the DNS bolts of this crate.

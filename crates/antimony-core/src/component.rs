@@ -172,7 +172,7 @@ pub trait Bolt<R: Record>: 'static {
     /// Records reach `process` one whole epoch at a time, epochs in order, each followed by
     /// its `on_epoch_end`: records of a later epoch that arrive early wait. So what a bolt
     /// buffers between two `on_epoch_end` calls is exactly one epoch, whatever the timing.
-    /// A bolt declared [`streaming`](crate::BoltSpec::streaming) gets records as they
+    /// A bolt declared streaming (the engine's `BoltSpec::streaming`) gets records as they
     /// arrive instead.
     fn on_epoch_end(&mut self, _epoch: u64, _out: &mut Emitter<'_, R>) {}
 

@@ -32,7 +32,7 @@
 //!   - [`pcap`]: pcap and pcapng captures (link layers, IPv4/IPv6 with fragment
 //!     reassembly, DNS over UDP and over TCP with stream reassembly);
 //!   - [`dnstap`]: dnstap in Frame Streams, with the control frames a socket handshake
-//!     needs ([`dnstap::control`]).
+//!     needs (`antimony_core::frame_streams`).
 //! - [`wire`]: one DNS wire-format message into a [`DnsEvent`], with hostile-input limits.
 //! - [`domain`]: name normalisation, registered domain (eTLD+1), IDN display form.
 //! - [`codes`]: record type and response code mnemonics.

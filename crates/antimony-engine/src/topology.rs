@@ -136,7 +136,7 @@ impl<R: Record> BoltSpec<R> {
     }
 
     /// Lets the bolt see records as they arrive, epochs interleaved, instead of each epoch
-    /// whole and in order (the default; see [`Bolt`](crate::Bolt)). For a bolt whose output
+    /// whole and in order (the default; see [`Bolt`]). For a bolt whose output
     /// for a record depends on that record alone (a parser, a stateless detector): it starts
     /// work before its input epoch completes, which shortens latency. A bolt that buffers
     /// until `on_epoch_end` must not stream.

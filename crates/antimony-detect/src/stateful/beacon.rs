@@ -91,7 +91,7 @@ struct Key {
     cooldown_until: i64,
 }
 
-/// The beaconing detector (see the [module docs](self)).
+/// The beaconing detector (see this module's docs).
 #[derive(Debug)]
 pub struct Beacon {
     config: BeaconConfig,

@@ -101,7 +101,7 @@ struct Obs {
     client: Option<IpAddr>,
 }
 
-/// The newly-observed-domain detector (see the [module docs](self)).
+/// The newly-observed-domain detector (see this module's docs).
 #[derive(Debug)]
 pub struct NewDomains {
     config: NodConfig,

@@ -93,7 +93,7 @@ struct Client {
     cooldown_until: i64,
 }
 
-/// The NXDOMAIN burst detector (see the [module docs](self)).
+/// The NXDOMAIN burst detector (see this module's docs).
 #[derive(Debug)]
 pub struct NxdomainBurst {
     config: NxdomainConfig,

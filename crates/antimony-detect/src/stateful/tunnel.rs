@@ -124,7 +124,7 @@ struct Key {
     example: Box<str>,
 }
 
-/// The tunnelling detector (see the [module docs](self)).
+/// The tunnelling detector (see this module's docs).
 #[derive(Debug)]
 pub struct Tunnel {
     config: TunnelConfig,

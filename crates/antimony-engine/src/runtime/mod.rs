@@ -5,7 +5,7 @@
 //! an exchange between workers. Timestamps are *epochs*: every batch a spout emits opens a new
 //! one, and the spout waits while too many epochs are unfinished downstream, which bounds the
 //! memory in flight and lets a slow sink slow the source down. All timely code lives in
-//! [`dataflow`].
+//! `dataflow.rs`.
 
 mod dataflow;
 mod panic;

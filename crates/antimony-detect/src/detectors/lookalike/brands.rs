@@ -40,7 +40,7 @@ pub struct Brand {
 pub struct Brands(pub Vec<Brand>);
 
 impl Brands {
-    /// Parses the brands-file format (see the [module docs](self)).
+    /// Parses the brands-file format (see the [module docs](super)).
     pub fn parse(text: &str) -> Result<Self, BrandError> {
         let mut brands = Vec::new();
         for (i, raw) in text.lines().enumerate() {
