@@ -249,3 +249,81 @@ sort = false
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// A live socket took the format of its first lines for the whole run: three stray
+/// datagrams (`logger -d hello`) made every BIND line after them "not recognised", 0 alerts
+/// for as long as it ran. Now a stray line is set aside on its own and the BIND lines after it
+/// are read.
+#[test]
+fn stray_datagrams_do_not_blind_a_live_topology() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_udp_port();
+    let topology = dir.path().join("stray.toml");
+    std::fs::write(
+        &topology,
+        format!(
+            r#"[topology]
+name = "stray"
+
+[spouts.syslog]
+type = "syslog"
+listen = "udp://127.0.0.1:{port}"
+
+[bolts.parse]
+type = "dns_parse"
+inputs = ["syslog"]
+format = "auto"
+
+[bolts.events]
+type = "dns_file"
+inputs = [{{ from = "parse", grouping = "global" }}]
+path = "events.jsonl"
+sort = false
+"#
+        ),
+    )
+    .expect("topology");
+    let dead = dir.path().join("dead.jsonl");
+    let mut running = Running::start(
+        &topology,
+        &["-q", "--dead-letter", dead.to_str().expect("utf-8")],
+    );
+    let antimony = running.0.as_mut().expect("running");
+    let logger = |message: &str| {
+        let sent = Command::new("logger")
+            .args([
+                "-d",
+                "--server",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--rfc3164",
+            ])
+            .args(["--tag", "named", message])
+            .status()
+            .expect("logger runs (util-linux)");
+        assert!(sent.success());
+    };
+    // Wait for the receiver: the first stray datagram is sent again until it is set aside.
+    let start = Instant::now();
+    while std::fs::read_to_string(&dead)
+        .unwrap_or_default()
+        .is_empty()
+    {
+        logger("hello");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "nothing received"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    logger("hello");
+    logger("hello");
+    logger(
+        "client @0x7f1703b12098 10.1.2.3#41281 (update-java.net): query: update-java.net IN A +E(0)K (10.0.0.53)",
+    );
+    let events = wait_for_lines(&dir.path().join("events.jsonl"), 1, antimony);
+    assert_eq!(events[0]["qname"], "update-java.net");
+    let dead = std::fs::read_to_string(&dead).expect("dead letters");
+    assert!(dead.contains("hello"), "{dead}");
+}

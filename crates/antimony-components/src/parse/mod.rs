@@ -9,19 +9,21 @@
 pub mod config;
 pub mod sniff;
 pub mod sources;
+pub mod text;
 
 use std::sync::Arc;
 
 use antimony_core::metrics::{Counter, CounterMetric, Gauge, GaugeMetric};
 use antimony_core::{Bolt, Context, Emitter};
+use antimony_dns::formats::DecodeOptions;
 use antimony_dns::formats::json_lines;
-use antimony_dns::formats::{DecodeOptions, Decoder};
 use antimony_dns::stream::{BinaryFormat, StreamDecoder, StreamError};
-use antimony_dns::{DnsEvent, Format, LineDecoder};
+use antimony_dns::{DnsEvent, Format};
 use antimony_io::{ByteChunk, TextChunk};
 
 pub use self::config::ParseConfig;
 use self::sources::{MAX_SOURCES, Sources};
+use self::text::{Line, TextSource};
 use crate::record::Tuple;
 
 /// Lines the parser read.
@@ -58,8 +60,8 @@ pub struct ParseBolt {
     fields: Option<json_lines::FieldMap>,
     binary_format: Option<BinaryFormat>,
     options: DecodeOptions,
-    /// Text sources: their decoder, `None` when the format was not recognised.
-    decoders: Sources<Option<Decoder>>,
+    /// Text sources: how each is decoded.
+    decoders: Sources<TextSource>,
     /// Binary sources: their decoder, `None` when the format was not recognised.
     streams: Sources<Option<Box<dyn StreamDecoder>>>,
     decoded: Vec<Result<DnsEvent, StreamError>>,
@@ -88,13 +90,17 @@ impl ParseBolt {
         }
     }
 
-    /// The decoder for a text source: the configured format, else the one the source was
-    /// recognised as, else recognised here from this (its first) chunk.
-    fn text_decoder(&self, chunk: &TextChunk) -> Option<Decoder> {
+    /// How a new text source is decoded: the configured format (obeyed), else the one the
+    /// source was recognised as, else recognised here from this (its first) chunk.
+    fn text_source(&self, chunk: &TextChunk) -> TextSource {
         if let Some(fields) = &self.fields {
-            return Some(json_lines::Decoder::with_fields(&self.options, fields.clone()).into());
+            let decoder = json_lines::Decoder::with_fields(&self.options, fields.clone());
+            return TextSource::new(Some(decoder.into()), true);
         }
-        let format = self.format.or_else(|| match &chunk.format {
+        if let Some(format) = self.format {
+            return TextSource::new(Some(format.decoder(&self.options)), true);
+        }
+        let format = match &chunk.format {
             Some(name) => Format::from_name(name),
             None => {
                 let sample: Vec<&[u8]> = chunk
@@ -104,58 +110,42 @@ impl ParseBolt {
                     .collect();
                 sniff::text_format(&sample)
             }
-        });
-        format.map(|f| f.decoder(&self.options))
+        };
+        TextSource::new(format.map(|f| f.decoder(&self.options)), false)
     }
 
     fn text(&mut self, chunk: &TextChunk, out: &mut Emitter<'_, Tuple>) {
         let source = &chunk.source;
-        let fresh = (!self.decoders.contains(source)).then(|| self.text_decoder(chunk));
-        let slot = self.decoders.get_or_insert_with(source, || fresh.flatten());
+        let fresh = (!self.decoders.contains(source)).then(|| self.text_source(chunk));
+        let options = &self.options;
+        let state = self.decoders.get_or_insert_with(source, || {
+            fresh.unwrap_or_else(|| TextSource::new(None, false))
+        });
         let (mut lines, mut skipped) = (0u64, 0u64);
-        match slot.as_mut() {
-            None => {
-                for (number, line) in chunk.lines() {
-                    lines += 1;
-                    out.dead_letter(
-                        Some(format!("{source}:{number}")),
-                        "the log format was not recognised; set `format` on the dns_parse bolt",
-                        String::from_utf8_lossy(line),
-                    );
-                }
-            }
-            Some(decoder) => {
-                for (number, line) in chunk.lines() {
-                    lines += 1;
-                    match decoder.decode_line(line) {
-                        Ok(Some(event)) => out.emit(Tuple::Dns(Arc::new(event))),
-                        Ok(None) => skipped += 1,
-                        Err(error) => out.dead_letter(
-                            Some(format!("{source}:{number}")),
-                            format!("{} line: {error}", decoder.format().name()),
-                            String::from_utf8_lossy(line),
-                        ),
-                    }
-                }
-                if chunk.last {
-                    // The source is over: a record held across lines comes out now.
-                    let next_line = chunk.first_line + chunk.line_count();
-                    match decoder.finish() {
-                        Ok(Some(event)) => out.emit(Tuple::Dns(Arc::new(event))),
-                        Ok(None) => {}
-                        Err(error) => out.dead_letter(
-                            Some(format!("{source}:{next_line}")),
-                            format!(
-                                "{} record cut short at the end: {error}",
-                                decoder.format().name()
-                            ),
-                            String::new(),
-                        ),
-                    }
-                }
+        for (number, line) in chunk.lines() {
+            lines += 1;
+            match state.decode(line, options) {
+                Line::Event(event) => out.emit(Tuple::Dns(Arc::new(event))),
+                Line::Skipped => skipped += 1,
+                Line::SetAside(reason) => out.dead_letter(
+                    Some(format!("{source}:{number}")),
+                    reason,
+                    String::from_utf8_lossy(line),
+                ),
             }
         }
         if chunk.last {
+            // The source is over: a record held across lines comes out now.
+            let next_line = chunk.first_line + chunk.line_count();
+            match state.finish() {
+                Some((_, Ok(Some(event)))) => out.emit(Tuple::Dns(Arc::new(event))),
+                Some((name, Err(error))) => out.dead_letter(
+                    Some(format!("{source}:{next_line}")),
+                    format!("{name} record cut short at the end: {error}"),
+                    String::new(),
+                ),
+                Some((_, Ok(None))) | None => {}
+            }
             self.decoders.remove(source);
         }
         if let Some(series) = &self.series {

@@ -20,6 +20,11 @@ pub const SAMPLE_LINES: usize = 64;
 pub struct DnsSniffer;
 
 impl Sniff for DnsSniffer {
+    /// A capture or dnstap file by its magic number; else a log whose first lines a text
+    /// format reads (a stray byte, a NUL or a line in another encoding among them does not
+    /// condemn the file: such lines are set aside one by one); else, when the first bytes are
+    /// not text, bytes in no known format (which the parser refuses, saying so once); else
+    /// text not recognised yet, recognised by the parser line by line.
     fn sniff(&self, _source: &str, head: &[u8]) -> SourceKind {
         if let Some(format) = binary_format(head) {
             return SourceKind {
@@ -28,19 +33,16 @@ impl Sniff for DnsSniffer {
                 format: Some(Arc::from(format.name())),
             };
         }
-        if looks_binary(head) {
-            // Bytes in no known format: the parser says so, with the source's name.
-            return SourceKind {
-                binary: true,
-                ..SourceKind::default()
-            };
-        }
         let lines: Vec<&[u8]> = sample_lines(head).collect();
         match text_format(&lines) {
             Some(format) => SourceKind {
                 binary: false,
                 ordered: format.is_stateful(),
                 format: Some(Arc::from(format.name())),
+            },
+            None if looks_binary(head) => SourceKind {
+                binary: true,
+                ..SourceKind::default()
             },
             None => SourceKind::default(),
         }
@@ -74,11 +76,13 @@ pub fn binary_format(head: &[u8]) -> Option<BinaryFormat> {
 mod tests {
     use super::*;
 
+    use antimony_io::sources::sniff::SNIFF_BYTES;
+
     const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
 
     fn sniff(path: &str) -> SourceKind {
         let bytes = std::fs::read(format!("{DATA}/{path}")).expect("shared data");
-        let head = &bytes[..bytes.len().min(antimony_io::sources::sniff::SNIFF_BYTES)];
+        let head = &bytes[..bytes.len().min(SNIFF_BYTES)];
         DnsSniffer.sniff(path, head)
     }
 
@@ -100,6 +104,22 @@ mod tests {
             let kind = sniff(path);
             assert_eq!(kind.format.as_deref(), Some(format), "{path}");
             assert_eq!((kind.binary, kind.ordered), (binary, ordered), "{path}");
+        }
+    }
+
+    /// One Latin-1 byte on line 4, or a NUL among the first lines, made the whole file
+    /// "binary input in no known format": 0 events instead of 821.
+    #[test]
+    fn a_bad_byte_near_the_top_does_not_make_a_log_binary() {
+        let bytes = std::fs::read(format!("{DATA}/logs/bind9_querylog.log")).expect("shared data");
+        for bad in [&b"\xe9t\xe9"[..], b"\0"] {
+            let mut lines: Vec<Vec<u8>> =
+                bytes.split(|&b| b == b'\n').map(<[u8]>::to_vec).collect();
+            lines[3].splice(10..10, bad.iter().copied());
+            let head = lines.join(&b'\n');
+            let kind = DnsSniffer.sniff("bind.log", &head[..head.len().min(SNIFF_BYTES)]);
+            assert_eq!(kind.format.as_deref(), Some("bind9"), "{bad:?}");
+            assert!(!kind.binary);
         }
     }
 
