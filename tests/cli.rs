@@ -578,3 +578,105 @@ fn one_bad_byte_near_the_top_sets_aside_one_line_not_the_file() {
         );
     }
 }
+
+/// `--alerts /dev/full` set 1,749 of 1,752 alerts aside, lost 3 without a word and exited
+/// 0. Now the failing output stops the run with exit code 5 and a message, and every alert
+/// is accounted for: written, set aside, or counted as lost with the writer.
+#[test]
+fn a_full_disk_stops_the_run_with_exit_code_5_and_loses_nothing_silently() {
+    let output = antimony(&[
+        "run",
+        TOPOLOGY,
+        "--input",
+        &data("logs/bind9_querylog.log"),
+        "--alerts",
+        "/dev/full",
+    ]);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(5), "{err}");
+    assert!(err.contains("could not go on"), "{err}");
+    assert!(err.contains("No space left on device"), "{err}");
+    // The sink's line of the summary: in = written + failed.
+    let sink = err
+        .lines()
+        .skip_while(|l| !l.contains("alert_file"))
+        .nth(1)
+        .expect("the sink's counters");
+    let received: u64 = err
+        .lines()
+        .find(|l| l.contains("alert_file"))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .and_then(|n| n.parse().ok())
+        .expect("records in");
+    assert!(received > 300, "{err}");
+    assert!(
+        sink.contains(&format!("lines written 0, lines failed {received}")),
+        "{sink}"
+    );
+}
+
+/// `| head -1` made the run read its whole input anyway and exit 0. Now the closed pipe
+/// ends the run: it stops reading (far short of the input's end) and exits with code 5.
+#[test]
+fn a_closed_standard_output_ends_the_run_before_the_input_is_read() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("big.log");
+    let generated = antimony(&[
+        "gen",
+        "--format",
+        "windows-dns",
+        "--records",
+        "400000",
+        "--data",
+        DATA,
+        "-q",
+    ]);
+    assert!(generated.status.success());
+    std::fs::write(&log, &generated.stdout).expect("write");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_antimony"))
+        .args([
+            "run",
+            TOPOLOGY,
+            "--input",
+            log.to_str().expect("utf-8"),
+            "--alerts",
+            "-",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut first)
+        .expect("an alert");
+    assert!(first.starts_with("{\"id\""), "{first}");
+    // The reader goes away, as `head -1` does.
+    let output = child.wait_with_output().expect("ends");
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(5), "{err}");
+    assert!(err.contains("Broken pipe"), "{err}");
+    let counter = |name: &str| -> u64 {
+        err.split(&format!("{name} "))
+            .nth(1)
+            .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{name} in {err}"))
+    };
+    let (read, expected) = (counter("bytes read"), counter("bytes expected"));
+    assert!(read < expected / 2, "read {read} of {expected} bytes");
+}
+
+/// A run whose every record was rejected exited 0, as if all was well.
+#[test]
+fn input_that_is_entirely_rejected_exits_with_code_6() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("garbage.log");
+    std::fs::write(&log, "not a DNS log\nnor is this\n").expect("write");
+    let output = antimony(&["run", TOPOLOGY, "--input", log.to_str().expect("utf-8")]);
+    assert_eq!(output.status.code(), Some(6), "{}", stderr(&output));
+    assert!(stderr(&output).contains("every record read was set aside"));
+}

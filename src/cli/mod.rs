@@ -3,6 +3,7 @@
 mod check;
 mod demo;
 mod eval;
+pub(crate) mod exit;
 mod r#gen;
 mod live;
 mod parse;

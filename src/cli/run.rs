@@ -11,6 +11,7 @@ use antimony_io::LineTarget;
 use anyhow::{Context as _, bail};
 
 use super::RunArgs;
+use super::exit::Ending;
 use antimony_components::registry;
 
 /// Paths and settings the command line overrides.
@@ -46,7 +47,10 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<()> {
     if !args.quiet {
         eprint!("{}", summary(&outcome));
     }
-    Ok(())
+    match Ending::of(&outcome.report) {
+        Some(ending) => Err(ending.into()),
+        None => Ok(()),
+    }
 }
 
 /// Applies the overrides, validates the topology and runs it.

@@ -33,6 +33,7 @@ pub struct Emitter<'a, R> {
     records: &'a mut Vec<R>,
     dead: &'a mut Vec<DeadLetter>,
     component: &'a str,
+    failure: Option<String>,
 }
 
 impl<'a, R: Record> Emitter<'a, R> {
@@ -42,6 +43,7 @@ impl<'a, R: Record> Emitter<'a, R> {
             records,
             dead,
             component,
+            failure: None,
         }
     }
 
@@ -69,6 +71,19 @@ impl<'a, R: Record> Emitter<'a, R> {
     /// The name of the component this emitter belongs to.
     pub fn component(&self) -> &str {
         self.component
+    }
+
+    /// Says the component cannot go on (a sink whose output is gone: a full disk, a closed
+    /// pipe): the run stops its sources, drains what is in flight through every component
+    /// (records this one cannot handle are still set aside, counted), and ends in failure
+    /// with this reason. The first reason of a component is kept.
+    pub fn fail(&mut self, reason: impl Into<String>) {
+        self.failure.get_or_insert_with(|| reason.into());
+    }
+
+    /// The failure the component reported, if any (for the engine).
+    pub fn take_failure(&mut self) -> Option<String> {
+        self.failure.take()
     }
 }
 

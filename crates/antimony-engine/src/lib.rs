@@ -26,7 +26,7 @@ pub use declare::TopologyDecl;
 pub use error::{RunError, TopologyError};
 pub use registry::{Options, Registry};
 pub use runtime::{
-    ClusterConfig, ComponentStats, DeadLetterOutput, RunConfig, RunReport, StopHandle, run,
-    run_with_stop,
+    ClusterConfig, ComponentFailure, ComponentStats, DeadLetterOutput, RunConfig, RunReport,
+    StopHandle, run, run_with_stop,
 };
 pub use topology::{BoltSpec, Grouping, Input, Parallelism, SpoutSpec, Topology, TopologyBuilder};

@@ -444,3 +444,37 @@ fn a_buffering_bolt_sees_one_epoch_at_a_time_even_when_epochs_arrive_interleaved
         assert_eq!(violations.load(Ordering::Relaxed), 0, "{workers} workers");
     }
 }
+
+/// A sink whose output is gone from its 50th record on.
+struct Broken;
+
+impl Bolt<Num> for Broken {
+    fn process(&mut self, record: &mut Num, out: &mut Emitter<'_, Num>) {
+        if record.0 >= 50 {
+            out.dead_letter(None, "the output is gone", record.0.to_string());
+            out.fail("the output is gone");
+        }
+    }
+}
+
+/// A component that cannot go on stops the sources; what is in flight drains through it
+/// (set aside and counted), and the report says which component failed and why.
+#[test]
+fn a_failing_component_stops_the_sources_and_is_reported() {
+    let mut builder = TopologyBuilder::new("failing");
+    builder.set_spout("numbers", counter(1_000_000, 10));
+    builder
+        .set_bolt("sink", BoltSpec::new(&["number"], None, |_| Broken))
+        .global_grouping("numbers");
+    let report = run(builder.build().expect("valid"), RunConfig::default()).expect("runs");
+    assert_eq!(
+        report.failures,
+        [antimony_engine::ComponentFailure {
+            component: "sink".into(),
+            reason: "the output is gone".into()
+        }]
+    );
+    let sink = report.component("sink").expect("sink");
+    assert!(sink.received < 1_000_000, "the sources stopped: {sink:?}");
+    assert_eq!(sink.dead_letters, sink.received - 50, "{sink:?}");
+}

@@ -2,6 +2,8 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use antimony_core::LineOutput;
 use tokio::io::AsyncWriteExt;
@@ -52,36 +54,50 @@ const QUEUE_BATCHES: usize = 16;
 /// caller, which is how backpressure reaches the sources.
 pub struct LineWriter {
     buffer: Vec<u8>,
-    sender: Option<mpsc::Sender<Vec<u8>>>,
+    /// Lines in `buffer`.
+    buffered: u64,
+    sender: Option<mpsc::Sender<(Vec<u8>, u64)>>,
     task: Option<JoinHandle<io::Result<()>>>,
     tokio: Handle,
     target: LineTarget,
+    /// Lines taken by `write_line`, and lines the task has written: on a failure, the
+    /// difference is what was lost, and is said, not guessed.
+    accepted: u64,
+    written: Arc<AtomicU64>,
 }
 
 impl LineWriter {
     /// Opens the target (creating the file) and starts the writer task on the I/O runtime.
     pub fn open(target: LineTarget) -> io::Result<Self> {
         let runtime = crate::runtime::handle();
-        let (sender, mut receiver) = mpsc::channel::<Vec<u8>>(QUEUE_BATCHES);
+        let (sender, mut receiver) = mpsc::channel::<(Vec<u8>, u64)>(QUEUE_BATCHES);
         let writer: Box<dyn tokio::io::AsyncWrite + Unpin + Send> = match &target {
             LineTarget::Stdout => Box::new(tokio::io::stdout()),
             LineTarget::Stderr => Box::new(tokio::io::stderr()),
             LineTarget::File(path) => Box::new(runtime.block_on(create_file(path))?),
         };
+        let written = Arc::new(AtomicU64::new(0));
+        let counted = Arc::clone(&written);
         let task = runtime.spawn(async move {
             let mut writer = writer;
-            while let Some(batch) = receiver.recv().await {
+            while let Some((batch, lines)) = receiver.recv().await {
                 writer.write_all(&batch).await?;
+                // Written through to the target (a file, a pipe): counted.
+                writer.flush().await?;
+                counted.fetch_add(lines, Ordering::Relaxed);
             }
             writer.flush().await?;
             Ok(())
         });
         Ok(LineWriter {
             buffer: Vec::with_capacity(BATCH_BYTES),
+            buffered: 0,
             sender: Some(sender),
             task: Some(task),
             tokio: runtime.clone(),
             target,
+            accepted: 0,
+            written,
         })
     }
 
@@ -89,8 +105,15 @@ impl LineWriter {
     pub fn write_line(&mut self, line: &[u8]) -> io::Result<()> {
         self.buffer.extend_from_slice(line);
         self.buffer.push(b'\n');
-        if self.buffer.len() >= BATCH_BYTES {
-            self.send_buffer()?;
+        self.buffered += 1;
+        self.accepted += 1;
+        if self.buffer.len() >= BATCH_BYTES
+            && let Err(e) = self.send_buffer()
+        {
+            // This line is handed back with the error (the caller still has it); the
+            // lines taken before it are the ones lost.
+            self.accepted -= 1;
+            return Err(e);
         }
         Ok(())
     }
@@ -105,10 +128,11 @@ impl LineWriter {
 
     fn send_buffer(&mut self) -> io::Result<()> {
         let batch = std::mem::replace(&mut self.buffer, Vec::with_capacity(BATCH_BYTES));
+        let lines = std::mem::take(&mut self.buffered);
         let Some(sender) = &self.sender else {
             return Err(io::Error::other("the writer is closed"));
         };
-        if sender.blocking_send(batch).is_err() {
+        if sender.blocking_send((batch, lines)).is_err() {
             // The task ended early: it failed. Collect its error.
             return Err(self.finish().err().unwrap_or_else(|| {
                 io::Error::other(format!("writing to {} stopped", self.target.display()))
@@ -137,6 +161,16 @@ impl LineWriter {
     /// Where this writer writes.
     pub fn target(&self) -> &LineTarget {
         &self.target
+    }
+
+    /// Lines taken that are not known to be written yet: after a failure, the lines lost.
+    pub fn unwritten(&self) -> u64 {
+        self.accepted.saturating_sub(self.written())
+    }
+
+    /// Lines written through to the target so far.
+    pub fn written(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
     }
 }
 

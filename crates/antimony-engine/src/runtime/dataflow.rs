@@ -21,6 +21,7 @@ use antimony_core::{
 };
 
 use super::panic::contain;
+use super::report::ComponentFailure;
 use super::stats::{InstanceCounters, LocalCounts};
 use super::{RunConfig, StopHandle};
 use crate::error::RunError;
@@ -45,6 +46,7 @@ struct Shared<R> {
     config: RunConfig,
     stop: StopHandle,
     errors: Arc<Mutex<Vec<RunError>>>,
+    failures: Failures,
     /// The highest epoch any spout of this process has reached. An idle spout moves up to it,
     /// so a quiet source (a socket nobody writes to) does not hold back the epochs of a busy
     /// one: without this, windows and sinks that act at epoch end would wait for it forever.
@@ -57,6 +59,35 @@ impl<R> Shared<R> {
     }
 }
 
+/// Components that said they cannot go on: each stops the run's sources (what is in flight
+/// drains) and is reported with the run.
+#[derive(Clone)]
+pub(super) struct Failures {
+    list: Arc<Mutex<Vec<ComponentFailure>>>,
+    stop: StopHandle,
+}
+
+impl Failures {
+    fn report(&self, component: &str, reason: String) {
+        if let Ok(mut list) = self.list.lock()
+            && !list.iter().any(|f| f.component == component)
+        {
+            list.push(ComponentFailure {
+                component: component.to_owned(),
+                reason,
+            });
+        }
+        self.stop.stop();
+    }
+
+    /// Records the failure `out` holds, if any.
+    fn check<R: Record>(&self, component: &str, out: &mut Emitter<'_, R>) {
+        if let Some(reason) = out.take_failure() {
+            self.report(component, reason);
+        }
+    }
+}
+
 /// Records an error that ends the run, and stops the spouts.
 fn fail(errors: &Mutex<Vec<RunError>>, stop: &StopHandle, error: RunError) {
     if let Ok(mut errors) = errors.lock() {
@@ -65,11 +96,12 @@ fn fail(errors: &Mutex<Vec<RunError>>, stop: &StopHandle, error: RunError) {
     stop.stop();
 }
 
+/// Runs the topology; returns the components' failures (the run itself completed).
 pub(super) fn execute<R: Record>(
     topology: Topology<R>,
     config: &RunConfig,
     stop: StopHandle,
-) -> Result<(), RunError> {
+) -> Result<Vec<ComponentFailure>, RunError> {
     let timely_config = match &config.cluster {
         None => timely::Config::process(config.workers.max(1)),
         Some(cluster) => timely::Config {
@@ -86,6 +118,10 @@ pub(super) fn execute<R: Record>(
     let shared = Arc::new(Shared {
         topology,
         config: config.clone(),
+        failures: Failures {
+            list: Arc::new(Mutex::new(Vec::new())),
+            stop: stop.clone(),
+        },
         stop,
         errors: Arc::new(Mutex::new(Vec::new())),
         high_water: Arc::new(AtomicU64::new(0)),
@@ -107,10 +143,14 @@ pub(super) fn execute<R: Record>(
         Ok(mut errors) => std::mem::take(&mut *errors),
         Err(_) => Vec::new(),
     };
-    match errors.is_empty() {
-        true => Ok(()),
-        false => Err(errors.remove(0)),
+    if !errors.is_empty() {
+        return Err(errors.remove(0));
     }
+    let failures = match shared.failures.list.lock() {
+        Ok(mut list) => std::mem::take(&mut *list),
+        Err(_) => Vec::new(),
+    };
+    Ok(failures)
 }
 
 fn build<'s, R: Record>(scope: Scope<'s, u64>, shared: &Shared<R>, probe: &ProbeHandle<u64>) {
@@ -150,7 +190,7 @@ fn build<'s, R: Record>(scope: Scope<'s, u64>, shared: &Shared<R>, probe: &Probe
                 } else {
                     scope.concatenate(routed)
                 };
-                bolt(merged, spec, ctx)
+                bolt(merged, spec, ctx, shared)
             }
         };
         outputs.push(Some(records));
@@ -232,6 +272,7 @@ fn spout<'s, R: Record>(
     }
     // Series only where an instance runs: a spout of one instance has one.
     let counters = runs_here.then(|| InstanceCounters::register(&ctx));
+    let failures = shared.failures.clone();
     let stop = shared.stop.clone();
     let max_in_flight = shared.config.max_epochs_in_flight.max(1);
     let probe = probe.clone();
@@ -261,7 +302,9 @@ fn spout<'s, R: Record>(
                 polls += 1;
                 let status = {
                     let mut out = Emitter::new(&mut batch, &mut dead_batch, &name);
-                    contain(|| spout.poll(&mut out))
+                    let status = contain(|| spout.poll(&mut out));
+                    failures.check(&name, &mut out);
+                    status
                 };
                 let status = status.unwrap_or_else(|panic| {
                     // A spout that panicked cannot be trusted to resume where it was.
@@ -328,7 +371,9 @@ fn bolt<'s, R: Record>(
     input: Records<'s, R>,
     spec: &BoltSpec<R>,
     ctx: Context,
+    shared: &Shared<R>,
 ) -> (Records<'s, R>, DeadLetters<'s>) {
+    let failures = shared.failures.clone();
     let name = ctx.component.clone();
     let mut builder = OperatorBuilder::new(format!("bolt {name}"), input.scope());
     let mut input = builder.new_input(input, Pipeline);
@@ -374,6 +419,7 @@ fn bolt<'s, R: Record>(
                     &mut batch,
                     &mut dead_batch,
                     &mut local,
+                    &failures,
                 );
                 local.emitted += batch.len() as u64;
                 local.dead_letters += dead_batch.len() as u64;
@@ -402,10 +448,13 @@ fn bolt<'s, R: Record>(
                             &mut batch,
                             &mut dead_batch,
                             &mut local,
+                            &failures,
                         );
                     }
                     let mut out = Emitter::new(&mut batch, &mut dead_batch, &name);
-                    if let Err(panic) = contain(|| bolt.on_epoch_end(epoch, &mut out)) {
+                    let ended = contain(|| bolt.on_epoch_end(epoch, &mut out));
+                    failures.check(&name, &mut out);
+                    if let Err(panic) = ended {
                         local.panics += 1;
                         dead_batch.push(panic_letter(
                             &name,
@@ -425,7 +474,9 @@ fn bolt<'s, R: Record>(
                 }
                 if close {
                     let mut out = Emitter::new(&mut batch, &mut dead_batch, &name);
-                    if let Err(panic) = contain(|| bolt.on_close(&mut out)) {
+                    let closed = contain(|| bolt.on_close(&mut out));
+                    failures.check(&name, &mut out);
+                    if let Err(panic) = closed {
                         local.panics += 1;
                         dead_batch.push(panic_letter(
                             &name,
@@ -468,10 +519,13 @@ fn process_all<R: Record>(
     batch: &mut Vec<R>,
     dead_batch: &mut Vec<DeadLetter>,
     local: &mut LocalCounts,
+    failures: &Failures,
 ) {
     for record in records.iter_mut() {
         let mut out = Emitter::new(batch, dead_batch, name);
-        if let Err(panic) = contain(|| bolt.process(record, &mut out)) {
+        let processed = contain(|| bolt.process(record, &mut out));
+        failures.check(name, &mut out);
+        if let Err(panic) = processed {
             local.panics += 1;
             dead_batch.push(panic_letter(name, panic, record.describe()));
         }

@@ -22,7 +22,7 @@ use std::time::Instant;
 use antimony_core::metrics::Metrics;
 use antimony_core::{LineOutput, Record};
 
-pub use report::RunReport;
+pub use report::{ComponentFailure, RunReport};
 pub use stats::{ComponentStats, DEAD_LETTERS, EMITTED, PANICS, RECEIVED};
 
 use crate::error::RunError;
@@ -138,11 +138,12 @@ pub fn run_with_stop<R: Record>(
         .collect();
     let topology_name = topology.name.clone();
     let metrics = config.metrics.clone();
-    dataflow::execute(topology, &config, stop)?;
+    let failures = dataflow::execute(topology, &config, stop)?;
     Ok(RunReport {
         topology: topology_name,
         components: ComponentStats::all(&components, &metrics),
         metrics: metrics.snapshot(),
         elapsed: started.elapsed(),
+        failures,
     })
 }

@@ -8,6 +8,16 @@ use antimony_core::metrics::{Kind, Sample};
 
 use super::stats::{ComponentStats, DEAD_LETTERS, EMITTED, PANICS, RECEIVED};
 
+/// A component that said it could not go on (see `Emitter::fail`): the run stopped its
+/// sources and drained.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ComponentFailure {
+    /// The component.
+    pub component: String,
+    /// Why, for a person.
+    pub reason: String,
+}
+
 /// What a run did.
 #[derive(Clone, Debug)]
 pub struct RunReport {
@@ -20,6 +30,9 @@ pub struct RunReport {
     pub metrics: Vec<Sample>,
     /// Wall-clock time of the run.
     pub elapsed: Duration,
+    /// Components that could not go on (a sink whose output is gone), in the order they
+    /// said so; the run stopped its sources at the first and drained. Empty for a clean run.
+    pub failures: Vec<ComponentFailure>,
 }
 
 impl RunReport {

@@ -18,12 +18,12 @@ use serde::Deserialize;
 /// Lines a sink wrote.
 pub const LINES_WRITTEN: CounterMetric = CounterMetric::new(
     "antimony_sink_lines_written_total",
-    "Lines a sink handed to its output.",
+    "Lines a sink wrote through to its output.",
 );
 /// Lines a sink could not write.
 pub const LINES_FAILED: CounterMetric = CounterMetric::new(
     "antimony_sink_lines_failed_total",
-    "Lines a sink could not write (each set aside with the reason).",
+    "Lines a sink could not write: set aside with the reason, or lost in the output's failure (and said).",
 );
 
 /// A record that can render itself as one line of JSON.
@@ -55,8 +55,10 @@ fn stdout() -> String {
     "-".to_owned()
 }
 
-/// Writes each record's JSON line. If the target cannot be written, the lines become dead
-/// letters with the reason, so nothing is lost silently.
+/// Writes each record's JSON line. If the target cannot be written (a full disk, a closed
+/// pipe), the sink fails the run (its sources stop, what is in flight drains), the lines it
+/// could not write become dead letters with the reason, and the lines its writer had taken
+/// but not written are counted and said: nothing is lost silently.
 pub struct JsonLinesSink {
     target: LineTarget,
     sort: bool,
@@ -68,6 +70,10 @@ pub struct JsonLinesSink {
     epoch_lines: Vec<(usize, usize)>,
     written: Counter,
     failed: Counter,
+    /// Lines the writer has written, as last counted.
+    written_seen: u64,
+    /// The failure not yet reported to the engine (an open that failed before any emitter).
+    unreported: Option<String>,
 }
 
 impl JsonLinesSink {
@@ -92,13 +98,42 @@ impl JsonLinesSink {
             epoch_lines: Vec::new(),
             written: Counter::default(),
             failed: Counter::default(),
+            written_seen: 0,
+            unreported: None,
         }
     }
 
+    /// The output failed: counts what the writer took and did not write, and keeps the
+    /// reason, for the engine and for the lines still to come.
     fn fail(&mut self, error: std::io::Error) {
-        self.writer = None;
-        self.failure
-            .get_or_insert_with(|| format!("cannot write to {}: {error}", self.target.display()));
+        if let Some(writer) = self.writer.take() {
+            self.count_written(&writer);
+            let lost = writer.unwritten();
+            self.failed.add(lost);
+            let mut reason = format!("cannot write to {}: {error}", self.target.display());
+            if lost > 0 {
+                reason.push_str(&format!(" ({lost} lines already taken were not written)"));
+            }
+            self.unreported.get_or_insert_with(|| reason.clone());
+            self.failure.get_or_insert(reason);
+        } else if self.failure.is_none() {
+            let reason = format!("cannot write to {}: {error}", self.target.display());
+            self.unreported = Some(reason.clone());
+            self.failure = Some(reason);
+        }
+    }
+
+    fn count_written(&mut self, writer: &LineWriter) {
+        let written = writer.written();
+        self.written.add(written - self.written_seen);
+        self.written_seen = written;
+    }
+
+    /// Tells the engine, once, that this sink cannot go on.
+    fn report(&mut self, out: &mut Emitter<'_, impl Record>) {
+        if let Some(reason) = self.unreported.take() {
+            out.fail(reason);
+        }
     }
 }
 
@@ -133,35 +168,46 @@ impl<R: Record + JsonLine> Bolt<R> for JsonLinesSink {
         if self.sort {
             lines.sort_unstable_by(|a, b| bytes[a.0..a.1].cmp(&bytes[b.0..b.1]));
         }
-        let (mut written, mut failed) = (0, 0);
+        let mut failed = 0;
         for &(start, end) in &lines {
             let line = &bytes[start..end];
             if let Some(Err(e)) = self.writer.as_mut().map(|w| w.write_line(line)) {
                 self.fail(e);
             }
-            match &self.failure {
-                Some(reason) => {
-                    failed += 1;
-                    out.dead_letter(None, reason.clone(), String::from_utf8_lossy(line));
-                }
-                None => written += 1,
+            if let Some(reason) = &self.failure {
+                failed += 1;
+                out.dead_letter(None, reason.clone(), String::from_utf8_lossy(line));
             }
         }
-        self.written.add(written);
         self.failed.add(failed);
-        if let Some(Err(e)) = self.writer.as_mut().map(LineWriter::flush) {
-            self.fail(e);
+        match self.writer.as_mut().map(LineWriter::flush) {
+            Some(Err(e)) => self.fail(e),
+            Some(Ok(())) => {
+                if let Some(writer) = self.writer.take() {
+                    self.count_written(&writer);
+                    self.writer = Some(writer);
+                }
+            }
+            None => {}
         }
+        self.report(out);
         self.epoch_text = text;
         self.epoch_text.clear();
         self.epoch_lines = lines;
         self.epoch_lines.clear();
     }
 
-    fn on_close(&mut self, _out: &mut Emitter<'_, R>) {
-        if let Some(Err(e)) = self.writer.as_mut().map(LineWriter::close) {
-            self.fail(e);
+    fn on_close(&mut self, out: &mut Emitter<'_, R>) {
+        match self.writer.as_mut().map(LineWriter::close) {
+            Some(Err(e)) => self.fail(e),
+            Some(Ok(())) => {
+                if let Some(writer) = self.writer.take() {
+                    self.count_written(&writer);
+                }
+            }
+            None => {}
         }
         self.writer = None;
+        self.report(out);
     }
 }
