@@ -327,3 +327,86 @@ sort = false
     let dead = std::fs::read_to_string(&dead).expect("dead letters");
     assert!(dead.contains("hello"), "{dead}");
 }
+
+/// SIGTERM, what systemd, Docker and Kubernetes send, killed the run at once: exit 143, no
+/// drain, no summary, and the new-domain state not saved. Now it drains like Ctrl-C: the
+/// alerts are complete, the state file is written, the summary printed, and it exits 0.
+#[test]
+fn sigterm_drains_saves_state_and_exits_0() {
+    use std::io::Write;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let topology = dir.path().join("term.toml");
+    std::fs::write(
+        &topology,
+        r#"[topology]
+name = "term"
+
+[spouts.logs]
+type = "file"
+path = "-"
+
+[bolts.parse]
+type = "dns_parse"
+inputs = ["logs"]
+
+[bolts.detect]
+type = "dns_detect"
+inputs = [{ from = "parse", grouping = "local" }]
+
+[bolts.domains]
+type = "dns_stateful"
+inputs = [{ from = "parse", grouping = "fields", fields = ["registered_domain"] }]
+detectors = ["new_domain"]
+state_path = "nod.state"
+
+[bolts.dedup]
+type = "alert_dedup"
+inputs = [
+  { from = "detect", grouping = "fields", fields = ["detector", "client", "domain"] },
+  { from = "domains", grouping = "fields", fields = ["detector", "client", "domain"] },
+]
+
+[bolts.alerts]
+type = "alert_file"
+inputs = [{ from = "dedup", grouping = "global" }]
+path = "alerts.jsonl"
+"#,
+    )
+    .expect("topology");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_antimony"))
+        .arg("run")
+        .arg(&topology)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("antimony starts");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let alerts = dir.path().join("alerts.jsonl");
+    let start = Instant::now();
+    // The pipe stays open: the run lasts until it is stopped.
+    while !std::fs::read_to_string(&alerts).is_ok_and(|t| t.contains("update-java.net")) {
+        stdin
+            .write_all(b"26-Nov-2026 06:46:47.907 queries: info: client @0x7f1703b12098 10.1.2.3#41281 (update-java.net): query: update-java.net IN A +E(0)K (10.0.0.53)\n")
+            .expect("write");
+        stdin.flush().expect("flush");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no alert while running"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let terminated = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(terminated.success());
+    let output = child.wait_with_output().expect("antimony ends");
+    let summary = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{summary}");
+    assert!(summary.contains("SIGTERM"), "{summary}");
+    assert!(summary.contains("alert_file"), "the summary: {summary}");
+    let state = dir.path().join("nod.state.w0");
+    assert!(state.exists(), "the new-domain state was saved: {summary}");
+    drop(stdin);
+}

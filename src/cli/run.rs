@@ -83,7 +83,7 @@ pub(super) fn execute(mut decl: TopologyDecl, overrides: &Overrides) -> anyhow::
         ..RunConfig::default()
     };
     let stop = StopHandle::default();
-    super::live::stop_on_ctrl_c(stop.clone());
+    super::live::stop_on_signals(stop.clone());
     let parser = decl
         .components_of_type(Role::Bolt, "dns_parse")
         .into_iter()

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use antimony_dns::Format;
 use antimony_dns::formats::detect_format;
 use antimony_dns::stream::BinaryFormat;
-use antimony_io::sources::sniff::{Sniff, SourceKind, looks_binary};
+use antimony_io::sources::sniff::{Sniff, SourceKind};
 
 /// Lines looked at to recognise a log's format.
 pub const SAMPLE_LINES: usize = 64;
@@ -40,13 +40,40 @@ impl Sniff for DnsSniffer {
                 ordered: format.is_stateful(),
                 format: Some(Arc::from(format.name())),
             },
-            None if looks_binary(head) => SourceKind {
+            None if mostly_binary(head) => SourceKind {
                 binary: true,
                 ..SourceKind::default()
             },
             None => SourceKind::default(),
         }
     }
+}
+
+/// Whether a head no text format reads is bytes rather than damaged text: more than one
+/// byte in ten is a control character (not a tab or line ending) or no part of a UTF-8
+/// character. A log with a few bad bytes stays text, read line by line; a compressed or
+/// binary file does not.
+pub fn mostly_binary(head: &[u8]) -> bool {
+    let sample = &head[..head.len().min(4096)];
+    if sample.is_empty() {
+        return false;
+    }
+    let mut bad = sample
+        .iter()
+        .filter(|&&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f)
+        .count();
+    let mut rest = sample;
+    while let Err(e) = std::str::from_utf8(rest) {
+        let skip = e.error_len().unwrap_or(rest.len() - e.valid_up_to());
+        bad += skip;
+        rest = &rest[(e.valid_up_to() + skip).min(rest.len())..];
+        if e.error_len().is_none() {
+            // A character cut at the end of the sample: not a fault.
+            bad -= skip;
+            break;
+        }
+    }
+    bad * 10 > sample.len()
 }
 
 /// The first [`SAMPLE_LINES`] whole lines of `text` (a last line without its newline, which a
@@ -121,6 +148,19 @@ mod tests {
             assert_eq!(kind.format.as_deref(), Some("bind9"), "{bad:?}");
             assert!(!kind.binary);
         }
+    }
+
+    #[test]
+    fn damaged_text_is_text_and_bytes_are_bytes() {
+        assert!(!mostly_binary(
+            b"a line with one \xff byte\nand another line\n"
+        ));
+        assert!(!mostly_binary("caf\u{e9} cr\u{e8}me\n".as_bytes()));
+        let bytes: Vec<u8> = (0..=255u8).cycle().take(4096).collect();
+        assert!(mostly_binary(&bytes));
+        assert!(mostly_binary(
+            b"\x1f\x8b\x08\0\0\0\0\0\0\x03\xcb\x48\xcd\xc9"
+        ));
     }
 
     #[test]

@@ -38,9 +38,39 @@ const FIRST_PROBE: u32 = 8;
 /// The longest run of skipped lines between two probes.
 const MAX_PROBE_GAP: u32 = 4096;
 
+/// Where a line stops being text (a NUL, a control character, bytes that are not UTF-8), if
+/// it does. Real log lines are text: a skipped line that is not hides a damaged record, so
+/// it is set aside, not skipped.
+fn not_text(line: &[u8]) -> Option<String> {
+    if let Some(at) = line
+        .iter()
+        .position(|&b| (b < 0x20 && b != b'\t') || b == 0x7f)
+    {
+        return Some(format!(
+            "the line is not text (byte 0x{:02x} at column {}) and no format reads it",
+            line[at],
+            at + 1
+        ));
+    }
+    std::str::from_utf8(line).err().map(|e| {
+        format!(
+            "the line is not UTF-8 text (from column {}) and no format reads it",
+            e.valid_up_to() + 1
+        )
+    })
+}
+
 /// Why a line no format reads is set aside.
 pub const NOT_RECOGNISED: &str =
     "no log format reads this line; set `format` on the dns_parse bolt if it should be read";
+
+/// A line the format skips: skipped if it is text, else set aside (see [`not_text`]).
+fn skip(line: &[u8]) -> Line {
+    match not_text(line) {
+        None => Line::Skipped,
+        Some(why) => Line::SetAside(why),
+    }
+}
 
 /// The decoding state of one text source.
 pub struct TextSource {
@@ -87,7 +117,7 @@ impl TextSource {
                     let probe =
                         !locked && (self.other.is_some() || self.skipped >= self.next_probe);
                     if !probe {
-                        return Line::Skipped;
+                        return skip(line);
                     }
                     None
                 }
@@ -105,7 +135,7 @@ impl TextSource {
             if skipped_here {
                 // Nothing else reads it either: a line to skip; probe later, less often.
                 self.next_probe = self.skipped.saturating_mul(2).min(MAX_PROBE_GAP);
-                return Line::Skipped;
+                return skip(line);
             }
             return Line::SetAside(refused.unwrap_or_else(|| NOT_RECOGNISED.to_owned()));
         };
@@ -115,7 +145,7 @@ impl TextSource {
         };
         let line = match decoder.decode_line(line) {
             Ok(Some(event)) => Line::Event(event),
-            Ok(None) => Line::Skipped,
+            Ok(None) => skip(line),
             Err(error) => Line::SetAside(format!("{} line: {error}", format.name())),
         };
         if self.current.is_none() || in_a_row + 1 >= SWITCH_AFTER {

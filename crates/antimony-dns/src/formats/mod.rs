@@ -441,12 +441,14 @@ impl fmt::Debug for Decoder {
 ///
 /// Each format decodes the sample with default options; lines a format skips do not count.
 /// A format *claims* the lines it reads as records and the lines it refuses as broken
-/// records of its own; among the formats that read more records than they refuse, the one
+/// records of its own; among the formats that read at least one record and at least as many
+/// as they refuse (a damaged line in a small sample does not hide the format), the one
 /// that claims the most lines wins (then the one with more records, then the earlier format
 /// of [`Format::all`]). Claimed lines, not records alone, decide: a general format that
 /// skips what it does not know (Infoblox's syslog reads plain BIND query lines too) must
 /// not win over the specific format that recognises a broken line as its own and reports
-/// it. `None` when no format reads more records than it rejects. One rule is not a count: a Windows debug log whose sample holds
+/// it. `None` when no format reads a record and at least as many as it rejects. One rule is
+/// not a count: a Windows debug log whose sample holds
 /// a "details" block (`    ANSWER SECTION:`) is `windows-debug-details`, which reads the
 /// same packet lines and their answers too.
 pub fn detect_format(sample_lines: &[&[u8]]) -> Option<Format> {
@@ -472,7 +474,7 @@ pub fn detect_format(sample_lines: &[&[u8]]) -> Option<Format> {
             }
         }
         let score = (records + errors, records);
-        if records > errors && best.is_none_or(|(_, s)| score > s) {
+        if records > 0 && records >= errors && best.is_none_or(|(_, s)| score > s) {
             best = Some((format, score));
         }
     }
