@@ -22,6 +22,17 @@ pub const ALERTS: CounterMetric = CounterMetric::new(
     "Alerts the stateless detectors raised, before deduplication.",
 );
 
+/// Events that raised no alert.
+pub const QUIET: CounterMetric = CounterMetric::new(
+    "antimony_detect_events_quiet_total",
+    "Events no stateless detector alerted on (events in = quiet + alerting).",
+);
+/// Events that raised at least one alert.
+pub const ALERTING: CounterMetric = CounterMetric::new(
+    "antimony_detect_events_alerting_total",
+    "Events that raised at least one alert (each may raise several).",
+);
+
 /// Names that raised nothing are remembered per worker and not scored again
 /// ([`QuietNames`]); a list reload starts the memory afresh.
 pub struct DetectBolt {
@@ -32,6 +43,11 @@ pub struct DetectBolt {
     /// Alerts per detector, registered as detectors first fire.
     alert_counts: Vec<(&'static str, Counter)>,
     ctx: Option<Context>,
+    /// Quiet and alerting events since the last count was published.
+    quiet_events: u64,
+    alerting_events: u64,
+    quiet_count: Counter,
+    alerting_count: Counter,
 }
 
 impl DetectBolt {
@@ -44,6 +60,10 @@ impl DetectBolt {
             quiet: QuietNames::new(),
             alert_counts: Vec::new(),
             ctx: None,
+            quiet_events: 0,
+            alerting_events: 0,
+            quiet_count: Counter::default(),
+            alerting_count: Counter::default(),
         }
     }
 }
@@ -51,6 +71,8 @@ impl DetectBolt {
 impl Bolt<Tuple> for DetectBolt {
     fn on_start(&mut self, ctx: &Context) {
         self.shared.watch(ctx);
+        self.quiet_count = ctx.counter(&QUIET, &[]);
+        self.alerting_count = ctx.counter(&ALERTING, &[]);
         self.ctx = Some(ctx.clone());
     }
 
@@ -65,8 +87,11 @@ impl Bolt<Tuple> for DetectBolt {
         if self
             .quiet
             .run(self.shared.detectors(), event, &mut self.alerts)
-            > 0
+            == 0
         {
+            self.quiet_events += 1;
+        } else {
+            self.alerting_events += 1;
             for alert in self.alerts.drain(..) {
                 if let (Cow::Borrowed(detector), Some(ctx)) = (&alert.detector, &self.ctx) {
                     count_alert(&mut self.alert_counts, ctx, detector);
@@ -74,6 +99,24 @@ impl Bolt<Tuple> for DetectBolt {
                 out.emit(Tuple::Alert(Box::new(alert)));
             }
         }
+    }
+
+    fn on_epoch_end(&mut self, _epoch: u64, _out: &mut Emitter<'_, Tuple>) {
+        self.publish();
+    }
+
+    fn on_close(&mut self, _out: &mut Emitter<'_, Tuple>) {
+        self.publish();
+    }
+}
+
+impl DetectBolt {
+    /// Adds the events counted since the last time to the registry: once per epoch, not
+    /// once per event.
+    fn publish(&mut self) {
+        self.quiet_count.add(std::mem::take(&mut self.quiet_events));
+        self.alerting_count
+            .add(std::mem::take(&mut self.alerting_events));
     }
 }
 

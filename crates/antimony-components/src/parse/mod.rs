@@ -29,6 +29,16 @@ use crate::record::Tuple;
 /// Lines the parser read.
 pub const LINES: CounterMetric =
     CounterMetric::new("antimony_parse_lines_total", "Text lines the parser read.");
+/// Lines read as a DNS event.
+pub const LINE_EVENTS: CounterMetric = CounterMetric::new(
+    "antimony_parse_line_events_total",
+    "Text lines read as a DNS event (lines = line events + lines set aside + lines skipped).",
+);
+/// Lines set aside.
+pub const LINES_SET_ASIDE: CounterMetric = CounterMetric::new(
+    "antimony_parse_lines_set_aside_total",
+    "Text lines set aside: no format reads them, or they are damaged records.",
+);
 /// Lines that hold no record (headers, comments, other kinds of log lines).
 pub const LINES_SKIPPED: CounterMetric = CounterMetric::new(
     "antimony_parse_lines_skipped_total",
@@ -48,6 +58,8 @@ pub const SOURCES_OPEN: GaugeMetric = GaugeMetric::new(
 /// The parser's own series.
 struct Series {
     lines: Counter,
+    line_events: Counter,
+    set_aside: Counter,
     skipped: Counter,
     evicted: Counter,
     open: Gauge,
@@ -121,17 +133,23 @@ impl ParseBolt {
         let state = self.decoders.get_or_insert_with(source, || {
             fresh.unwrap_or_else(|| TextSource::new(None, false))
         });
-        let (mut lines, mut skipped) = (0u64, 0u64);
+        let (mut lines, mut events, mut set_aside, mut skipped) = (0u64, 0u64, 0u64, 0u64);
         for (number, line) in chunk.lines() {
             lines += 1;
             match state.decode(line, options) {
-                Line::Event(event) => out.emit(Tuple::Dns(Arc::new(event))),
+                Line::Event(event) => {
+                    events += 1;
+                    out.emit(Tuple::Dns(Arc::new(event)));
+                }
                 Line::Skipped => skipped += 1,
-                Line::SetAside(reason) => out.dead_letter(
-                    Some(format!("{source}:{number}")),
-                    reason,
-                    String::from_utf8_lossy(line),
-                ),
+                Line::SetAside(reason) => {
+                    set_aside += 1;
+                    out.dead_letter(
+                        Some(format!("{source}:{number}")),
+                        reason,
+                        String::from_utf8_lossy(line),
+                    );
+                }
             }
         }
         if chunk.last {
@@ -150,6 +168,8 @@ impl ParseBolt {
         }
         if let Some(series) = &self.series {
             series.lines.add(lines);
+            series.line_events.add(events);
+            series.set_aside.add(set_aside);
             series.skipped.add(skipped);
         }
     }
@@ -215,6 +235,8 @@ impl Bolt<Tuple> for ParseBolt {
     fn on_start(&mut self, ctx: &Context) {
         self.series = Some(Series {
             lines: ctx.counter(&LINES, &[]),
+            line_events: ctx.counter(&LINE_EVENTS, &[]),
+            set_aside: ctx.counter(&LINES_SET_ASIDE, &[]),
             skipped: ctx.counter(&LINES_SKIPPED, &[]),
             evicted: ctx.counter(&SOURCES_EVICTED, &[]),
             open: ctx.gauge(&SOURCES_OPEN, &[]),
