@@ -410,3 +410,240 @@ path = "alerts.jsonl"
     assert!(state.exists(), "the new-domain state was saved: {summary}");
     drop(stdin);
 }
+
+/// Regression ("Never blind without a word"): a list truncated to empty during a run (a
+/// failed download, a non-atomic rewrite) was swapped in without a word, and every hit on it
+/// stopped. Now the lists in force stay, a warning names the list, and the refusal is counted;
+/// a list that then grows is taken, and the log says how many entries it added.
+#[test]
+fn a_list_truncated_during_a_run_is_refused_and_a_grown_one_taken() {
+    use std::io::BufRead as _;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_udp_port();
+    let list = dir.path().join("feed.txt");
+    std::fs::write(&list, "known-bad.example\nsecond-bad.example\n").expect("list");
+    let topology = dir.path().join("guard.toml");
+    std::fs::write(
+        &topology,
+        format!(
+            r#"[topology]
+name = "guard"
+
+[spouts.syslog]
+type = "syslog"
+listen = "udp://127.0.0.1:{port}"
+
+[bolts.parse]
+type = "dns_parse"
+inputs = ["syslog"]
+
+[bolts.detect]
+type = "dns_detect"
+inputs = ["parse"]
+reload_secs = 1
+blocklists = [{{ name = "feed", path = "feed.txt" }}]
+
+[bolts.alerts]
+type = "alert_file"
+inputs = [{{ from = "detect", grouping = "global" }}]
+path = "alerts.jsonl"
+sort = false
+"#
+        ),
+    )
+    .expect("topology");
+    let mut running = Running(Some(
+        Command::new(env!("CARGO_BIN_EXE_antimony"))
+            .arg("run")
+            .arg(&topology)
+            .env("ANTIMONY_LOG", "antimony_components=info")
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("antimony starts"),
+    ));
+    let antimony = running.0.as_mut().expect("running");
+    // Standard error read as it comes, to see the reload warnings while the run goes on.
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let reader = {
+        let log = std::sync::Arc::clone(&log);
+        let stderr = antimony.stderr.take().expect("stderr");
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines() {
+                let line = line.expect("a log line");
+                let mut log = log.lock().expect("log");
+                log.push_str(&line);
+                log.push('\n');
+            }
+        })
+    };
+    let logged = |what: &str| log.lock().expect("log").contains(what);
+    let sender = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+    let query = |name: &str| {
+        let line = format!(
+            "<30>Nov 26 10:00:00 ns1 named[1]: client @0x7f1703b12098 10.1.2.3#41281 ({name}): query: {name} IN A +E(0)K (10.0.0.53)"
+        );
+        sender
+            .send_to(line.as_bytes(), ("127.0.0.1", port))
+            .expect("send");
+    };
+    let alerts = dir.path().join("alerts.jsonl");
+    let alerted = |name: &str| {
+        std::fs::read_to_string(&alerts)
+            .unwrap_or_default()
+            .contains(&format!("\"domain\":\"{name}\""))
+    };
+    // Sends `name` until it raises an alert (UDP may drop; the run may still be starting).
+    let alert_on = |name: &str, why: &str| {
+        let start = Instant::now();
+        while !alerted(name) {
+            query(name);
+            assert!(start.elapsed() < Duration::from_secs(30), "{why}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let wait_for_log = |what: &str| {
+        let start = Instant::now();
+        while !logged(what) {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "never logged `{what}`: {}",
+                log.lock().expect("log")
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    alert_on("known-bad.example", "no alert for the listed name");
+
+    // The feed is truncated: refused with a warning, and its names still alert (one never
+    // checked before, so no cache of this run can answer for the list).
+    std::fs::write(&list, "").expect("truncate");
+    wait_for_log("threat-intel list `feed` not reloaded: it went from 2 to 0 entries");
+    assert!(logged("reload_min_ratio"), "the warning names the option");
+    alert_on(
+        "second-bad.example",
+        "the emptied list was swapped in: no alert for a listed name",
+    );
+
+    // The feed grows: taken, the log says what it added, and the new name alerts.
+    std::fs::write(
+        &list,
+        "known-bad.example\nsecond-bad.example\nfresh-threat.example\n",
+    )
+    .expect("grow");
+    wait_for_log("threat-intel list `feed` reloaded: 3 entries, 1 added, 0 removed");
+    alert_on("fresh-threat.example", "the grown list was not taken");
+
+    // The summary counts the refusal and the reload.
+    let interrupted = Command::new("kill")
+        .args(["-INT", &antimony.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(interrupted.success());
+    let status = running
+        .0
+        .take()
+        .expect("running")
+        .wait()
+        .expect("antimony ends");
+    reader.join().expect("the log reader");
+    let log = log.lock().expect("log");
+    assert!(status.success(), "{log}");
+    // The count right after `what` in the summary (`list reloads 1, list reloads refused 0`).
+    let counted = |what: &str| -> u64 {
+        log.match_indices(what)
+            .find_map(|(at, _)| {
+                let rest = &log[at + what.len()..];
+                let end = rest
+                    .find(|c: char| !c.is_ascii_digit())
+                    .unwrap_or(rest.len());
+                rest[..end].parse().ok()
+            })
+            .unwrap_or_else(|| panic!("no count after `{what}` in {log}"))
+    };
+    // A tick may catch the growing file mid-write, empty: one more refusal, no more reloads.
+    assert!(counted("list reloads refused ") >= 1, "{log}");
+    assert_eq!(counted("list reloads "), 1, "{log}");
+    assert_eq!(counted("list entries added "), 1, "{log}");
+    assert_eq!(counted("list entries removed "), 0, "{log}");
+}
+
+/// SIGHUP reloads the threat-intel lists at once, even with no polling (`reload_secs = 0`).
+#[test]
+fn sighup_reloads_the_lists() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_udp_port();
+    let list = dir.path().join("feed.txt");
+    std::fs::write(&list, "known-bad.example\n").expect("list");
+    let topology = dir.path().join("hup.toml");
+    std::fs::write(
+        &topology,
+        format!(
+            r#"[topology]
+name = "hup"
+
+[spouts.syslog]
+type = "syslog"
+listen = "udp://127.0.0.1:{port}"
+
+[bolts.parse]
+type = "dns_parse"
+inputs = ["syslog"]
+
+[bolts.detect]
+type = "dns_detect"
+inputs = ["parse"]
+reload_secs = 0
+blocklists = [{{ name = "feed", path = "feed.txt" }}]
+
+[bolts.alerts]
+type = "alert_file"
+inputs = [{{ from = "detect", grouping = "global" }}]
+path = "alerts.jsonl"
+sort = false
+"#
+        ),
+    )
+    .expect("topology");
+    let mut running = Running::start(&topology, &["-q"]);
+    let antimony = running.0.as_mut().expect("running");
+    let sender = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+    let query = |name: &str| {
+        let line = format!(
+            "<30>Nov 26 10:00:00 ns1 named[1]: client @0x7f1703b12098 10.1.2.3#41281 ({name}): query: {name} IN A +E(0)K (10.0.0.53)"
+        );
+        sender
+            .send_to(line.as_bytes(), ("127.0.0.1", port))
+            .expect("send");
+    };
+    let alerts = dir.path().join("alerts.jsonl");
+    let alerted = |name: &str| {
+        std::fs::read_to_string(&alerts)
+            .unwrap_or_default()
+            .contains(&format!("\"domain\":\"{name}\""))
+    };
+    // Running, with the lists as they were at start.
+    let start = Instant::now();
+    while !alerted("known-bad.example") {
+        query("fresh-threat.example");
+        query("known-bad.example");
+        assert!(start.elapsed() < Duration::from_secs(30), "no alert at all");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!alerted("fresh-threat.example"));
+    std::fs::write(&list, "known-bad.example\nfresh-threat.example\n").expect("list");
+    let hup = Command::new("kill")
+        .args(["-HUP", &antimony.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(hup.success());
+    let start = Instant::now();
+    while !alerted("fresh-threat.example") {
+        query("fresh-threat.example");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "SIGHUP did not reload the list"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

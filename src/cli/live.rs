@@ -45,8 +45,12 @@ pub(super) fn stop_on_signals(stop: StopHandle) {
                     _ = interrupt.recv() => "SIGINT",
                     _ = terminate.recv() => "SIGTERM",
                     _ = hangup.recv() => {
-                        eprintln!("antimony: SIGHUP: reloading the threat-intel lists");
-                        reload_lists();
+                        let watchers = antimony_components::detect::reload_lists_now();
+                        eprintln!(
+                            "antimony: SIGHUP: {watchers} dns_detect component{} re-reading {} threat-intel lists",
+                            if watchers == 1 { "" } else { "s" },
+                            if watchers == 1 { "its" } else { "their" }
+                        );
                         continue;
                     }
                 };
@@ -71,9 +75,6 @@ pub(super) fn stop_on_signals(stop: StopHandle) {
         });
     });
 }
-
-/// Reloads every watched threat-intel list of the process now.
-fn reload_lists() {}
 
 /// A progress bar (bytes read, records/s, ETA) while the run lasts, on a terminal only;
 /// nothing when standard error is not a terminal.

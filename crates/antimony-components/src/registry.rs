@@ -73,6 +73,9 @@ pub fn registry() -> Registry<Tuple> {
         "runs every stateless detector (lists, keywords, DGA, lookalikes, suspicious suffixes, long names) on each event; lists reload on change",
         |options| {
             let config: detect::DetectBoltConfig = options.parse()?;
+            config
+                .validate()
+                .map_err(|e| e.at(options.span_of("reload_min_ratio")))?;
             let detectors = detect::build(&config, options.base_dir)?;
             Ok(BoltSpec::new(&[DNS_EVENTS.kind], Some(ALERTS), move |_| {
                 detect::DetectBolt::new(Arc::clone(&detectors))

@@ -11,7 +11,7 @@ use antimony_core::{Bolt, Context, Emitter};
 use antimony_detect::{Alert, QuietNames};
 
 pub use self::config::DetectBoltConfig;
-pub use self::shared::{SharedDetectors, build, read};
+pub use self::shared::{SharedDetectors, build, read, reload_lists_now};
 use crate::record::Tuple;
 
 /// Runs the detectors on each event; emits one alert per finding.

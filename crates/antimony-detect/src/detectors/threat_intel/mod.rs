@@ -37,6 +37,12 @@
 //! [`ThreatIntel::from_lists`] and calls [`SharedThreatIntel::store`]; events already being
 //! checked finish against the old set, the next ones see the new one, nothing restarts.
 //!
+//! [`SharedThreatIntel::reload_guarded`] does the same with a guard and a report: it compares
+//! each list of the new set with the one in force ([`ThreatIntel::changes`]: entries added
+//! and removed, [`ListChange`]) and keeps the whole set in force when a list was emptied or
+//! lost more than a given share of its entries, the mark of a truncated download or of a
+//! file read mid-rewrite, which would otherwise stop every hit on it without a word.
+//!
 //! Evidence keys: `entry` (the listed name that matched), `match` (`exact` or `subdomain`),
 //! `lists` (names of the lists that hold the entry), `categories`, and `family` when a CSV
 //! list names one.
@@ -56,8 +62,8 @@ mod shared;
 mod tests;
 
 pub use formats::{LineError, LineErrorKind, ListFormat, ListReport, MAX_REPORTED_ERRORS};
-pub use index::{ListInfo, ListSpec, ThreatIntel, ThreatIntelError};
-pub use shared::SharedThreatIntel;
+pub use index::{ListChange, ListInfo, ListSpec, ThreatIntel, ThreatIntelError};
+pub use shared::{ReloadError, Reloaded, SharedThreatIntel};
 
 /// The detector's name in alerts.
 pub const DETECTOR: &str = "threat_intel";

@@ -4,10 +4,11 @@
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
+use thiserror::Error;
 
 use super::DETECTOR;
 use super::formats::ListReport;
-use super::index::{ListSpec, ThreatIntel, ThreatIntelError};
+use super::index::{ListChange, ListSpec, ThreatIntel, ThreatIntelError};
 use crate::detectors::{Explanation, Finding, Name, NameDetector};
 
 /// The handle the pipeline holds: the current [`ThreatIntel`], swappable at run time.
@@ -50,10 +51,80 @@ impl SharedThreatIntel {
         Ok(reports)
     }
 
+    /// Builds a new list set from `(spec, text)` pairs, compares each list with the set in
+    /// force and swaps the new set in, unless a list shrank below `min_ratio` of its entries
+    /// ([`ListChange::shrank_below`]: emptied, or fewer than that share): then nothing is
+    /// swapped, not even the lists that did not shrink, and the error names the lists that
+    /// did. A `min_ratio` of 0 takes any set.
+    ///
+    /// Reloads must not run concurrently (the comparison is with the set loaded at the
+    /// start); the list watcher runs one at a time.
+    pub fn reload_guarded<'a>(
+        &self,
+        lists: impl IntoIterator<Item = (&'a ListSpec, &'a str)>,
+        min_ratio: f64,
+    ) -> Result<Reloaded, ReloadError> {
+        let (intel, reports) = ThreatIntel::from_lists(lists)?;
+        let changes = self.load().changes(&intel);
+        let shrunk: Vec<ListChange> = changes
+            .iter()
+            .filter(|c| c.shrank_below(min_ratio))
+            .cloned()
+            .collect();
+        if !shrunk.is_empty() {
+            return Err(ReloadError::Shrunk { shrunk, min_ratio });
+        }
+        self.store(intel);
+        Ok(Reloaded { reports, changes })
+    }
+
     /// The list set in force now.
     pub fn load(&self) -> Arc<ThreatIntel> {
         self.current.load_full()
     }
+}
+
+/// A list set [`SharedThreatIntel::reload_guarded`] swapped in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reloaded {
+    /// What reading each list did, in order.
+    pub reports: Vec<ListReport>,
+    /// How each list changed from the set it replaced.
+    pub changes: Vec<ListChange>,
+}
+
+/// Why [`SharedThreatIntel::reload_guarded`] kept the set in force.
+#[derive(Clone, Debug, PartialEq, Error)]
+pub enum ReloadError {
+    /// The new set could not be built.
+    #[error(transparent)]
+    Build(#[from] ThreatIntelError),
+    /// Lists lost more entries than `min_ratio` allows (a truncated download, a file caught
+    /// mid-rewrite).
+    #[error("{}", shrunk_message(shrunk, *min_ratio))]
+    Shrunk {
+        /// The lists that shrank, with their sizes before and after.
+        shrunk: Vec<ListChange>,
+        /// The share of its entries a list had to keep.
+        min_ratio: f64,
+    },
+}
+
+fn shrunk_message(shrunk: &[ListChange], min_ratio: f64) -> String {
+    let lists: Vec<String> = shrunk
+        .iter()
+        .map(|c| format!("`{}` from {} to {} entries", c.name, c.before, c.after))
+        .collect();
+    format!(
+        "list{} shrank below {min_ratio} of {}: {}",
+        if shrunk.len() == 1 { "" } else { "s" },
+        if shrunk.len() == 1 {
+            "its entries"
+        } else {
+            "their entries"
+        },
+        lists.join(", ")
+    )
 }
 
 impl NameDetector for SharedThreatIntel {

@@ -187,3 +187,108 @@ fn shared_handle_swaps() {
     assert!(clone.check(&Name::new("evil.com", 1)).is_none());
     assert!(clone.check(&Name::new("www.other.net", 1)).is_some());
 }
+
+fn change(name: &str, before: usize, after: usize, added: usize, removed: usize) -> ListChange {
+    ListChange {
+        name: name.to_owned(),
+        before,
+        after,
+        added,
+        removed,
+    }
+}
+
+#[test]
+fn changes_count_entries_added_and_removed_per_list() {
+    // `both.net` is in both lists: moving it out of one list is a change to that list only.
+    let old = intel(&[
+        ("a", "one.com\ntwo.com\nboth.net\n"),
+        ("b", "both.net\n"),
+        ("gone", "x.org\n"),
+    ]);
+    let new = intel(&[
+        ("b", "both.net\nthree.com\n"),
+        ("a", "one.com\nfour.com\nfive.com\n"),
+        ("fresh", "y.org\n"),
+    ]);
+    assert_eq!(
+        old.changes(&new),
+        [
+            change("b", 1, 2, 1, 0),
+            change("a", 3, 3, 2, 2),
+            change("fresh", 0, 1, 1, 0),
+            change("gone", 1, 0, 0, 1),
+        ]
+    );
+    assert_eq!(
+        new.changes(&new),
+        [
+            change("b", 2, 2, 0, 0),
+            change("a", 3, 3, 0, 0),
+            change("fresh", 1, 1, 0, 0),
+        ]
+    );
+}
+
+#[test]
+fn shrinking_is_judged_against_the_ratio() {
+    let cases = [
+        // (before, after, min_ratio, shrank)
+        (10, 0, 0.5, true),
+        (10, 4, 0.5, true),
+        (10, 5, 0.5, false),
+        (10, 20, 0.5, false),
+        (1, 0, 0.01, true),
+        (10, 9, 1.0, true),
+        (10, 0, 0.0, false),
+        (0, 0, 0.5, false),
+    ];
+    for (before, after, ratio, shrank) in cases {
+        assert_eq!(
+            change("l", before, after, 0, 0).shrank_below(ratio),
+            shrank,
+            "{before} -> {after} at {ratio}"
+        );
+    }
+}
+
+/// Regression ("Never blind without a word"): a list truncated to empty was swapped in and
+/// every hit on it stopped.
+#[test]
+fn a_guarded_reload_keeps_the_whole_set_when_a_list_is_emptied() {
+    let (a, b) = (ListSpec::new("a"), ListSpec::new("b"));
+    let shared = SharedThreatIntel::new(intel(&[("a", "evil.com\n"), ("b", "bad.net\n")]));
+    let refused = shared
+        .reload_guarded([(&a, "evil.com\nnew.com\n"), (&b, "")], 0.5)
+        .expect_err("an emptied list is refused");
+    assert_eq!(
+        refused,
+        ReloadError::Shrunk {
+            shrunk: vec![change("b", 1, 0, 0, 1)],
+            min_ratio: 0.5
+        }
+    );
+    assert_eq!(
+        refused.to_string(),
+        "list shrank below 0.5 of its entries: `b` from 1 to 0 entries"
+    );
+    // No half swap: list `a`'s new entry is not taken either.
+    assert!(shared.check(&Name::new("bad.net", 1)).is_some());
+    assert!(shared.check(&Name::new("new.com", 1)).is_none());
+
+    let grown = shared
+        .reload_guarded([(&a, "evil.com\nnew.com\n"), (&b, "bad.net\n")], 0.5)
+        .expect("a grown list is taken");
+    assert_eq!(
+        grown.changes,
+        [change("a", 1, 2, 1, 0), change("b", 1, 1, 0, 0)]
+    );
+    assert!(shared.check(&Name::new("new.com", 1)).is_some());
+
+    // A ratio of 0 takes an emptied list.
+    let emptied = shared
+        .reload_guarded([(&a, "evil.com\nnew.com\n"), (&b, "")], 0.0)
+        .expect("no guard");
+    assert_eq!(emptied.changes[1], change("b", 1, 0, 0, 1));
+    assert!(shared.check(&Name::new("bad.net", 1)).is_none());
+}
