@@ -329,6 +329,32 @@ fn a_missing_input_or_a_bad_topology_fails_with_a_clear_message() {
     assert_eq!(output.status.code(), Some(2), "a usage error");
 }
 
+/// Regression ("Never blind without a word"): a directory or a missing file given as input
+/// was named twice on one line ("`/tmp` is a directory: `/tmp` is a directory"), the spout's
+/// reason being both in the run error's message and in its chain of causes.
+#[test]
+fn a_directory_or_missing_input_is_said_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let folder = dir.path().to_str().expect("utf-8").to_owned();
+    let missing = dir.path().join("missing.log");
+    let missing = missing.to_str().expect("utf-8").to_owned();
+    for (input, reason) in [(&folder, "is a directory"), (&missing, "no such file")] {
+        let commands: [&[&str]; 2] = [&["run", TOPOLOGY, "--input", input], &["parse", input]];
+        for args in commands {
+            let output = antimony(args);
+            assert!(!output.status.success(), "{args:?}");
+            let message = stderr(&output);
+            assert_eq!(message.matches(reason).count(), 1, "{args:?}: {message}");
+            assert_eq!(
+                message.matches(&format!("`{input}`")).count(),
+                1,
+                "{args:?}: {message}"
+            );
+            assert_eq!(message.lines().count(), 1, "{args:?}: {message}");
+        }
+    }
+}
+
 #[test]
 fn check_explains_each_name() {
     let output = antimony(&[
