@@ -355,6 +355,41 @@ fn a_directory_or_missing_input_is_said_once() {
     }
 }
 
+/// Regression ("Never blind without a word"): `chunk_bytes = 0` or `max_line_bytes = 0` was
+/// accepted, then every line was set aside. Both are refused when the topology is read, at
+/// the option's place in the file.
+#[test]
+fn a_zero_chunk_or_line_size_is_refused_at_its_place() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for option in ["chunk_bytes", "max_line_bytes"] {
+        let topology = dir.path().join("zero.toml");
+        std::fs::write(
+            &topology,
+            format!(
+                "[topology]\nname = \"zero\"\n[spouts.logs]\ntype = \"file\"\npath = \"{}\"\n{option} = 0\n\
+                 [bolts.parse]\ntype = \"dns_parse\"\ninputs = [\"logs\"]\n\
+                 [bolts.events]\ntype = \"dns_file\"\ninputs = [{{ from = \"parse\", grouping = \"global\" }}]\npath = \"events.jsonl\"\n",
+                data("logs/bind9_querylog.log")
+            ),
+        )
+        .expect("write topology");
+        let output = antimony(&["run", topology.to_str().expect("utf-8")]);
+        assert!(!output.status.success(), "{option} = 0 was accepted");
+        assert_ne!(output.status.code(), Some(0));
+        let message = stderr(&output);
+        let place = format!("{}:6:{}: ", topology.display(), option.len() + 4);
+        assert!(message.contains(&place), "{option}: {message}");
+        assert!(
+            message.contains(&format!("option `{option}`")),
+            "{option}: {message}"
+        );
+        assert!(
+            !dir.path().join("events.jsonl").exists(),
+            "{option}: the run started"
+        );
+    }
+}
+
 #[test]
 fn check_explains_each_name() {
     let output = antimony(&[

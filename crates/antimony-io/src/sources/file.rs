@@ -79,6 +79,49 @@ impl FileConfig {
     }
 }
 
+impl FileConfig {
+    /// Refuses values that would let the spout start and then set every line aside: a
+    /// `chunk_bytes` or `max_line_bytes` of 0. Called when the topology is read, so the
+    /// error can point at the option in the file; [`FileSpout`] checks again when it opens.
+    pub fn check(&self) -> Result<(), FileConfigError> {
+        if self.chunk_bytes == 0 {
+            return Err(FileConfigError::ZeroChunkBytes);
+        }
+        if self.max_line_bytes == 0 {
+            return Err(FileConfigError::ZeroMaxLineBytes);
+        }
+        Ok(())
+    }
+}
+
+/// An option of the `file` spout that cannot be used. The message does not name the
+/// option: [`FileConfigError::option`] does, for the caller to say where it is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FileConfigError {
+    /// `chunk_bytes` is 0.
+    #[error(
+        "must be at least 1 (the default is {}): a chunk of 0 bytes holds no line",
+        default_chunk_bytes()
+    )]
+    ZeroChunkBytes,
+    /// `max_line_bytes` is 0.
+    #[error(
+        "must be at least 1 (the default is {}): every line would be over the limit and set aside",
+        default_max_line_bytes()
+    )]
+    ZeroMaxLineBytes,
+}
+
+impl FileConfigError {
+    /// The option at fault, as a topology file names it.
+    pub fn option(&self) -> &'static str {
+        match self {
+            FileConfigError::ZeroChunkBytes => "chunk_bytes",
+            FileConfigError::ZeroMaxLineBytes => "max_line_bytes",
+        }
+    }
+}
+
 fn default_linger_ms() -> u64 {
     5
 }
@@ -224,6 +267,9 @@ impl<R> FileSpout<R> {
 
 impl<R: Record + From<TextChunk> + From<ByteChunk>> Spout<R> for FileSpout<R> {
     fn open(&mut self, ctx: &Context) -> Result<(), SpoutError> {
+        self.config
+            .check()
+            .map_err(|e| SpoutError::new(format!("option `{}`: {e}", e.option())))?;
         let files = match &self.files {
             Some(files) => {
                 for file in files {
