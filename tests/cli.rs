@@ -390,6 +390,80 @@ fn a_zero_chunk_or_line_size_is_refused_at_its_place() {
     }
 }
 
+/// Regression ("Never blind without a word"): process substitution (`--input <(...)`, a
+/// `/dev/fd/N` path) and named pipes were refused with a false "no such file". They are read
+/// like standard input and give the alerts the file gives (which detector, client and
+/// domain: a pipe is cut into chunks by timing, so epochs, and the alerts' order and
+/// evidence, may differ).
+#[test]
+fn process_substitution_and_a_fifo_are_read_as_input() {
+    let log = data("logs/bind9_querylog.log");
+    let (expected, _, _) = run_topology(&log, 1, &[]);
+    let expected = alert_keys(&expected);
+    assert!(!expected.is_empty());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let alerts = dir.path().join("alerts.jsonl");
+    let alerts = alerts.to_str().expect("utf-8");
+
+    // Through bash, which names the pipe `/dev/fd/63` or so.
+    let output = Command::new("bash")
+        .arg("-c")
+        .arg("exec \"$0\" run \"$1\" --input <(cat \"$2\") --alerts \"$3\"")
+        .args([env!("CARGO_BIN_EXE_antimony"), TOPOLOGY, &log, alerts])
+        .output()
+        .expect("bash runs");
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        alert_keys(&std::fs::read_to_string(alerts).expect("alerts")),
+        expected,
+        "<(cat log)"
+    );
+
+    // A named pipe, written from a thread (opening it waits for the reader).
+    let fifo = dir.path().join("dns.pipe");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    let pipe = fifo.clone();
+    let text = std::fs::read(&log).expect("log");
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        let mut out = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&pipe)
+            .expect("open the FIFO");
+        out.write_all(&text).expect("write");
+    });
+    let output = antimony(&[
+        "run",
+        TOPOLOGY,
+        "--input",
+        fifo.to_str().expect("utf-8"),
+        "--alerts",
+        alerts,
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    writer.join().expect("the writer");
+    assert_eq!(
+        alert_keys(&std::fs::read_to_string(alerts).expect("alerts")),
+        expected,
+        "a FIFO"
+    );
+}
+
+/// Each alert's detector, client and domain.
+fn alert_keys(alerts: &str) -> std::collections::BTreeSet<(String, String, String)> {
+    json_lines(alerts)
+        .iter()
+        .map(|a| {
+            (
+                a["detector"].to_string(),
+                a["client"].to_string(),
+                a["domain"].to_string(),
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn check_explains_each_name() {
     let output = antimony(&[

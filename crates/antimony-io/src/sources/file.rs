@@ -1,5 +1,6 @@
 //! The `file` spout: reads files (a path, a glob, or standard input), as chunks of whole lines
-//! or of raw bytes, optionally following a file as it grows, is rotated or is truncated.
+//! or of raw bytes, optionally following a file as it grows, is rotated or is truncated. A
+//! named pipe or a device (`<(...)`, `/dev/fd/N`) is read like standard input.
 //!
 //! A Tokio task reads ahead into a small bounded queue (so reading overlaps processing, and
 //! stops when the dataflow falls behind); the spout hands one chunk per poll to the dataflow.
@@ -43,7 +44,8 @@ pub enum Mode {
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     /// The file to read: a path, a glob (`/var/log/dns/*.log`, read in name order), or `-` for
-    /// standard input. Relative to the topology file.
+    /// standard input. Relative to the topology file. A named pipe or `/dev/fd/N` (what a
+    /// shell's `<(...)` gives) is read like standard input.
     pub path: String,
     /// `auto` (default), `lines` or `bytes`.
     #[serde(default)]
@@ -58,7 +60,7 @@ pub struct FileConfig {
     /// Lines longer than this are set aside unread. Default 64 KiB.
     #[serde(default = "default_max_line_bytes")]
     pub max_line_bytes: usize,
-    /// Standard input only: the longest a whole line waits for its chunk to fill before the
+    /// Standard input and pipes only: the longest a whole line waits for its chunk to fill before the
     /// lines at hand are sent anyway (like Kafka's `linger.ms`), in milliseconds. Keeps alert
     /// latency low at any input rate; at high rates chunks fill first. Default 5.
     #[serde(default = "default_linger_ms")]
@@ -150,6 +152,15 @@ pub enum InputError {
     /// Nothing is at the path.
     #[error("cannot read `{0}`: no such file")]
     Missing(PathBuf),
+    /// Something is at the path, but it cannot be looked at (a directory on the way that
+    /// may not be searched).
+    #[error("cannot read `{path}`: {error}")]
+    Unreadable {
+        /// The path.
+        path: PathBuf,
+        /// Why, as the system says it.
+        error: std::io::Error,
+    },
     /// The glob does not parse.
     #[error("bad glob `{pattern}`: {source}")]
     BadGlob {
@@ -164,16 +175,26 @@ pub enum InputError {
 }
 
 /// The files a path names: itself, the files a glob matches (sorted), or standard input.
+///
+/// A path that names no regular file but something that reads like one (a named pipe, what
+/// `<(...)` hands over as `/dev/fd/N`, `/dev/stdin`, a character device) is taken: it is read
+/// like standard input. A glob takes regular files only.
 pub fn expand(path: &Path) -> Result<Vec<PathBuf>, InputError> {
     let text = path.to_string_lossy();
     if text == "-" {
         return Ok(vec![path.to_path_buf()]);
     }
     if !text.contains(['*', '?', '[']) {
-        return match path.is_file() {
-            true => Ok(vec![path.to_path_buf()]),
-            false if path.is_dir() => Err(InputError::Directory(path.to_path_buf())),
-            false => Err(InputError::Missing(path.to_path_buf())),
+        return match std::fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => Err(InputError::Directory(path.to_path_buf())),
+            Ok(_) => Ok(vec![path.to_path_buf()]),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(InputError::Missing(path.to_path_buf()))
+            }
+            Err(error) => Err(InputError::Unreadable {
+                path: path.to_path_buf(),
+                error,
+            }),
         };
     }
     let mut files: Vec<PathBuf> = glob::glob(&text)
@@ -279,16 +300,19 @@ impl<R: Record + From<TextChunk> + From<ByteChunk>> Spout<R> for FileSpout<R> {
             }
             None => expand(&self.path).map_err(|e| SpoutError::new(e.to_string()))?,
         };
-        if self.config.follow && (files.len() != 1 || files[0].as_os_str() == "-") {
-            return Err(SpoutError::new(format!(
-                "`follow` reads one file, and `{}` names {}",
-                self.path.display(),
-                if files[0].as_os_str() == "-" {
-                    "standard input".to_owned()
-                } else {
-                    format!("{} files", files.len())
-                }
-            )));
+        if self.config.follow {
+            let what = match files.as_slice() {
+                [one] if one.as_os_str() == "-" => Some("standard input".to_owned()),
+                [one] if !is_regular(one) => Some("a pipe or a device, not a file".to_owned()),
+                [_] => None,
+                many => Some(format!("{} files", many.len())),
+            };
+            if let Some(what) = what {
+                return Err(SpoutError::new(format!(
+                    "`follow` reads one file, and `{}` names {what}",
+                    self.path.display(),
+                )));
+            }
         }
         let (sender, receiver) = mpsc::channel(READ_AHEAD);
         let meters = Meters::register(ctx);
@@ -352,25 +376,20 @@ impl Reader {
             let total = files
                 .iter()
                 .filter_map(|f| std::fs::metadata(f).ok())
+                .filter(std::fs::Metadata::is_file)
                 .map(|m| m.len())
                 .sum();
             self.meters.expect(total);
         }
         for path in files {
             let source = path.display().to_string();
-            let mut input: Input = if path.as_os_str() == "-" {
-                self.meters.unbounded();
-                Box::new(tokio::io::stdin())
-            } else {
-                match tokio::fs::File::open(&path).await {
-                    Ok(file) => Box::new(file),
-                    Err(e) => {
-                        self.fail(&source, e).await;
-                        continue;
-                    }
-                }
+            let Some((mut input, live)) = self.open(&path, &source).await else {
+                continue;
             };
-            let head = match read_head(&mut input, source == "-").await {
+            if live {
+                self.meters.unbounded();
+            }
+            let head = match read_head(&mut input, live).await {
                 Ok(head) => head,
                 Err(e) => {
                     self.fail(&source, e).await;
@@ -389,15 +408,35 @@ impl Reader {
                 }
                 _ => {}
             }
-            let ok = match (kind.binary, self.config.follow) {
+            let ok = match (kind.binary, self.config.follow && !live) {
                 (true, _) => self.bytes(&source, &kind, head, input).await,
                 (false, true) => self.follow(&path, &source, &kind, head, input).await,
-                (false, false) => self.lines(&source, &kind, head, input).await,
+                (false, false) => self.lines(&source, &kind, head, input, live).await,
             };
             if !ok {
                 return;
             }
         }
+    }
+
+    /// Opens a source; with it, whether it is live (standard input, a pipe, a device: no
+    /// known size, and a writer that may pause) rather than a regular file. `None` when it
+    /// cannot be opened (said as a dead letter).
+    async fn open(&self, path: &Path, source: &str) -> Option<(Input, bool)> {
+        if path.as_os_str() == "-" {
+            return Some((Box::new(tokio::io::stdin()), true));
+        }
+        // Opening a FIFO waits for its writer: the I/O runtime's blocking pool does.
+        let file = match tokio::fs::File::open(path).await {
+            Ok(file) => file,
+            Err(e) => {
+                self.fail(source, e).await;
+                return None;
+            }
+        };
+        // What was opened, not what the path names now (`/dev/fd/N` names the opener's).
+        let live = file.metadata().await.is_ok_and(|meta| !meta.is_file());
+        Some((Box::new(file), live))
     }
 
     async fn fail(&self, location: &str, error: std::io::Error) {
@@ -440,23 +479,23 @@ impl Reader {
         cutter
     }
 
-    /// Reads text to its end. On standard input, whole lines are sent once they have waited
-    /// `linger_ms` for their chunk to fill (or after a pause), so a slow writer's lines do not
-    /// wait for 64 KiB; a file is cut by content alone.
+    /// Reads text to its end. On a live source (standard input, a pipe), whole lines are sent
+    /// once they have waited `linger_ms` for their chunk to fill (or after a pause), so a slow
+    /// writer's lines do not wait for 64 KiB; a file is cut by content alone.
     async fn lines(
         &self,
         source: &str,
         kind: &SourceKind,
         head: Vec<u8>,
         mut input: Input,
+        live: bool,
     ) -> bool {
-        let live = source == "-";
         let linger = Duration::from_millis(self.config.linger_ms);
         let mut cutter = self.cutter(source, kind);
         let mut cuts = Vec::new();
         self.meters.read(head.len() as u64);
         cutter.buffer().extend_from_slice(&head);
-        // Since when whole lines have been waiting (standard input only).
+        // Since when whole lines have been waiting (live sources only).
         let mut waiting_since: Option<Instant> = None;
         loop {
             let read = if live {
@@ -654,6 +693,11 @@ impl Reader {
     }
 }
 
+/// Whether `path` names a regular file (not a pipe, a device or standard input).
+fn is_regular(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|meta| meta.is_file())
+}
+
 #[cfg(unix)]
 fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
     use std::os::unix::fs::MetadataExt;
@@ -665,9 +709,9 @@ fn same_file(_a: &std::fs::Metadata, _b: &std::fs::Metadata) -> bool {
     true
 }
 
-/// The first bytes of a source, for its sniffer: up to [`SNIFF_BYTES`] of a file; of
-/// standard input, what arrives before the writer pauses (a live pipe is not held back to
-/// fill a sample).
+/// The first bytes of a source, for its sniffer: up to [`SNIFF_BYTES`] of a file; of a live
+/// source (standard input, a pipe), what arrives before the writer pauses (a live pipe is not
+/// held back to fill a sample).
 async fn read_head(input: &mut Input, live: bool) -> std::io::Result<Vec<u8>> {
     let mut head = Vec::with_capacity(SNIFF_BYTES);
     while head.len() < SNIFF_BYTES {
