@@ -464,6 +464,39 @@ fn alert_keys(alerts: &str) -> std::collections::BTreeSet<(String, String, Strin
         .collect()
 }
 
+/// `data` gzip-compressed, as logrotate leaves a rotated log.
+fn gzip(data: &[u8]) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let mut out = Vec::new();
+        async_compression::tokio::bufread::GzipEncoder::new(data)
+            .read_to_end(&mut out)
+            .await
+            .expect("compresses");
+        out
+    })
+}
+
+/// Regression ("Never blind without a word"): a rotated, gzip-compressed log was taken for
+/// binary input in no known format and gave no alert. It gives the plain log's alerts, byte
+/// for byte (a file is cut by its content, compressed or not), and nothing is set aside.
+#[test]
+fn a_gzip_log_gives_the_alerts_of_the_plain_log() {
+    let log = data("logs/bind9_querylog.log");
+    let (expected, dead, _) = run_topology(&log, 1, &[]);
+    assert!(!expected.is_empty());
+    assert_eq!(dead, "");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let compressed = dir.path().join("bind9_querylog.log.gz");
+    std::fs::write(&compressed, gzip(&std::fs::read(&log).expect("log"))).expect("write");
+    let (alerts, dead, _) = run_topology(compressed.to_str().expect("utf-8"), 1, &[]);
+    assert_eq!(dead, "");
+    assert_eq!(alerts, expected);
+}
+
 #[test]
 fn check_explains_each_name() {
     let output = antimony(&[

@@ -1,6 +1,8 @@
 //! The `file` spout: reads files (a path, a glob, or standard input), as chunks of whole lines
 //! or of raw bytes, optionally following a file as it grows, is rotated or is truncated. A
-//! named pipe or a device (`<(...)`, `/dev/fd/N`) is read like standard input.
+//! named pipe or a device (`<(...)`, `/dev/fd/N`) is read like standard input. A gzip or
+//! zstd file (told by its first bytes, whatever its name) is read as what it decompresses to
+//! ([`compressed`](crate::sources::compressed)).
 //!
 //! A Tokio task reads ahead into a small bounded queue (so reading overlaps processing, and
 //! stops when the dataflow falls behind); the spout hands one chunk per poll to the dataflow.
@@ -12,17 +14,20 @@
 
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use antimony_core::{Context, Emitter, Record, Spout, SpoutError, SpoutStatus};
 use serde::Deserialize;
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
 use tokio::sync::mpsc;
 
 use crate::chunk::{ByteChunk, TextChunk};
 use crate::cutter::{Cut, LineCutter};
 use crate::meters::Meters;
+use crate::sources::compressed::Compression;
 use crate::sources::sniff::{ByContent, SNIFF_BYTES, Sniff, SourceKind};
 
 /// How a file is read.
@@ -383,19 +388,13 @@ impl Reader {
         }
         for path in files {
             let source = path.display().to_string();
-            let Some((mut input, live)) = self.open(&path, &source).await else {
+            let Some((input, live)) = self.open(&path, &source).await else {
                 continue;
             };
             if live {
                 self.meters.unbounded();
             }
-            let head = match read_head(&mut input, live).await {
-                Ok(head) => head,
-                Err(e) => {
-                    self.fail(&source, e).await;
-                    continue;
-                }
-            };
+            let (head, input, compression) = decoded_head(input, live).await;
             // The one decision on how this source is read.
             let mut kind = self.sniffer.sniff(&source, &head);
             match self.config.mode {
@@ -408,7 +407,16 @@ impl Reader {
                 }
                 _ => {}
             }
-            let ok = match (kind.binary, self.config.follow && !live) {
+            if let (Some(compression), true) = (compression, self.config.follow) {
+                // Its growth could not be told from its decompressed length: read it once.
+                tracing::warn!(
+                    source = %source,
+                    "`follow` reads plain text, and this file is {}-compressed: read to its end, not followed",
+                    compression.name()
+                );
+            }
+            let follow = self.config.follow && !live && compression.is_none();
+            let ok = match (kind.binary, follow) {
                 (true, _) => self.bytes(&source, &kind, head, input).await,
                 (false, true) => self.follow(&path, &source, &kind, head, input).await,
                 (false, false) => self.lines(&source, &kind, head, input, live).await,
@@ -424,7 +432,7 @@ impl Reader {
     /// cannot be opened (said as a dead letter).
     async fn open(&self, path: &Path, source: &str) -> Option<(Input, bool)> {
         if path.as_os_str() == "-" {
-            return Some((Box::new(tokio::io::stdin()), true));
+            return Some((self.counted(Box::new(tokio::io::stdin())), true));
         }
         // Opening a FIFO waits for its writer: the I/O runtime's blocking pool does.
         let file = match tokio::fs::File::open(path).await {
@@ -436,7 +444,16 @@ impl Reader {
         };
         // What was opened, not what the path names now (`/dev/fd/N` names the opener's).
         let live = file.metadata().await.is_ok_and(|meta| !meta.is_file());
-        Some((Box::new(file), live))
+        Some((self.counted(Box::new(file)), live))
+    }
+
+    /// `input`, its bytes counted as read as they come from it (before any decompression,
+    /// so a file's bytes read reach its size, the bytes expected).
+    fn counted(&self, input: Input) -> Input {
+        Box::new(Counted {
+            inner: input,
+            meters: self.meters.clone(),
+        })
     }
 
     async fn fail(&self, location: &str, error: std::io::Error) {
@@ -493,7 +510,6 @@ impl Reader {
         let linger = Duration::from_millis(self.config.linger_ms);
         let mut cutter = self.cutter(source, kind);
         let mut cuts = Vec::new();
-        self.meters.read(head.len() as u64);
         cutter.buffer().extend_from_slice(&head);
         // Since when whole lines have been waiting (live sources only).
         let mut waiting_since: Option<Instant> = None;
@@ -524,7 +540,6 @@ impl Reader {
                     return sent;
                 }
             };
-            self.meters.read(n as u64);
             match n {
                 0 => cutter.finish(&mut cuts),
                 _ => cutter.cut(false, &mut cuts),
@@ -593,7 +608,6 @@ impl Reader {
                 }
             }
             let len = data.len() as u64;
-            self.meters.read(len);
             let chunk = ByteChunk {
                 source: source.to_owned(),
                 offset,
@@ -670,7 +684,7 @@ impl Reader {
                 }
                 cutter.restart(source.to_owned(), &mut cuts);
                 match tokio::fs::File::open(path).await {
-                    Ok(new) => file = Box::new(new),
+                    Ok(new) => file = self.counted(Box::new(new)),
                     Err(e) => self.fail(source, e).await,
                 }
                 identity = now;
@@ -680,7 +694,7 @@ impl Reader {
                 // the beginning, on a fresh handle.
                 cutter.restart(source.to_owned(), &mut cuts);
                 match tokio::fs::File::open(path).await {
-                    Ok(new) => file = Box::new(new),
+                    Ok(new) => file = self.counted(Box::new(new)),
                     Err(e) => self.fail(source, e).await,
                 }
                 identity = now;
@@ -709,10 +723,29 @@ fn same_file(_a: &std::fs::Metadata, _b: &std::fs::Metadata) -> bool {
     true
 }
 
+/// A source's first bytes, for its sniffer, and the reader of what follows them.
+///
+/// When the first bytes are the magic number of a compression read here (gzip, zstd), the
+/// source is read through its decoder from its first byte on, and the head is the first
+/// decompressed bytes: the sniffer, and every reader after it, sees what the file holds.
+/// An error while the head was read comes back from the reader's first read, after the
+/// bytes read before it, so they are cut into lines like any others.
+async fn decoded_head(mut input: Input, live: bool) -> (Vec<u8>, Input, Option<Compression>) {
+    let (head, error) = read_head(&mut input, live).await;
+    let Some(compression) = Compression::detect(&head) else {
+        return (head, then_fail(input, error), None);
+    };
+    // The compressed head goes back in front of the rest, into the decoder.
+    let compressed: Input = Box::new(std::io::Cursor::new(head).chain(then_fail(input, error)));
+    let mut decoded = compression.decoder(compressed);
+    let (head, error) = read_head(&mut decoded, live).await;
+    (head, then_fail(decoded, error), Some(compression))
+}
+
 /// The first bytes of a source, for its sniffer: up to [`SNIFF_BYTES`] of a file; of a live
 /// source (standard input, a pipe), what arrives before the writer pauses (a live pipe is not
-/// held back to fill a sample).
-async fn read_head(input: &mut Input, live: bool) -> std::io::Result<Vec<u8>> {
+/// held back to fill a sample). With them, the error that stopped reading, if one did.
+async fn read_head(input: &mut Input, live: bool) -> (Vec<u8>, Option<std::io::Error>) {
     let mut head = Vec::with_capacity(SNIFF_BYTES);
     while head.len() < SNIFF_BYTES {
         let room = (SNIFF_BYTES - head.len()) as u64;
@@ -721,14 +754,58 @@ async fn read_head(input: &mut Input, live: bool) -> std::io::Result<Vec<u8>> {
         let read = limited.read_buf(&mut head);
         let n = match waiting {
             true => match tokio::time::timeout(LIVE_PAUSE, read).await {
-                Ok(n) => n?,
+                Ok(n) => n,
                 Err(_) => break,
             },
-            false => read.await?,
+            false => read.await,
         };
-        if n == 0 {
-            break;
+        match n {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => return (head, Some(e)),
         }
     }
-    Ok(head)
+    (head, None)
+}
+
+/// `input`, or, when reading it failed, a reader that gives that error on its first read.
+fn then_fail(input: Input, error: Option<std::io::Error>) -> Input {
+    match error {
+        Some(error) => Box::new(Failed(Some(error))),
+        None => input,
+    }
+}
+
+/// A source whose reading has failed: its error once, then its end.
+struct Failed(Option<std::io::Error>);
+
+impl AsyncRead for Failed {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+        _buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Poll::Ready(self.0.take().map_or(Ok(()), Err))
+    }
+}
+
+/// A source whose bytes are counted as they are read.
+struct Counted {
+    inner: Input,
+    meters: Meters,
+}
+
+impl AsyncRead for Counted {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = poll {
+            self.meters.read((buf.filled().len() - before) as u64);
+        }
+        poll
+    }
 }
