@@ -329,6 +329,174 @@ fn a_missing_input_or_a_bad_topology_fails_with_a_clear_message() {
     assert_eq!(output.status.code(), Some(2), "a usage error");
 }
 
+/// Regression ("Never blind without a word"): a directory or a missing file given as input
+/// was named twice on one line ("`/tmp` is a directory: `/tmp` is a directory"), the spout's
+/// reason being both in the run error's message and in its chain of causes.
+#[test]
+fn a_directory_or_missing_input_is_said_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let folder = dir.path().to_str().expect("utf-8").to_owned();
+    let missing = dir.path().join("missing.log");
+    let missing = missing.to_str().expect("utf-8").to_owned();
+    for (input, reason) in [(&folder, "is a directory"), (&missing, "no such file")] {
+        let commands: [&[&str]; 2] = [&["run", TOPOLOGY, "--input", input], &["parse", input]];
+        for args in commands {
+            let output = antimony(args);
+            assert!(!output.status.success(), "{args:?}");
+            let message = stderr(&output);
+            assert_eq!(message.matches(reason).count(), 1, "{args:?}: {message}");
+            assert_eq!(
+                message.matches(&format!("`{input}`")).count(),
+                1,
+                "{args:?}: {message}"
+            );
+            assert_eq!(message.lines().count(), 1, "{args:?}: {message}");
+        }
+    }
+}
+
+/// Regression ("Never blind without a word"): `chunk_bytes = 0` or `max_line_bytes = 0` was
+/// accepted, then every line was set aside. Both are refused when the topology is read, at
+/// the option's place in the file.
+#[test]
+fn a_zero_chunk_or_line_size_is_refused_at_its_place() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for option in ["chunk_bytes", "max_line_bytes"] {
+        let topology = dir.path().join("zero.toml");
+        std::fs::write(
+            &topology,
+            format!(
+                "[topology]\nname = \"zero\"\n[spouts.logs]\ntype = \"file\"\npath = \"{}\"\n{option} = 0\n\
+                 [bolts.parse]\ntype = \"dns_parse\"\ninputs = [\"logs\"]\n\
+                 [bolts.events]\ntype = \"dns_file\"\ninputs = [{{ from = \"parse\", grouping = \"global\" }}]\npath = \"events.jsonl\"\n",
+                data("logs/bind9_querylog.log")
+            ),
+        )
+        .expect("write topology");
+        let output = antimony(&["run", topology.to_str().expect("utf-8")]);
+        assert!(!output.status.success(), "{option} = 0 was accepted");
+        assert_ne!(output.status.code(), Some(0));
+        let message = stderr(&output);
+        let place = format!("{}:6:{}: ", topology.display(), option.len() + 4);
+        assert!(message.contains(&place), "{option}: {message}");
+        assert!(
+            message.contains(&format!("option `{option}`")),
+            "{option}: {message}"
+        );
+        assert!(
+            !dir.path().join("events.jsonl").exists(),
+            "{option}: the run started"
+        );
+    }
+}
+
+/// Regression ("Never blind without a word"): process substitution (`--input <(...)`, a
+/// `/dev/fd/N` path) and named pipes were refused with a false "no such file". They are read
+/// like standard input and give the alerts the file gives (which detector, client and
+/// domain: a pipe is cut into chunks by timing, so epochs, and the alerts' order and
+/// evidence, may differ).
+#[test]
+fn process_substitution_and_a_fifo_are_read_as_input() {
+    let log = data("logs/bind9_querylog.log");
+    let (expected, _, _) = run_topology(&log, 1, &[]);
+    let expected = alert_keys(&expected);
+    assert!(!expected.is_empty());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let alerts = dir.path().join("alerts.jsonl");
+    let alerts = alerts.to_str().expect("utf-8");
+
+    // Through bash, which names the pipe `/dev/fd/63` or so.
+    let output = Command::new("bash")
+        .arg("-c")
+        .arg("exec \"$0\" run \"$1\" --input <(cat \"$2\") --alerts \"$3\"")
+        .args([env!("CARGO_BIN_EXE_antimony"), TOPOLOGY, &log, alerts])
+        .output()
+        .expect("bash runs");
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        alert_keys(&std::fs::read_to_string(alerts).expect("alerts")),
+        expected,
+        "<(cat log)"
+    );
+
+    // A named pipe, written from a thread (opening it waits for the reader).
+    let fifo = dir.path().join("dns.pipe");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    let pipe = fifo.clone();
+    let text = std::fs::read(&log).expect("log");
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        let mut out = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&pipe)
+            .expect("open the FIFO");
+        out.write_all(&text).expect("write");
+    });
+    let output = antimony(&[
+        "run",
+        TOPOLOGY,
+        "--input",
+        fifo.to_str().expect("utf-8"),
+        "--alerts",
+        alerts,
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    writer.join().expect("the writer");
+    assert_eq!(
+        alert_keys(&std::fs::read_to_string(alerts).expect("alerts")),
+        expected,
+        "a FIFO"
+    );
+}
+
+/// Each alert's detector, client and domain.
+fn alert_keys(alerts: &str) -> std::collections::BTreeSet<(String, String, String)> {
+    json_lines(alerts)
+        .iter()
+        .map(|a| {
+            (
+                a["detector"].to_string(),
+                a["client"].to_string(),
+                a["domain"].to_string(),
+            )
+        })
+        .collect()
+}
+
+/// `data` gzip-compressed, as logrotate leaves a rotated log.
+fn gzip(data: &[u8]) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let mut out = Vec::new();
+        async_compression::tokio::bufread::GzipEncoder::new(data)
+            .read_to_end(&mut out)
+            .await
+            .expect("compresses");
+        out
+    })
+}
+
+/// Regression ("Never blind without a word"): a rotated, gzip-compressed log was taken for
+/// binary input in no known format and gave no alert. It gives the plain log's alerts, byte
+/// for byte (a file is cut by its content, compressed or not), and nothing is set aside.
+#[test]
+fn a_gzip_log_gives_the_alerts_of_the_plain_log() {
+    let log = data("logs/bind9_querylog.log");
+    let (expected, dead, _) = run_topology(&log, 1, &[]);
+    assert!(!expected.is_empty());
+    assert_eq!(dead, "");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let compressed = dir.path().join("bind9_querylog.log.gz");
+    std::fs::write(&compressed, gzip(&std::fs::read(&log).expect("log"))).expect("write");
+    let (alerts, dead, _) = run_topology(compressed.to_str().expect("utf-8"), 1, &[]);
+    assert_eq!(dead, "");
+    assert_eq!(alerts, expected);
+}
+
 #[test]
 fn check_explains_each_name() {
     let output = antimony(&[

@@ -23,6 +23,9 @@ pub fn registry() -> Registry<Tuple> {
         "reads files (`path`: a file, a glob, `-` for standard input), text or binary; `follow = true` tails one file",
         |options| {
             let config: FileConfig = options.parse()?;
+            config
+                .check()
+                .map_err(|e| options.error(e.option(), e.to_string()))?;
             let path = options.resolve_path(&config.path);
             antimony_io::sources::file::expand(&path)
                 .map_err(|e| options.error("path", e.to_string()))?;

@@ -74,15 +74,19 @@ impl std::error::Error for TopologyError {}
 
 /// A run that could not start or was stopped by an error (not by bad records: those are set
 /// aside and counted, and the run goes on).
+///
+/// Each message says its cause itself, so no variant also reports it as its
+/// [`source`](std::error::Error::source): a printer that walks the chain of causes (anyhow's
+/// `{:#}`) would say it twice.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     /// A spout could not open its source.
-    #[error("spout `{component}` could not start: {source}")]
+    #[error("spout `{component}` could not start: {error}")]
     SpoutOpen {
         /// The spout's name.
         component: String,
         /// Why.
-        source: antimony_core::SpoutError,
+        error: antimony_core::SpoutError,
     },
     /// A spout panicked while opening its source.
     #[error("spout `{component}` could not start: it {panic}")]
@@ -99,11 +103,11 @@ pub enum RunError {
     #[error("a worker failed: {0}")]
     Worker(String),
     /// The dead-letter output could not be written.
-    #[error("cannot write the dead-letter output {output}: {source}")]
+    #[error("cannot write the dead-letter output {output}: {error}")]
     DeadLetter {
         /// The output, as its opener names it.
         output: String,
         /// The I/O error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }

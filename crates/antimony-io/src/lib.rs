@@ -1,8 +1,9 @@
 //! Antimony's I/O edges: spouts that read the outside world and sinks that write to it,
 //! driven by Tokio and generic over the topology's record type.
 //!
-//! - [`sources::file`]: files, globs or standard input, as chunks of whole lines or of bytes,
-//!   optionally followed like `tail -F`.
+//! - [`sources::file`]: files, globs, named pipes or standard input, as chunks of whole lines
+//!   or of bytes, optionally followed like `tail -F`; gzip and zstd files are read through
+//!   their decoder ([`sources::compressed`]), recognised by their magic number.
 //! - [`sources::syslog`]: a syslog receiver (UDP and TCP, RFC 3164 and 5424 framing).
 //! - [`sources::frame_streams`]: a Frame Streams receiver (Unix and TCP sockets, with the
 //!   READY/ACCEPT/START/STOP/FINISH handshake), as dnstap senders speak it.

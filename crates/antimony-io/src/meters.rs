@@ -7,7 +7,7 @@ use antimony_core::metrics::{Counter, CounterMetric, Gauge, GaugeMetric};
 /// Bytes a source read.
 pub const BYTES_READ: CounterMetric = CounterMetric::new(
     "antimony_source_bytes_read_total",
-    "Bytes a source read (files, standard input, sockets).",
+    "Bytes a source read (files as stored, compressed or not; standard input, sockets).",
 );
 /// Bytes the files a source will read hold, when known.
 pub const BYTES_EXPECTED: GaugeMetric = GaugeMetric::new(

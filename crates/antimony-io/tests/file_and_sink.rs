@@ -199,3 +199,26 @@ fn a_missing_file_is_refused_at_open_with_its_name() {
     assert!(message.contains("/nonexistent/dns.log"), "{message}");
     assert!(message.contains("no such file"), "{message}");
 }
+
+#[test]
+fn a_zero_chunk_or_line_size_is_refused_naming_the_option() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("in.log");
+    std::fs::write(&path, "one\n").expect("write");
+    for (chunk_bytes, max_line_bytes, option) in
+        [(0, 1024, "chunk_bytes"), (1024, 0, "max_line_bytes")]
+    {
+        let config = FileConfig {
+            chunk_bytes,
+            max_line_bytes,
+            ..FileConfig::new("in.log")
+        };
+        let error = config.check().expect_err("refused");
+        assert_eq!(error.option(), option);
+        let message = read_lines(&path, chunk_bytes, max_line_bytes)
+            .expect_err("the spout refuses to open")
+            .to_string();
+        assert!(message.contains(&format!("`{option}`")), "{message}");
+    }
+    assert!(FileConfig::new("in.log").check().is_ok());
+}

@@ -252,6 +252,77 @@ fn mode_lines_reads_a_binary_looking_file_as_text() {
     );
 }
 
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
+
+/// A named pipe, made with `mkfifo` (what `<(...)` and `/dev/fd/N` name is a pipe too).
+fn fifo(dir: &Path, name: &str) -> PathBuf {
+    let path = dir.join(name);
+    let status = std::process::Command::new("mkfifo")
+        .arg(&path)
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success(), "mkfifo {}", path.display());
+    path
+}
+
+/// Regression ("Never blind without a word"): a FIFO was refused with a false "no such
+/// file". It is read like standard input: its first lines arrive while the writer is still
+/// writing (a pause sends them), and all of them once it closes.
+#[test]
+fn a_fifo_is_read_like_standard_input() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = fifo(dir.path(), "dns.pipe");
+    assert_eq!(
+        antimony_io::sources::file::expand(&path).expect("a FIFO is accepted"),
+        std::slice::from_ref(&path)
+    );
+    let log = std::fs::read_to_string(format!("{DATA}/logs/bind9_querylog.log")).expect("log");
+    let expected: Vec<String> = log.lines().map(str::to_owned).collect();
+    let (first, rest) = log.split_at(log.match_indices('\n').nth(9).expect("10 lines").0 + 1);
+    let (first, rest) = (first.to_owned(), rest.to_owned());
+    let (go, wait) = std::sync::mpsc::channel::<()>();
+    let pipe = path.clone();
+    // Opening a FIFO to write waits for a reader: the writer has a thread of its own.
+    let writer = std::thread::spawn(move || {
+        let mut out = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&pipe)
+            .expect("open the FIFO");
+        out.write_all(first.as_bytes()).expect("write");
+        out.flush().expect("flush");
+        wait.recv().expect("go on");
+        out.write_all(rest.as_bytes()).expect("write");
+    });
+    let config = FileConfig::new(path.display().to_string());
+    let p = path.clone();
+    let (seen, _stop, run) = start(move || FileSpout::<Rec>::new(p, &config));
+    wait_for(&seen, "the lines before the pause", |s| s.lines.len() == 10);
+    go.send(()).expect("the writer waits");
+    writer.join().expect("the writer");
+    run.join().expect("finishes when the writer closes");
+    let seen = seen.lock().expect("lock");
+    assert_eq!(lines_of(&seen), expected);
+    assert!(
+        seen.lines
+            .iter()
+            .all(|(source, _, _)| *source == path.display().to_string())
+    );
+    let numbers: Vec<u64> = seen.lines.iter().map(|(_, n, _)| *n).collect();
+    assert_eq!(numbers, (1..=expected.len() as u64).collect::<Vec<_>>());
+}
+
+/// A directory and a missing path are still refused, each with its true reason.
+#[test]
+fn a_directory_or_a_missing_path_is_refused_with_its_reason() {
+    use antimony_io::sources::file::{InputError, expand};
+    let dir = tempfile::tempdir().expect("tempdir");
+    assert!(matches!(expand(dir.path()), Err(InputError::Directory(_))));
+    let missing = dir.path().join("missing.log");
+    let error = expand(&missing).expect_err("missing");
+    assert!(matches!(error, InputError::Missing(_)), "{error}");
+    assert!(error.to_string().contains("no such file"), "{error}");
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .expect("port")

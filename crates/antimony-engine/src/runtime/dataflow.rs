@@ -260,9 +260,9 @@ fn spout<'s, R: Record>(
         let mut spout = (spec.factory)(&ctx);
         match contain(|| spout.open(&ctx)) {
             Ok(Ok(())) => instance = Some(spout),
-            Ok(Err(source)) => shared.fail(RunError::SpoutOpen {
+            Ok(Err(error)) => shared.fail(RunError::SpoutOpen {
                 component: name.clone(),
-                source,
+                error,
             }),
             Err(panic) => shared.fail(RunError::SpoutPanic {
                 component: name.clone(),
@@ -584,9 +584,9 @@ fn dead_letter_sink<'s, R: Record>(
         output_name = output.name.clone();
         match (output.open)() {
             Ok(w) => writer = Some(w),
-            Err(source) => shared.fail(RunError::DeadLetter {
+            Err(error) => shared.fail(RunError::DeadLetter {
                 output: output_name.clone(),
-                source,
+                error,
             }),
         }
     }
@@ -620,9 +620,9 @@ fn dead_letter_sink<'s, R: Record>(
                         writer = None;
                     }
                 }
-                if let Err(source) = result {
+                if let Err(error) = result {
                     let output = output_name.clone();
-                    fail(&errors, &stop, RunError::DeadLetter { output, source });
+                    fail(&errors, &stop, RunError::DeadLetter { output, error });
                 }
             }
         },

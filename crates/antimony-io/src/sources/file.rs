@@ -1,5 +1,8 @@
 //! The `file` spout: reads files (a path, a glob, or standard input), as chunks of whole lines
-//! or of raw bytes, optionally following a file as it grows, is rotated or is truncated.
+//! or of raw bytes, optionally following a file as it grows, is rotated or is truncated. A
+//! named pipe or a device (`<(...)`, `/dev/fd/N`) is read like standard input. A gzip or
+//! zstd file (told by its first bytes, whatever its name) is read as what it decompresses to
+//! ([`compressed`](crate::sources::compressed)).
 //!
 //! A Tokio task reads ahead into a small bounded queue (so reading overlaps processing, and
 //! stops when the dataflow falls behind); the spout hands one chunk per poll to the dataflow.
@@ -11,17 +14,20 @@
 
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use antimony_core::{Context, Emitter, Record, Spout, SpoutError, SpoutStatus};
 use serde::Deserialize;
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
 use tokio::sync::mpsc;
 
 use crate::chunk::{ByteChunk, TextChunk};
 use crate::cutter::{Cut, LineCutter};
 use crate::meters::Meters;
+use crate::sources::compressed::Compression;
 use crate::sources::sniff::{ByContent, SNIFF_BYTES, Sniff, SourceKind};
 
 /// How a file is read.
@@ -43,7 +49,8 @@ pub enum Mode {
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     /// The file to read: a path, a glob (`/var/log/dns/*.log`, read in name order), or `-` for
-    /// standard input. Relative to the topology file.
+    /// standard input. Relative to the topology file. A named pipe or `/dev/fd/N` (what a
+    /// shell's `<(...)` gives) is read like standard input.
     pub path: String,
     /// `auto` (default), `lines` or `bytes`.
     #[serde(default)]
@@ -58,7 +65,7 @@ pub struct FileConfig {
     /// Lines longer than this are set aside unread. Default 64 KiB.
     #[serde(default = "default_max_line_bytes")]
     pub max_line_bytes: usize,
-    /// Standard input only: the longest a whole line waits for its chunk to fill before the
+    /// Standard input and pipes only: the longest a whole line waits for its chunk to fill before the
     /// lines at hand are sent anyway (like Kafka's `linger.ms`), in milliseconds. Keeps alert
     /// latency low at any input rate; at high rates chunks fill first. Default 5.
     #[serde(default = "default_linger_ms")]
@@ -75,6 +82,49 @@ impl FileConfig {
             chunk_bytes: default_chunk_bytes(),
             max_line_bytes: default_max_line_bytes(),
             linger_ms: default_linger_ms(),
+        }
+    }
+}
+
+impl FileConfig {
+    /// Refuses values that would let the spout start and then set every line aside: a
+    /// `chunk_bytes` or `max_line_bytes` of 0. Called when the topology is read, so the
+    /// error can point at the option in the file; [`FileSpout`] checks again when it opens.
+    pub fn check(&self) -> Result<(), FileConfigError> {
+        if self.chunk_bytes == 0 {
+            return Err(FileConfigError::ZeroChunkBytes);
+        }
+        if self.max_line_bytes == 0 {
+            return Err(FileConfigError::ZeroMaxLineBytes);
+        }
+        Ok(())
+    }
+}
+
+/// An option of the `file` spout that cannot be used. The message does not name the
+/// option: [`FileConfigError::option`] does, for the caller to say where it is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FileConfigError {
+    /// `chunk_bytes` is 0.
+    #[error(
+        "must be at least 1 (the default is {}): a chunk of 0 bytes holds no line",
+        default_chunk_bytes()
+    )]
+    ZeroChunkBytes,
+    /// `max_line_bytes` is 0.
+    #[error(
+        "must be at least 1 (the default is {}): every line would be over the limit and set aside",
+        default_max_line_bytes()
+    )]
+    ZeroMaxLineBytes,
+}
+
+impl FileConfigError {
+    /// The option at fault, as a topology file names it.
+    pub fn option(&self) -> &'static str {
+        match self {
+            FileConfigError::ZeroChunkBytes => "chunk_bytes",
+            FileConfigError::ZeroMaxLineBytes => "max_line_bytes",
         }
     }
 }
@@ -107,6 +157,15 @@ pub enum InputError {
     /// Nothing is at the path.
     #[error("cannot read `{0}`: no such file")]
     Missing(PathBuf),
+    /// Something is at the path, but it cannot be looked at (a directory on the way that
+    /// may not be searched).
+    #[error("cannot read `{path}`: {error}")]
+    Unreadable {
+        /// The path.
+        path: PathBuf,
+        /// Why, as the system says it.
+        error: std::io::Error,
+    },
     /// The glob does not parse.
     #[error("bad glob `{pattern}`: {source}")]
     BadGlob {
@@ -121,16 +180,26 @@ pub enum InputError {
 }
 
 /// The files a path names: itself, the files a glob matches (sorted), or standard input.
+///
+/// A path that names no regular file but something that reads like one (a named pipe, what
+/// `<(...)` hands over as `/dev/fd/N`, `/dev/stdin`, a character device) is taken: it is read
+/// like standard input. A glob takes regular files only.
 pub fn expand(path: &Path) -> Result<Vec<PathBuf>, InputError> {
     let text = path.to_string_lossy();
     if text == "-" {
         return Ok(vec![path.to_path_buf()]);
     }
     if !text.contains(['*', '?', '[']) {
-        return match path.is_file() {
-            true => Ok(vec![path.to_path_buf()]),
-            false if path.is_dir() => Err(InputError::Directory(path.to_path_buf())),
-            false => Err(InputError::Missing(path.to_path_buf())),
+        return match std::fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => Err(InputError::Directory(path.to_path_buf())),
+            Ok(_) => Ok(vec![path.to_path_buf()]),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(InputError::Missing(path.to_path_buf()))
+            }
+            Err(error) => Err(InputError::Unreadable {
+                path: path.to_path_buf(),
+                error,
+            }),
         };
     }
     let mut files: Vec<PathBuf> = glob::glob(&text)
@@ -224,6 +293,9 @@ impl<R> FileSpout<R> {
 
 impl<R: Record + From<TextChunk> + From<ByteChunk>> Spout<R> for FileSpout<R> {
     fn open(&mut self, ctx: &Context) -> Result<(), SpoutError> {
+        self.config
+            .check()
+            .map_err(|e| SpoutError::new(format!("option `{}`: {e}", e.option())))?;
         let files = match &self.files {
             Some(files) => {
                 for file in files {
@@ -233,16 +305,19 @@ impl<R: Record + From<TextChunk> + From<ByteChunk>> Spout<R> for FileSpout<R> {
             }
             None => expand(&self.path).map_err(|e| SpoutError::new(e.to_string()))?,
         };
-        if self.config.follow && (files.len() != 1 || files[0].as_os_str() == "-") {
-            return Err(SpoutError::new(format!(
-                "`follow` reads one file, and `{}` names {}",
-                self.path.display(),
-                if files[0].as_os_str() == "-" {
-                    "standard input".to_owned()
-                } else {
-                    format!("{} files", files.len())
-                }
-            )));
+        if self.config.follow {
+            let what = match files.as_slice() {
+                [one] if one.as_os_str() == "-" => Some("standard input".to_owned()),
+                [one] if !is_regular(one) => Some("a pipe or a device, not a file".to_owned()),
+                [_] => None,
+                many => Some(format!("{} files", many.len())),
+            };
+            if let Some(what) = what {
+                return Err(SpoutError::new(format!(
+                    "`follow` reads one file, and `{}` names {what}",
+                    self.path.display(),
+                )));
+            }
         }
         let (sender, receiver) = mpsc::channel(READ_AHEAD);
         let meters = Meters::register(ctx);
@@ -306,31 +381,20 @@ impl Reader {
             let total = files
                 .iter()
                 .filter_map(|f| std::fs::metadata(f).ok())
+                .filter(std::fs::Metadata::is_file)
                 .map(|m| m.len())
                 .sum();
             self.meters.expect(total);
         }
         for path in files {
             let source = path.display().to_string();
-            let mut input: Input = if path.as_os_str() == "-" {
+            let Some((input, live)) = self.open(&path, &source).await else {
+                continue;
+            };
+            if live {
                 self.meters.unbounded();
-                Box::new(tokio::io::stdin())
-            } else {
-                match tokio::fs::File::open(&path).await {
-                    Ok(file) => Box::new(file),
-                    Err(e) => {
-                        self.fail(&source, e).await;
-                        continue;
-                    }
-                }
-            };
-            let head = match read_head(&mut input, source == "-").await {
-                Ok(head) => head,
-                Err(e) => {
-                    self.fail(&source, e).await;
-                    continue;
-                }
-            };
+            }
+            let (head, input, compression) = decoded_head(input, live).await;
             // The one decision on how this source is read.
             let mut kind = self.sniffer.sniff(&source, &head);
             match self.config.mode {
@@ -343,15 +407,53 @@ impl Reader {
                 }
                 _ => {}
             }
-            let ok = match (kind.binary, self.config.follow) {
+            if let (Some(compression), true) = (compression, self.config.follow) {
+                // Its growth could not be told from its decompressed length: read it once.
+                tracing::warn!(
+                    source = %source,
+                    "`follow` reads plain text, and this file is {}-compressed: read to its end, not followed",
+                    compression.name()
+                );
+            }
+            let follow = self.config.follow && !live && compression.is_none();
+            let ok = match (kind.binary, follow) {
                 (true, _) => self.bytes(&source, &kind, head, input).await,
                 (false, true) => self.follow(&path, &source, &kind, head, input).await,
-                (false, false) => self.lines(&source, &kind, head, input).await,
+                (false, false) => self.lines(&source, &kind, head, input, live).await,
             };
             if !ok {
                 return;
             }
         }
+    }
+
+    /// Opens a source; with it, whether it is live (standard input, a pipe, a device: no
+    /// known size, and a writer that may pause) rather than a regular file. `None` when it
+    /// cannot be opened (said as a dead letter).
+    async fn open(&self, path: &Path, source: &str) -> Option<(Input, bool)> {
+        if path.as_os_str() == "-" {
+            return Some((self.counted(Box::new(tokio::io::stdin())), true));
+        }
+        // Opening a FIFO waits for its writer: the I/O runtime's blocking pool does.
+        let file = match tokio::fs::File::open(path).await {
+            Ok(file) => file,
+            Err(e) => {
+                self.fail(source, e).await;
+                return None;
+            }
+        };
+        // What was opened, not what the path names now (`/dev/fd/N` names the opener's).
+        let live = file.metadata().await.is_ok_and(|meta| !meta.is_file());
+        Some((self.counted(Box::new(file)), live))
+    }
+
+    /// `input`, its bytes counted as read as they come from it (before any decompression,
+    /// so a file's bytes read reach its size, the bytes expected).
+    fn counted(&self, input: Input) -> Input {
+        Box::new(Counted {
+            inner: input,
+            meters: self.meters.clone(),
+        })
     }
 
     async fn fail(&self, location: &str, error: std::io::Error) {
@@ -394,23 +496,22 @@ impl Reader {
         cutter
     }
 
-    /// Reads text to its end. On standard input, whole lines are sent once they have waited
-    /// `linger_ms` for their chunk to fill (or after a pause), so a slow writer's lines do not
-    /// wait for 64 KiB; a file is cut by content alone.
+    /// Reads text to its end. On a live source (standard input, a pipe), whole lines are sent
+    /// once they have waited `linger_ms` for their chunk to fill (or after a pause), so a slow
+    /// writer's lines do not wait for 64 KiB; a file is cut by content alone.
     async fn lines(
         &self,
         source: &str,
         kind: &SourceKind,
         head: Vec<u8>,
         mut input: Input,
+        live: bool,
     ) -> bool {
-        let live = source == "-";
         let linger = Duration::from_millis(self.config.linger_ms);
         let mut cutter = self.cutter(source, kind);
         let mut cuts = Vec::new();
-        self.meters.read(head.len() as u64);
         cutter.buffer().extend_from_slice(&head);
-        // Since when whole lines have been waiting (standard input only).
+        // Since when whole lines have been waiting (live sources only).
         let mut waiting_since: Option<Instant> = None;
         loop {
             let read = if live {
@@ -439,7 +540,6 @@ impl Reader {
                     return sent;
                 }
             };
-            self.meters.read(n as u64);
             match n {
                 0 => cutter.finish(&mut cuts),
                 _ => cutter.cut(false, &mut cuts),
@@ -508,7 +608,6 @@ impl Reader {
                 }
             }
             let len = data.len() as u64;
-            self.meters.read(len);
             let chunk = ByteChunk {
                 source: source.to_owned(),
                 offset,
@@ -585,7 +684,7 @@ impl Reader {
                 }
                 cutter.restart(source.to_owned(), &mut cuts);
                 match tokio::fs::File::open(path).await {
-                    Ok(new) => file = Box::new(new),
+                    Ok(new) => file = self.counted(Box::new(new)),
                     Err(e) => self.fail(source, e).await,
                 }
                 identity = now;
@@ -595,7 +694,7 @@ impl Reader {
                 // the beginning, on a fresh handle.
                 cutter.restart(source.to_owned(), &mut cuts);
                 match tokio::fs::File::open(path).await {
-                    Ok(new) => file = Box::new(new),
+                    Ok(new) => file = self.counted(Box::new(new)),
                     Err(e) => self.fail(source, e).await,
                 }
                 identity = now;
@@ -606,6 +705,11 @@ impl Reader {
             }
         }
     }
+}
+
+/// Whether `path` names a regular file (not a pipe, a device or standard input).
+fn is_regular(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|meta| meta.is_file())
 }
 
 #[cfg(unix)]
@@ -619,10 +723,29 @@ fn same_file(_a: &std::fs::Metadata, _b: &std::fs::Metadata) -> bool {
     true
 }
 
-/// The first bytes of a source, for its sniffer: up to [`SNIFF_BYTES`] of a file; of
-/// standard input, what arrives before the writer pauses (a live pipe is not held back to
-/// fill a sample).
-async fn read_head(input: &mut Input, live: bool) -> std::io::Result<Vec<u8>> {
+/// A source's first bytes, for its sniffer, and the reader of what follows them.
+///
+/// When the first bytes are the magic number of a compression read here (gzip, zstd), the
+/// source is read through its decoder from its first byte on, and the head is the first
+/// decompressed bytes: the sniffer, and every reader after it, sees what the file holds.
+/// An error while the head was read comes back from the reader's first read, after the
+/// bytes read before it, so they are cut into lines like any others.
+async fn decoded_head(mut input: Input, live: bool) -> (Vec<u8>, Input, Option<Compression>) {
+    let (head, error) = read_head(&mut input, live).await;
+    let Some(compression) = Compression::detect(&head) else {
+        return (head, then_fail(input, error), None);
+    };
+    // The compressed head goes back in front of the rest, into the decoder.
+    let compressed: Input = Box::new(std::io::Cursor::new(head).chain(then_fail(input, error)));
+    let mut decoded = compression.decoder(compressed);
+    let (head, error) = read_head(&mut decoded, live).await;
+    (head, then_fail(decoded, error), Some(compression))
+}
+
+/// The first bytes of a source, for its sniffer: up to [`SNIFF_BYTES`] of a file; of a live
+/// source (standard input, a pipe), what arrives before the writer pauses (a live pipe is not
+/// held back to fill a sample). With them, the error that stopped reading, if one did.
+async fn read_head(input: &mut Input, live: bool) -> (Vec<u8>, Option<std::io::Error>) {
     let mut head = Vec::with_capacity(SNIFF_BYTES);
     while head.len() < SNIFF_BYTES {
         let room = (SNIFF_BYTES - head.len()) as u64;
@@ -631,14 +754,58 @@ async fn read_head(input: &mut Input, live: bool) -> std::io::Result<Vec<u8>> {
         let read = limited.read_buf(&mut head);
         let n = match waiting {
             true => match tokio::time::timeout(LIVE_PAUSE, read).await {
-                Ok(n) => n?,
+                Ok(n) => n,
                 Err(_) => break,
             },
-            false => read.await?,
+            false => read.await,
         };
-        if n == 0 {
-            break;
+        match n {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => return (head, Some(e)),
         }
     }
-    Ok(head)
+    (head, None)
+}
+
+/// `input`, or, when reading it failed, a reader that gives that error on its first read.
+fn then_fail(input: Input, error: Option<std::io::Error>) -> Input {
+    match error {
+        Some(error) => Box::new(Failed(Some(error))),
+        None => input,
+    }
+}
+
+/// A source whose reading has failed: its error once, then its end.
+struct Failed(Option<std::io::Error>);
+
+impl AsyncRead for Failed {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+        _buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Poll::Ready(self.0.take().map_or(Ok(()), Err))
+    }
+}
+
+/// A source whose bytes are counted as they are read.
+struct Counted {
+    inner: Input,
+    meters: Meters,
+}
+
+impl AsyncRead for Counted {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = poll {
+            self.meters.read((buf.filled().len() - before) as u64);
+        }
+        poll
+    }
 }

@@ -1,5 +1,6 @@
 //! Spouts.
 
+pub mod compressed;
 pub mod file;
 pub mod frame_streams;
 pub mod listen;
