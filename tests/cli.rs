@@ -260,7 +260,11 @@ fn bad_lines_are_set_aside_with_their_place_and_the_run_goes_on() {
 #[test]
 fn a_missing_input_or_a_bad_topology_fails_with_a_clear_message() {
     let output = antimony(&["run", TOPOLOGY, "--input", "/nonexistent/dns.log"]);
-    assert!(!output.status.success());
+    assert_eq!(
+        output.status.code(),
+        Some(4),
+        "an input that cannot be read"
+    );
     assert!(
         stderr(&output).contains("/nonexistent/dns.log"),
         "{}",
@@ -269,7 +273,11 @@ fn a_missing_input_or_a_bad_topology_fails_with_a_clear_message() {
     assert!(stderr(&output).contains("logs"), "{}", stderr(&output));
 
     let output = antimony(&["run", "/nonexistent/topology.toml"]);
-    assert!(!output.status.success());
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "a topology that cannot be read"
+    );
     assert!(
         stderr(&output).contains("/nonexistent/topology.toml"),
         "{}",

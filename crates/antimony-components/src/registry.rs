@@ -26,9 +26,9 @@ pub fn registry() -> Registry<Tuple> {
             config
                 .check()
                 .map_err(|e| options.error(e.option(), e.to_string()))?;
+            // Whether the path names files is the spout's to say when it opens: an input that
+            // cannot be read is an input error (exit code 4), not a configuration one.
             let path = options.resolve_path(&config.path);
-            antimony_io::sources::file::expand(&path)
-                .map_err(|e| options.error("path", e.to_string()))?;
             Ok(file_spout(path, config))
         },
     );

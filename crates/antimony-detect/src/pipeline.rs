@@ -30,12 +30,12 @@ pub enum BuildError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     /// The caller could not read a file the configuration names.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {error}")]
     Read {
         /// The file, as configured.
         path: PathBuf,
-        /// Why.
-        source: io::Error,
+        /// Why (in the message: not chained as a source, so it is said once).
+        error: io::Error,
     },
     /// A keyword rule file is invalid (`None`: the built-in rules).
     #[error("{}: {source}", path.as_ref().map_or("built-in keyword rules".into(), |p| p.display().to_string()))]
@@ -185,9 +185,9 @@ impl Detectors {
     ) -> Result<(Self, BuildReport), BuildError> {
         config.validate()?;
         let mut read = |path: &Path| {
-            load(path).map_err(|source| BuildError::Read {
+            load(path).map_err(|error| BuildError::Read {
                 path: path.to_owned(),
-                source,
+                error,
             })
         };
         let mut detectors = Detectors::new();

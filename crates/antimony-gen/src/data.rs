@@ -101,12 +101,12 @@ pub enum DataError {
     )]
     NotADataFolder(PathBuf),
     /// A list cannot be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {error}")]
     Read {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A list holds no name the model can use.
     #[error("no usable {0} in the lists")]
@@ -121,7 +121,7 @@ impl Workload {
         }
         let read = |rel: &str| -> Result<String, DataError> {
             let path = dir.join(rel);
-            std::fs::read_to_string(&path).map_err(|source| DataError::Read { path, source })
+            std::fs::read_to_string(&path).map_err(|error| DataError::Read { path, error })
         };
         let benign = read(BENIGN)?;
         let dga = read(DGA)?;

@@ -15,12 +15,12 @@ use crate::eval;
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     /// A data file cannot be read.
-    #[error("cannot read {path} (point --data at a folder laid out like shared/data): {source}")]
+    #[error("cannot read {path} (point --data at a folder laid out like shared/data): {error}")]
     Read {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The brands of the lookalike data do not parse.
     #[error(transparent)]
@@ -33,7 +33,7 @@ pub enum ReportError {
 /// A file of the data folder, as text.
 pub fn read_data(data: &Path, file: &str) -> Result<String, ReportError> {
     let path = data.join(file);
-    std::fs::read_to_string(&path).map_err(|source| ReportError::Read { path, source })
+    std::fs::read_to_string(&path).map_err(|error| ReportError::Read { path, error })
 }
 
 /// Leave-families-out DGA recall per family (and the logistic candidate with `compare`);

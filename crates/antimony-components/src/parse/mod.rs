@@ -19,6 +19,7 @@ use antimony_dns::formats::DecodeOptions;
 use antimony_dns::formats::json_lines;
 use antimony_dns::stream::{BinaryFormat, StreamDecoder, StreamError};
 use antimony_dns::{DnsEvent, Format};
+use antimony_io::sources::sniff::describe_binary;
 use antimony_io::{ByteChunk, TextChunk};
 
 pub use self::config::ParseConfig;
@@ -192,9 +193,15 @@ impl ParseBolt {
         let source = &chunk.source;
         let fresh = (!self.streams.contains(source)).then(|| self.stream_decoder(chunk));
         if matches!(fresh, Some(None)) {
+            let looks_like = match (chunk.offset, describe_binary(&chunk.data)) {
+                (0, Some(what)) => format!("it looks like {what}; or "),
+                _ => String::new(),
+            };
             out.dead_letter(
                 Some(format!("{source}, byte {}", chunk.offset)),
-                "binary input in no known format (pcap, pcapng, dnstap); set `format` on the dns_parse bolt",
+                format!(
+                    "binary input in no known format (pcap, pcapng, dnstap): {looks_like}set `format` on the dns_parse bolt"
+                ),
                 String::new(),
             );
         }

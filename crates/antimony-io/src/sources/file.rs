@@ -167,12 +167,12 @@ pub enum InputError {
         error: std::io::Error,
     },
     /// The glob does not parse.
-    #[error("bad glob `{pattern}`: {source}")]
+    #[error("bad glob `{pattern}`: {error}")]
     BadGlob {
         /// The pattern.
         pattern: String,
         /// Why.
-        source: glob::PatternError,
+        error: glob::PatternError,
     },
     /// The glob matches no file.
     #[error("no file matches `{0}`")]
@@ -203,9 +203,9 @@ pub fn expand(path: &Path) -> Result<Vec<PathBuf>, InputError> {
         };
     }
     let mut files: Vec<PathBuf> = glob::glob(&text)
-        .map_err(|source| InputError::BadGlob {
+        .map_err(|error| InputError::BadGlob {
             pattern: text.to_string(),
-            source,
+            error,
         })?
         .filter_map(Result::ok)
         .filter(|p| p.is_file())
