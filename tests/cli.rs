@@ -856,3 +856,24 @@ fn input_that_is_entirely_rejected_exits_with_code_6() {
     assert_eq!(output.status.code(), Some(6), "{}", stderr(&output));
     assert!(stderr(&output).contains("every record read was set aside"));
 }
+
+/// Log lines written to a file carried ANSI colour codes meant for a terminal.
+#[test]
+fn logs_redirected_to_a_file_carry_no_colour_codes() {
+    let output = Command::new(env!("CARGO_BIN_EXE_antimony"))
+        .args([
+            "run",
+            TOPOLOGY,
+            "--input",
+            &data("logs/bind9_querylog.log"),
+            "--alerts",
+            "/dev/null",
+        ])
+        .env("ANTIMONY_LOG", "info")
+        .output()
+        .expect("runs");
+    let err = stderr(&output);
+    assert!(output.status.success(), "{err}");
+    assert!(err.contains("INFO"), "info logs on standard error: {err}");
+    assert!(!err.contains('\u{1b}'), "an escape code in: {err:?}");
+}
