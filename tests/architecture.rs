@@ -20,6 +20,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &["antimony-core", "antimony-dns", "antimony-detect"],
     ),
     ("antimony-gen", &["antimony-core", "antimony-dns"]),
+    ("antimony-web", &["antimony-core", "antimony-engine"]),
     (
         "antimony-components",
         &[
@@ -41,6 +42,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "antimony-lab",
             "antimony-gen",
             "antimony-components",
+            "antimony-web",
         ],
     ),
 ];

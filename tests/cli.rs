@@ -9,6 +9,8 @@ const TOPOLOGY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/topologies/dns-thre
 
 fn antimony(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_antimony"))
+        // Tests run side by side: none serves the API on the default port.
+        .env("ANTIMONY_API", "off")
         .args(args)
         .output()
         .expect("the binary runs")
@@ -415,6 +417,7 @@ fn process_substitution_and_a_fifo_are_read_as_input() {
 
     // Through bash, which names the pipe `/dev/fd/63` or so.
     let output = Command::new("bash")
+        .env("ANTIMONY_API", "off")
         .arg("-c")
         .arg("exec \"$0\" run \"$1\" --input <(cat \"$2\") --alerts \"$3\"")
         .args([env!("CARGO_BIN_EXE_antimony"), TOPOLOGY, &log, alerts])
@@ -578,6 +581,8 @@ fn two_processes_give_the_same_alerts_as_one() {
     let alerts = dir.path().join("alerts.jsonl");
     let spawn = |process: &str| {
         Command::new(env!("CARGO_BIN_EXE_antimony"))
+            // Tests run side by side: none serves the API on the default port.
+            .env("ANTIMONY_API", "off")
             .args([
                 "run",
                 TOPOLOGY,
@@ -643,6 +648,8 @@ fn a_multi_line_format_is_decoded_in_order_on_two_workers() {
     let dir = tempfile::tempdir().expect("tempdir");
     let log = data("logs/windows_dns_debug_details.log");
     let expected = Command::new(env!("CARGO_BIN_EXE_antimony"))
+        // Tests run side by side: none serves the API on the default port.
+        .env("ANTIMONY_API", "off")
         .args(["parse", &log])
         .output()
         .expect("parse runs");
@@ -813,6 +820,8 @@ fn a_closed_standard_output_ends_the_run_before_the_input_is_read() {
     assert!(generated.status.success());
     std::fs::write(&log, &generated.stdout).expect("write");
     let mut child = Command::new(env!("CARGO_BIN_EXE_antimony"))
+        // Tests run side by side: none serves the API on the default port.
+        .env("ANTIMONY_API", "off")
         .args([
             "run",
             TOPOLOGY,
@@ -861,6 +870,8 @@ fn input_that_is_entirely_rejected_exits_with_code_6() {
 #[test]
 fn logs_redirected_to_a_file_carry_no_colour_codes() {
     let output = Command::new(env!("CARGO_BIN_EXE_antimony"))
+        // Tests run side by side: none serves the API on the default port.
+        .env("ANTIMONY_API", "off")
         .args([
             "run",
             TOPOLOGY,

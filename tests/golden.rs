@@ -27,6 +27,8 @@ const TOPOLOGY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/topologies/dns-thre
 
 fn antimony(args: &[&str]) -> Output {
     let output = Command::new(env!("CARGO_BIN_EXE_antimony"))
+        // Tests run side by side: none serves the API on the default port.
+        .env("ANTIMONY_API", "off")
         .args(args)
         .output()
         .expect("the binary runs");

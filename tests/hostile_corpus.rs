@@ -62,6 +62,8 @@ fn corrupt(text: &[u8], seed: u64) -> (Vec<u8>, BTreeSet<usize>) {
 
 fn antimony(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_antimony"))
+        // Tests run side by side: none serves the API on the default port.
+        .env("ANTIMONY_API", "off")
         .args(args)
         .output()
         .expect("antimony runs")

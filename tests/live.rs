@@ -33,6 +33,8 @@ impl Running {
     fn start(topology: &Path, args: &[&str]) -> Self {
         Running(Some(
             Command::new(env!("CARGO_BIN_EXE_antimony"))
+                // Tests run side by side: none serves the API on the default port.
+                .env("ANTIMONY_API", "off")
                 .arg("run")
                 .arg(topology)
                 .args(args)
@@ -375,6 +377,8 @@ path = "alerts.jsonl"
     )
     .expect("topology");
     let mut child = Command::new(env!("CARGO_BIN_EXE_antimony"))
+        // Tests run side by side: none serves the API on the default port.
+        .env("ANTIMONY_API", "off")
         .arg("run")
         .arg(&topology)
         .stdin(Stdio::piped())
@@ -455,6 +459,8 @@ sort = false
     .expect("topology");
     let mut running = Running(Some(
         Command::new(env!("CARGO_BIN_EXE_antimony"))
+            // Tests run side by side: none serves the API on the default port.
+            .env("ANTIMONY_API", "off")
             .arg("run")
             .arg(&topology)
             .env("ANTIMONY_LOG", "antimony_components=info")

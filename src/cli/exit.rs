@@ -64,6 +64,11 @@ pub(crate) fn code(error: &anyhow::Error) -> u8 {
         if cause.downcast_ref::<InputError>().is_some() {
             return INPUT;
         }
+        match cause.downcast_ref::<antimony_web::ApiError>() {
+            Some(antimony_web::ApiError::NeedsToken(_)) => return CONFIGURATION,
+            Some(antimony_web::ApiError::Bind { .. }) => return INPUT,
+            None => {}
+        }
         match cause.downcast_ref::<RunError>() {
             Some(RunError::SpoutOpen { .. } | RunError::SpoutPanic { .. }) => return INPUT,
             Some(RunError::DeadLetter { .. }) => return OUTPUT,

@@ -6,6 +6,7 @@ mod eval;
 pub(crate) mod exit;
 mod r#gen;
 mod live;
+mod master;
 mod parse;
 mod run;
 mod score;
@@ -118,6 +119,38 @@ enum Command {
     )]
     Train(TrainArgs),
 
+    /// Show a running topology: its plan, rates, backpressure and processing times.
+    ///
+    /// Asks the Topology Master of a topology started with `antimony run` (its `--api`,
+    /// `127.0.0.1:8700` by default).
+    #[command(
+        after_help = "Examples:\n  antimony status\n  antimony status --api http://10.0.0.5:8700 --json | jq '.stats.components[].emitted_per_s'"
+    )]
+    Status(master::StatusArgs),
+
+    /// Pause a running topology's sources (Storm's deactivate); what is in flight finishes.
+    #[command(after_help = "Example:
+  antimony deactivate && antimony activate")]
+    Deactivate(master::MasterArgs),
+
+    /// Resume a deactivated topology's sources.
+    Activate(master::MasterArgs),
+
+    /// Stop a running topology cleanly: drain, flush its sinks, save its state, exit 0.
+    ///
+    /// Waits until the topology has stopped (unless `--no-wait`).
+    Kill(master::KillArgs),
+
+    /// Print a running topology's recent alerts, and with `--follow` the ones to come.
+    ///
+    /// The Topology Master keeps the last 10,000 alerts; filters apply on its side. With
+    /// `--follow`, alerts since `--since` (or from now on) are printed as they arrive, until
+    /// the topology stops.
+    #[command(
+        after_help = "Examples:\n  antimony alerts --since 10m\n  antimony alerts --follow --severity high --json | jq .domain"
+    )]
+    Alerts(master::AlertsArgs),
+
     /// List the component types a topology file can use.
     #[command(after_help = "Example:\n  antimony components")]
     Components,
@@ -159,6 +192,24 @@ struct RunArgs {
     /// the alerts; the others lend their workers.
     #[arg(long, requires = "cluster")]
     process: Option<usize>,
+    /// Serve the Topology Master (dashboard, API, Prometheus `/metrics`) here, or `off`.
+    /// Beyond loopback it needs a token.
+    #[arg(
+        long,
+        env = "ANTIMONY_API",
+        value_name = "HOST:PORT|off",
+        default_value = run::ApiListen::DEFAULT,
+        value_parser = run::ApiListen::parse
+    )]
+    api: run::ApiListen,
+    /// The token the API requires on every call (required to listen beyond loopback).
+    #[arg(
+        long,
+        env = "ANTIMONY_API_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    api_token: Option<String>,
     /// Print no summary.
     #[arg(long, short)]
     quiet: bool,
@@ -259,6 +310,11 @@ pub fn main(cli: Cli) -> anyhow::Result<()> {
         Command::Train(args) => train::train(args),
         Command::Parse(args) => parse::parse(args),
         Command::Gen(args) => r#gen::generate(args),
+        Command::Status(args) => master::status(args),
+        Command::Deactivate(args) => master::control(args, "/api/deactivate"),
+        Command::Activate(args) => master::control(args, "/api/activate"),
+        Command::Kill(args) => master::kill(args),
+        Command::Alerts(args) => master::alerts(args),
         Command::Components => {
             let registry = antimony_components::registry();
             println!("spouts:");

@@ -1,8 +1,9 @@
 //! `antimony run`: a topology file, with command-line overrides, and a summary.
 
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 
-use antimony_core::Metrics;
+use antimony_core::{Feed, Metrics};
 use antimony_engine::declare::Role;
 use antimony_engine::{
     ClusterConfig, DeadLetterOutput, RunConfig, RunReport, StopHandle, TopologyDecl,
@@ -22,6 +23,8 @@ pub(super) struct Overrides {
     pub alerts: Option<PathBuf>,
     pub dead_letter: Option<PathBuf>,
     pub cluster: Option<ClusterConfig>,
+    /// Where the Topology Master's API listens, if anywhere.
+    pub api: Option<antimony_web::ApiConfig>,
 }
 
 pub(super) fn run(args: RunArgs) -> anyhow::Result<()> {
@@ -42,6 +45,7 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<()> {
             }),
             None => None,
         },
+        api: args.api.config(args.api_token),
     };
     let outcome = execute(decl, &overrides)?;
     if !args.quiet {
@@ -74,15 +78,45 @@ pub(super) fn execute(mut decl: TopologyDecl, overrides: &Overrides) -> anyhow::
         (None, None) => None,
     };
     let metrics = Metrics::new();
+    let feed = Feed::watching(&[antimony_web::alerts::ALERT]);
     let config = RunConfig {
         workers,
         dead_letter: dead_letter.clone().map(dead_letter_output),
         cluster: overrides.cluster.clone(),
         base_dir,
         metrics: metrics.clone(),
+        feed: feed.clone(),
         ..RunConfig::default()
     };
     let stop = StopHandle::default();
+    let (process, processes) = overrides
+        .cluster
+        .as_ref()
+        .map_or((0, 1), |c| (c.process, c.addresses.len()));
+    // Started before the run, so that a port in use fails it before anything is read. In a
+    // cluster, process 0 serves; the others have nothing of their own to show yet.
+    let api = match &overrides.api {
+        Some(api) if process == 0 => Some(antimony_web::serve(
+            antimony_io::runtime::handle(),
+            api.clone(),
+            antimony_web::RunView {
+                plan: topology.plan(),
+                workers,
+                processes,
+                process,
+                metrics: metrics.clone(),
+                feed,
+                control: stop.clone(),
+            },
+        )?),
+        _ => None,
+    };
+    if let Some(api) = &api {
+        eprintln!(
+            "antimony: Topology Master at http://{} (dashboard, API, /metrics)",
+            api.addr()
+        );
+    }
     super::live::stop_on_signals(stop.clone());
     let parser = decl
         .components_of_type(Role::Bolt, "dns_parse")
@@ -91,6 +125,7 @@ pub(super) fn execute(mut decl: TopologyDecl, overrides: &Overrides) -> anyhow::
     let progress = super::live::Progress::start(metrics, parser);
     let report = antimony_engine::run_with_stop(topology, config, stop);
     progress.finish();
+    drop(api);
     let report = report.with_context(|| format!("topology `{}` stopped", decl.name))?;
     Ok(Outcome {
         report,
@@ -196,4 +231,40 @@ pub(super) fn summary(outcome: &Outcome) -> String {
         }
     }
     out
+}
+
+/// `--api`: where the Topology Master listens, or `off`.
+#[derive(Clone, Debug)]
+pub(super) enum ApiListen {
+    /// No API.
+    Off,
+    /// This address.
+    At(SocketAddr),
+}
+
+impl ApiListen {
+    /// The default: loopback only, on the port the lifecycle commands call by default.
+    pub(super) const DEFAULT: &str = "127.0.0.1:8700";
+
+    /// Parses `off` or `HOST:PORT` (a name such as `localhost:8700` is resolved).
+    pub(super) fn parse(text: &str) -> Result<Self, String> {
+        if text.eq_ignore_ascii_case("off") {
+            return Ok(ApiListen::Off);
+        }
+        text.to_socket_addrs()
+            .map_err(|e| {
+                format!("`{text}` is not `off` nor an address to listen on (HOST:PORT): {e}")
+            })?
+            .next()
+            .map(ApiListen::At)
+            .ok_or_else(|| format!("`{text}` resolves to no address"))
+    }
+
+    /// The API's configuration, with the token given (if any).
+    pub(super) fn config(&self, token: Option<String>) -> Option<antimony_web::ApiConfig> {
+        match self {
+            ApiListen::Off => None,
+            ApiListen::At(addr) => Some(antimony_web::ApiConfig { addr: *addr, token }),
+        }
+    }
 }

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::feed::Feed;
 use crate::metrics::{
     Counter, CounterMetric, Gauge, GaugeMetric, Histogram, HistogramMetric, Label, Metrics,
 };
@@ -118,6 +119,9 @@ pub struct Context {
     /// The run's metrics registry: a component registers its own series here (the engine
     /// already counts records in, out and set aside).
     pub metrics: Metrics,
+    /// The last lines the run's sinks wrote, of the kinds watched: a sink pushes what it
+    /// writes of those kinds.
+    pub feed: Feed,
 }
 
 impl Context {
@@ -131,6 +135,7 @@ impl Context {
             workers,
             base_dir: PathBuf::from("."),
             metrics: Metrics::new(),
+            feed: Feed::default(),
         }
     }
 

@@ -16,6 +16,7 @@
 
 pub mod component;
 pub mod error;
+pub mod feed;
 pub mod frame_streams;
 pub mod hash;
 pub mod limits;
@@ -26,6 +27,7 @@ pub mod text;
 
 pub use component::{Bolt, Context, DeadLetter, Emitter, Spout, SpoutError, SpoutStatus};
 pub use error::ConfigError;
+pub use feed::Feed;
 pub use hash::StableHasher;
 pub use metrics::Metrics;
 pub use output::LineOutput;

@@ -29,4 +29,7 @@ pub use runtime::{
     ClusterConfig, ComponentFailure, ComponentStats, DeadLetterOutput, RunConfig, RunReport,
     StopHandle, run, run_with_stop,
 };
-pub use topology::{BoltSpec, Grouping, Input, Parallelism, SpoutSpec, Topology, TopologyBuilder};
+pub use topology::{
+    BoltSpec, Grouping, Input, Parallelism, Plan, PlannedComponent, PlannedInput, SpoutSpec,
+    Topology, TopologyBuilder,
+};

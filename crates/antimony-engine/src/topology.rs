@@ -206,6 +206,51 @@ impl<R: Record> Topology<R> {
         self.components.iter().map(|c| c.name.as_str())
     }
 
+    /// The logical plan, as data: each component with its type, role, inputs and groupings,
+    /// the kind of records it emits, and where its instances run.
+    pub fn plan(&self) -> Plan {
+        Plan {
+            name: self.name.clone(),
+            components: self
+                .components
+                .iter()
+                .map(|c| match &c.node {
+                    Node::Spout(spec) => PlannedComponent {
+                        name: c.name.clone(),
+                        type_name: spec.type_name.clone(),
+                        role: "spout",
+                        inputs: Vec::new(),
+                        emits: Some(spec.output.kind),
+                        instances: match spec.parallelism {
+                            Parallelism::One => "one",
+                            Parallelism::All => "every worker",
+                        },
+                    },
+                    Node::Bolt(spec, inputs) => PlannedComponent {
+                        name: c.name.clone(),
+                        type_name: spec.type_name.clone(),
+                        role: "bolt",
+                        inputs: inputs
+                            .iter()
+                            .map(|i| PlannedInput {
+                                from: i.from.clone(),
+                                grouping: i.grouping.to_string(),
+                            })
+                            .collect(),
+                        emits: spec.output.map(|o| o.kind),
+                        instances: match (
+                            spec.global_only,
+                            inputs.iter().all(|i| i.grouping == Grouping::Global),
+                        ) {
+                            (true, _) | (false, true) => "one",
+                            _ => "every worker",
+                        },
+                    },
+                })
+                .collect(),
+        }
+    }
+
     /// A human-readable plan: one line per component with its type, inputs and groupings.
     pub fn describe(&self) -> String {
         let mut out = format!("topology {}\n", self.name);
@@ -235,6 +280,42 @@ impl<R: Record> Topology<R> {
         }
         out
     }
+}
+
+/// A topology's logical plan, as data (for the Topology Master's `/api/topology`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Plan {
+    /// The topology's name.
+    pub name: String,
+    /// Its components, each after its inputs.
+    pub components: Vec<PlannedComponent>,
+}
+
+/// One component of a [`Plan`].
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct PlannedComponent {
+    /// Its name.
+    pub name: String,
+    /// Its type (`file`, `dns_parse`...).
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// `spout` or `bolt`.
+    pub role: &'static str,
+    /// What it reads, and how each input is grouped.
+    pub inputs: Vec<PlannedInput>,
+    /// The kind of records it emits (`None` for a sink).
+    pub emits: Option<&'static str>,
+    /// Where its instances run: `one` (worker 0) or `every worker`.
+    pub instances: &'static str,
+}
+
+/// One input of a [`PlannedComponent`].
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct PlannedInput {
+    /// The upstream component.
+    pub from: String,
+    /// Its grouping (`shuffle`, `fields(client)`, `global`...).
+    pub grouping: String,
 }
 
 /// Builds a topology in Rust, in Storm's style:

@@ -22,7 +22,7 @@ use antimony_core::{
 
 use super::panic::contain;
 use super::report::ComponentFailure;
-use super::stats::{InstanceCounters, LocalCounts};
+use super::stats::{InstanceCounters, LocalCounts, SpoutFlow, activation_histogram};
 use super::{RunConfig, StopHandle};
 use crate::error::RunError;
 use crate::topology::{BoltSpec, Grouping, Node, Parallelism, SpoutSpec, Topology, field_indices};
@@ -167,6 +167,7 @@ fn build<'s, R: Record>(scope: Scope<'s, u64>, shared: &Shared<R>, probe: &Probe
             workers: scope.peers(),
             base_dir: shared.config.base_dir.clone(),
             metrics: shared.config.metrics.clone(),
+            feed: shared.config.feed.clone(),
         };
         let (records, dead) = match &component.node {
             Node::Spout(spec) => spout(scope, spec, ctx, shared, probe),
@@ -272,6 +273,7 @@ fn spout<'s, R: Record>(
     }
     // Series only where an instance runs: a spout of one instance has one.
     let counters = runs_here.then(|| InstanceCounters::register(&ctx));
+    let mut flow = runs_here.then(|| SpoutFlow::register(&ctx));
     let failures = shared.failures.clone();
     let stop = shared.stop.clone();
     let max_in_flight = shared.config.max_epochs_in_flight.max(1);
@@ -293,9 +295,24 @@ fn spout<'s, R: Record>(
             };
             let mut finished = stop.is_stopped();
             let mut polls = 0;
+            let mut waiting = false;
+            if stop.is_paused() && !finished {
+                // Deactivated: read nothing, and promise nothing before the busiest spout's
+                // epoch, so what is in flight from the others completes.
+                let busiest = high_water.load(Ordering::Relaxed);
+                if busiest > epoch {
+                    epoch = busiest;
+                    for cap in caps.iter_mut() {
+                        cap.downgrade(&epoch);
+                    }
+                }
+                activator.activate_after(IDLE_POLL);
+                polls = POLLS_PER_ACTIVATION;
+            }
             while !finished && polls < POLLS_PER_ACTIVATION {
                 // Backpressure: wait while `max_in_flight` epochs are unfinished downstream.
                 if epoch >= max_in_flight && probe.less_equal(&(epoch - max_in_flight)) {
+                    waiting = true;
                     activator.activate_after(BACKPRESSURE_POLL);
                     break;
                 }
@@ -357,6 +374,12 @@ fn spout<'s, R: Record>(
             if let Some(counters) = &counters {
                 counters.add(&mut local);
             }
+            if let Some(flow) = flow.as_mut() {
+                let done = probe
+                    .with_frontier(|f| f.iter().next().copied())
+                    .unwrap_or(epoch);
+                flow.update(epoch.saturating_sub(done), waiting);
+            }
             if finished || stop.is_stopped() {
                 let _ = contain(|| spout.on_close());
                 instance = None;
@@ -382,6 +405,7 @@ fn bolt<'s, R: Record>(
     let mut records_out: RecordOutput<R> = OutputBuilder::from(records_out);
     let mut dead_out: DeadOutput = OutputBuilder::from(dead_out);
     let counters = InstanceCounters::register(&ctx);
+    let activations = activation_histogram(&ctx);
     let mut bolt = (spec.factory)(&ctx);
     let streaming = spec.streaming;
 
@@ -402,6 +426,8 @@ fn bolt<'s, R: Record>(
             ));
         }
         move |frontiers| {
+            let started = std::time::Instant::now();
+            let received_before = local.received;
             let mut records_out = records_out.activate();
             let mut dead_out = dead_out.activate();
             input.for_each(|cap, data| {
@@ -504,6 +530,10 @@ fn bolt<'s, R: Record>(
             }
             if close {
                 held = None;
+            }
+            // Activations that did work; a wake-up with nothing to do is no processing time.
+            if local.received > received_before || local.emitted > 0 || local.dead_letters > 0 {
+                activations.observe(started.elapsed().as_secs_f64());
             }
             counters.add(&mut local);
         }

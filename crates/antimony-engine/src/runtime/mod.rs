@@ -22,8 +22,11 @@ use std::time::Instant;
 use antimony_core::metrics::Metrics;
 use antimony_core::{LineOutput, Record};
 
-pub use report::{ComponentFailure, RunReport};
-pub use stats::{ComponentStats, DEAD_LETTERS, EMITTED, PANICS, RECEIVED};
+pub use report::{ComponentFailure, RunReport, short_name};
+pub use stats::{
+    ACTIVATION_TIME, BACKPRESSURE_TIME, BACKPRESSURED, BACKPRESSURED_SINCE, ComponentStats,
+    DEAD_LETTERS, EMITTED, EPOCHS_IN_FLIGHT, PANICS, RECEIVED,
+};
 
 use crate::error::RunError;
 use crate::topology::Topology;
@@ -74,6 +77,8 @@ pub struct RunConfig {
     /// The registry the run's series go to (the engine's counts, and every component's own):
     /// keep a clone to read them while the run goes on.
     pub metrics: Metrics,
+    /// The last lines the sinks write, of the kinds it watches (none by default).
+    pub feed: antimony_core::Feed,
 }
 
 impl Default for RunConfig {
@@ -85,6 +90,7 @@ impl Default for RunConfig {
             cluster: None,
             base_dir: PathBuf::from("."),
             metrics: Metrics::new(),
+            feed: antimony_core::Feed::default(),
         }
     }
 }
@@ -98,20 +104,43 @@ pub struct ClusterConfig {
     pub addresses: Vec<String>,
 }
 
-/// A handle to stop a run from another thread (a signal, a test): spouts stop at their next
-/// poll and what is in flight drains.
+/// Controls a run from another thread (a signal, the Topology Master, a test): stop it (the
+/// spouts stop at their next poll and what is in flight drains), or pause and resume its
+/// sources (a paused spout is not polled; what is in flight finishes; nothing is lost).
 #[derive(Clone, Debug, Default)]
-pub struct StopHandle(Arc<AtomicBool>);
+pub struct StopHandle {
+    stopped: Arc<AtomicBool>,
+    paused: Arc<AtomicBool>,
+}
 
 impl StopHandle {
     /// Asks the run to stop.
     pub fn stop(&self) {
-        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.stopped
+            .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Whether the run was asked to stop.
     pub fn is_stopped(&self) -> bool {
-        self.0.load(std::sync::atomic::Ordering::Relaxed)
+        self.stopped.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Pauses the sources (Storm's deactivate): nothing more is read until [`resume`].
+    ///
+    /// [`resume`]: StopHandle::resume
+    pub fn pause(&self) {
+        self.paused.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Resumes paused sources (Storm's activate).
+    pub fn resume(&self) {
+        self.paused
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether the sources are paused.
+    pub fn is_paused(&self) -> bool {
+        self.paused.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 

@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use antimony_core::metrics::{Kind, Sample};
 
-use super::stats::{ComponentStats, DEAD_LETTERS, EMITTED, PANICS, RECEIVED};
+use super::stats::{
+    BACKPRESSURED, BACKPRESSURED_SINCE, ComponentStats, DEAD_LETTERS, EMITTED, EPOCHS_IN_FLIGHT,
+    PANICS, RECEIVED,
+};
 
 /// A component that said it could not go on (see `Emitter::fail`): the run stopped its
 /// sources and drained.
@@ -79,7 +82,16 @@ impl RunReport {
     /// component -> labels -> (short name, value), in registration order.
     #[allow(clippy::type_complexity)]
     fn component_series(&self) -> BTreeMap<&str, Vec<(String, Vec<(String, u64)>)>> {
-        let engine = [RECEIVED.name, EMITTED.name, DEAD_LETTERS.name, PANICS.name];
+        // The engine's counts have columns; its live flow gauges mean nothing once it ended.
+        let engine = [
+            RECEIVED.name,
+            EMITTED.name,
+            DEAD_LETTERS.name,
+            PANICS.name,
+            EPOCHS_IN_FLIGHT.name,
+            BACKPRESSURED.name,
+            BACKPRESSURED_SINCE.name,
+        ];
         let mut by_component: BTreeMap<&str, Vec<(String, Vec<(String, u64)>)>> = BTreeMap::new();
         for sample in &self.metrics {
             let (Some(component), Some(value)) = (sample.component(), sample.value.as_count())
@@ -132,7 +144,7 @@ impl RunReport {
 
 /// `antimony_dedup_keys_evicted_total` -> `keys evicted` (the metric's own words, without
 /// its crate-wide prefix, its component prefix and its unit).
-fn short_name(metric: &str) -> String {
+pub fn short_name(metric: &str) -> String {
     let name = metric.strip_prefix("antimony_").unwrap_or(metric);
     let name = name.strip_suffix("_total").unwrap_or(name);
     let name = match name.split_once('_') {

@@ -4,8 +4,12 @@
 //! Operators count locally and add to these once per activation, so the hot path touches no
 //! shared cache line per record.
 
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
 use antimony_core::Context;
-use antimony_core::metrics::{Counter, CounterMetric, Label, Metrics, Sample};
+use antimony_core::metrics::{
+    Counter, CounterMetric, Gauge, GaugeMetric, Histogram, HistogramMetric, Label, Metrics, Sample,
+};
 
 /// Records a component instance received (spouts: none).
 pub const RECEIVED: CounterMetric = CounterMetric::new(
@@ -27,6 +31,87 @@ pub const PANICS: CounterMetric = CounterMetric::new(
     "antimony_panics_total",
     "Panics caught in a component instance (the record is set aside, the run goes on).",
 );
+
+/// Epochs a spout instance has in flight (emitted, not yet through every sink).
+pub const EPOCHS_IN_FLIGHT: GaugeMetric = GaugeMetric::new(
+    "antimony_spout_epochs_in_flight",
+    "Epochs a spout instance emitted that are not yet through the whole dataflow.",
+);
+/// 1 while a spout waits because too many of its epochs are in flight.
+pub const BACKPRESSURED: GaugeMetric = GaugeMetric::new(
+    "antimony_spout_backpressured",
+    "1 while a spout instance waits for the dataflow to catch up (backpressure), else 0.",
+);
+/// When the current backpressure began (Unix seconds), 0 when there is none.
+pub const BACKPRESSURED_SINCE: GaugeMetric = GaugeMetric::new(
+    "antimony_spout_backpressured_since_seconds",
+    "Unix time the current backpressure on a spout instance began, 0 when it has none.",
+);
+/// Time a spout spent held back by backpressure.
+pub const BACKPRESSURE_TIME: CounterMetric = CounterMetric::new(
+    "antimony_spout_backpressure_microseconds_total",
+    "Time a spout instance spent waiting for the dataflow to catch up.",
+);
+/// How long a bolt instance's activations take.
+pub const ACTIVATION_TIME: HistogramMetric = HistogramMetric::new(
+    "antimony_bolt_activation_seconds",
+    "How long a bolt instance took to process what one activation brought it (a batch of records, the end of an epoch).",
+    &[
+        0.000_01, 0.000_1, 0.000_5, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0,
+    ],
+);
+
+/// A spout instance's flow control, as series: in flight, backpressure and its duration.
+#[derive(Clone, Debug)]
+pub(crate) struct SpoutFlow {
+    in_flight: Gauge,
+    backpressured: Gauge,
+    since: Gauge,
+    waited: Counter,
+    waiting_since: Option<Instant>,
+}
+
+impl SpoutFlow {
+    pub(crate) fn register(ctx: &Context) -> Self {
+        SpoutFlow {
+            in_flight: ctx.gauge(&EPOCHS_IN_FLIGHT, &[]),
+            backpressured: ctx.gauge(&BACKPRESSURED, &[]),
+            since: ctx.gauge(&BACKPRESSURED_SINCE, &[]),
+            waited: ctx.counter(&BACKPRESSURE_TIME, &[]),
+            waiting_since: None,
+        }
+    }
+
+    /// Once per activation: how many epochs are in flight, and whether the spout waits.
+    pub(crate) fn update(&mut self, in_flight: u64, waiting: bool) {
+        self.in_flight
+            .set(i64::try_from(in_flight).unwrap_or(i64::MAX));
+        match (waiting, self.waiting_since) {
+            (true, None) => {
+                self.waiting_since = Some(Instant::now());
+                self.backpressured.set(1);
+                let now = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap_or(Duration::ZERO);
+                self.since
+                    .set(i64::try_from(now.as_secs()).unwrap_or(i64::MAX));
+            }
+            (false, Some(start)) => {
+                self.waiting_since = None;
+                self.backpressured.set(0);
+                self.since.set(0);
+                self.waited
+                    .add(u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A bolt instance's activation time.
+pub(crate) fn activation_histogram(ctx: &Context) -> Histogram {
+    ctx.histogram(&ACTIVATION_TIME, &[])
+}
 
 /// The engine's series of one component instance.
 #[derive(Clone, Debug)]

@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 
 use antimony_core::metrics::{Counter, CounterMetric};
-use antimony_core::{Bolt, Context, Emitter, Record};
+use antimony_core::{Bolt, Context, Emitter, Feed, Record};
 
 use crate::line_writer::{LineTarget, LineWriter};
 use serde::Deserialize;
@@ -74,6 +74,10 @@ pub struct JsonLinesSink {
     written_seen: u64,
     /// The failure not yet reported to the engine (an open that failed before any emitter).
     unreported: Option<String>,
+    /// Where written lines are also kept, when their kind is watched.
+    feed: Option<Feed>,
+    /// The kind of the records written, and whether this sink feeds them (asked once).
+    kind: Option<(&'static str, bool)>,
 }
 
 impl JsonLinesSink {
@@ -100,6 +104,8 @@ impl JsonLinesSink {
             failed: Counter::default(),
             written_seen: 0,
             unreported: None,
+            feed: None,
+            kind: None,
         }
     }
 
@@ -139,6 +145,7 @@ impl JsonLinesSink {
 
 impl<R: Record + JsonLine> Bolt<R> for JsonLinesSink {
     fn on_start(&mut self, ctx: &Context) {
+        self.feed = Some(ctx.feed.clone());
         self.written = ctx.counter(&LINES_WRITTEN, &[]);
         self.failed = ctx.counter(&LINES_FAILED, &[]);
         // One writer per file: the sink's input is read with global grouping, so only
@@ -153,6 +160,10 @@ impl<R: Record + JsonLine> Bolt<R> for JsonLinesSink {
     }
 
     fn process(&mut self, record: &mut R, _out: &mut Emitter<'_, R>) {
+        if self.kind.is_none() {
+            let kind = record.kind();
+            self.kind = Some((kind, self.feed.as_ref().is_some_and(|f| f.claim(kind))));
+        }
         let start = self.epoch_text.len();
         if record.write_json_line(&mut self.epoch_text) {
             self.epoch_lines.push((start, self.epoch_text.len()));
@@ -180,6 +191,10 @@ impl<R: Record + JsonLine> Bolt<R> for JsonLinesSink {
             }
         }
         self.failed.add(failed);
+        if let (Some((kind, true)), Some(feed), None) = (self.kind, &self.feed, &self.failure) {
+            let text = &text;
+            feed.push(kind, lines.iter().map(|&(start, end)| &text[start..end]));
+        }
         match self.writer.as_mut().map(LineWriter::flush) {
             Some(Err(e)) => self.fail(e),
             Some(Ok(())) => {
