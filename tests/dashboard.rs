@@ -227,7 +227,7 @@ async fn use_dashboard(client: &Client, page: &str) -> Result<(), String> {
                 nodes.len() == 7
                     && nodes
                         .iter()
-                        .all(|n| n[1].as_str().is_some_and(|r| r.ends_with("rec/s")))
+                        .all(|n| n[1].as_str().is_some_and(|r| r.ends_with("/s")))
             })
         },
     )

@@ -18,6 +18,8 @@
   const ALERT_LIMIT = 100;
   const SVG_NS = "http://www.w3.org/2000/svg";
   const SEVERITIES = ["info", "low", "medium", "high", "critical"];
+  /** A source's series of bytes read (its rate is shown on the spout's node). */
+  const BYTES_READ = "bytes read";
 
   // ---- the API ---------------------------------------------------------------------------
 
@@ -94,6 +96,14 @@
     if (x < 10) return oneDecimal.format(x);
     if (x < 100000) return integer.format(x);
     return compact.format(x);
+  }
+
+  function byteRate(x) {
+    if (!isNumber(x)) return "–";
+    if (x < 1e3) return integer.format(x) + " B/s";
+    if (x < 1e6) return oneDecimal.format(x / 1e3) + " kB/s";
+    if (x < 1e9) return oneDecimal.format(x / 1e6) + " MB/s";
+    return oneDecimal.format(x / 1e9) + " GB/s";
   }
 
   function duration(seconds) {
@@ -323,7 +333,11 @@
       const group = svg("g", { class: "node " + (c.role === "spout" ? "spout" : "bolt"), transform: "translate(" + p.x + "," + p.y + ")" });
       group.appendChild(svg("rect", { width: NODE_W, height: NODE_H, rx: 6, class: "node-box" }));
       group.appendChild(svg("text", { x: 10, y: 18, class: "node-name" }, c.name));
-      group.appendChild(svg("text", { x: 10, y: 33, class: "node-type" }, (c.type || "") + instanceLabel(c, topology)));
+      const typeText = svg("text", { x: 10, y: 33, class: "node-type" });
+      typeText.appendChild(svg("tspan", {}, (c.type || "") + instanceLabel(c, topology)));
+      const extra = svg("tspan", {}, "");
+      typeText.appendChild(extra);
+      group.appendChild(typeText);
       const rateText = svg("text", { x: 10, y: 49, class: "node-rate" }, "–");
       const note = svg("text", { x: NODE_W - 8, y: 49, class: "node-note" }, "");
       const title = svg("title", {}, c.name);
@@ -331,7 +345,7 @@
       group.appendChild(note);
       group.appendChild(title);
       nodes.appendChild(group);
-      graphNodes.set(c.name, { group, rate: rateText, note, title, role: c.role, type: c.type });
+      graphNodes.set(c.name, { group, rate: rateText, extra, note, title, role: c.role, type: c.type, emits: c.emits });
     }
   }
 
@@ -339,8 +353,15 @@
     for (const s of stats.components || []) {
       const node = graphNodes.get(s.name);
       if (!node) continue;
-      const perSecond = node.role === "spout" ? s.emitted_per_s : s.received_per_s;
-      setText(node.rate, rate(perSecond) + " rec/s");
+      // A bolt's rate is what it receives; a spout's what it emits, in its own unit (a file
+      // spout emits chunks of lines), with the bytes it reads when it counts them.
+      if (node.role === "spout") {
+        setText(node.rate, rate(s.emitted_per_s) + (node.emits === "chunk" ? " chunks/s" : " rec/s"));
+        const bytes = s.series_per_s && s.series_per_s[BYTES_READ];
+        setText(node.extra, isNumber(bytes) ? " · " + byteRate(bytes) : "");
+      } else {
+        setText(node.rate, rate(s.received_per_s) + " rec/s");
+      }
       const bp = s.backpressured === true;
       setClass(node.group, "bp", bp);
       setText(node.note, bp ? "held " + Math.round(s.backpressured_for_s || 0) + " s" : "");
@@ -352,27 +373,32 @@
 
   // ---- the throughput chart --------------------------------------------------------------
 
-  const CHART_W = 600;
   const CHART_H = 180;
   const CHART_LEFT = 48;
   const CHART_TOP = 8;
   const CHART_BOTTOM = 20;
   const WINDOW_S = 120;
-  const chart = {};
+  // The chart's user units are its CSS pixels (the viewBox follows its width), so text and
+  // lines are never stretched.
+  const chart = { width: 0 };
 
   function buildChart() {
     const root = $("throughput");
     const plotH = CHART_H - CHART_TOP - CHART_BOTTOM;
     chart.grid = [];
+    chart.lines = [];
     for (let i = 0; i <= 2; i++) {
       const y = CHART_TOP + (plotH * i) / 2;
-      root.appendChild(svg("line", { x1: CHART_LEFT, x2: CHART_W, y1: y, y2: y, class: i === 2 ? "axis" : "grid" }));
+      const line = svg("line", { x1: CHART_LEFT, x2: CHART_LEFT, y1: y, y2: y, class: i === 2 ? "axis" : "grid" });
+      root.appendChild(line);
+      chart.lines.push(line);
       const label = svg("text", { x: CHART_LEFT - 6, y: y + 4, class: "tick" }, "");
       root.appendChild(label);
       chart.grid.push(label);
     }
     root.appendChild(svg("text", { x: CHART_LEFT, y: CHART_H - 4, class: "tick start" }, "−2 min"));
-    root.appendChild(svg("text", { x: CHART_W, y: CHART_H - 4, class: "tick" }, "now"));
+    chart.now = svg("text", { x: CHART_LEFT, y: CHART_H - 4, class: "tick" }, "now");
+    root.appendChild(chart.now);
     chart.area = svg("path", { class: "area", d: "" });
     chart.line = svg("path", { class: "line", d: "" });
     root.appendChild(chart.area);
@@ -392,7 +418,15 @@
       .map((p) => ({ t: toSeconds(p.t), v: isNumber(p.records_per_s) ? p.records_per_s : 0 }))
       .filter((p) => p.t !== null)
       .sort((a, b) => a.t - b.t);
-    const plotW = CHART_W - CHART_LEFT;
+    const root = $("throughput");
+    const width = Math.max(200, Math.round(root.clientWidth || 600));
+    if (width !== chart.width) {
+      chart.width = width;
+      root.setAttribute("viewBox", "0 0 " + width + " " + CHART_H);
+      for (const line of chart.lines) line.setAttribute("x2", width);
+      chart.now.setAttribute("x", width);
+    }
+    const plotW = width - CHART_LEFT;
     const plotH = CHART_H - CHART_TOP - CHART_BOTTOM;
     const peak = points.reduce((m, p) => Math.max(m, p.v), 0);
     const top = niceMax(peak);
@@ -455,33 +489,43 @@
     for (const s of stats.components || []) {
       seen.add(s.name);
       const r = componentRow(s);
-      setText(r.cells.received, count(s.received));
+      // A spout receives nothing: its "in" columns are left empty rather than zero.
+      const spout = s.role === "spout";
+      setText(r.cells.received, spout ? "–" : count(s.received));
       setText(r.cells.emitted, count(s.emitted));
       setText(r.cells.dead_letters, count(s.dead_letters));
       setClass(r.cells.dead_letters, "warn", isNumber(s.dead_letters) && s.dead_letters > 0);
-      setText(r.cells.received_per_s, rate(s.received_per_s));
+      setText(r.cells.received_per_s, spout ? "–" : rate(s.received_per_s));
       setText(r.cells.emitted_per_s, rate(s.emitted_per_s));
       setText(r.cells.dead_letters_per_s, rate(s.dead_letters_per_s));
       setText(r.cells.in_flight, count(s.in_flight));
       setText(r.cells.activation_p99_s, duration(s.activation_p99_s));
       r.cells.activation_p99_s.title = "p50 " + duration(s.activation_p50_s) + ", p90 " + duration(s.activation_p90_s) + ", p99 " + duration(s.activation_p99_s);
+      // Backpressure is measured at the spouts (null for bolts).
       const bp = s.backpressured === true;
-      setText(r.cells.backpressure, bp ? "held " + oneDecimal.format(s.backpressured_for_s || 0) + " s" : "no");
+      setText(r.cells.backpressure, bp ? "held " + oneDecimal.format(s.backpressured_for_s || 0) + " s" : s.backpressured === false ? "no" : "–");
       setClass(r.row, "bp", bp);
       setText(r.panics, isNumber(s.panics) && s.panics > 0 ? count(s.panics) + " panics" : "");
       const series = s.series && typeof s.series === "object" ? s.series : {};
+      const perSecond = s.series_per_s && typeof s.series_per_s === "object" ? s.series_per_s : {};
       for (const [name, value] of Object.entries(series)) {
-        let cell = r.series.get(name);
-        if (!cell) {
-          // Shown without the common prefix; the full name stays in the tooltip.
-          const dt = el("dt", null, name.replace(/^antimony_/, ""));
-          dt.title = name;
-          cell = el("dd", "num");
-          r.seriesList.appendChild(dt);
-          r.seriesList.appendChild(cell);
-          r.series.set(name, cell);
+        let cells = r.series.get(name);
+        if (!cells) {
+          const item = el("div");
+          item.appendChild(el("dt", null, name));
+          const dd = el("dd", "num");
+          const total = el("span");
+          const rateNote = el("span", "muted per-s");
+          dd.appendChild(total);
+          dd.appendChild(rateNote);
+          item.appendChild(dd);
+          r.seriesList.appendChild(item);
+          cells = { total, rateNote };
+          r.series.set(name, cells);
         }
-        setText(cell, isNumber(value) && !Number.isInteger(value) ? oneDecimal.format(value) : count(value));
+        setText(cells.total, isNumber(value) && !Number.isInteger(value) ? oneDecimal.format(value) : count(value));
+        const ps = perSecond[name];
+        setText(cells.rateNote, isNumber(ps) && ps > 0 ? " " + rate(ps) + "/s" : "");
       }
     }
     for (const [name, r] of componentRows) {
