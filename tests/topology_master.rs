@@ -537,7 +537,8 @@ fn deactivate_then_activate_processes_every_record_once() {
     let (status, answer) = post(&format!("{url}/api/deactivate"), None);
     assert_eq!((status, answer["state"].as_str()), (200, Some("paused")));
 
-    // Paused: what was in flight finishes, and nothing more is read.
+    // Paused: what was in flight finishes, and the spout emits nothing more (its reader
+    // may fill its bounded read-ahead, no further).
     let settled = |s: &Value| {
         let read = component(s, "logs")["emitted"].as_u64();
         s["state"] == "paused"
@@ -547,16 +548,22 @@ fn deactivate_then_activate_processes_every_record_once() {
     let before = wait_for(&format!("{url}/api/stats"), "paused and drained", settled);
     std::thread::sleep(Duration::from_millis(700));
     let after = get_json(&format!("{url}/api/stats"));
+    let counts = |s: &Value| {
+        (
+            component(s, "logs")["emitted"].as_u64(),
+            component(s, "parse")["received"].as_u64(),
+        )
+    };
+    assert_eq!(
+        counts(&before),
+        counts(&after),
+        "nothing emitted while deactivated"
+    );
     let read = |s: &Value| {
         component(s, "logs")["series"]["bytes read"]
             .as_u64()
             .unwrap_or(0)
     };
-    assert_eq!(
-        read(&before),
-        read(&after),
-        "nothing read while deactivated"
-    );
     assert!(
         read(&after) < log_bytes,
         "deactivated before the end: {} of {log_bytes}",
@@ -701,4 +708,98 @@ fn lifecycle_commands_drive_a_run_fed_from_a_pipe() {
         (expected.len(), expected.len()),
         "{follow_stderr}"
     );
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("a free port")
+        .local_addr()
+        .expect("address")
+        .port()
+}
+
+#[test]
+fn process_zero_serves_the_whole_cluster() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let expected = alerts_of_file_run(Path::new(DEMO_LOG), dir.path());
+    let alerts_path = dir.path().join("alerts.jsonl");
+    let cluster = format!("127.0.0.1:{},127.0.0.1:{}", free_port(), free_port());
+    let api = format!("127.0.0.1:{}", free_port());
+    let args = |process: &'static str| {
+        [
+            "--input",
+            "-",
+            "--alerts",
+            alerts_path.to_str().expect("utf-8"),
+            "--workers",
+            "1",
+            "--cluster",
+            &cluster,
+            "--process",
+            process,
+            "--api",
+            &api,
+            "-q",
+        ]
+        .map(str::to_owned)
+    };
+    let one = antimony()
+        .arg("run")
+        .arg(TOPOLOGY)
+        .args(args("1"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("process 1 starts");
+    let zero_args = args("0");
+    let zero_args: Vec<&str> = zero_args.iter().map(String::as_str).collect();
+    let mut zero = Live::start(&zero_args, &[]);
+    let url = zero.url.clone();
+
+    // Process 1 reports; records shuffled to its worker are counted at process 0.
+    wait_for(&format!("{url}/api/stats"), "process 1 reports", |s| {
+        s["processes"][1]["reported_s_ago"].is_f64()
+    });
+    zero.feed(&std::fs::read(DEMO_LOG).expect("the demo log"));
+    let stats = wait_for(&format!("{url}/api/stats"), "both workers parse", |s| {
+        let parse = component(s, "parse");
+        let by_one = parse["instances"]
+            .as_array()
+            .and_then(|i| i.iter().find(|i| i["instance"] == 1))
+            .and_then(|i| i["received"].as_u64());
+        by_one > Some(0)
+            && component(s, "alerts")["received"].as_u64() == Some(expected.len() as u64)
+    });
+    let parse = component(&stats, "parse");
+    let per_instance: u64 = parse["instances"]
+        .as_array()
+        .expect("instances")
+        .iter()
+        .map(|i| i["received"].as_u64().expect("received"))
+        .sum();
+    assert_eq!(parse["received"].as_u64(), Some(per_instance));
+    let topology = get_json(&format!("{url}/api/topology"));
+    assert_eq!(topology["physical"]["processes"], 2);
+    assert!(
+        topology["physical"]["instances"]
+            .as_array()
+            .expect("instances")
+            .iter()
+            .any(|i| i["component"] == "parse" && i["process"] == 1)
+    );
+    let (_, metrics) = get(&format!("{url}/metrics"), None);
+    assert!(
+        metrics.contains("antimony_records_received_total{component=\"parse\",instance=\"1\"}"),
+        "{metrics}"
+    );
+
+    // Kill at process 0 ends both.
+    let (status, _) = post(&format!("{url}/api/kill"), None);
+    assert_eq!(status, 200);
+    let (status, stderr) = zero.wait();
+    assert!(status.success(), "process 0: {status}: {stderr}");
+    let ended = one.wait_with_output().expect("process 1 ends");
+    assert!(ended.status.success(), "process 1: {ended:?}");
+    assert_eq!(lines(&alerts_path), expected);
 }

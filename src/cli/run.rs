@@ -94,29 +94,40 @@ pub(super) fn execute(mut decl: TopologyDecl, overrides: &Overrides) -> anyhow::
         .as_ref()
         .map_or((0, 1), |c| (c.process, c.addresses.len()));
     // Started before the run, so that a port in use fails it before anything is read. In a
-    // cluster, process 0 serves; the others have nothing of their own to show yet.
-    let api = match &overrides.api {
-        Some(api) if process == 0 => Some(antimony_web::serve(
-            antimony_io::runtime::handle(),
-            api.clone(),
-            antimony_web::RunView {
-                plan: topology.plan(),
-                workers,
-                processes,
+    // cluster, process 0 serves and the others report to it (antimony_web::cluster).
+    let api = match (&overrides.api, &overrides.cluster) {
+        (Some(api), Some(cluster)) if process > 0 => {
+            let url = master_url(&cluster.addresses[0], api.addr.port());
+            let master = antimony_web::client::Master::new(&url, api.token.clone());
+            Api::Reporting(antimony_web::cluster::report_to(
+                master,
                 process,
-                metrics: metrics.clone(),
-                feed,
-                control: stop.clone(),
-            },
-        )?),
-        _ => None,
+                metrics.clone(),
+                stop.clone(),
+            ))
+        }
+        (Some(api), _) => {
+            let server = antimony_web::serve(
+                antimony_io::runtime::handle(),
+                api.clone(),
+                antimony_web::RunView {
+                    plan: topology.plan(),
+                    workers,
+                    processes,
+                    process,
+                    metrics: metrics.clone(),
+                    feed,
+                    control: stop.clone(),
+                },
+            )?;
+            eprintln!(
+                "antimony: Topology Master at http://{} (dashboard, API, /metrics)",
+                server.addr()
+            );
+            Api::Serving(server)
+        }
+        (None, _) => Api::Off,
     };
-    if let Some(api) = &api {
-        eprintln!(
-            "antimony: Topology Master at http://{} (dashboard, API, /metrics)",
-            api.addr()
-        );
-    }
     super::live::stop_on_signals(stop.clone());
     let parser = decl
         .components_of_type(Role::Bolt, "dns_parse")
@@ -231,6 +242,24 @@ pub(super) fn summary(outcome: &Outcome) -> String {
         }
     }
     out
+}
+
+/// What this process does for the Topology Master while it runs; the API stops, or a last
+/// report is sent, when it is dropped.
+#[allow(dead_code, reason = "held for what its drop does, never read")]
+enum Api {
+    Off,
+    Serving(antimony_web::ApiServer),
+    Reporting(antimony_web::cluster::Reporter),
+}
+
+/// Process 0's API, which the other processes of a cluster report to: the host of the
+/// first `--cluster` address, on the `--api` port.
+fn master_url(first_process: &str, port: u16) -> String {
+    let host = first_process
+        .rsplit_once(':')
+        .map_or(first_process, |(host, _)| host);
+    format!("http://{host}:{port}")
 }
 
 /// `--api`: where the Topology Master listens, or `off`.

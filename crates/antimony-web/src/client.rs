@@ -93,6 +93,19 @@ impl Master {
         self.answer(path, request.send_empty())
     }
 
+    /// `POST path` with a JSON body.
+    pub fn post_json(
+        &self,
+        path: &str,
+        body: &impl serde::Serialize,
+    ) -> Result<Value, ClientError> {
+        let mut request = self.agent.post(format!("{}{path}", self.base));
+        if let Some(token) = &self.token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        self.answer(path, request.send_json(body))
+    }
+
     fn answer(
         &self,
         path: &str,

@@ -8,6 +8,7 @@
 //! - the dashboard at `/` ([`assets`]), every asset compiled in;
 //! - a token, compared in constant time ([`auth`]), required when the API listens beyond
 //!   loopback;
+//! - in a cluster, the other processes' reports ([`cluster`]): process 0 serves them all;
 //! - the API's own client and the text of its answers ([`client`]), behind the lifecycle
 //!   commands.
 //!
@@ -19,6 +20,7 @@ pub mod alerts;
 pub mod assets;
 pub mod auth;
 pub mod client;
+pub mod cluster;
 pub mod plan;
 pub mod prometheus;
 mod routes;
@@ -87,6 +89,17 @@ pub(crate) struct Shared {
     pub(crate) token: Option<String>,
     pub(crate) started: Instant,
     pub(crate) sampler: stats::Sampler,
+    /// The other processes' last reports (in a cluster).
+    pub(crate) reports: cluster::Reports,
+}
+
+impl Shared {
+    /// Every series of the run: this process's, and the others' as last reported.
+    pub(crate) fn snapshot(&self) -> Vec<antimony_core::metrics::Sample> {
+        let mut samples = self.view.metrics.snapshot();
+        samples.extend(self.reports.samples());
+        samples
+    }
 }
 
 /// A running API; it stops when dropped.
@@ -129,6 +142,7 @@ pub fn serve(runtime: &Handle, config: ApiConfig, view: RunView) -> Result<ApiSe
     })?;
     let shared = Arc::new(Shared {
         sampler: stats::Sampler::default(),
+        reports: cluster::Reports::default(),
         view,
         token,
         started: Instant::now(),

@@ -2,7 +2,6 @@
 //! Prometheus scrapes. The encoding (escaping, `_total`, cumulative buckets, `# EOF`) is
 //! prometheus-client's; this module only hands it a snapshot, as a collector.
 
-use antimony_core::Metrics;
 use antimony_core::metrics::{Kind, Sample, SampleValue};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, NoLabelSet};
@@ -12,16 +11,13 @@ use prometheus_client::registry::Registry;
 /// The content type of the exposition.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-/// The registry's series, read at each scrape.
+/// The series of one scrape, sorted by metric.
 #[derive(Debug)]
-struct Snapshot(Metrics);
+struct Snapshot(Vec<Sample>);
 
 impl Collector for Snapshot {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let mut samples = self.0.snapshot();
-        // One descriptor per metric: its series together.
-        samples.sort_by(|a, b| a.name.cmp(b.name).then_with(|| a.labels.cmp(&b.labels)));
-        for family in samples.chunk_by(|a, b| a.name == b.name) {
+        for family in self.0.chunk_by(|a, b| a.name == b.name) {
             let first = &family[0];
             let (name, kind) = match first.kind {
                 // The encoder appends `_total` to a counter's name.
@@ -70,10 +66,13 @@ fn labels(sample: &Sample) -> Vec<(&'static str, String)> {
     sample.labels.iter().map(|l| (l.key(), l.value())).collect()
 }
 
-/// Every series of `metrics`, as a scrape answers them.
-pub fn exposition(metrics: &Metrics) -> String {
+/// `samples` (a registry's snapshot, with other processes' in a cluster), as a scrape
+/// answers them.
+pub fn exposition(mut samples: Vec<Sample>) -> String {
+    // One descriptor per metric: its series together.
+    samples.sort_by(|a, b| a.name.cmp(b.name).then_with(|| a.labels.cmp(&b.labels)));
     let mut registry = Registry::default();
-    registry.register_collector(Box::new(Snapshot(metrics.clone())));
+    registry.register_collector(Box::new(Snapshot(samples)));
     let mut text = String::new();
     // Writing to a String cannot fail, nor can our collector.
     let _ = prometheus_client::encoding::text::encode(&mut text, &registry);
@@ -83,6 +82,7 @@ pub fn exposition(metrics: &Metrics) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use antimony_core::Metrics;
     use antimony_core::metrics::{CounterMetric, GaugeMetric, HistogramMetric, Label};
 
     #[test]
@@ -100,7 +100,7 @@ mod tests {
         h.observe(0.05);
         h.observe(0.5);
         h.observe(5.0);
-        let text = exposition(&metrics);
+        let text = exposition(metrics.snapshot());
         assert!(text.contains("# TYPE antimony_t_lines counter\n"), "{text}");
         assert!(
             text.contains("antimony_t_lines_total{component=\"a\\\"b\",instance=\"1\"} 7\n"),

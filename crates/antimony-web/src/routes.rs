@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
 use serde_json::json;
 
-use crate::{Shared, alerts, assets, auth, plan, prometheus, stats};
+use crate::{Shared, alerts, assets, auth, cluster, plan, prometheus, stats};
 
 type Api = State<Arc<Shared>>;
 
@@ -28,6 +28,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/deactivate", post(deactivate))
         .route("/api/activate", post(activate))
         .route("/api/kill", post(kill))
+        .route("/api/report", post(report))
         .route_layer(middleware::from_fn_with_state(
             shared.clone(),
             require_token,
@@ -119,7 +120,7 @@ async fn alerts(
 async fn metrics(State(shared): Api) -> Response {
     (
         [(header::CONTENT_TYPE, prometheus::CONTENT_TYPE)],
-        prometheus::exposition(&shared.view.metrics),
+        prometheus::exposition(shared.snapshot()),
     )
         .into_response()
 }
@@ -160,4 +161,29 @@ async fn kill(State(shared): Api) -> Response {
     shared.view.control.stop();
     tracing::info!("killed through the API: draining, then stopping");
     Json(json!({ "state": "stopping" })).into_response()
+}
+
+/// Another process's registry (in a cluster); answered with the run's control state, which
+/// the reporter follows.
+async fn report(
+    State(shared): Api,
+    report: Result<Json<cluster::Report>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let report = match report {
+        Ok(Json(report)) => report,
+        Err(rejection) => return error(StatusCode::BAD_REQUEST, &rejection.body_text()),
+    };
+    if report.process == 0 || report.process >= shared.view.processes {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "a report comes from a process of the cluster other than 0",
+        );
+    }
+    shared.reports.take(report);
+    let control = &shared.view.control;
+    Json(cluster::Control {
+        paused: control.is_paused(),
+        stopped: control.is_stopped(),
+    })
+    .into_response()
 }

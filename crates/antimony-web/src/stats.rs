@@ -51,7 +51,7 @@ pub(crate) async fn sample_every_second(shared: Weak<Shared>) {
         let Some(shared) = shared.upgrade() else {
             return;
         };
-        let snapshot = shared.view.metrics.snapshot();
+        let snapshot = shared.snapshot();
         let first_bolts: Vec<&str> = shared
             .view
             .plan
@@ -128,6 +128,19 @@ pub struct Stats {
     pub components: Vec<ComponentView>,
     /// Records per second over the last two minutes.
     pub throughput: Vec<Point>,
+    /// Each process of the run and how long ago its counts were taken (0 for the one
+    /// serving; `null` for one that has not reported yet).
+    pub processes: Vec<ProcessView>,
+}
+
+/// A process of the run, as the master last heard of it.
+#[derive(Debug, Serialize)]
+pub struct ProcessView {
+    /// Its index.
+    pub process: usize,
+    /// Seconds since its last report (a process silent for several seconds is stale, or
+    /// gone).
+    pub reported_s_ago: Option<f64>,
 }
 
 /// One component's statistics (summed over its instances, each also given).
@@ -212,7 +225,7 @@ const ENGINE: &[&str] = &[
 /// The statistics of the run `shared` serves.
 pub(crate) fn stats(shared: &Shared) -> Stats {
     let samples = shared.sampler.0.lock().unwrap_or_else(|e| e.into_inner());
-    let current = shared.view.metrics.snapshot();
+    let current = shared.snapshot();
     let now_unix = unix_now();
     let control = &shared.view.control;
     let state = match (control.is_stopped(), control.is_paused()) {
@@ -300,11 +313,25 @@ pub(crate) fn stats(shared: &Shared) -> Stats {
             }
         })
         .collect();
+    let ages = shared.reports.ages();
+    let processes = (0..shared.view.processes.max(1))
+        .map(|process| ProcessView {
+            process,
+            reported_s_ago: if process == shared.view.process {
+                Some(0.0)
+            } else {
+                ages.iter()
+                    .find(|(p, _)| *p == process)
+                    .map(|(_, age)| age.as_secs_f64())
+            },
+        })
+        .collect();
     Stats {
         uptime_s: shared.started.elapsed().as_secs_f64(),
         state,
         components,
         throughput: samples.throughput.iter().copied().collect(),
+        processes,
     }
 }
 
