@@ -33,6 +33,10 @@ for arg in "$@"; do
 done
 int() { python3 -c "import sys; print(int(float(sys.argv[1])))" "$1"; }
 
+# The runs serve their Topology Master, as a deployment would (its cost is part of the
+# figures), on a free port so that nothing else listening on 8700 fails them.
+export ANTIMONY_API=127.0.0.1:0
+
 OUT=bench/out
 mkdir -p "$OUT"
 RESULTS="$OUT/results.jsonl"
