@@ -80,7 +80,14 @@ fn wall_nanos() -> u64 {
 /// Writes `config.records` records of `config.format` to `out`.
 pub fn generate(data: &Workload, config: &GenConfig, out: &mut impl Write) -> io::Result<Summary> {
     let started = Instant::now();
-    let mut model = Model::new(data, &config.model);
+    let mut model_config = config.model.clone();
+    if config.pacing.is_some() {
+        // A paced run is stamped with the wall clock: its model starts now, or every
+        // periodic beacon would be due from `start` to now at once, and would crowd out
+        // everything else until it caught up (days of periods).
+        model_config.start = (wall_nanos() / 1000) as i64;
+    }
+    let mut model = Model::new(data, &model_config);
     let mut writer = Writer::new(config.format);
     let mut buf = Vec::with_capacity(WRITE_BYTES + 64 * 1024);
     let mut summary = Summary::default();

@@ -202,6 +202,28 @@ fn probes_carry_their_birth_time() {
 }
 
 #[test]
+fn a_paced_run_is_ordinary_traffic_from_the_first_record() {
+    let data = small_workload();
+    let config = GenConfig {
+        format: OutputFormat::Bind,
+        records: 2_000,
+        model: ModelConfig::default(),
+        pacing: Some(Pacing {
+            rate: 200_000.0,
+            probes: 0.0,
+        }),
+    };
+    let mut out = Vec::new();
+    let summary = generate(&data, &config, &mut out).expect("writing to memory works");
+    let beacons = summary
+        .kinds
+        .iter()
+        .find(|(kind, _)| *kind == Kind::Beacon)
+        .map_or(0, |(_, n)| *n);
+    assert!(beacons < 20, "beacons crowd the start out: {:?}", summary.kinds);
+}
+
+#[test]
 fn real_data_loads_and_decodes() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
     let data = Workload::load(&dir).expect("../shared/data holds the lists");
