@@ -411,6 +411,31 @@ fn every_call_answers_on_a_live_run() {
     let (status, body) = get(&format!("{url}/api/nothing"), None);
     assert_eq!((status, body.contains("API.md")), (404, true));
 
+    // The dashboard and its files, compiled in, under a policy that runs nothing else.
+    for (path, kind) in [
+        ("/", "text/html"),
+        ("/assets/app.js", "text/javascript"),
+        ("/assets/style.css", "text/css"),
+    ] {
+        let response = agent().get(format!("{url}{path}")).call().expect("served");
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert_eq!(response.status(), 200, "{path}");
+        assert!(header("content-type").starts_with(kind), "{path}");
+        assert!(
+            header("content-security-policy").contains("script-src 'self'"),
+            "{path}"
+        );
+        assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+    }
+    assert_eq!(get(&format!("{url}/assets/nothing.js"), None).0, 404);
+
     // Kill: drain, flush, exit 0, every alert written.
     let (status, answer) = post(&format!("{url}/api/kill"), None);
     assert_eq!((status, answer["state"].as_str()), (200, Some("stopping")));
