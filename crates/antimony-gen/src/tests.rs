@@ -220,7 +220,11 @@ fn a_paced_run_is_ordinary_traffic_from_the_first_record() {
         .iter()
         .find(|(kind, _)| *kind == Kind::Beacon)
         .map_or(0, |(_, n)| *n);
-    assert!(beacons < 20, "beacons crowd the start out: {:?}", summary.kinds);
+    assert!(
+        beacons < 20,
+        "beacons crowd the start out: {:?}",
+        summary.kinds
+    );
 }
 
 #[test]
