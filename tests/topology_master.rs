@@ -87,6 +87,15 @@ impl Live {
         live
     }
 
+    /// Starts a run of `input` (`-`: the piped standard input) writing `alerts`, its API
+    /// on a free loopback port.
+    fn serving(input: &str, alerts: &Path, extra: &[&str]) -> Live {
+        let alerts = alerts.to_str().expect("utf-8");
+        let mut args = vec!["--input", input, "--alerts", alerts, "--api", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        Live::start(&args, &[])
+    }
+
     fn stderr(&self) -> String {
         self.stderr.lock().expect("lock").clone()
     }
@@ -227,19 +236,7 @@ fn every_call_answers_on_a_live_run() {
     let dir = tempfile::tempdir().expect("tempdir");
     let expected = alerts_of_file_run(Path::new(DEMO_LOG), dir.path());
     let alerts_path = dir.path().join("alerts.jsonl");
-    let mut live = Live::start(
-        &[
-            "--input",
-            "-",
-            "--alerts",
-            alerts_path.to_str().expect("utf-8"),
-            "--workers",
-            "2",
-            "--api",
-            "127.0.0.1:0",
-        ],
-        &[],
-    );
+    let mut live = Live::serving("-", &alerts_path, &["--workers", "2"]);
     let url = live.url.clone();
     assert_eq!(get(&format!("{url}/healthz"), None).0, 200);
     wait_for(&format!("{url}/readyz"), "ready", |r| {
@@ -547,17 +544,7 @@ fn deactivate_then_activate_processes_every_record_once() {
     let expected = alerts_of_file_run(&log, dir.path());
     let alerts_path = dir.path().join("alerts.jsonl");
     let log_arg = log.to_str().expect("utf-8");
-    let mut live = Live::start(
-        &[
-            "--input",
-            log_arg,
-            "--alerts",
-            alerts_path.to_str().expect("utf-8"),
-            "--api",
-            "127.0.0.1:0",
-        ],
-        &[],
-    );
+    let mut live = Live::serving(log_arg, &alerts_path, &[]);
     let url = live.url.clone();
     let (status, answer) = post(&format!("{url}/api/deactivate"), None);
     assert_eq!((status, answer["state"].as_str()), (200, Some("paused")));
@@ -617,17 +604,7 @@ fn lifecycle_commands_drive_a_run_fed_from_a_pipe() {
     let dir = tempfile::tempdir().expect("tempdir");
     let expected = alerts_of_file_run(Path::new(DEMO_LOG), dir.path());
     let alerts_path = dir.path().join("alerts.jsonl");
-    let mut live = Live::start(
-        &[
-            "--input",
-            "-",
-            "--alerts",
-            alerts_path.to_str().expect("utf-8"),
-            "--api",
-            "127.0.0.1:0",
-        ],
-        &[],
-    );
+    let mut live = Live::serving("-", &alerts_path, &[]);
     let url = live.url.clone();
     wait_for(&format!("{url}/readyz"), "ready", |r| {
         r["status"] == "ready"

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use antimony_core::metrics::{Kind, Label, Sample, SampleValue};
 use antimony_engine::runtime::{
-    ACTIVATION_TIME, BACKPRESSURED, BACKPRESSURED_SINCE, DEAD_LETTERS, EMITTED, EPOCHS_IN_FLIGHT,
-    PANICS, RECEIVED, short_name,
+    ACTIVATION_TIME, BACKPRESSURED, BACKPRESSURED_SINCE, DEAD_LETTERS, EMITTED, ENGINE_SERIES,
+    EPOCHS_IN_FLIGHT, PANICS, RECEIVED, short_name,
 };
 use serde::Serialize;
 
@@ -212,16 +212,6 @@ pub struct InstanceView {
     pub backpressured: Option<bool>,
 }
 
-const ENGINE: &[&str] = &[
-    RECEIVED.name,
-    EMITTED.name,
-    DEAD_LETTERS.name,
-    PANICS.name,
-    EPOCHS_IN_FLIGHT.name,
-    BACKPRESSURED.name,
-    BACKPRESSURED_SINCE.name,
-];
-
 /// The statistics of the run `shared` serves.
 pub(crate) fn stats(shared: &Shared) -> Stats {
     let samples = shared.sampler.0.lock().unwrap_or_else(|e| e.into_inner());
@@ -340,7 +330,7 @@ pub(crate) fn stats(shared: &Shared) -> Stats {
 fn own_series(samples: &[Sample], component: &Label) -> BTreeMap<String, u64> {
     let mut series = BTreeMap::new();
     for s in samples.iter().filter(|s| s.labels.contains(component)) {
-        if ENGINE.contains(&s.name) || s.kind == Kind::Histogram {
+        if ENGINE_SERIES.contains(&s.name) || s.kind == Kind::Histogram {
             continue;
         }
         let Some(value) = s.value.as_count() else {
@@ -355,7 +345,7 @@ fn own_series(samples: &[Sample], component: &Label) -> BTreeMap<String, u64> {
 fn own_rates(samples: &Samples, current: &[Sample], component: &Label) -> BTreeMap<String, f64> {
     let mut rates = BTreeMap::new();
     for s in current.iter().filter(|s| s.labels.contains(component)) {
-        if ENGINE.contains(&s.name) || s.kind != Kind::Counter {
+        if ENGINE_SERIES.contains(&s.name) || s.kind != Kind::Counter {
             continue;
         }
         *rates.entry(series_key(s)).or_insert(0.0) += samples.rate(s.name, &s.labels);

@@ -25,7 +25,7 @@ use antimony_core::{LineOutput, Record};
 pub use report::{ComponentFailure, RunReport, short_name};
 pub use stats::{
     ACTIVATION_TIME, BACKPRESSURE_TIME, BACKPRESSURED, BACKPRESSURED_SINCE, ComponentStats,
-    DEAD_LETTERS, EMITTED, EPOCHS_IN_FLIGHT, PANICS, RECEIVED,
+    DEAD_LETTERS, EMITTED, ENGINE_SERIES, EPOCHS_IN_FLIGHT, PANICS, RECEIVED,
 };
 
 use crate::error::RunError;

@@ -6,10 +6,7 @@ use std::time::Duration;
 
 use antimony_core::metrics::{Kind, Sample};
 
-use super::stats::{
-    BACKPRESSURED, BACKPRESSURED_SINCE, ComponentStats, DEAD_LETTERS, EMITTED, EPOCHS_IN_FLIGHT,
-    PANICS, RECEIVED,
-};
+use super::stats::{ComponentStats, ENGINE_SERIES};
 
 /// A component that said it could not go on (see `Emitter::fail`): the run stopped its
 /// sources and drained.
@@ -82,23 +79,13 @@ impl RunReport {
     /// component -> labels -> (short name, value), in registration order.
     #[allow(clippy::type_complexity)]
     fn component_series(&self) -> BTreeMap<&str, Vec<(String, Vec<(String, u64)>)>> {
-        // The engine's counts have columns; its live flow gauges mean nothing once it ended.
-        let engine = [
-            RECEIVED.name,
-            EMITTED.name,
-            DEAD_LETTERS.name,
-            PANICS.name,
-            EPOCHS_IN_FLIGHT.name,
-            BACKPRESSURED.name,
-            BACKPRESSURED_SINCE.name,
-        ];
         let mut by_component: BTreeMap<&str, Vec<(String, Vec<(String, u64)>)>> = BTreeMap::new();
         for sample in &self.metrics {
             let (Some(component), Some(value)) = (sample.component(), sample.value.as_count())
             else {
                 continue;
             };
-            if engine.contains(&sample.name) || sample.kind == Kind::Histogram {
+            if ENGINE_SERIES.contains(&sample.name) || sample.kind == Kind::Histogram {
                 continue;
             }
             let labels: Vec<String> = sample.detail_labels().iter().map(|l| l.value()).collect();

@@ -47,6 +47,19 @@ pub const BACKPRESSURED_SINCE: GaugeMetric = GaugeMetric::new(
     "antimony_spout_backpressured_since_seconds",
     "Unix time the current backpressure on a spout instance began, 0 when it has none.",
 );
+/// The engine's own per-component series that views show in their own columns (counts,
+/// flow), not among a component's series. (Backpressure time stays among those: it means
+/// something after the run too.)
+pub const ENGINE_SERIES: &[&str] = &[
+    RECEIVED.name,
+    EMITTED.name,
+    DEAD_LETTERS.name,
+    PANICS.name,
+    EPOCHS_IN_FLIGHT.name,
+    BACKPRESSURED.name,
+    BACKPRESSURED_SINCE.name,
+];
+
 /// Time a spout spent held back by backpressure.
 pub const BACKPRESSURE_TIME: CounterMetric = CounterMetric::new(
     "antimony_spout_backpressure_microseconds_total",
