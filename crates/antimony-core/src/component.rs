@@ -198,6 +198,49 @@ pub trait Bolt<R: Record>: 'static {
 
     /// Called once after the last record, before the run ends. Sinks flush here.
     fn on_close(&mut self, _out: &mut Emitter<'_, R>) {}
+
+    /// This instance's state for a checkpoint, taken when every epoch before the
+    /// checkpoint's has ended here and no later one has begun (see [`State`]). `None`, the
+    /// default: the bolt keeps nothing worth restoring. A sink makes what it wrote durable
+    /// here and returns how much that is.
+    ///
+    /// Only a bolt that takes epochs whole can keep state: a streaming bolt's records of
+    /// different epochs interleave, so the engine never asks one.
+    fn snapshot(&mut self) -> Option<State> {
+        None
+    }
+
+    /// Puts back the state of a checkpoint: after [`Bolt::on_start`], before the first
+    /// record (what it restores replaces what `on_start` set up). Called only when the run
+    /// resumes from a checkpoint that has state for this component.
+    fn restore(&mut self, _state: Restored) {}
+}
+
+/// A component's state in a checkpoint: what is tied to no key, and what is kept per key.
+///
+/// Keyed entries carry the routing hash of their key (what the fields grouping of the
+/// bolt's input computes for a record of that key), so that a run resumed on another number
+/// of workers gives each entry to the instance that now receives its key. The bytes are the
+/// component's own encoding.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    /// State of the instance as a whole (a sink's committed length, a watermark).
+    pub global: Vec<u8>,
+    /// State per key: `(routing hash, entry)`.
+    pub keyed: Vec<(u64, Vec<u8>)>,
+}
+
+/// What a bolt instance gets back from a checkpoint.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Restored {
+    /// The instance's own global state when the checkpoint was taken with as many workers
+    /// as now (the instance on the same worker); on another number of workers, every old
+    /// instance's global state, in worker order, for the bolt to merge.
+    pub global: Vec<Vec<u8>>,
+    /// Whether the checkpoint was taken with as many workers as now.
+    pub same_workers: bool,
+    /// The keyed entries whose keys this instance receives now.
+    pub keyed: Vec<Vec<u8>>,
 }
 
 /// What a spout reports after a poll.
@@ -226,6 +269,24 @@ pub trait Spout<R: Record>: 'static {
 
     /// Called once after the spout finished or the run was stopped.
     fn on_close(&mut self) {}
+
+    /// Where the spout is now, for a checkpoint: enough to resume just after the last
+    /// record it emitted (a file's identity and offset, a broker's sequence). Asked between
+    /// polls. `None`, the default: the spout cannot resume (a socket) and starts afresh.
+    fn position(&mut self) -> Option<Vec<u8>> {
+        None
+    }
+
+    /// Resumes from a position [`Spout::position`] gave, before [`Spout::open`]: the next
+    /// poll emits what came after it.
+    fn seek(&mut self, _position: &[u8]) -> Result<(), SpoutError> {
+        Ok(())
+    }
+
+    /// A checkpoint holding everything up to `position` is durable: a source that
+    /// acknowledges (a broker's durable consumer) does it now, never earlier, so that what
+    /// a crash loses is redelivered.
+    fn committed(&mut self, _position: &[u8]) {}
 }
 
 /// Why a spout could not start: which file or address, and why.

@@ -25,7 +25,9 @@ pub mod output;
 pub mod record;
 pub mod text;
 
-pub use component::{Bolt, Context, DeadLetter, Emitter, Spout, SpoutError, SpoutStatus};
+pub use component::{
+    Bolt, Context, DeadLetter, Emitter, Restored, Spout, SpoutError, SpoutStatus, State,
+};
 pub use error::ConfigError;
 pub use feed::Feed;
 pub use hash::StableHasher;
