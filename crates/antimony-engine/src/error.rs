@@ -102,6 +102,9 @@ pub enum RunError {
     /// A worker stopped abnormally.
     #[error("a worker failed: {0}")]
     Worker(String),
+    /// A checkpoint could not be written, or the run cannot resume from the ones there.
+    #[error("checkpoint: {0}")]
+    Checkpoint(String),
     /// The dead-letter output could not be written.
     #[error("cannot write the dead-letter output {output}: {error}")]
     DeadLetter {

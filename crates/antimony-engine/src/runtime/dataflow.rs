@@ -3,23 +3,27 @@
 //! timely changes its API often (it is pinned exactly in Cargo.toml); keeping every use of it
 //! in this module keeps an upgrade to one file.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use timely::dataflow::operators::generic::{Operator, OutputBuilder};
-use timely::dataflow::operators::vec::Broadcast;
-use timely::dataflow::operators::{Capability, Concatenate, Exchange, Probe};
+use timely::dataflow::operators::vec::{Broadcast, Input};
+use timely::dataflow::operators::{Capability, Concatenate, Exchange, Inspect, Probe};
 use timely::dataflow::{ProbeHandle, Scope, Stream};
 
 use antimony_core::{
-    Bolt, Context, DeadLetter, Emitter, LineOutput, Record, SpoutStatus, StreamType,
+    Bolt, Context, DeadLetter, Emitter, LineOutput, Record, Restored, Spout, SpoutStatus, State,
+    StreamType,
 };
 
+use super::checkpoint::{self, CheckpointConfig, Piece, Resume};
 use super::panic::contain;
 use super::report::ComponentFailure;
 use super::stats::{InstanceCounters, LocalCounts, SpoutFlow, activation_histogram};
@@ -51,6 +55,10 @@ struct Shared<R> {
     /// so a quiet source (a socket nobody writes to) does not hold back the epochs of a busy
     /// one: without this, windows and sinks that act at epoch end would wait for it forever.
     high_water: Arc<AtomicU64>,
+    /// The newest checkpoint boundary known committed in this process (0: none yet).
+    committed: Arc<AtomicU64>,
+    /// A checkpoint could not be taken or written: spouts waiting for one go on without it.
+    checkpoint_failed: Arc<AtomicBool>,
 }
 
 impl<R> Shared<R> {
@@ -125,15 +133,25 @@ pub(super) fn execute<R: Record>(
         stop,
         errors: Arc::new(Mutex::new(Vec::new())),
         high_water: Arc::new(AtomicU64::new(0)),
+        committed: Arc::new(AtomicU64::new(0)),
+        checkpoint_failed: Arc::new(AtomicBool::new(false)),
     });
     let for_workers = Arc::clone(&shared);
     let guards = timely::execute(timely_config, move |worker| {
-        let probe = ProbeHandle::new();
         let shared = &*for_workers;
-        worker.dataflow::<u64, _, _>(|scope| build(scope, shared, &probe));
-        while !probe.done() {
-            worker.step_or_park(Some(Duration::from_millis(10)));
-        }
+        let Some(config) = shared.config.checkpoint.clone() else {
+            let probe = ProbeHandle::new();
+            let deposits = Rc::new(RefCell::new(Deposits::default()));
+            let mut resume = Resume::default();
+            worker.dataflow::<u64, _, _>(|scope| {
+                build(scope, shared, &probe, &deposits, &mut resume)
+            });
+            while !probe.done() {
+                worker.step_or_park(Some(Duration::from_millis(10)));
+            }
+            return;
+        };
+        run_with_checkpoints(worker, shared, &config);
     })
     .map_err(RunError::Start)?;
     for result in guards.join() {
@@ -153,7 +171,158 @@ pub(super) fn execute<R: Record>(
     Ok(failures)
 }
 
-fn build<'s, R: Record>(scope: Scope<'s, u64>, shared: &Shared<R>, probe: &ProbeHandle<u64>) {
+/// A worker's index and the boundary it can resume from.
+type Proposal = (usize, Option<u64>);
+
+/// A worker's run with checkpoints: agree with the others on where to resume, build the
+/// dataflow from there, and write this worker's part of each checkpoint once the probe has
+/// passed its boundary; worker 0 marks a boundary complete once every worker has (the
+/// commit stream tells).
+fn run_with_checkpoints<R: Record>(
+    worker: &mut timely::worker::Worker,
+    shared: &Shared<R>,
+    config: &CheckpointConfig,
+) {
+    let index = worker.index();
+    let workers = worker.peers();
+    let topology = shared.topology.name.clone();
+    let first_process = shared
+        .config
+        .cluster
+        .as_ref()
+        .is_none_or(|c| c.process == 0);
+
+    // Where to resume: every worker proposes, every worker hears every proposal and takes
+    // the same decision.
+    let proposal = checkpoint::proposal(&config.dir, index, workers, first_process);
+    let heard: Rc<RefCell<Vec<Proposal>>> = Rc::default();
+    let agreement = ProbeHandle::new();
+    let mut proposals = worker.dataflow::<u64, _, _>(|scope| {
+        let (input, stream) = scope.new_input::<(usize, Option<u64>)>();
+        let heard = Rc::clone(&heard);
+        stream
+            .broadcast()
+            .inspect(move |proposal| heard.borrow_mut().push(*proposal))
+            .probe_with(&agreement);
+        input
+    });
+    proposals.send((index, proposal));
+    drop(proposals);
+    while !agreement.done() {
+        worker.step_or_park(Some(Duration::from_millis(10)));
+    }
+    let mut heard = heard.take();
+    heard.sort_unstable();
+    let all: Vec<Option<u64>> = heard.iter().map(|(_, p)| *p).collect();
+    let resume = checkpoint::agree(&all).and_then(|agreed| match agreed {
+        Some(boundary) => checkpoint::load(&config.dir, boundary, index, workers),
+        None => Ok(Resume::default()),
+    });
+    let mut resume = match resume {
+        Ok(resume) => resume,
+        Err(error) => {
+            // Every worker heard the same proposals: they all stop here.
+            shared.fail(RunError::Checkpoint(error.to_string()));
+            return;
+        }
+    };
+    if index == 0 && resume.boundary > 0 {
+        tracing::info!(
+            boundary = resume.boundary,
+            dir = %config.dir.display(),
+            "resuming from the last complete checkpoint"
+        );
+    }
+
+    let probe = ProbeHandle::new();
+    let deposits = Rc::new(RefCell::new(Deposits::default()));
+    worker.dataflow::<u64, _, _>(|scope| build(scope, shared, &probe, &deposits, &mut resume));
+    let commits = ProbeHandle::new();
+    let mut commit_input = Some(worker.dataflow::<u64, _, _>(|scope| {
+        let (input, stream) = scope.new_input::<()>();
+        stream.probe_with(&commits);
+        input
+    }));
+    let mut written: Vec<u64> = Vec::new();
+    let mut committed: Vec<u64> = Vec::new();
+    loop {
+        if probe.done() {
+            // Everything is through and every boundary written: let the commits finish.
+            commit_input = None;
+            if commits.done() {
+                break;
+            }
+        }
+        worker.step_or_park(Some(Duration::from_millis(10)));
+        // This worker's part of every boundary the whole dataflow has passed.
+        let ready: Vec<u64> = deposits
+            .borrow()
+            .pieces
+            .keys()
+            .copied()
+            .filter(|&boundary| !probe.less_than(&boundary))
+            .collect();
+        for boundary in ready {
+            let mut deposits = deposits.borrow_mut();
+            let mut pieces = deposits.pieces.remove(&boundary).unwrap_or_default();
+            if deposits.poisoned.remove(&boundary) {
+                shared.checkpoint_failed.store(true, Ordering::Relaxed);
+                continue;
+            }
+            pieces.extend(
+                deposits
+                    .over
+                    .iter()
+                    .filter(|(from, _)| *from <= boundary)
+                    .map(|(_, piece)| piece.clone()),
+            );
+            drop(deposits);
+            match checkpoint::write_worker(&config.dir, &topology, boundary, index, workers, pieces)
+            {
+                Ok(()) => {
+                    written.push(boundary);
+                    if let Some(input) = commit_input.as_mut() {
+                        input.advance_to(boundary + 1);
+                    }
+                }
+                Err(error) => {
+                    shared.checkpoint_failed.store(true, Ordering::Relaxed);
+                    shared.fail(RunError::Checkpoint(error.to_string()));
+                }
+            }
+        }
+        // Boundaries every worker has written: committed.
+        while let Some(&boundary) = written.first() {
+            if commits.less_equal(&boundary) {
+                break;
+            }
+            written.remove(0);
+            if index == 0
+                && let Err(error) =
+                    checkpoint::write_complete(&config.dir, &topology, boundary, workers)
+            {
+                shared.checkpoint_failed.store(true, Ordering::Relaxed);
+                shared.fail(RunError::Checkpoint(error.to_string()));
+                continue;
+            }
+            // Process 0 acknowledges sources once worker 0 has marked the boundary
+            // complete; another process once every worker has written it.
+            if index == 0 || !first_process {
+                shared.committed.fetch_max(boundary, Ordering::AcqRel);
+            }
+            committed.push(boundary);
+            checkpoint::prune(&config.dir, &committed, config.keep, index);
+        }
+    }
+}
+
+fn build<'s, R: Record>(
+    scope: Scope<'s, u64>,
+    shared: &Shared<R>,
+    probe: &ProbeHandle<u64>,
+    deposits: &Rc<RefCell<Deposits>>,
+    resume: &mut Resume,
+) {
     let components = &shared.topology.components;
     let mut outputs: Vec<Option<Records<'s, R>>> = Vec::with_capacity(components.len());
     let mut consumers = vec![0usize; components.len()];
@@ -169,8 +338,17 @@ fn build<'s, R: Record>(scope: Scope<'s, u64>, shared: &Shared<R>, probe: &Probe
             metrics: shared.config.metrics.clone(),
             feed: shared.config.feed.clone(),
         };
+        let checkpointing = Checkpointing {
+            deposits: Rc::clone(deposits),
+            start: resume.boundary,
+        };
         let (records, dead) = match &component.node {
-            Node::Spout(spec) => spout(scope, spec, ctx, shared, probe),
+            Node::Spout(spec) => {
+                // Resumed, it seeks to its position (one that had read all its input finds
+                // nothing more there, or says its input is not the one checkpointed).
+                let position = resume.positions.remove(&component.name);
+                spout(scope, spec, ctx, shared, probe, checkpointing, position)
+            }
             Node::Bolt(spec, inputs) => {
                 let mut routed = Vec::with_capacity(inputs.len());
                 for input in inputs {
@@ -191,7 +369,8 @@ fn build<'s, R: Record>(scope: Scope<'s, u64>, shared: &Shared<R>, probe: &Probe
                 } else {
                     scope.concatenate(routed)
                 };
-                bolt(merged, spec, ctx, shared)
+                let restored = resume.states.remove(&component.name);
+                bolt(merged, spec, ctx, shared, checkpointing, restored)
             }
         };
         outputs.push(Some(records));
@@ -236,12 +415,91 @@ fn route<'s, R: Record>(
     }
 }
 
+/// What a component needs to take part in checkpoints: where its worker collects the
+/// pieces, and the boundary the run resumed from (0: a fresh start).
+struct Checkpointing {
+    deposits: Rc<RefCell<Deposits>>,
+    start: u64,
+}
+
+/// A worker's pieces of the checkpoints not yet written, by boundary. Operators of the
+/// worker (one thread) add to it; the worker's loop writes each boundary once the probe has
+/// passed it.
+#[derive(Default)]
+struct Deposits {
+    pieces: BTreeMap<u64, Vec<Piece>>,
+    /// Boundaries some component could not give its part of: not written.
+    poisoned: BTreeSet<u64>,
+    /// Spouts that are over, from the boundary they ended at: their last piece goes into
+    /// every later checkpoint too.
+    over: Vec<(u64, Piece)>,
+}
+
+impl Deposits {
+    /// Notes that `boundary` was reached here, with a component's piece if it has one.
+    fn note(&mut self, boundary: u64, piece: Option<Piece>) {
+        let pieces = self.pieces.entry(boundary).or_default();
+        pieces.extend(piece);
+    }
+}
+
+/// A spout instance's side of checkpoints: the next boundary, when it last crossed one,
+/// and its positions at boundaries not yet committed.
+struct SpoutCheckpoint {
+    config: CheckpointConfig,
+    deposits: Rc<RefCell<Deposits>>,
+    next: u64,
+    last_crossing: Instant,
+    positions: BTreeMap<u64, Option<Vec<u8>>>,
+    /// The boundary it ended at, held until committed.
+    closing: Option<u64>,
+}
+
+impl SpoutCheckpoint {
+    /// Notes the spout's position at every boundary `epoch` has reached or passed.
+    fn cross<R: Record>(&mut self, name: &str, epoch: u64, spout: &mut dyn Spout<R>) {
+        if epoch < self.next {
+            return;
+        }
+        let position = contain(|| spout.position()).ok().flatten();
+        while self.next <= epoch {
+            let piece = Piece {
+                component: name.to_owned(),
+                position: position.clone(),
+                finished: false,
+                state: None,
+            };
+            self.deposits.borrow_mut().note(self.next, Some(piece));
+            self.positions.insert(self.next, position.clone());
+            self.next += self.config.spacing();
+        }
+        self.last_crossing = Instant::now();
+    }
+
+    /// Tells the spout which committed position it may acknowledge.
+    fn acknowledge<R: Record>(&mut self, committed: u64, spout: &mut dyn Spout<R>) {
+        let mut newest = None;
+        while let Some(entry) = self.positions.first_entry() {
+            if *entry.key() > committed {
+                break;
+            }
+            newest = entry.remove();
+        }
+        if let Some(position) = newest {
+            let _ = contain(|| spout.committed(&position));
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn spout<'s, R: Record>(
     scope: Scope<'s, u64>,
     spec: &SpoutSpec<R>,
     ctx: Context,
     shared: &Shared<R>,
     probe: &ProbeHandle<u64>,
+    checkpointing: Checkpointing,
+    position: Option<Option<Vec<u8>>>,
 ) -> (Records<'s, R>, DeadLetters<'s>) {
     let name = ctx.component.clone();
     let mut builder = OperatorBuilder::new(format!("spout {name}"), scope);
@@ -256,10 +514,26 @@ fn spout<'s, R: Record>(
         Parallelism::One => ctx.worker == 0,
         Parallelism::All => true,
     };
+    let start = checkpointing.start;
     let mut instance = None;
     if runs_here {
         let mut spout = (spec.factory)(&ctx);
-        match contain(|| spout.open(&ctx)) {
+        let sought = match position.as_ref() {
+            Some(Some(position)) => contain(|| spout.seek(position)),
+            Some(None) => {
+                tracing::warn!(
+                    component = %name,
+                    "this source cannot resume from a checkpoint: it starts afresh"
+                );
+                Ok(Ok(()))
+            }
+            None => Ok(Ok(())),
+        };
+        let opened = match sought {
+            Ok(Ok(())) => contain(|| spout.open(&ctx)),
+            other => other,
+        };
+        match opened {
             Ok(Ok(())) => instance = Some(spout),
             Ok(Err(error)) => shared.fail(RunError::SpoutOpen {
                 component: name.clone(),
@@ -279,10 +553,29 @@ fn spout<'s, R: Record>(
     let max_in_flight = shared.config.max_epochs_in_flight.max(1);
     let probe = probe.clone();
     let high_water = Arc::clone(&shared.high_water);
+    let committed = Arc::clone(&shared.committed);
+    let checkpoint_failed = Arc::clone(&shared.checkpoint_failed);
+    let mut checkpoint = shared
+        .config
+        .checkpoint
+        .clone()
+        .map(|config| SpoutCheckpoint {
+            next: config.next_boundary(start),
+            config,
+            deposits: Rc::clone(&checkpointing.deposits),
+            last_crossing: Instant::now(),
+            positions: BTreeMap::new(),
+            closing: None,
+        });
 
     builder.build(move |capabilities| {
         let mut held: Option<Vec<Capability<u64>>> = Some(capabilities);
-        let mut epoch = 0u64;
+        let mut epoch = start;
+        if let Some(caps) = held.as_mut() {
+            for cap in caps.iter_mut() {
+                cap.downgrade(&epoch);
+            }
+        }
         let mut batch: Vec<R> = Vec::new();
         let mut dead_batch: Vec<DeadLetter> = Vec::new();
         let mut local = LocalCounts::default();
@@ -293,9 +586,40 @@ fn spout<'s, R: Record>(
                 held = None;
                 return;
             };
+            if let Some(checkpoint) = checkpoint.as_mut() {
+                checkpoint.acknowledge(committed.load(Ordering::Acquire), &mut **spout);
+                // Over, and waiting for the checkpoint at the boundary it ended at.
+                if let Some(last) = checkpoint.closing {
+                    if committed.load(Ordering::Acquire) >= last
+                        || checkpoint_failed.load(Ordering::Relaxed)
+                    {
+                        let _ = contain(|| spout.on_close());
+                        instance = None;
+                        held = None;
+                    } else {
+                        activator.activate_after(IDLE_POLL);
+                    }
+                    return;
+                }
+            }
             let mut finished = stop.is_stopped();
             let mut polls = 0;
             let mut waiting = false;
+            if let Some(checkpoint) = checkpoint.as_mut()
+                && checkpoint
+                    .config
+                    .every
+                    .is_some_and(|every| checkpoint.last_crossing.elapsed() >= every)
+                && !finished
+            {
+                // Time for a checkpoint: this spout's next epoch is the next boundary.
+                epoch = checkpoint.next;
+                for cap in caps.iter_mut() {
+                    cap.downgrade(&epoch);
+                }
+                high_water.fetch_max(epoch, Ordering::Relaxed);
+                checkpoint.cross(&name, epoch, &mut **spout);
+            }
             if stop.is_paused() && !finished {
                 // Deactivated: read nothing, and promise nothing before the busiest spout's
                 // epoch, so what is in flight from the others completes.
@@ -304,6 +628,9 @@ fn spout<'s, R: Record>(
                     epoch = busiest;
                     for cap in caps.iter_mut() {
                         cap.downgrade(&epoch);
+                    }
+                    if let Some(checkpoint) = checkpoint.as_mut() {
+                        checkpoint.cross(&name, epoch, &mut **spout);
                     }
                 }
                 activator.activate_after(IDLE_POLL);
@@ -353,6 +680,9 @@ fn spout<'s, R: Record>(
                         cap.downgrade(&epoch);
                     }
                     high_water.fetch_max(epoch, Ordering::Relaxed);
+                    if let Some(checkpoint) = checkpoint.as_mut() {
+                        checkpoint.cross(&name, epoch, &mut **spout);
+                    }
                 }
                 match status {
                     SpoutStatus::Emitted => activator.activate(),
@@ -363,6 +693,9 @@ fn spout<'s, R: Record>(
                             epoch = busiest;
                             for cap in caps.iter_mut() {
                                 cap.downgrade(&epoch);
+                            }
+                            if let Some(checkpoint) = checkpoint.as_mut() {
+                                checkpoint.cross(&name, epoch, &mut **spout);
                             }
                         }
                         activator.activate_after(IDLE_POLL);
@@ -381,9 +714,42 @@ fn spout<'s, R: Record>(
                 flow.update(epoch.saturating_sub(done), waiting);
             }
             if finished || stop.is_stopped() {
-                let _ = contain(|| spout.on_close());
-                instance = None;
-                held = None;
+                match checkpoint.as_mut() {
+                    Some(checkpoint) => {
+                        // Over: a last checkpoint at the next boundary, which it holds its
+                        // epoch at until the checkpoint is committed, so every bolt
+                        // takes its part of it before it closes. Resumed from there, it is
+                        // over (a followed file or a broker is read on from its position).
+                        let last = checkpoint.next;
+                        epoch = last;
+                        for cap in caps.iter_mut() {
+                            cap.downgrade(&epoch);
+                        }
+                        high_water.fetch_max(epoch, Ordering::Relaxed);
+                        let position = contain(|| spout.position()).ok().flatten();
+                        let piece = Piece {
+                            component: name.clone(),
+                            position: position.clone(),
+                            finished: finished && !stop.is_stopped(),
+                            state: None,
+                        };
+                        let mut deposits = checkpoint.deposits.borrow_mut();
+                        deposits.note(last, Some(piece.clone()));
+                        deposits
+                            .over
+                            .push((last + checkpoint.config.spacing(), piece));
+                        drop(deposits);
+                        checkpoint.positions.insert(last, position);
+                        checkpoint.next = last + checkpoint.config.spacing();
+                        checkpoint.closing = Some(last);
+                        activator.activate_after(IDLE_POLL);
+                    }
+                    None => {
+                        let _ = contain(|| spout.on_close());
+                        instance = None;
+                        held = None;
+                    }
+                }
             }
         }
     });
@@ -395,6 +761,8 @@ fn bolt<'s, R: Record>(
     spec: &BoltSpec<R>,
     ctx: Context,
     shared: &Shared<R>,
+    checkpointing: Checkpointing,
+    restored: Option<Restored>,
 ) -> (Records<'s, R>, DeadLetters<'s>) {
     let failures = shared.failures.clone();
     let name = ctx.component.clone();
@@ -408,6 +776,15 @@ fn bolt<'s, R: Record>(
     let activations = activation_histogram(&ctx);
     let mut bolt = (spec.factory)(&ctx);
     let streaming = spec.streaming;
+    let mut boundaries = shared
+        .config
+        .checkpoint
+        .as_ref()
+        .map(|config| BoltBoundaries {
+            next: config.next_boundary(checkpointing.start),
+            spacing: config.spacing(),
+            deposits: Rc::clone(&checkpointing.deposits),
+        });
 
     builder.build(move |capabilities| {
         let mut held: Option<Vec<Capability<u64>>> = Some(capabilities);
@@ -417,6 +794,15 @@ fn bolt<'s, R: Record>(
         let mut batch: Vec<R> = Vec::new();
         let mut dead_batch: Vec<DeadLetter> = Vec::new();
         let mut local = LocalCounts::default();
+        if let Some(restored) = restored
+            && let Err(panic) = contain(|| bolt.restore(restored))
+        {
+            // Its state could not be put back: going on would give wrong results.
+            failures.report(
+                &name,
+                format!("could not restore its checkpoint state: it {panic}"),
+            );
+        }
         if let Err(panic) = contain(|| bolt.on_start(&ctx)) {
             local.panics += 1;
             dead_batch.push(panic_letter(
@@ -464,6 +850,11 @@ fn bolt<'s, R: Record>(
                 while let Some(&epoch) = pending_epochs.first() {
                     if frontier.less_equal(&epoch) {
                         break;
+                    }
+                    // A boundary at or before this epoch: the state holds every earlier
+                    // epoch and none of this one.
+                    if let Some(boundaries) = boundaries.as_mut() {
+                        boundaries.pass(epoch, streaming, &mut *bolt, &name, &failures);
                     }
                     pending_epochs.pop_first();
                     if let Some(mut records) = stash.remove(&epoch) {
@@ -521,6 +912,11 @@ fn bolt<'s, R: Record>(
                         &mut local,
                     );
                 } else if let Some(&low) = frontier.frontier().iter().next() {
+                    // Every epoch before `low` has ended here: so have the boundaries up
+                    // to it, before the capabilities that let them complete are released.
+                    if let Some(boundaries) = boundaries.as_mut() {
+                        boundaries.pass(low, streaming, &mut *bolt, &name, &failures);
+                    }
                     for cap in caps.iter_mut() {
                         cap.downgrade(&low);
                     }
@@ -539,6 +935,61 @@ fn bolt<'s, R: Record>(
         }
     });
     (records, dead)
+}
+
+/// A bolt instance's side of checkpoints: the next boundary its frontier will pass.
+struct BoltBoundaries {
+    next: u64,
+    spacing: u64,
+    deposits: Rc<RefCell<Deposits>>,
+}
+
+impl BoltBoundaries {
+    /// Notes the bolt's state at every boundary up to `upto` (once for several: nothing
+    /// happened here between them). A streaming bolt is never asked: its records of
+    /// different epochs interleave, so it has no state between two.
+    fn pass<R: Record>(
+        &mut self,
+        upto: u64,
+        streaming: bool,
+        bolt: &mut dyn Bolt<R>,
+        name: &str,
+        failures: &Failures,
+    ) {
+        if self.next > upto {
+            return;
+        }
+        let state: Result<Option<State>, String> = if streaming {
+            Ok(None)
+        } else {
+            contain(|| bolt.snapshot())
+        };
+        let mut deposits = self.deposits.borrow_mut();
+        while self.next <= upto {
+            match &state {
+                Ok(state) => deposits.note(
+                    self.next,
+                    state.clone().map(|state| Piece {
+                        component: name.to_owned(),
+                        position: None,
+                        finished: false,
+                        state: Some(state),
+                    }),
+                ),
+                Err(_) => {
+                    deposits.note(self.next, None);
+                    deposits.poisoned.insert(self.next);
+                }
+            }
+            self.next += self.spacing;
+        }
+        if let Err(panic) = state {
+            failures.report(
+                name,
+                format!("could not give its checkpoint state: it {panic}"),
+            );
+        }
+    }
 }
 
 /// Runs the bolt on each record, containing panics: a panicking record is set aside.

@@ -7,6 +7,7 @@
 //! memory in flight and lets a slow sink slow the source down. All timely code lives in
 //! `dataflow.rs`.
 
+pub mod checkpoint;
 mod dataflow;
 mod panic;
 mod report;
@@ -79,6 +80,9 @@ pub struct RunConfig {
     pub metrics: Metrics,
     /// The last lines the sinks write, of the kinds it watches (none by default).
     pub feed: antimony_core::Feed,
+    /// Checkpoints: where, how often; the run resumes from the last complete one there
+    /// (none by default).
+    pub checkpoint: Option<checkpoint::CheckpointConfig>,
 }
 
 impl Default for RunConfig {
@@ -91,6 +95,7 @@ impl Default for RunConfig {
             base_dir: PathBuf::from("."),
             metrics: Metrics::new(),
             feed: antimony_core::Feed::default(),
+            checkpoint: None,
         }
     }
 }

@@ -1,0 +1,507 @@
+//! Checkpoints on disk: what each worker writes at an epoch boundary, how a checkpoint is
+//! known complete, and which one a run resumes from. No timely here: `dataflow.rs` decides
+//! when, this module how.
+//!
+//! # The protocol (see also ARCHITECTURE.md)
+//!
+//! Checkpoints are taken at *boundaries*: epochs that are multiples of a spacing. A spout
+//! that reaches a boundary (its epochs grow one per batch; it jumps to the next boundary
+//! when the time interval has passed, or when it finishes or is stopped) notes its position
+//! there; a bolt notes its state when its input frontier passes the boundary, after every
+//! earlier epoch and before any later one. Every worker knows the same boundaries without a
+//! word exchanged. Once the dataflow's probe has passed a boundary, each worker writes its
+//! pieces to `DIR/<boundary>/worker-<w>.bin` (a temporary file, fsync, rename, fsync of the
+//! directory; a SHA-256 of the content at its end, so a torn or damaged file is told), then
+//! says so on a small commit stream; when every worker has (the commit stream's frontier
+//! passes the boundary), worker 0 writes `DIR/<boundary>/COMPLETE` and the boundary is
+//! committed: sources acknowledge up to it, and old checkpoints beyond `keep` go.
+//!
+//! A run resumes from the newest boundary every worker can read (agreed between workers
+//! at start); keyed state goes to the worker that now owns its key, so a checkpoint taken
+//! on N workers resumes on M.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use antimony_core::{Restored, State};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The format of the files, written in each: a change refuses old files loudly.
+const FORMAT: u32 = 1;
+/// The name of the file that says a boundary is complete.
+const COMPLETE: &str = "COMPLETE";
+
+/// When and where a run checkpoints.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckpointConfig {
+    /// The directory (one per topology; shared by the processes of a cluster, or one each).
+    pub dir: PathBuf,
+    /// Take one at least this often (default 10 s): spouts jump to the next boundary.
+    pub every: Option<Duration>,
+    /// Epochs between boundaries (default 2^20: the time interval decides).
+    pub every_epochs: Option<u64>,
+    /// Complete checkpoints kept (at least 2, default 3).
+    pub keep: usize,
+}
+
+impl CheckpointConfig {
+    /// A checkpoint every 10 s into `dir`, keeping 3.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        CheckpointConfig {
+            dir: dir.into(),
+            every: Some(Duration::from_secs(10)),
+            every_epochs: None,
+            keep: 3,
+        }
+    }
+
+    /// Epochs between two boundaries.
+    pub fn spacing(&self) -> u64 {
+        self.every_epochs.unwrap_or(1 << 20).max(1)
+    }
+
+    /// The first boundary after `epoch`.
+    pub fn next_boundary(&self, epoch: u64) -> u64 {
+        let spacing = self.spacing();
+        (epoch / spacing + 1) * spacing
+    }
+}
+
+/// One component instance's part of a checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Piece {
+    /// The component.
+    pub component: String,
+    /// A spout's position (`None`: it cannot resume).
+    pub position: Option<Vec<u8>>,
+    /// A spout that is over (finished or stopped): nothing more to read.
+    pub finished: bool,
+    /// A bolt's state.
+    pub state: Option<State>,
+}
+
+/// What one worker writes for one boundary.
+#[derive(Debug, Serialize, Deserialize)]
+struct WorkerFile {
+    format: u32,
+    topology: String,
+    boundary: u64,
+    worker: usize,
+    workers: usize,
+    pieces: Vec<Piece>,
+}
+
+/// What says a boundary is complete.
+#[derive(Debug, Serialize, Deserialize)]
+struct Complete {
+    format: u32,
+    topology: String,
+    boundary: u64,
+    workers: usize,
+}
+
+/// Why a checkpoint cannot be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    /// A file or directory could not be written or read.
+    #[error("checkpoint {path}: {error}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        error: io::Error,
+    },
+    /// The workers do not agree on a checkpoint to resume from.
+    #[error("{0}")]
+    Disagree(String),
+    /// A file of the agreed checkpoint is missing or damaged.
+    #[error("checkpoint {path} cannot be used: {why}")]
+    Unusable {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        why: String,
+    },
+}
+
+fn io_error(path: &Path) -> impl FnOnce(io::Error) -> CheckpointError + '_ {
+    move |error| CheckpointError::Io {
+        path: path.to_path_buf(),
+        error,
+    }
+}
+
+fn boundary_dir(dir: &Path, boundary: u64) -> PathBuf {
+    dir.join(format!("{boundary:020}"))
+}
+
+fn worker_path(dir: &Path, boundary: u64, worker: usize) -> PathBuf {
+    boundary_dir(dir, boundary).join(format!("worker-{worker:04}.bin"))
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file beside it, fsync, rename, fsync of
+/// the directory. A crash leaves the old file or the new one, never half of one.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
+    let parent = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(parent).map_err(io_error(parent))?;
+    let temporary = path.with_extension("tmp");
+    let mut file = fs::File::create(&temporary).map_err(io_error(&temporary))?;
+    file.write_all(bytes).map_err(io_error(&temporary))?;
+    file.sync_all().map_err(io_error(&temporary))?;
+    fs::rename(&temporary, path).map_err(io_error(path))?;
+    // The rename itself is durable once the directory is.
+    fs::File::open(parent)
+        .and_then(|d| d.sync_all())
+        .map_err(io_error(parent))
+}
+
+/// Content, then its SHA-256.
+fn sealed(content: Vec<u8>) -> Vec<u8> {
+    let mut bytes = content;
+    let digest = Sha256::digest(&bytes);
+    bytes.extend_from_slice(&digest);
+    bytes
+}
+
+/// The content of a sealed file, if its digest holds.
+fn unsealed(bytes: &[u8]) -> Option<&[u8]> {
+    let split = bytes.len().checked_sub(32)?;
+    let (content, digest) = bytes.split_at(split);
+    (Sha256::digest(content).as_slice() == digest).then_some(content)
+}
+
+/// Writes worker `worker`'s pieces for `boundary`.
+pub fn write_worker(
+    dir: &Path,
+    topology: &str,
+    boundary: u64,
+    worker: usize,
+    workers: usize,
+    pieces: Vec<Piece>,
+) -> Result<(), CheckpointError> {
+    let file = WorkerFile {
+        format: FORMAT,
+        topology: topology.to_owned(),
+        boundary,
+        worker,
+        workers,
+        pieces,
+    };
+    let path = worker_path(dir, boundary, worker);
+    let content = bincode::serialize(&file).map_err(|e| CheckpointError::Io {
+        path: path.clone(),
+        error: io::Error::other(e),
+    })?;
+    write_atomically(&path, &sealed(content))
+}
+
+/// Says `boundary` is complete: every worker's file is written.
+pub fn write_complete(
+    dir: &Path,
+    topology: &str,
+    boundary: u64,
+    workers: usize,
+) -> Result<(), CheckpointError> {
+    let complete = Complete {
+        format: FORMAT,
+        topology: topology.to_owned(),
+        boundary,
+        workers,
+    };
+    let path = boundary_dir(dir, boundary).join(COMPLETE);
+    let content = serde_json::to_vec(&complete).map_err(|e| CheckpointError::Io {
+        path: path.clone(),
+        error: io::Error::other(e),
+    })?;
+    write_atomically(&path, &sealed(content))
+}
+
+/// The boundaries with a directory in `dir`, newest first.
+fn boundaries(dir: &Path) -> Vec<u64> {
+    let mut found: Vec<u64> = fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .collect();
+    found.sort_unstable_by(|a, b| b.cmp(a));
+    found
+}
+
+fn read_complete(dir: &Path, boundary: u64) -> Option<Complete> {
+    let bytes = fs::read(boundary_dir(dir, boundary).join(COMPLETE)).ok()?;
+    let complete: Complete = serde_json::from_slice(unsealed(&bytes)?).ok()?;
+    (complete.format == FORMAT && complete.boundary == boundary).then_some(complete)
+}
+
+fn read_worker(dir: &Path, boundary: u64, worker: usize) -> Result<WorkerFile, String> {
+    let path = worker_path(dir, boundary, worker);
+    let bytes = fs::read(&path).map_err(|e| e.to_string())?;
+    let content = unsealed(&bytes).ok_or("its checksum does not match: torn or damaged")?;
+    let file: WorkerFile = bincode::deserialize(content).map_err(|e| e.to_string())?;
+    if file.format != FORMAT {
+        return Err(format!(
+            "written in format {}, this binary reads {FORMAT}",
+            file.format
+        ));
+    }
+    if file.boundary != boundary || file.worker != worker {
+        return Err("it names another boundary or worker".to_owned());
+    }
+    Ok(file)
+}
+
+/// What one worker can resume from: the newest boundary it can read its part of, or
+/// `None`. Process 0's workers require the boundary to be complete; another process's
+/// workers, whose directory may be their own, trust their files (the agreement takes the
+/// oldest of all proposals, which is complete).
+pub fn proposal(dir: &Path, worker: usize, workers: usize, first_process: bool) -> Option<u64> {
+    for boundary in boundaries(dir) {
+        let complete = read_complete(dir, boundary);
+        if first_process && complete.is_none() {
+            continue;
+        }
+        let old_workers = match &complete {
+            Some(c) => c.workers,
+            None => match read_worker(dir, boundary, worker) {
+                Ok(file) => file.workers,
+                Err(_) => continue,
+            },
+        };
+        let needed: Vec<usize> = if old_workers == workers {
+            vec![worker]
+        } else {
+            // Resuming on another number of workers: every old worker's keyed state may
+            // belong here now.
+            (0..old_workers).collect()
+        };
+        if needed
+            .iter()
+            .all(|&w| read_worker(dir, boundary, w).is_ok())
+        {
+            return Some(boundary);
+        }
+    }
+    None
+}
+
+/// The boundary every worker resumes from, given each worker's proposal: the oldest of
+/// them (each worker can read it: it keeps `keep` committed checkpoints), none when no
+/// worker has one, and an error when some have one and others none.
+pub fn agree(proposals: &[Option<u64>]) -> Result<Option<u64>, CheckpointError> {
+    let with: Vec<u64> = proposals.iter().flatten().copied().collect();
+    match (with.len(), proposals.len()) {
+        (0, _) => Ok(None),
+        (n, all) if n == all => Ok(with.into_iter().min()),
+        _ => {
+            let without: Vec<String> = proposals
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.is_none())
+                .map(|(w, _)| w.to_string())
+                .collect();
+            Err(CheckpointError::Disagree(format!(
+                "workers {} find no checkpoint to resume from while the others do: restore their checkpoint directory, or empty every one to start afresh",
+                without.join(", ")
+            )))
+        }
+    }
+}
+
+/// What a worker resumes with: the boundary, and per component a spout's position or a
+/// bolt's state.
+#[derive(Debug, Default)]
+pub struct Resume {
+    /// The boundary: spouts start their epochs there.
+    pub boundary: u64,
+    /// Spout positions of this worker's instances, by component (`None`: cannot resume).
+    pub positions: BTreeMap<String, Option<Vec<u8>>>,
+    /// Spouts that were over when the checkpoint was taken.
+    pub finished: Vec<String>,
+    /// Bolt states for this worker's instances, by component.
+    pub states: BTreeMap<String, Restored>,
+}
+
+/// Reads what worker `worker` of `workers` resumes with from `boundary`, routing keyed
+/// state by `hash % workers`, as the fields groupings do.
+pub fn load(
+    dir: &Path,
+    boundary: u64,
+    worker: usize,
+    workers: usize,
+) -> Result<Resume, CheckpointError> {
+    let old_workers = match read_complete(dir, boundary) {
+        Some(c) => c.workers,
+        None => read_worker(dir, boundary, worker)
+            .map(|f| f.workers)
+            .map_err(|why| CheckpointError::Unusable {
+                path: worker_path(dir, boundary, worker),
+                why,
+            })?,
+    };
+    let same = old_workers == workers;
+    let sources: Vec<usize> = if same {
+        vec![worker]
+    } else {
+        (0..old_workers).collect()
+    };
+    let mut resume = Resume {
+        boundary,
+        ..Resume::default()
+    };
+    for old in sources {
+        let file = read_worker(dir, boundary, old).map_err(|why| CheckpointError::Unusable {
+            path: worker_path(dir, boundary, old),
+            why,
+        })?;
+        for piece in file.pieces {
+            // A spout resumes on the worker of the same index (a spout of one instance
+            // runs on worker 0 whatever the count).
+            if old == worker && (piece.position.is_some() || piece.finished) {
+                if piece.finished {
+                    resume.finished.push(piece.component.clone());
+                }
+                resume
+                    .positions
+                    .insert(piece.component.clone(), piece.position.clone());
+            }
+            if let Some(state) = piece.state {
+                let restored = resume.states.entry(piece.component).or_default();
+                restored.same_workers = same;
+                restored.global.push(state.global);
+                restored.keyed.extend(
+                    state
+                        .keyed
+                        .into_iter()
+                        .filter(|(hash, _)| (*hash % workers as u64) as usize == worker)
+                        .map(|(_, entry)| entry),
+                );
+            }
+        }
+    }
+    Ok(resume)
+}
+
+/// Deletes this worker's files (and worker 0 the markers) of committed boundaries older
+/// than the `keep` newest committed ones. A directory goes once empty.
+pub fn prune(dir: &Path, committed: &[u64], keep: usize, worker: usize) {
+    let keep = keep.max(2);
+    let mut committed = committed.to_vec();
+    committed.sort_unstable();
+    if committed.len() <= keep {
+        return;
+    }
+    let oldest_kept = committed[committed.len() - keep];
+    for boundary in boundaries(dir).into_iter().filter(|&b| b < oldest_kept) {
+        let _ = fs::remove_file(worker_path(dir, boundary, worker));
+        if worker == 0 {
+            let _ = fs::remove_file(boundary_dir(dir, boundary).join(COMPLETE));
+        }
+        let _ = fs::remove_dir(boundary_dir(dir, boundary));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn piece(component: &str, keyed: Vec<(u64, Vec<u8>)>) -> Piece {
+        Piece {
+            component: component.to_owned(),
+            position: None,
+            finished: false,
+            state: Some(State {
+                global: vec![component.len() as u8],
+                keyed,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_complete_checkpoint_resumes_on_as_many_workers_or_others() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        for w in 0..2 {
+            let mut spout = piece("logs", Vec::new());
+            spout.state = None;
+            spout.position = (w == 0).then(|| b"offset 42".to_vec());
+            let keyed = vec![(w as u64, vec![w as u8]), (w as u64 + 2, vec![w as u8 + 2])];
+            write_worker(d, "t", 64, w, 2, vec![spout, piece("count", keyed)]).expect("written");
+        }
+        assert_eq!(proposal(d, 0, 2, true), None, "not complete yet");
+        write_complete(d, "t", 64, 2).expect("written");
+        assert_eq!(proposal(d, 0, 2, true), Some(64));
+        let same = load(d, 64, 1, 2).expect("loads");
+        assert_eq!(same.states["count"].keyed, vec![vec![1], vec![3]]);
+        assert!(same.states["count"].same_workers);
+        let zero = load(d, 64, 0, 2).expect("loads");
+        assert_eq!(zero.positions["logs"].as_deref(), Some(&b"offset 42"[..]));
+
+        // On one worker: every key, both old globals.
+        let one = load(d, 64, 0, 1).expect("loads");
+        let mut keyed = one.states["count"].keyed.clone();
+        keyed.sort();
+        assert_eq!(keyed, vec![vec![0], vec![1], vec![2], vec![3]]);
+        assert_eq!(one.states["count"].global.len(), 2);
+        assert!(!one.states["count"].same_workers);
+        // On four: each key where hash % 4 sends it.
+        let three = load(d, 64, 3, 4).expect("loads");
+        assert_eq!(three.states["count"].keyed, vec![vec![3]]);
+    }
+
+    #[test]
+    fn a_torn_file_is_told_and_the_previous_checkpoint_used() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        for boundary in [64, 128] {
+            write_worker(d, "t", boundary, 0, 1, vec![piece("count", Vec::new())])
+                .expect("written");
+            write_complete(d, "t", boundary, 1).expect("written");
+        }
+        let path = worker_path(d, 128, 0);
+        let bytes = fs::read(&path).expect("read");
+        fs::write(&path, &bytes[..bytes.len() / 2]).expect("torn");
+        assert_eq!(proposal(d, 0, 1, true), Some(64));
+        let mut flipped = bytes.clone();
+        flipped[3] ^= 1;
+        fs::write(&path, &flipped).expect("damaged");
+        assert_eq!(proposal(d, 0, 1, true), Some(64));
+        assert!(load(d, 128, 0, 1).is_err_and(|e| e.to_string().contains("checksum")));
+    }
+
+    #[test]
+    fn workers_agree_on_the_oldest_proposal_or_say_who_has_none() {
+        assert_eq!(agree(&[None, None]).ok(), Some(None));
+        assert_eq!(agree(&[Some(128), Some(64)]).ok(), Some(Some(64)));
+        let error = agree(&[Some(64), None])
+            .map(|_| ())
+            .expect_err("some have none")
+            .to_string();
+        assert!(error.contains("workers 1"), "{error}");
+    }
+
+    #[test]
+    fn pruning_keeps_the_newest_committed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        for boundary in [1, 2, 3, 4] {
+            write_worker(d, "t", boundary, 0, 1, Vec::new()).expect("written");
+            write_complete(d, "t", boundary, 1).expect("written");
+        }
+        prune(d, &[1, 2, 3, 4], 2, 0);
+        assert_eq!(boundaries(d), vec![4, 3]);
+    }
+
+    #[test]
+    fn boundaries_are_multiples_of_the_spacing() {
+        let mut config = CheckpointConfig::new("x");
+        config.every_epochs = Some(16);
+        assert_eq!(config.next_boundary(0), 16);
+        assert_eq!(config.next_boundary(15), 16);
+        assert_eq!(config.next_boundary(16), 32);
+    }
+}
