@@ -200,19 +200,21 @@ pub trait Bolt<R: Record>: 'static {
     fn on_close(&mut self, _out: &mut Emitter<'_, R>) {}
 
     /// This instance's state for a checkpoint, taken when every epoch before the
-    /// checkpoint's has ended here and no later one has begun (see [`State`]). `None`, the
-    /// default: the bolt keeps nothing worth restoring. A sink makes what it wrote durable
-    /// here and returns how much that is.
+    /// checkpoint's has ended here and no later one has begun (see [`State`]). `Ok(None)`,
+    /// the default: the bolt keeps nothing worth restoring. A sink makes what it wrote
+    /// durable here and returns how much that is; `Err` (its output failed) means the
+    /// checkpoint cannot be taken: the run fails with the reason.
     ///
     /// Only a bolt that takes epochs whole can keep state: a streaming bolt's records of
     /// different epochs interleave, so the engine never asks one.
-    fn snapshot(&mut self) -> Option<State> {
-        None
+    fn snapshot(&mut self) -> Result<Option<State>, String> {
+        Ok(None)
     }
 
-    /// Puts back the state of a checkpoint: after [`Bolt::on_start`], before the first
-    /// record (what it restores replaces what `on_start` set up). Called only when the run
-    /// resumes from a checkpoint that has state for this component.
+    /// Puts back the state of a checkpoint, before [`Bolt::on_start`] (which must keep
+    /// it: a sink opens its file where the checkpoint says it ended) and the first record.
+    /// Called only when the run resumes from a checkpoint that has state for this
+    /// component.
     fn restore(&mut self, _state: Restored) {}
 }
 

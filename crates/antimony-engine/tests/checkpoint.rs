@@ -83,8 +83,8 @@ impl Bolt<Num> for Tally {
         totals.extend(self.seen.iter().map(|(n, c)| (*n, *c)));
     }
 
-    fn snapshot(&mut self) -> Option<State> {
-        Some(State {
+    fn snapshot(&mut self) -> Result<Option<State>, String> {
+        Ok(Some(State {
             global: Vec::new(),
             keyed: self
                 .seen
@@ -96,7 +96,7 @@ impl Bolt<Num> for Tally {
                     (Num(*n).key_hash(&[0]), entry)
                 })
                 .collect(),
-        })
+        }))
     }
 
     fn restore(&mut self, state: Restored) {

@@ -67,6 +67,11 @@ impl LineCutter {
         self.format = kind.format.clone();
     }
 
+    /// Numbers the next line `line` (a source resumed mid-way).
+    pub fn number_from(&mut self, line: u64) {
+        self.line = line.max(1);
+    }
+
     /// The buffer to append freshly read bytes to.
     pub fn buffer(&mut self) -> &mut Vec<u8> {
         self.buf.reserve(self.chunk_bytes);

@@ -962,7 +962,7 @@ impl BoltBoundaries {
         let state: Result<Option<State>, String> = if streaming {
             Ok(None)
         } else {
-            contain(|| bolt.snapshot())
+            contain(|| bolt.snapshot()).and_then(|state| state)
         };
         let mut deposits = self.deposits.borrow_mut();
         while self.next <= upto {

@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 
 use antimony_core::metrics::{Counter, CounterMetric};
-use antimony_core::{Bolt, Context, Emitter, Feed, Record};
+use antimony_core::{Bolt, Context, Emitter, Feed, Record, Restored, State};
 
 use crate::line_writer::{LineTarget, LineWriter};
 use serde::Deserialize;
@@ -78,6 +78,9 @@ pub struct JsonLinesSink {
     feed: Option<Feed>,
     /// The kind of the records written, and whether this sink feeds them (asked once).
     kind: Option<(&'static str, bool)>,
+    /// Resumed from a checkpoint: the bytes of the file it holds (what comes after is cut
+    /// off and written again).
+    resume_at: Option<u64>,
 }
 
 impl JsonLinesSink {
@@ -106,6 +109,7 @@ impl JsonLinesSink {
             unreported: None,
             feed: None,
             kind: None,
+            resume_at: None,
         }
     }
 
@@ -153,10 +157,44 @@ impl<R: Record + JsonLine> Bolt<R> for JsonLinesSink {
         if ctx.worker != 0 {
             return;
         }
-        match LineWriter::open(self.target.clone()) {
+        match LineWriter::open_at(self.target.clone(), self.resume_at) {
             Ok(writer) => self.writer = Some(writer),
             Err(e) => self.fail(e),
         }
+    }
+
+    /// A file's committed length: everything written so far, made durable (standard output
+    /// cannot be taken back, so it keeps no state: after a restart it may repeat lines).
+    fn snapshot(&mut self) -> Result<Option<State>, String> {
+        if !matches!(self.target, LineTarget::File(_)) {
+            return Ok(None);
+        }
+        if let Some(reason) = &self.failure {
+            return Err(reason.clone());
+        }
+        let Some(writer) = self.writer.as_mut() else {
+            return Ok(None);
+        };
+        match writer.sync() {
+            Ok(length) => Ok(Some(State {
+                global: length.to_le_bytes().to_vec(),
+                keyed: Vec::new(),
+            })),
+            Err(e) => {
+                self.fail(e);
+                Err(self.failure.clone().unwrap_or_default())
+            }
+        }
+    }
+
+    fn restore(&mut self, state: Restored) {
+        // One instance writes the file: the longest length any old instance committed.
+        self.resume_at = state
+            .global
+            .iter()
+            .filter_map(|g| <[u8; 8]>::try_from(g.as_slice()).ok())
+            .map(u64::from_le_bytes)
+            .max();
     }
 
     fn process(&mut self, record: &mut R, _out: &mut Emitter<'_, R>) {

@@ -28,7 +28,9 @@ use crate::chunk::{ByteChunk, TextChunk};
 use crate::cutter::{Cut, LineCutter};
 use crate::meters::Meters;
 use crate::sources::compressed::Compression;
+use crate::sources::position::{FilePosition, ResumeAt, resume_in};
 use crate::sources::sniff::{ByContent, SNIFF_BYTES, Sniff, SourceKind};
+use tokio::io::AsyncSeekExt;
 
 /// How a file is read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -218,13 +220,15 @@ pub fn expand(path: &Path) -> Result<Vec<PathBuf>, InputError> {
 }
 
 enum Message {
-    Text(TextChunk),
+    /// Whole lines, and where the file is once they are emitted (`None`: a live source).
+    Text(TextChunk, Option<FilePosition>),
     Bytes(ByteChunk),
     LongLine {
         source: String,
         line: u64,
         bytes: u64,
         head: Vec<u8>,
+        position: Option<FilePosition>,
     },
     Failed {
         location: String,
@@ -241,6 +245,11 @@ pub struct FileSpout<R> {
     receiver: Option<mpsc::Receiver<Message>>,
     /// The reading task, stopped when the spout goes (a read of standard input may block).
     reader: Option<tokio::task::AbortHandle>,
+    /// Where to resume (a checkpoint's position), until opened.
+    resume: Option<FilePosition>,
+    /// Where the files are after what was emitted; `None` once a source without a position
+    /// (standard input, a pipe, a binary file) is read.
+    position: Option<FilePosition>,
     records: PhantomData<fn() -> R>,
 }
 
@@ -262,6 +271,8 @@ impl<R> FileSpout<R> {
             config: config.clone(),
             receiver: None,
             reader: None,
+            resume: None,
+            position: None,
             records: PhantomData,
         }
     }
@@ -277,6 +288,8 @@ impl<R> FileSpout<R> {
             config: config.clone(),
             receiver: None,
             reader: None,
+            resume: None,
+            position: None,
             records: PhantomData,
         }
     }
@@ -319,6 +332,16 @@ impl<R: Record + From<TextChunk> + From<ByteChunk>> Spout<R> for FileSpout<R> {
                 )));
             }
         }
+        let resume = match &self.resume {
+            Some(position) => {
+                Some(resume_in(&files, position, self.config.follow).map_err(SpoutError::new)?)
+            }
+            None => None,
+        };
+        self.position = match &resume {
+            Some(resume) => Some(resume.position.clone()),
+            None => files.first().and_then(|f| FilePosition::start(f)),
+        };
         let (sender, receiver) = mpsc::channel(READ_AHEAD);
         let meters = Meters::register(ctx);
         let reader = Reader {
@@ -327,7 +350,7 @@ impl<R: Record + From<TextChunk> + From<ByteChunk>> Spout<R> for FileSpout<R> {
             sniffer: Arc::clone(&self.sniffer),
             sender,
         };
-        let task = crate::runtime::handle().spawn(reader.run(files));
+        let task = crate::runtime::handle().spawn(reader.run(files, resume));
         self.reader = Some(task.abort_handle());
         self.receiver = Some(receiver);
         Ok(())
@@ -338,21 +361,32 @@ impl<R: Record + From<TextChunk> + From<ByteChunk>> Spout<R> for FileSpout<R> {
             return SpoutStatus::Finished;
         };
         match receiver.try_recv() {
-            Ok(Message::Text(chunk)) => out.emit(R::from(chunk)),
-            Ok(Message::Bytes(chunk)) => out.emit(R::from(chunk)),
+            Ok(Message::Text(chunk, position)) => {
+                self.position = position;
+                out.emit(R::from(chunk));
+            }
+            Ok(Message::Bytes(chunk)) => {
+                // A capture's framing depends on everything before: it cannot resume.
+                self.position = None;
+                out.emit(R::from(chunk));
+            }
             Ok(Message::LongLine {
                 source,
                 line,
                 bytes,
                 head,
-            }) => out.dead_letter(
+                position,
+            }) => {
+                self.position = position;
+                out.dead_letter(
                 Some(format!("{source}:{line}")),
                 format!(
                     "line is {bytes} bytes long, over the {} byte limit (max_line_bytes); skipped",
                     self.config.max_line_bytes
                 ),
                 String::from_utf8_lossy(&head).into_owned(),
-            ),
+                );
+            }
             Ok(Message::Failed { location, error }) => out.dead_letter(
                 Some(location),
                 format!("reading stopped: {error}"),
@@ -362,6 +396,15 @@ impl<R: Record + From<TextChunk> + From<ByteChunk>> Spout<R> for FileSpout<R> {
             Err(mpsc::error::TryRecvError::Disconnected) => return SpoutStatus::Finished,
         }
         SpoutStatus::Emitted
+    }
+
+    fn position(&mut self) -> Option<Vec<u8>> {
+        self.position.as_ref().map(FilePosition::encode)
+    }
+
+    fn seek(&mut self, position: &[u8]) -> Result<(), SpoutError> {
+        self.resume = Some(FilePosition::decode(position).map_err(SpoutError::new)?);
+        Ok(())
     }
 }
 
@@ -376,7 +419,7 @@ struct Reader {
 type Input = Box<dyn AsyncRead + Unpin + Send>;
 
 impl Reader {
-    async fn run(self, files: Vec<PathBuf>) {
+    async fn run(self, files: Vec<PathBuf>, resume: Option<ResumeAt>) {
         if !self.config.follow {
             let total = files
                 .iter()
@@ -386,7 +429,16 @@ impl Reader {
                 .sum();
             self.meters.expect(total);
         }
-        for path in files {
+        let first = resume.as_ref().map_or(0, |r| r.index);
+        for (index, path) in files.into_iter().enumerate() {
+            let resume_here = resume.as_ref().filter(|r| r.index == index);
+            if index < first {
+                // Read before the checkpoint.
+                if let Ok(meta) = std::fs::metadata(&path) {
+                    self.meters.read(meta.len());
+                }
+                continue;
+            }
             let source = path.display().to_string();
             let Some((input, live)) = self.open(&path, &source).await else {
                 continue;
@@ -416,15 +468,135 @@ impl Reader {
                 );
             }
             let follow = self.config.follow && !live && compression.is_none();
+            // Where this file is read from, for checkpoints: text files only.
+            let mut at = (!live && !kind.binary)
+                .then(|| FilePosition::start(&path))
+                .flatten();
+            let (head, input) = match (resume_here, kind.binary) {
+                (Some(resume), false) => {
+                    if let Some(rotated) = &resume.rotated {
+                        // Followed and rotated since the checkpoint: the old file's rest
+                        // first, then the new one from its start.
+                        if !self
+                            .rest_of_rotated(rotated, &source, &kind, &resume.position)
+                            .await
+                        {
+                            return;
+                        }
+                        (head, input)
+                    } else {
+                        at = Some(resume.position.clone());
+                        match self
+                            .skip_to(
+                                &path,
+                                &source,
+                                resume.position.offset,
+                                head,
+                                input,
+                                compression,
+                            )
+                            .await
+                        {
+                            Some(resumed) => resumed,
+                            None => return,
+                        }
+                    }
+                }
+                _ => (head, input),
+            };
             let ok = match (kind.binary, follow) {
                 (true, _) => self.bytes(&source, &kind, head, input).await,
-                (false, true) => self.follow(&path, &source, &kind, head, input).await,
-                (false, false) => self.lines(&source, &kind, head, input, live).await,
+                (false, true) => self.follow(&path, &source, &kind, head, input, at).await,
+                (false, false) => self.lines(&source, &kind, head, input, live, at).await,
             };
             if !ok {
                 return;
             }
         }
+    }
+
+    /// Moves `input` (the decoded stream after `head`) to `offset` bytes into the source:
+    /// a plain file is opened again and seeked, a compressed one decoded and the bytes
+    /// dropped. What remains of the head past `offset` comes back as the new head. `None`
+    /// when the source cannot be read to there (said as a dead letter).
+    async fn skip_to(
+        &self,
+        path: &Path,
+        source: &str,
+        offset: u64,
+        head: Vec<u8>,
+        mut input: Input,
+        compression: Option<Compression>,
+    ) -> Option<(Vec<u8>, Input)> {
+        if (offset as usize) < head.len() {
+            return Some((head[offset as usize..].to_vec(), input));
+        }
+        if compression.is_none() {
+            let mut file = match tokio::fs::File::open(path).await {
+                Ok(file) => file,
+                Err(e) => {
+                    self.fail(source, e).await;
+                    return None;
+                }
+            };
+            if let Err(e) = file.seek(std::io::SeekFrom::Start(offset)).await {
+                self.fail(source, e).await;
+                return None;
+            }
+            self.meters.read(offset.saturating_sub(head.len() as u64));
+            return Some((Vec::new(), self.counted(Box::new(file))));
+        }
+        let rest = offset - head.len() as u64;
+        let mut skipped = (&mut input).take(rest);
+        match tokio::io::copy(&mut skipped, &mut tokio::io::sink()).await {
+            Ok(n) if n == rest => Some((Vec::new(), input)),
+            Ok(n) => {
+                self.fail(
+                    source,
+                    std::io::Error::other(format!(
+                        "it decompresses to {} bytes, fewer than the {offset} the checkpoint read",
+                        head.len() as u64 + n
+                    )),
+                )
+                .await;
+                None
+            }
+            Err(e) => {
+                self.fail(source, e).await;
+                None
+            }
+        }
+    }
+
+    /// Reads a rotated file (the one a checkpoint was reading, renamed since) from the
+    /// checkpoint's position to its end. False when the spout is gone.
+    async fn rest_of_rotated(
+        &self,
+        rotated: &Path,
+        source: &str,
+        kind: &SourceKind,
+        position: &FilePosition,
+    ) -> bool {
+        let Ok(mut file) = tokio::fs::File::open(rotated).await else {
+            return true;
+        };
+        if file
+            .seek(std::io::SeekFrom::Start(position.offset))
+            .await
+            .is_err()
+        {
+            return true;
+        }
+        let input = self.counted(Box::new(file));
+        self.lines(
+            source,
+            kind,
+            Vec::new(),
+            input,
+            false,
+            Some(position.clone()),
+        )
+        .await
     }
 
     /// Opens a source; with it, whether it is live (standard input, a pipe, a device: no
@@ -466,16 +638,25 @@ impl Reader {
             .await;
     }
 
-    /// Sends cut pieces; false when the spout is gone.
-    async fn send_cuts(&self, cuts: &mut Vec<Cut>, source: &str) -> bool {
+    /// Sends cut pieces, each with the position after it; false when the spout is gone.
+    async fn send_cuts(
+        &self,
+        cuts: &mut Vec<Cut>,
+        source: &str,
+        at: &mut Option<FilePosition>,
+    ) -> bool {
         for cut in cuts.drain(..) {
+            if let Some(at) = at.as_mut() {
+                at.advance(&cut);
+            }
             let message = match cut {
-                Cut::Chunk(chunk) => Message::Text(chunk),
+                Cut::Chunk(chunk) => Message::Text(chunk, at.clone()),
                 Cut::LongLine { line, bytes, head } => Message::LongLine {
                     source: source.to_owned(),
                     line,
                     bytes,
                     head,
+                    position: at.clone(),
                 },
             };
             if self.sender.send(message).await.is_err() {
@@ -485,14 +666,18 @@ impl Reader {
         true
     }
 
-    /// A cutter for a text source read as `kind` says.
-    fn cutter(&self, source: &str, kind: &SourceKind) -> LineCutter {
+    /// A cutter for a text source read as `kind` says, numbering lines from where `at`
+    /// is (a resumed file) or from 1.
+    fn cutter(&self, source: &str, kind: &SourceKind, at: Option<&FilePosition>) -> LineCutter {
         let mut cutter = LineCutter::new(
             source.to_owned(),
             self.config.chunk_bytes,
             self.config.max_line_bytes,
         );
         cutter.set_kind(kind);
+        if let Some(at) = at {
+            cutter.number_from(at.line);
+        }
         cutter
     }
 
@@ -506,9 +691,10 @@ impl Reader {
         head: Vec<u8>,
         mut input: Input,
         live: bool,
+        mut at: Option<FilePosition>,
     ) -> bool {
         let linger = Duration::from_millis(self.config.linger_ms);
-        let mut cutter = self.cutter(source, kind);
+        let mut cutter = self.cutter(source, kind, at.as_ref());
         let mut cuts = Vec::new();
         cutter.buffer().extend_from_slice(&head);
         // Since when whole lines have been waiting (live sources only).
@@ -522,7 +708,7 @@ impl Reader {
                     Err(_) => {
                         cutter.cut_available(&mut cuts);
                         waiting_since = None;
-                        if !self.send_cuts(&mut cuts, source).await {
+                        if !self.send_cuts(&mut cuts, source, &mut at).await {
                             return false;
                         }
                         continue;
@@ -535,7 +721,7 @@ impl Reader {
                 Ok(n) => n,
                 Err(e) => {
                     cutter.finish(&mut cuts);
-                    let sent = self.send_cuts(&mut cuts, source).await;
+                    let sent = self.send_cuts(&mut cuts, source, &mut at).await;
                     self.fail(source, e).await;
                     return sent;
                 }
@@ -557,7 +743,7 @@ impl Reader {
                     (true, since) => since,
                 };
             }
-            if !self.send_cuts(&mut cuts, source).await {
+            if !self.send_cuts(&mut cuts, source, &mut at).await {
                 return false;
             }
             if n == 0 {
@@ -633,11 +819,13 @@ impl Reader {
         kind: &SourceKind,
         head: Vec<u8>,
         mut file: Input,
+        mut at: Option<FilePosition>,
     ) -> bool {
         self.meters.unbounded();
-        let mut cutter = self.cutter(source, kind);
+        let mut cutter = self.cutter(source, kind, at.as_ref());
         let mut cuts = Vec::new();
-        let mut position = head.len() as u64;
+        // Where the file is read to: the head follows what the position holds.
+        let mut position = at.as_ref().map_or(0, |at| at.offset) + head.len() as u64;
         cutter.buffer().extend_from_slice(&head);
         // The file's identity, to notice when the path names another file.
         let mut identity = match tokio::fs::metadata(path).await {
@@ -652,14 +840,14 @@ impl Reader {
                 Ok(0) => {
                     // At the end for now: send the whole lines there are.
                     cutter.cut_available(&mut cuts);
-                    if !self.send_cuts(&mut cuts, source).await {
+                    if !self.send_cuts(&mut cuts, source, &mut at).await {
                         return false;
                     }
                 }
                 Ok(n) => {
                     position += n as u64;
                     cutter.cut(false, &mut cuts);
-                    if !self.send_cuts(&mut cuts, source).await {
+                    if !self.send_cuts(&mut cuts, source, &mut at).await {
                         return false;
                     }
                     continue;
@@ -683,24 +871,34 @@ impl Reader {
                     cutter.buffer().extend_from_slice(&rest);
                 }
                 cutter.restart(source.to_owned(), &mut cuts);
+                // The old file's last lines go with its position; then the new file's.
+                if !self.send_cuts(&mut cuts, source, &mut at).await {
+                    return false;
+                }
                 match tokio::fs::File::open(path).await {
                     Ok(new) => file = self.counted(Box::new(new)),
                     Err(e) => self.fail(source, e).await,
                 }
                 identity = now;
                 position = 0;
+                at = FilePosition::start(path);
             } else if now.len() < position {
                 // Truncated: the lines held are the old content's last; start over from
                 // the beginning, on a fresh handle.
                 cutter.restart(source.to_owned(), &mut cuts);
+                // The old content's last lines go with its position; then the new.
+                if !self.send_cuts(&mut cuts, source, &mut at).await {
+                    return false;
+                }
                 match tokio::fs::File::open(path).await {
                     Ok(new) => file = self.counted(Box::new(new)),
                     Err(e) => self.fail(source, e).await,
                 }
                 identity = now;
                 position = 0;
+                at = FilePosition::start(path);
             }
-            if !self.send_cuts(&mut cuts, source).await {
+            if !self.send_cuts(&mut cuts, source, &mut at).await {
                 return false;
             }
         }

@@ -4,5 +4,6 @@ pub mod compressed;
 pub mod file;
 pub mod frame_streams;
 pub mod listen;
+pub mod position;
 pub mod sniff;
 pub mod syslog;
