@@ -210,6 +210,12 @@ struct RunArgs {
         value_name = "TOKEN"
     )]
     api_token: Option<String>,
+    /// Checkpoint into this directory, and resume from the last complete checkpoint there:
+    /// a run killed and started again with the same directory reads on where it stopped,
+    /// with the same detector state, and writes each alert once (the topology's
+    /// `[checkpoint]` table sets how often; every 10 s by default).
+    #[arg(long, value_name = "DIR")]
+    checkpoint_dir: Option<PathBuf>,
     /// Print no summary.
     #[arg(long, short)]
     quiet: bool,

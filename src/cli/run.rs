@@ -25,6 +25,8 @@ pub(super) struct Overrides {
     pub cluster: Option<ClusterConfig>,
     /// Where the Topology Master's API listens, if anywhere.
     pub api: Option<antimony_web::ApiConfig>,
+    /// Where checkpoints go (over the topology's `[checkpoint] dir`).
+    pub checkpoint_dir: Option<PathBuf>,
 }
 
 pub(super) fn run(args: RunArgs) -> anyhow::Result<()> {
@@ -46,6 +48,7 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<()> {
             None => None,
         },
         api: args.api.config(args.api_token),
+        checkpoint_dir: args.checkpoint_dir,
     };
     let outcome = execute(decl, &overrides)?;
     if !args.quiet {
@@ -77,6 +80,7 @@ pub(super) fn execute(mut decl: TopologyDecl, overrides: &Overrides) -> anyhow::
         ))),
         (None, None) => None,
     };
+    let checkpoint = checkpoint_config(&decl, overrides.checkpoint_dir.as_deref())?;
     let metrics = Metrics::new();
     let feed = Feed::watching(&[antimony_web::alerts::ALERT]);
     let config = RunConfig {
@@ -86,6 +90,7 @@ pub(super) fn execute(mut decl: TopologyDecl, overrides: &Overrides) -> anyhow::
         base_dir,
         metrics: metrics.clone(),
         feed: feed.clone(),
+        checkpoint,
         ..RunConfig::default()
     };
     let stop = StopHandle::default();
@@ -147,6 +152,39 @@ pub(super) fn execute(mut decl: TopologyDecl, overrides: &Overrides) -> anyhow::
             .as_ref()
             .map(|c| (c.process, c.addresses.len())),
     })
+}
+
+/// The run's checkpoints: `--checkpoint-dir` (relative to the current directory) over the
+/// topology's `[checkpoint]` table (relative to its file).
+fn checkpoint_config(
+    decl: &TopologyDecl,
+    dir: Option<&Path>,
+) -> anyhow::Result<Option<antimony_engine::runtime::checkpoint::CheckpointConfig>> {
+    let table = decl.checkpoint.clone();
+    let dir = match (dir, table.as_ref().and_then(|t| t.dir.as_deref())) {
+        (Some(dir), _) => {
+            std::path::absolute(dir).with_context(|| format!("cannot resolve {}", dir.display()))?
+        }
+        (None, Some(dir)) => antimony_engine::registry::resolve_path(&decl.base_dir(), dir),
+        (None, None) if table.is_some() => {
+            let error = antimony_engine::TopologyError::topology(
+                "[checkpoint] needs a `dir` (or run with --checkpoint-dir DIR)",
+            );
+            return Err(match &decl.path {
+                Some(path) => error.in_file(path, None).into(),
+                None => error.into(),
+            });
+        }
+        (None, None) => return Ok(None),
+    };
+    let config = table
+        .unwrap_or_default()
+        .config(dir)
+        .map_err(|e| match &decl.path {
+            Some(path) => e.in_file(path, None),
+            None => e,
+        })?;
+    Ok(Some(config))
 }
 
 /// A finished run.

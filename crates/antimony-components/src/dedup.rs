@@ -6,11 +6,11 @@
 //! [`antimony_detect::Deduper`]).
 
 use antimony_core::metrics::{Counter, CounterMetric, Gauge, GaugeMetric};
-use antimony_core::{Bolt, Context, Emitter};
+use antimony_core::{Bolt, Context, Emitter, Restored, State};
 use antimony_detect::config::DedupConfig;
 use antimony_detect::{Alert, DedupStats, Deduper};
 
-use crate::record::Tuple;
+use crate::record::{Tuple, alert_key_hash};
 
 /// Alerts dropped as duplicates.
 pub const SUPPRESSED: CounterMetric = CounterMetric::new(
@@ -52,6 +52,9 @@ pub struct DedupBolt {
     deduper: Deduper,
     kept: Vec<Alert>,
     series: Option<Series>,
+    /// What the input is grouped by: each remembered key keeps the hash its alerts are
+    /// routed by, for checkpoints.
+    route_fields: Vec<usize>,
 }
 
 impl DedupBolt {
@@ -61,12 +64,14 @@ impl DedupBolt {
             deduper: Deduper::new(config),
             kept: Vec::new(),
             series: None,
+            route_fields: Vec::new(),
         }
     }
 }
 
 impl Bolt<Tuple> for DedupBolt {
     fn on_start(&mut self, ctx: &Context) {
+        self.route_fields = ctx.route_fields.clone().unwrap_or_default();
         self.series = Some(Series {
             suppressed: ctx.counter(&SUPPRESSED, &[]),
             late: ctx.counter(&LATE, &[]),
@@ -84,7 +89,9 @@ impl Bolt<Tuple> for DedupBolt {
     }
 
     fn on_epoch_end(&mut self, _epoch: u64, out: &mut Emitter<'_, Tuple>) {
-        self.deduper.end_epoch(&mut self.kept);
+        let fields = &self.route_fields;
+        self.deduper
+            .end_epoch_routed(&mut self.kept, |alert| alert_key_hash(alert, fields));
         for alert in self.kept.drain(..) {
             out.emit(Tuple::Alert(Box::new(alert)));
         }
@@ -100,5 +107,14 @@ impl Bolt<Tuple> for DedupBolt {
                 .set(i64::try_from(self.deduper.len()).unwrap_or(i64::MAX));
             series.published = stats;
         }
+    }
+
+    fn snapshot(&mut self) -> Result<Option<State>, String> {
+        let (global, keyed) = self.deduper.save();
+        Ok(Some(State { global, keyed }))
+    }
+
+    fn restore(&mut self, state: Restored) -> Result<(), String> {
+        self.deduper.load(&state.global, state.keyed)
     }
 }

@@ -63,6 +63,58 @@ fn hash_ip(hasher: &mut StableHasher, ip: Option<IpAddr>) {
     };
 }
 
+/// What a fields grouping routes a DNS event by ([`DNS_EVENTS`] field indices): also what a
+/// stateful bolt's checkpoint gives each key, so a resumed run routes it the same way.
+pub fn event_key_hash(event: &DnsEvent, fields: &[usize]) -> u64 {
+    let mut hasher = StableHasher::new();
+    for field in fields {
+        match DNS_EVENTS.fields.get(*field) {
+            Some(&"client") => hash_ip(&mut hasher, event.client),
+            Some(&"qname") => {
+                hasher.field(event.qname.as_bytes());
+            }
+            Some(&"registered_domain") => {
+                hasher.field(event.registered_domain().as_bytes());
+            }
+            Some(&"sensor") => {
+                hasher.field(event.sensor.as_deref().unwrap_or("").as_bytes());
+            }
+            _ => {}
+        }
+    }
+    hasher.finish64()
+}
+
+/// What a fields grouping routes an alert by ([`ALERTS`] field indices).
+pub fn alert_key_hash(alert: &Alert, fields: &[usize]) -> u64 {
+    let mut hasher = StableHasher::new();
+    for field in fields {
+        match ALERTS.fields.get(*field) {
+            Some(&"detector") => {
+                hasher.field(alert.detector.as_bytes());
+            }
+            Some(&"client") => hash_ip(&mut hasher, alert.client),
+            Some(&"domain") => {
+                hasher.field(alert.domain.as_bytes());
+            }
+            Some(&"registered_domain") => {
+                hasher.field(alert.registered_domain.as_bytes());
+            }
+            _ => {}
+        }
+    }
+    hasher.finish64()
+}
+
+/// What a fields grouping routes a chunk by: its source, or nothing.
+fn chunk_key_hash(source: &str, fields: &[usize]) -> u64 {
+    let mut hasher = StableHasher::new();
+    if fields.contains(&0) {
+        hasher.field(source.as_bytes());
+    }
+    hasher.finish64()
+}
+
 impl Record for Tuple {
     fn kind(&self) -> &'static str {
         match self {
@@ -74,55 +126,13 @@ impl Record for Tuple {
     }
 
     fn key_hash(&self, fields: &[usize]) -> u64 {
-        let mut hasher = StableHasher::new();
         match self {
-            Tuple::Dns(event) => {
-                for field in fields {
-                    match DNS_EVENTS.fields.get(*field) {
-                        Some(&"client") => hash_ip(&mut hasher, event.client),
-                        Some(&"qname") => {
-                            hasher.field(event.qname.as_bytes());
-                        }
-                        Some(&"registered_domain") => {
-                            hasher.field(event.registered_domain().as_bytes());
-                        }
-                        Some(&"sensor") => {
-                            hasher.field(event.sensor.as_deref().unwrap_or("").as_bytes());
-                        }
-                        _ => {}
-                    }
-                }
-            }
-            Tuple::Alert(alert) => {
-                for field in fields {
-                    match ALERTS.fields.get(*field) {
-                        Some(&"detector") => {
-                            hasher.field(alert.detector.as_bytes());
-                        }
-                        Some(&"client") => hash_ip(&mut hasher, alert.client),
-                        Some(&"domain") => {
-                            hasher.field(alert.domain.as_bytes());
-                        }
-                        Some(&"registered_domain") => {
-                            hasher.field(alert.registered_domain.as_bytes());
-                        }
-                        _ => {}
-                    }
-                }
-            }
-            Tuple::Chunk(chunk) => {
-                if fields.contains(&0) {
-                    hasher.field(chunk.source.as_bytes());
-                }
-            }
-            Tuple::Bytes(chunk) => {
-                if fields.contains(&0) {
-                    hasher.field(chunk.source.as_bytes());
-                }
-            }
-            Tuple::Empty => {}
+            Tuple::Dns(event) => event_key_hash(event, fields),
+            Tuple::Alert(alert) => alert_key_hash(alert, fields),
+            Tuple::Chunk(chunk) => chunk_key_hash(&chunk.source, fields),
+            Tuple::Bytes(chunk) => chunk_key_hash(&chunk.source, fields),
+            Tuple::Empty => StableHasher::new().finish64(),
         }
-        hasher.finish64()
     }
 
     /// Binary sources and text sources with headers are decoded by one stateful decoder:

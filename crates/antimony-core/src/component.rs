@@ -119,6 +119,10 @@ pub struct Context {
     /// The run's metrics registry: a component registers its own series here (the engine
     /// already counts records in, out and set aside).
     pub metrics: Metrics,
+    /// A bolt whose input has a fields grouping: the fields' indices, as
+    /// [`Record::key_hash`] takes them. A stateful bolt gives each keyed entry of its
+    /// checkpoint state the hash a record of that key would be routed by.
+    pub route_fields: Option<Vec<usize>>,
     /// The last lines the run's sinks wrote, of the kinds watched: a sink pushes what it
     /// writes of those kinds.
     pub feed: Feed,
@@ -136,6 +140,7 @@ impl Context {
             base_dir: PathBuf::from("."),
             metrics: Metrics::new(),
             feed: Feed::default(),
+            route_fields: None,
         }
     }
 
@@ -214,8 +219,11 @@ pub trait Bolt<R: Record>: 'static {
     /// Puts back the state of a checkpoint, before [`Bolt::on_start`] (which must keep
     /// it: a sink opens its file where the checkpoint says it ended) and the first record.
     /// Called only when the run resumes from a checkpoint that has state for this
-    /// component.
-    fn restore(&mut self, _state: Restored) {}
+    /// component. `Err`: the state cannot be used (from another version, damaged); the run
+    /// fails with the reason rather than go on without it.
+    fn restore(&mut self, _state: Restored) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// A component's state in a checkpoint: what is tied to no key, and what is kept per key.

@@ -18,7 +18,7 @@
 //! window is already older than the retention is still emitted (a late alert is better than a
 //! lost one) and counted as `late`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use ahash::AHashMap;
 
@@ -49,8 +49,10 @@ pub struct Deduper {
     retention_micros: i64,
     max_keys: usize,
     pending: AHashMap<AlertId, Alert>,
-    /// Keys emitted, by window start.
-    emitted: BTreeMap<i64, BTreeSet<AlertId>>,
+    /// Keys emitted, by window start, each with the routing hash of its alerts (what the
+    /// grouping in front of this deduplicator sends them by: a checkpoint resumed on
+    /// another number of workers gives each key to the worker that now gets its alerts).
+    emitted: BTreeMap<i64, BTreeMap<AlertId, u64>>,
     keys: usize,
     newest_window: Option<i64>,
     stats: DedupStats,
@@ -101,6 +103,16 @@ impl Deduper {
 
     /// Closes the epoch: appends its new alerts to `out` in canonical order, returns how many.
     pub fn end_epoch(&mut self, out: &mut Vec<Alert>) -> usize {
+        self.end_epoch_routed(out, |_| 0)
+    }
+
+    /// [`Deduper::end_epoch`], keeping with each new key the routing hash `route` gives
+    /// its alert (for checkpoints, see [`Deduper::save`]).
+    pub fn end_epoch_routed(
+        &mut self,
+        out: &mut Vec<Alert>,
+        route: impl Fn(&Alert) -> u64,
+    ) -> usize {
         let mut candidates: Vec<Alert> = self.pending.drain().map(|(_, a)| a).collect();
         candidates.sort_by(Alert::canonical_cmp);
         let horizon = self
@@ -111,10 +123,12 @@ impl Deduper {
         for alert in candidates {
             let (key, window) = self.key(&alert);
             newest = Some(newest.map_or(window, |n| n.max(window)));
-            if !self.emitted.entry(window).or_default().insert(key) {
+            let keys = self.emitted.entry(window).or_default();
+            if keys.contains_key(&key) {
                 self.stats.suppressed += 1;
                 continue;
             }
+            keys.insert(key, route(&alert));
             self.keys += 1;
             if horizon.is_some_and(|h| window < h) {
                 self.stats.late += 1;
@@ -132,7 +146,7 @@ impl Deduper {
         if let Some(newest) = self.newest_window {
             let horizon = newest.saturating_sub(self.retention_micros);
             let kept = self.emitted.split_off(&horizon);
-            let expired: usize = self.emitted.values().map(BTreeSet::len).sum();
+            let expired: usize = self.emitted.values().map(BTreeMap::len).sum();
             self.emitted = kept;
             self.keys -= expired;
             self.stats.expired += expired as u64;
@@ -172,6 +186,47 @@ impl Deduper {
     /// True when no key is remembered.
     pub fn is_empty(&self) -> bool {
         self.keys == 0
+    }
+
+    /// Its state for a checkpoint, between two epochs: the newest window, and every key
+    /// remembered with its routing hash.
+    pub fn save(&self) -> (Vec<u8>, Vec<(u64, Vec<u8>)>) {
+        let global = bincode::serialize(&self.newest_window).unwrap_or_default();
+        let keys = self
+            .emitted
+            .iter()
+            .flat_map(|(window, keys)| {
+                keys.iter().map(move |(key, route)| {
+                    let entry = bincode::serialize(&(window, key.0, route)).unwrap_or_default();
+                    (*route, entry)
+                })
+            })
+            .collect();
+        (global, keys)
+    }
+
+    /// Puts back what [`Deduper::save`] gave: every old instance's global part, and the
+    /// keys this instance now gets the alerts of.
+    pub fn load(&mut self, globals: &[Vec<u8>], entries: Vec<Vec<u8>>) -> Result<(), String> {
+        let bad = |e: bincode::Error| format!("a checkpoint entry does not decode: {e}");
+        for global in globals {
+            let window: Option<i64> = bincode::deserialize(global).map_err(bad)?;
+            self.newest_window = self.newest_window.max(window);
+        }
+        for entry in entries {
+            let (window, key, route): (i64, u128, u64) =
+                bincode::deserialize(&entry).map_err(bad)?;
+            if self
+                .emitted
+                .entry(window)
+                .or_default()
+                .insert(AlertId(key), route)
+                .is_none()
+            {
+                self.keys += 1;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -81,6 +81,8 @@ pub struct TopologyDecl {
     pub workers: Option<usize>,
     /// Where set-aside records go, unless the command line says otherwise.
     pub dead_letter: Option<String>,
+    /// The `[checkpoint]` table, if any.
+    pub checkpoint: Option<CheckpointDecl>,
     /// Spouts then bolts, each group in name order.
     pub components: Vec<ComponentDecl>,
     /// The file's text: options are read from it, with their spans, when the components are
@@ -92,6 +94,8 @@ pub struct TopologyDecl {
 #[serde(deny_unknown_fields)]
 struct FileDecl {
     topology: Header,
+    #[serde(default)]
+    checkpoint: Option<CheckpointDecl>,
     #[serde(default)]
     spouts: BTreeMap<String, Spanned<toml::Table>>,
     #[serde(default)]
@@ -105,6 +109,63 @@ struct Header {
     description: Option<String>,
     workers: Option<usize>,
     dead_letter: Option<String>,
+}
+
+/// The `[checkpoint]` table: where and how often the run checkpoints (see
+/// [`CheckpointConfig`](crate::runtime::checkpoint::CheckpointConfig)).
+///
+/// ```toml
+/// [checkpoint]
+/// dir = "/var/lib/antimony/dns-threats"   # relative to the topology file
+/// interval_secs = 10                      # at least this often
+/// keep = 3                                # complete checkpoints kept
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointDecl {
+    /// The directory (`--checkpoint-dir` overrides it).
+    pub dir: Option<String>,
+    /// Seconds between checkpoints (default 10).
+    pub interval_secs: Option<f64>,
+    /// Epochs between checkpoints as well (default: the seconds decide).
+    pub interval_epochs: Option<u64>,
+    /// Complete checkpoints kept (default 3, at least 2).
+    pub keep: Option<usize>,
+}
+
+impl CheckpointDecl {
+    /// The run's checkpoint settings in `dir`, or why they cannot be used.
+    pub fn config(
+        &self,
+        dir: PathBuf,
+    ) -> Result<crate::runtime::checkpoint::CheckpointConfig, TopologyError> {
+        let mut config = crate::runtime::checkpoint::CheckpointConfig::new(dir);
+        if let Some(secs) = self.interval_secs {
+            if !(secs.is_finite() && secs > 0.0) {
+                return Err(TopologyError::topology(format!(
+                    "[checkpoint] interval_secs must be a positive number of seconds, not {secs}"
+                )));
+            }
+            config.every = Some(std::time::Duration::from_secs_f64(secs));
+        }
+        if let Some(epochs) = self.interval_epochs {
+            if epochs == 0 {
+                return Err(TopologyError::topology(
+                    "[checkpoint] interval_epochs must be at least 1",
+                ));
+            }
+            config.every_epochs = Some(epochs);
+        }
+        if let Some(keep) = self.keep {
+            if keep < 2 {
+                return Err(TopologyError::topology(format!(
+                    "[checkpoint] keep must be at least 2 (a checkpoint is replaced only once the next is complete), not {keep}"
+                )));
+            }
+            config.keep = keep;
+        }
+        Ok(config)
+    }
 }
 
 #[derive(Deserialize)]
@@ -166,6 +227,7 @@ impl TopologyDecl {
             description: file.topology.description,
             workers: file.topology.workers,
             dead_letter: file.topology.dead_letter,
+            checkpoint: file.checkpoint,
             components,
             text: text.to_owned(),
         })

@@ -99,13 +99,14 @@ impl Bolt<Num> for Tally {
         }))
     }
 
-    fn restore(&mut self, state: Restored) {
+    fn restore(&mut self, state: Restored) -> Result<(), String> {
         for entry in state.keyed {
             let (n, c) = entry.split_at(8);
             let n = u64::from_le_bytes(n.try_into().expect("8 bytes"));
             let c = u64::from_le_bytes(c.try_into().expect("8 bytes"));
             self.seen.insert(n, c);
         }
+        Ok(())
     }
 }
 

@@ -18,16 +18,19 @@ pub mod nod_state;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use std::collections::BTreeMap;
+
 use antimony_core::metrics::{Counter, CounterMetric, Gauge, GaugeMetric, Label};
-use antimony_core::{Bolt, Context, Emitter};
+use antimony_core::{Bolt, Context, Emitter, Restored, State};
 use antimony_detect::Alert;
 use antimony_detect::stateful::{
     Beacon, KeyedDetector, NewDomains, NxdomainBurst, StatefulStats, Tunnel,
 };
+use antimony_dns::DnsEvent;
 
 pub use self::config::{DETECTORS, StatefulBoltConfig};
 use self::nod_state::NodState;
-use crate::record::Tuple;
+use crate::record::{Tuple, event_key_hash};
 
 /// How often the newly-observed-domain state is saved while running.
 const SAVE_EVERY: Duration = Duration::from_secs(60);
@@ -103,6 +106,10 @@ pub struct StatefulBolt {
     worker: usize,
     alerts: Vec<Alert>,
     series: Vec<Series>,
+    /// What the input is grouped by (for the routing hashes of checkpointed keys).
+    route_fields: Option<Vec<usize>>,
+    /// Resumed from a checkpoint: its state wins over the `state_path` file's.
+    restored: bool,
 }
 
 impl StatefulBolt {
@@ -132,6 +139,8 @@ impl StatefulBolt {
             worker: 0,
             alerts: Vec::new(),
             series: Vec::new(),
+            route_fields: None,
+            restored: false,
         }
     }
 
@@ -168,9 +177,59 @@ impl Bolt<Tuple> for StatefulBolt {
             .into_iter()
             .map(|n| Series::register(ctx, n))
             .collect();
+        self.route_fields = ctx.route_fields.clone();
+        if self.restored {
+            return;
+        }
         if let (Some(nod), Some(state)) = (self.new_domain.as_mut(), &self.state) {
             state.load(nod, ctx.worker);
         }
+    }
+
+    /// Every detector's state: each key with the hash its events are routed by.
+    fn snapshot(&mut self) -> Result<Option<State>, String> {
+        let fields = self.route_fields.clone().unwrap_or_default();
+        let mut global: Vec<(&'static str, Vec<u8>)> = Vec::new();
+        let mut keyed = Vec::new();
+        let mut event = DnsEvent::default();
+        for detector in self.detectors() {
+            let name = detector.name();
+            let saved = detector.save();
+            global.push((name, saved.global));
+            for key in saved.keys {
+                event.client = key.client;
+                if event.set_qname(&key.domain).is_err() {
+                    event.qname = key.domain.to_string();
+                }
+                let entry = bincode::serialize(&(name, key.entry)).map_err(|e| e.to_string())?;
+                keyed.push((event_key_hash(&event, &fields), entry));
+            }
+        }
+        let global = bincode::serialize(&global).map_err(|e| e.to_string())?;
+        Ok(Some(State { global, keyed }))
+    }
+
+    fn restore(&mut self, state: Restored) -> Result<(), String> {
+        let bad = |e: bincode::Error| format!("its checkpoint state does not decode: {e}");
+        let mut globals: BTreeMap<String, Vec<Vec<u8>>> = BTreeMap::new();
+        for global in &state.global {
+            let parts: Vec<(String, Vec<u8>)> = bincode::deserialize(global).map_err(bad)?;
+            for (name, bytes) in parts {
+                globals.entry(name).or_default().push(bytes);
+            }
+        }
+        let mut entries: BTreeMap<String, Vec<Vec<u8>>> = BTreeMap::new();
+        for entry in state.keyed {
+            let (name, bytes): (String, Vec<u8>) = bincode::deserialize(&entry).map_err(bad)?;
+            entries.entry(name).or_default().push(bytes);
+        }
+        for detector in self.detectors() {
+            let name = detector.name();
+            let global = globals.remove(name).unwrap_or_default();
+            detector.load(&global, entries.remove(name).unwrap_or_default())?;
+        }
+        self.restored = true;
+        Ok(())
     }
 
     fn process(&mut self, record: &mut Tuple, _out: &mut Emitter<'_, Tuple>) {

@@ -82,6 +82,79 @@ pub trait KeyedDetector: Send {
     fn end_epoch(&mut self, out: &mut Vec<Alert>) -> usize;
     /// Counters so far.
     fn stats(&self) -> StatefulStats;
+    /// The detector's state for a checkpoint, taken between two epochs (nothing pending).
+    fn save(&self) -> Saved;
+    /// Puts back what [`KeyedDetector::save`] gave: every old instance's global part, and
+    /// the entries of the keys this instance now owns.
+    fn load(&mut self, globals: &[Vec<u8>], entries: Vec<Vec<u8>>) -> Result<(), String>;
+}
+
+/// A keyed detector's state in a checkpoint.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Saved {
+    /// What is not per key (the newest event time seen).
+    pub global: Vec<u8>,
+    /// Each key's state, with the fields that route its events: the caller turns them
+    /// into the routing hash of the bolt's input grouping.
+    pub keys: Vec<SavedKey>,
+}
+
+/// One key's state in a checkpoint.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SavedKey {
+    /// The client of the key's events (for a key per client).
+    pub client: Option<IpAddr>,
+    /// Their domain key ([`DnsEvent::domain_key`]).
+    pub domain: Box<str>,
+    /// The key and its state, in this crate's encoding.
+    pub entry: Vec<u8>,
+}
+
+/// Encodes a key's state (bincode: compact, and the types are this crate's own).
+pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    bincode::serialize(value).unwrap_or_default()
+}
+
+/// Decodes what [`encode`] wrote.
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    bincode::deserialize(bytes).map_err(|e| format!("a checkpoint entry does not decode: {e}"))
+}
+
+/// Every key of `keys` with its routing fields, for [`Saved::keys`].
+pub(crate) fn save_keys<V: Serialize>(
+    keys: &ahash::AHashMap<u64, V>,
+    route: impl Fn(&V) -> (Option<IpAddr>, &str),
+) -> Vec<SavedKey> {
+    keys.iter()
+        .map(|(key, value)| {
+            let (client, domain) = route(value);
+            SavedKey {
+                client,
+                domain: domain.into(),
+                entry: encode(&(key, value)),
+            }
+        })
+        .collect()
+}
+
+/// Puts back keys [`save_keys`] saved.
+pub(crate) fn load_keys<V: serde::de::DeserializeOwned>(
+    keys: &mut ahash::AHashMap<u64, V>,
+    entries: Vec<Vec<u8>>,
+) -> Result<(), String> {
+    for entry in entries {
+        let (key, value): (u64, V) = decode(&entry)?;
+        keys.insert(key, value);
+    }
+    Ok(())
+}
+
+/// The newest event time over old instances' global parts (each an encoded `i64`).
+pub(crate) fn newest_of(globals: &[Vec<u8>], now: i64) -> Result<i64, String> {
+    globals
+        .iter()
+        .map(|g| decode::<i64>(g))
+        .try_fold(now, |newest, g| g.map(|g| newest.max(g)))
 }
 
 macro_rules! keyed_detector {
@@ -102,6 +175,12 @@ macro_rules! keyed_detector {
             }
             fn stats(&self) -> StatefulStats {
                 <$type>::stats(self)
+            }
+            fn save(&self) -> Saved {
+                <$type>::save(self)
+            }
+            fn load(&mut self, globals: &[Vec<u8>], entries: Vec<Vec<u8>>) -> Result<(), String> {
+                <$type>::load(self, globals, entries)
             }
         }
     };
@@ -135,7 +214,7 @@ pub struct StatefulStats {
 /// which dominates when keys are many and epochs small. Sweeping once event time has moved
 /// a sixteenth of the window since the last sweep makes it O(keys) per slice of event time.
 /// Late sweeps change no decision: a swept key's events are all outside the window.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 pub(crate) struct Sweep {
     next: i64,
 }

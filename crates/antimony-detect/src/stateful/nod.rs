@@ -36,7 +36,7 @@ use antimony_dns::{DnsEvent, KeyField};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use super::{StatefulStats, alert, micros};
+use super::{Saved, SavedKey, StatefulStats, alert, decode, encode, micros};
 use crate::alert::{Alert, Severity};
 use crate::detectors::ev;
 
@@ -370,5 +370,43 @@ mod tests {
             Err(SnapshotError::Truncated(_))
         ));
         assert_eq!(again.entries().len(), 3);
+    }
+}
+
+impl NewDomains {
+    /// Its state for a checkpoint: when the warm-up started, and each domain's first and
+    /// last sighting.
+    pub(crate) fn save(&self) -> Saved {
+        Saved {
+            global: encode(&self.start),
+            keys: self
+                .seen
+                .iter()
+                .map(|(domain, seen)| SavedKey {
+                    client: None,
+                    domain: domain.clone(),
+                    entry: encode(&(domain, seen)),
+                })
+                .collect(),
+        }
+    }
+
+    /// Puts back a checkpoint's state: the earliest warm-up start of the old instances,
+    /// and the domains this instance now owns.
+    pub(crate) fn load(
+        &mut self,
+        globals: &[Vec<u8>],
+        entries: Vec<Vec<u8>>,
+    ) -> Result<(), String> {
+        for global in globals {
+            if let Some(start) = decode::<Option<i64>>(global)? {
+                self.start = Some(self.start.map_or(start, |s| s.min(start)));
+            }
+        }
+        for entry in entries {
+            let (domain, seen): (Box<str>, (i64, i64)) = decode(&entry)?;
+            self.seen.insert(domain, seen);
+        }
+        Ok(())
     }
 }

@@ -25,7 +25,9 @@ use ahash::AHashMap;
 use antimony_dns::{DnsEvent, KeyField};
 use serde::{Deserialize, Serialize};
 
-use super::{StatefulStats, Sweep, alert, key_hash, micros};
+use super::{
+    Saved, StatefulStats, Sweep, alert, encode, key_hash, load_keys, micros, newest_of, save_keys,
+};
 use crate::alert::{Alert, Severity};
 use crate::detectors::ev;
 
@@ -79,7 +81,7 @@ struct Obs {
     qname: Box<str>,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 struct Client {
     client: Option<IpAddr>,
     /// (ts, name hash, nx) per answer in the window, oldest first.
@@ -294,5 +296,25 @@ mod tests {
         );
         // Query-log events (no response code) are not this detector's.
         assert_eq!(d.key(&DnsEvent::default()), None);
+    }
+}
+
+impl NxdomainBurst {
+    /// Its state for a checkpoint: the newest event time, and each client.
+    pub(crate) fn save(&self) -> Saved {
+        Saved {
+            global: encode(&self.newest),
+            keys: save_keys(&self.keys, |c| (c.client, "")),
+        }
+    }
+
+    /// Puts back a checkpoint's state.
+    pub(crate) fn load(
+        &mut self,
+        globals: &[Vec<u8>],
+        entries: Vec<Vec<u8>>,
+    ) -> Result<(), String> {
+        self.newest = newest_of(globals, self.newest)?;
+        load_keys(&mut self.keys, entries)
     }
 }

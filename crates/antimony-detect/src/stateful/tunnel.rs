@@ -30,7 +30,10 @@ use ahash::AHashMap;
 use antimony_dns::{DnsEvent, KeyField};
 use serde::{Deserialize, Serialize};
 
-use super::{StatefulStats, Sweep, alert, entropy, key_hash, micros};
+use super::{
+    Saved, StatefulStats, Sweep, alert, encode, entropy, key_hash, load_keys, micros, newest_of,
+    save_keys,
+};
 use crate::alert::{Alert, Severity};
 use crate::detectors::ev;
 
@@ -109,7 +112,7 @@ struct Obs {
     domain_len: u16,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 struct Key {
     client: Option<IpAddr>,
     domain: Box<str>,
@@ -407,5 +410,25 @@ mod tests {
         let backward: Vec<usize> = (0..60).rev().collect();
         assert_eq!(run(&forward), run(&backward));
         assert_eq!(run(&forward).len(), 1);
+    }
+}
+
+impl Tunnel {
+    /// Its state for a checkpoint: the newest event time, and each key.
+    pub(crate) fn save(&self) -> Saved {
+        Saved {
+            global: encode(&self.newest),
+            keys: save_keys(&self.keys, |k| (k.client, &k.domain)),
+        }
+    }
+
+    /// Puts back a checkpoint's state.
+    pub(crate) fn load(
+        &mut self,
+        globals: &[Vec<u8>],
+        entries: Vec<Vec<u8>>,
+    ) -> Result<(), String> {
+        self.newest = newest_of(globals, self.newest)?;
+        load_keys(&mut self.keys, entries)
     }
 }

@@ -337,6 +337,7 @@ fn build<'s, R: Record>(
             base_dir: shared.config.base_dir.clone(),
             metrics: shared.config.metrics.clone(),
             feed: shared.config.feed.clone(),
+            route_fields: route_fields(components, component),
         };
         let checkpointing = Checkpointing {
             deposits: Rc::clone(deposits),
@@ -386,6 +387,23 @@ fn build<'s, R: Record>(
     }
     let dead_letters = scope.concatenate(dead_letters).exchange(|_| 0);
     dead_letter_sink(dead_letters, shared).probe_with(probe);
+}
+
+/// The field indices of a bolt's first fields-grouped input (see `Context::route_fields`).
+fn route_fields<R: Record>(
+    components: &[crate::topology::Component<R>],
+    component: &crate::topology::Component<R>,
+) -> Option<Vec<usize>> {
+    let Node::Bolt(_, inputs) = &component.node else {
+        return None;
+    };
+    inputs.iter().find_map(|input| {
+        let Grouping::Fields(fields) = &input.grouping else {
+            return None;
+        };
+        let upstream = components.iter().find(|c| c.name == input.from)?.output()?;
+        Some(field_indices(&upstream, fields))
+    })
 }
 
 /// Applies a grouping: which worker's instance of the consuming bolt gets each record.

@@ -187,14 +187,16 @@ impl<R: Record + JsonLine> Bolt<R> for JsonLinesSink {
         }
     }
 
-    fn restore(&mut self, state: Restored) {
+    fn restore(&mut self, state: Restored) -> Result<(), String> {
         // One instance writes the file: the longest length any old instance committed.
-        self.resume_at = state
+        let lengths = state
             .global
             .iter()
-            .filter_map(|g| <[u8; 8]>::try_from(g.as_slice()).ok())
-            .map(u64::from_le_bytes)
-            .max();
+            .map(|g| <[u8; 8]>::try_from(g.as_slice()).map(u64::from_le_bytes))
+            .collect::<Result<Vec<u64>, _>>()
+            .map_err(|_| "the committed length does not decode".to_owned())?;
+        self.resume_at = lengths.into_iter().max();
+        Ok(())
     }
 
     fn process(&mut self, record: &mut R, _out: &mut Emitter<'_, R>) {
