@@ -272,6 +272,26 @@ impl Beacon {
     }
 }
 
+impl Beacon {
+    /// Its state for a checkpoint: the newest event time, and each key.
+    pub(crate) fn save(&self) -> Saved {
+        Saved {
+            global: encode(&self.newest),
+            keys: save_keys(&self.keys, |k| (k.client, &k.domain)),
+        }
+    }
+
+    /// Puts back a checkpoint's state.
+    pub(crate) fn load(
+        &mut self,
+        globals: &[Vec<u8>],
+        entries: Vec<Vec<u8>>,
+    ) -> Result<(), String> {
+        self.newest = newest_of(globals, self.newest)?;
+        load_keys(&mut self.keys, entries)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,25 +342,5 @@ mod tests {
         let times: Vec<i64> = (0..10).map(|i| i * 30_000_000).collect();
         let (m, d, s) = regularity(&times).expect("enough");
         assert_eq!((m, d, s), (30.0, 0.0, 0.0));
-    }
-}
-
-impl Beacon {
-    /// Its state for a checkpoint: the newest event time, and each key.
-    pub(crate) fn save(&self) -> Saved {
-        Saved {
-            global: encode(&self.newest),
-            keys: save_keys(&self.keys, |k| (k.client, &k.domain)),
-        }
-    }
-
-    /// Puts back a checkpoint's state.
-    pub(crate) fn load(
-        &mut self,
-        globals: &[Vec<u8>],
-        entries: Vec<Vec<u8>>,
-    ) -> Result<(), String> {
-        self.newest = newest_of(globals, self.newest)?;
-        load_keys(&mut self.keys, entries)
     }
 }

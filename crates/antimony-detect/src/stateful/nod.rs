@@ -325,6 +325,44 @@ fn rfc3339(ts: i64) -> Vec<u8> {
     s.into_bytes()
 }
 
+impl NewDomains {
+    /// Its state for a checkpoint: when the warm-up started, and each domain's first and
+    /// last sighting.
+    pub(crate) fn save(&self) -> Saved {
+        Saved {
+            global: encode(&self.start),
+            keys: self
+                .seen
+                .iter()
+                .map(|(domain, seen)| SavedKey {
+                    client: None,
+                    domain: domain.clone(),
+                    entry: encode(&(domain, seen)),
+                })
+                .collect(),
+        }
+    }
+
+    /// Puts back a checkpoint's state: the earliest warm-up start of the old instances,
+    /// and the domains this instance now owns.
+    pub(crate) fn load(
+        &mut self,
+        globals: &[Vec<u8>],
+        entries: Vec<Vec<u8>>,
+    ) -> Result<(), String> {
+        for global in globals {
+            if let Some(start) = decode::<Option<i64>>(global)? {
+                self.start = Some(self.start.map_or(start, |s| s.min(start)));
+            }
+        }
+        for entry in entries {
+            let (domain, seen): (Box<str>, (i64, i64)) = decode(&entry)?;
+            self.seen.insert(domain, seen);
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -370,43 +408,5 @@ mod tests {
             Err(SnapshotError::Truncated(_))
         ));
         assert_eq!(again.entries().len(), 3);
-    }
-}
-
-impl NewDomains {
-    /// Its state for a checkpoint: when the warm-up started, and each domain's first and
-    /// last sighting.
-    pub(crate) fn save(&self) -> Saved {
-        Saved {
-            global: encode(&self.start),
-            keys: self
-                .seen
-                .iter()
-                .map(|(domain, seen)| SavedKey {
-                    client: None,
-                    domain: domain.clone(),
-                    entry: encode(&(domain, seen)),
-                })
-                .collect(),
-        }
-    }
-
-    /// Puts back a checkpoint's state: the earliest warm-up start of the old instances,
-    /// and the domains this instance now owns.
-    pub(crate) fn load(
-        &mut self,
-        globals: &[Vec<u8>],
-        entries: Vec<Vec<u8>>,
-    ) -> Result<(), String> {
-        for global in globals {
-            if let Some(start) = decode::<Option<i64>>(global)? {
-                self.start = Some(self.start.map_or(start, |s| s.min(start)));
-            }
-        }
-        for entry in entries {
-            let (domain, seen): (Box<str>, (i64, i64)) = decode(&entry)?;
-            self.seen.insert(domain, seen);
-        }
-        Ok(())
     }
 }

@@ -260,6 +260,26 @@ impl NxdomainBurst {
     }
 }
 
+impl NxdomainBurst {
+    /// Its state for a checkpoint: the newest event time, and each client.
+    pub(crate) fn save(&self) -> Saved {
+        Saved {
+            global: encode(&self.newest),
+            keys: save_keys(&self.keys, |c| (c.client, "")),
+        }
+    }
+
+    /// Puts back a checkpoint's state.
+    pub(crate) fn load(
+        &mut self,
+        globals: &[Vec<u8>],
+        entries: Vec<Vec<u8>>,
+    ) -> Result<(), String> {
+        self.newest = newest_of(globals, self.newest)?;
+        load_keys(&mut self.keys, entries)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,25 +316,5 @@ mod tests {
         );
         // Query-log events (no response code) are not this detector's.
         assert_eq!(d.key(&DnsEvent::default()), None);
-    }
-}
-
-impl NxdomainBurst {
-    /// Its state for a checkpoint: the newest event time, and each client.
-    pub(crate) fn save(&self) -> Saved {
-        Saved {
-            global: encode(&self.newest),
-            keys: save_keys(&self.keys, |c| (c.client, "")),
-        }
-    }
-
-    /// Puts back a checkpoint's state.
-    pub(crate) fn load(
-        &mut self,
-        globals: &[Vec<u8>],
-        entries: Vec<Vec<u8>>,
-    ) -> Result<(), String> {
-        self.newest = newest_of(globals, self.newest)?;
-        load_keys(&mut self.keys, entries)
     }
 }

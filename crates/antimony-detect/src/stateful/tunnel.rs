@@ -341,6 +341,26 @@ impl Tunnel {
     }
 }
 
+impl Tunnel {
+    /// Its state for a checkpoint: the newest event time, and each key.
+    pub(crate) fn save(&self) -> Saved {
+        Saved {
+            global: encode(&self.newest),
+            keys: save_keys(&self.keys, |k| (k.client, &k.domain)),
+        }
+    }
+
+    /// Puts back a checkpoint's state.
+    pub(crate) fn load(
+        &mut self,
+        globals: &[Vec<u8>],
+        entries: Vec<Vec<u8>>,
+    ) -> Result<(), String> {
+        self.newest = newest_of(globals, self.newest)?;
+        load_keys(&mut self.keys, entries)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -410,25 +430,5 @@ mod tests {
         let backward: Vec<usize> = (0..60).rev().collect();
         assert_eq!(run(&forward), run(&backward));
         assert_eq!(run(&forward).len(), 1);
-    }
-}
-
-impl Tunnel {
-    /// Its state for a checkpoint: the newest event time, and each key.
-    pub(crate) fn save(&self) -> Saved {
-        Saved {
-            global: encode(&self.newest),
-            keys: save_keys(&self.keys, |k| (k.client, &k.domain)),
-        }
-    }
-
-    /// Puts back a checkpoint's state.
-    pub(crate) fn load(
-        &mut self,
-        globals: &[Vec<u8>],
-        entries: Vec<Vec<u8>>,
-    ) -> Result<(), String> {
-        self.newest = newest_of(globals, self.newest)?;
-        load_keys(&mut self.keys, entries)
     }
 }
