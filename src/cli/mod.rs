@@ -154,6 +154,25 @@ enum Command {
     /// List the component types a topology file can use.
     #[command(after_help = "Example:\n  antimony components")]
     Components,
+
+    /// Show what the newest complete checkpoint in a directory holds.
+    ///
+    /// Its boundary and number of workers, each spout's position, and for each stateful bolt
+    /// how many keyed entries it keeps with a digest of them: two runs that reached the
+    /// same state show the same digest, whatever their number of workers.
+    #[command(
+        after_help = "Examples:\n  antimony checkpoint /var/lib/antimony/checkpoints\n  antimony checkpoint ck --json | jq '.components[].keyed_entries'"
+    )]
+    Checkpoint(CheckpointArgs),
+}
+
+#[derive(Debug, Args)]
+struct CheckpointArgs {
+    /// The checkpoint directory (`--checkpoint-dir` of the run).
+    dir: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -330,6 +349,36 @@ pub fn main(cli: Cli) -> anyhow::Result<()> {
             println!("bolts:");
             for (name, description) in registry.bolt_types() {
                 println!("  {name:<14} {description}");
+            }
+            Ok(())
+        }
+        Command::Checkpoint(args) => {
+            let summary = antimony_engine::runtime::checkpoint::summary(&args.dir)?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&summary)?);
+                return Ok(());
+            }
+            println!(
+                "{}: checkpoint at epoch {} of topology {:?}, {} workers",
+                args.dir.display(),
+                summary.boundary,
+                summary.topology,
+                summary.workers
+            );
+            for (name, c) in &summary.components {
+                for position in &c.positions {
+                    println!("  {name:<14} position {position}");
+                }
+                if c.finished > 0 {
+                    println!("  {name:<14} finished ({} instances)", c.finished);
+                }
+                if c.keyed_entries > 0 {
+                    println!(
+                        "  {name:<14} {} keyed entries, digest {}",
+                        c.keyed_entries,
+                        &c.keyed_digest[..16]
+                    );
+                }
             }
             Ok(())
         }

@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// The format of the files, written in each: a change refuses old files loudly.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 /// The name of the file that says a boundary is complete.
 const COMPLETE: &str = "COMPLETE";
 
@@ -77,6 +77,7 @@ pub struct Piece {
     /// The component.
     pub component: String,
     /// A spout's position (`None`: it cannot resume).
+    #[serde(with = "serde_bytes")]
     pub position: Option<Vec<u8>>,
     /// A spout that is over (finished or stopped): nothing more to read.
     pub finished: bool,
@@ -405,6 +406,96 @@ pub fn prune(dir: &Path, committed: &[u64], keep: usize, worker: usize) {
     }
 }
 
+/// What a checkpoint holds, per component, for a person or a test: spout positions, and
+/// for each bolt how many keyed entries it keeps with a digest of them that does not depend
+/// on the number of workers (two runs that reached the same state have the same digest).
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    /// The topology's name.
+    pub topology: String,
+    /// The boundary (the epoch) of the checkpoint.
+    pub boundary: u64,
+    /// Workers of the run that took it.
+    pub workers: usize,
+    /// Every component with something in it, by name.
+    pub components: BTreeMap<String, ComponentSummary>,
+}
+
+/// One component's part of a [`Summary`].
+#[derive(Debug, Default, Serialize)]
+pub struct ComponentSummary {
+    /// Spout positions, one per instance that has one, as text when they are UTF-8 (the
+    /// file spout's are JSON), else hexadecimal.
+    pub positions: Vec<String>,
+    /// Instances of a spout that were over.
+    pub finished: usize,
+    /// Instances with global state.
+    pub global_states: usize,
+    /// Keyed entries, over every instance.
+    pub keyed_entries: usize,
+    /// SHA-256 of the keyed entries sorted by (routing hash, bytes): equal state, equal digest.
+    pub keyed_digest: String,
+}
+
+/// Summarises the newest complete checkpoint in `dir`, or says why there is none.
+pub fn summary(dir: &Path) -> Result<Summary, CheckpointError> {
+    let unusable = |why: &str| CheckpointError::Unusable {
+        path: dir.to_path_buf(),
+        why: why.to_owned(),
+    };
+    let (boundary, complete) = boundaries(dir)
+        .into_iter()
+        .find_map(|b| Some((b, read_complete(dir, b)?)))
+        .ok_or_else(|| unusable("no complete checkpoint in it"))?;
+    let mut components: BTreeMap<String, ComponentSummary> = BTreeMap::new();
+    let mut keyed: BTreeMap<String, Vec<(u64, Vec<u8>)>> = BTreeMap::new();
+    for worker in 0..complete.workers {
+        let file = read_worker(dir, boundary, worker).map_err(|why| CheckpointError::Unusable {
+            path: worker_path(dir, boundary, worker),
+            why,
+        })?;
+        for piece in file.pieces {
+            let entry = components.entry(piece.component.clone()).or_default();
+            if let Some(position) = piece.position {
+                entry.positions.push(match String::from_utf8(position) {
+                    Ok(text) => text,
+                    Err(bytes) => hex(bytes.as_bytes()),
+                });
+            }
+            entry.finished += usize::from(piece.finished);
+            if let Some(state) = piece.state {
+                entry.global_states += usize::from(!state.global.is_empty());
+                keyed
+                    .entry(piece.component)
+                    .or_default()
+                    .extend(state.keyed);
+            }
+        }
+    }
+    for (component, mut entries) in keyed {
+        entries.sort_unstable();
+        let mut digest = Sha256::new();
+        for (hash, bytes) in &entries {
+            digest.update(hash.to_le_bytes());
+            digest.update((bytes.len() as u64).to_le_bytes());
+            digest.update(bytes);
+        }
+        let entry = components.entry(component).or_default();
+        entry.keyed_entries = entries.len();
+        entry.keyed_digest = hex(&digest.finalize());
+    }
+    Ok(Summary {
+        topology: complete.topology,
+        boundary,
+        workers: complete.workers,
+        components,
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -482,6 +573,49 @@ mod tests {
             .expect_err("some have none")
             .to_string();
         assert!(error.contains("workers 1"), "{error}");
+    }
+
+    #[test]
+    fn a_summary_digests_keyed_state_whatever_the_number_of_workers() {
+        let two = tempfile::tempdir().expect("tempdir");
+        for w in 0..2u64 {
+            let keyed = vec![(w, vec![w as u8]), (w + 2, vec![w as u8 + 2])];
+            write_worker(
+                two.path(),
+                "t",
+                64,
+                w as usize,
+                2,
+                vec![piece("count", keyed)],
+            )
+            .expect("written");
+        }
+        assert!(summary(two.path()).is_err(), "not complete yet");
+        write_complete(two.path(), "t", 64, 2).expect("written");
+        let one = tempfile::tempdir().expect("tempdir");
+        let keyed = (0..4u64).rev().map(|k| (k, vec![k as u8])).collect();
+        write_worker(one.path(), "t", 128, 0, 1, vec![piece("count", keyed)]).expect("written");
+        write_complete(one.path(), "t", 128, 1).expect("written");
+
+        let (on_two, on_one) = (
+            summary(two.path()).expect("two"),
+            summary(one.path()).expect("one"),
+        );
+        assert_eq!(on_two.components["count"].keyed_entries, 4);
+        assert_eq!(
+            on_two.components["count"].keyed_digest,
+            on_one.components["count"].keyed_digest
+        );
+
+        let other = tempfile::tempdir().expect("tempdir");
+        let keyed = vec![(0, vec![0]), (1, vec![1]), (2, vec![2]), (3, vec![9])];
+        write_worker(other.path(), "t", 64, 0, 1, vec![piece("count", keyed)]).expect("written");
+        write_complete(other.path(), "t", 64, 1).expect("written");
+        let differs = summary(other.path()).expect("other");
+        assert_ne!(
+            differs.components["count"].keyed_digest,
+            on_one.components["count"].keyed_digest
+        );
     }
 
     #[test]

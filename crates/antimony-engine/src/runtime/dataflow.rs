@@ -461,13 +461,16 @@ impl Deposits {
     }
 }
 
-/// A spout instance's side of checkpoints: the next boundary, when it last crossed one,
-/// and its positions at boundaries not yet committed.
+/// A spout instance's side of checkpoints: the next boundary, when its last one was
+/// committed, and its positions at boundaries not yet committed.
 struct SpoutCheckpoint {
     config: CheckpointConfig,
     deposits: Rc<RefCell<Deposits>>,
     next: u64,
-    last_crossing: Instant,
+    /// When the last boundary it crossed was committed (or the run started): the interval
+    /// counts from there, so a checkpoint that takes longer than the interval delays the
+    /// next rather than making every batch a boundary.
+    last_commit: Instant,
     positions: BTreeMap<u64, Option<Vec<u8>>>,
     /// The boundary it ended at, held until committed.
     closing: Option<u64>,
@@ -491,17 +494,31 @@ impl SpoutCheckpoint {
             self.positions.insert(self.next, position.clone());
             self.next += self.config.spacing();
         }
-        self.last_crossing = Instant::now();
+    }
+
+    /// Whether the time interval calls for a boundary now: every boundary it crossed is
+    /// committed, and the interval has passed since.
+    fn due(&self) -> bool {
+        self.positions.is_empty()
+            && self
+                .config
+                .every
+                .is_some_and(|every| self.last_commit.elapsed() >= every)
     }
 
     /// Tells the spout which committed position it may acknowledge.
     fn acknowledge<R: Record>(&mut self, committed: u64, spout: &mut dyn Spout<R>) {
         let mut newest = None;
+        let mut any = false;
         while let Some(entry) = self.positions.first_entry() {
             if *entry.key() > committed {
                 break;
             }
             newest = entry.remove();
+            any = true;
+        }
+        if any && self.positions.is_empty() {
+            self.last_commit = Instant::now();
         }
         if let Some(position) = newest {
             let _ = contain(|| spout.committed(&position));
@@ -581,7 +598,7 @@ fn spout<'s, R: Record>(
             next: config.next_boundary(start),
             config,
             deposits: Rc::clone(&checkpointing.deposits),
-            last_crossing: Instant::now(),
+            last_commit: Instant::now(),
             positions: BTreeMap::new(),
             closing: None,
         });
@@ -624,10 +641,7 @@ fn spout<'s, R: Record>(
             let mut polls = 0;
             let mut waiting = false;
             if let Some(checkpoint) = checkpoint.as_mut()
-                && checkpoint
-                    .config
-                    .every
-                    .is_some_and(|every| checkpoint.last_crossing.elapsed() >= every)
+                && checkpoint.due()
                 && !finished
             {
                 // Time for a checkpoint: this spout's next epoch is the next boundary.
