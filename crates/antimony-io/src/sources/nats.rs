@@ -11,11 +11,14 @@
 //! The spout's position is the stream sequence of the last message it emitted. The engine
 //! notes it at each checkpoint boundary and hands it back to [`Spout::committed`] once the
 //! checkpoint is complete on every worker: only then is the consumer acknowledged, up to
-//! that sequence. After a crash, JetStream delivers again everything not acknowledged;
-//! [`Spout::seek`] tells the spout the position of the checkpoint the run resumed from, and
-//! every message at or before it is skipped (and acknowledged). So every message is read
-//! into the dataflow once by the state the run resumes from: the records are counted
-//! exactly once, and sinks that commit with the checkpoint (the JSON-lines sink, the
+//! that sequence. After a crash, [`Spout::seek`] gives the spout the position of the
+//! checkpoint the run resumed from, and the spout sets its durable consumer to deliver
+//! from just after it (see `durable_consumer` for why it recreates it): everything the
+//! dead run read after its last committed checkpoint comes again, at once, and nothing
+//! before it. A message delivered again at or before the last emitted sequence (past
+//! `ack_wait`, or an acknowledgement lost) is skipped and counted. So every message enters
+//! the dataflow once on top of the state the run resumed from: records are counted exactly
+//! once, and sinks that commit with the checkpoint (the JSON-lines sink, the
 //! `alert_nats` sink) write their effects once.
 //!
 //! The consumer uses `AckPolicy::All`: acknowledging sequence N acknowledges every message
@@ -46,6 +49,7 @@ use std::time::{Duration, Instant};
 use antimony_core::metrics::{Counter, CounterMetric, Gauge, GaugeMetric};
 use antimony_core::{Context, Emitter, Record, Spout, SpoutError, SpoutStatus};
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
+use async_nats::jetstream::context::ConsumerInfoErrorKind;
 use async_nats::jetstream::message::Acker;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -101,8 +105,9 @@ pub struct NatsConfig {
     /// Only the stream's messages on this subject (wildcards allowed); default all.
     #[serde(default)]
     pub subject: Option<String>,
-    /// The durable consumer's name: created with the options below if it does not exist,
-    /// otherwise taken as it is (it must acknowledge with `AckPolicy::All`).
+    /// The durable consumer's name. The spout owns it: at each start it is set anew, with
+    /// the options below, to deliver from just after the checkpoint's position (or after
+    /// what it had acknowledged, on a fresh start). One spout per consumer.
     pub durable: String,
     /// Messages asked for per pull request (default 256); also the spout's buffer.
     #[serde(default = "default_batch")]
@@ -288,6 +293,8 @@ pub struct NatsSpout<R> {
     next_line: u64,
     /// The engine asked for a position: checkpoints are on.
     checkpointing: bool,
+    /// Sought to a checkpoint's position before opening.
+    resumed: bool,
     /// Messages emitted since the last acknowledgement sent.
     unacked: u64,
     stall_warned: bool,
@@ -326,6 +333,7 @@ impl<R: Record> NatsSpout<R> {
             pending: BTreeMap::new(),
             next_line: 1,
             checkpointing: false,
+            resumed: false,
             unacked: 0,
             stall_warned: false,
             last_message: Instant::now(),
@@ -400,13 +408,17 @@ impl<R: Record + From<TextChunk>> Spout<R> for NatsSpout<R> {
         let url = redact(&config.url);
         let runtime = crate::runtime::handle();
         let name = format!("antimony {}", ctx.component);
-        let (client, consumer) = runtime.block_on(async {
+        let resume_after = self.resumed.then_some(self.last);
+        let (client, (consumer, start_after)) = runtime.block_on(async {
             let client = connect(&config.url, &name, reconnects)
                 .await
                 .map_err(|e| SpoutError::caused_by(format!("cannot connect to {url}"), e))?;
-            let consumer = durable_consumer(&client, &config).await?;
-            Ok::<_, SpoutError>((client, consumer))
+            let placed = durable_consumer(&client, &config, resume_after).await?;
+            Ok::<_, SpoutError>((client, placed))
         })?;
+        // Nothing at or before it will come again; anything that does is skipped.
+        self.last = self.last.max(start_after);
+        self.committed = self.committed.max(start_after);
         if config.ack == AckMode::Emit {
             tracing::warn!(
                 component = %ctx.component,
@@ -594,6 +606,7 @@ impl<R: Record + From<TextChunk>> Spout<R> for NatsSpout<R> {
         self.committed = position.sequence;
         self.next_line = position.line.max(1);
         self.checkpointing = true;
+        self.resumed = true;
         Ok(())
     }
 
@@ -616,14 +629,23 @@ impl<R: Record + From<TextChunk>> Spout<R> for NatsSpout<R> {
     }
 }
 
-/// Finds the durable consumer, creating it if it does not exist; refuses one that would
-/// break the acknowledgement scheme.
+/// Sets the durable consumer to deliver from just after `resume_after` (the checkpoint's
+/// position), or, on a fresh start, just after what it had acknowledged; returns it and
+/// the sequence it starts after.
+///
+/// Why recreate it rather than take it as it is: messages delivered to a run that died
+/// stay pending on the server until their `ack_wait` runs out, and the consumer meanwhile
+/// goes on with later ones. A resumed run would then read past a gap and find the gap's
+/// messages only minutes later (after a run told to finish when idle has ended). Placing
+/// the consumer at the checkpoint's position delivers the gap first, at once. The spout
+/// therefore owns its durable consumer: one spout instance per `durable`.
 async fn durable_consumer(
     client: &async_nats::Client,
     config: &NatsConfig,
-) -> Result<async_nats::jetstream::consumer::PullConsumer, SpoutError> {
+    resume_after: Option<u64>,
+) -> Result<(async_nats::jetstream::consumer::PullConsumer, u64), SpoutError> {
     let jetstream = async_nats::jetstream::new(client.clone());
-    let stream = jetstream.get_stream(&config.stream).await.map_err(|e| {
+    let mut stream = jetstream.get_stream(&config.stream).await.map_err(|e| {
         SpoutError::caused_by(
             format!(
                 "cannot read JetStream stream `{}` (does it exist? `nats stream add`)",
@@ -632,9 +654,51 @@ async fn durable_consumer(
             e,
         )
     })?;
-    let wanted = pull::Config {
+    let cannot = |what: &str, e: &dyn std::fmt::Display| {
+        SpoutError::new(format!(
+            "cannot {what} consumer `{}` on stream `{}`: {e}",
+            config.durable, config.stream
+        ))
+    };
+    let existing = match stream.consumer_info(&config.durable).await {
+        Ok(info) => Some(info),
+        Err(e) if e.kind() == ConsumerInfoErrorKind::NotFound => None,
+        Err(e) => return Err(cannot("look at", &e)),
+    };
+    let start_after = match (resume_after, &existing) {
+        (Some(position), _) => position,
+        // Fresh start: what earlier runs acknowledged is done (with checkpoints, only what
+        // a committed checkpoint held was).
+        (None, Some(info)) => info.ack_floor.stream_sequence,
+        (None, None) => 0,
+    };
+    if existing.is_some() {
+        stream
+            .delete_consumer(&config.durable)
+            .await
+            .map_err(|e| cannot("reset", &e))?;
+    }
+    let first = stream
+        .info()
+        .await
+        .map(|info| info.state.first_sequence)
+        .unwrap_or(0);
+    if start_after > 0 && first > start_after + 1 {
+        tracing::warn!(
+            stream = %config.stream,
+            from = start_after + 1,
+            to = first - 1,
+            "messages after the spout's position were removed from the stream (its limits or retention) before they were read: they are lost"
+        );
+    }
+    let config = pull::Config {
         durable_name: Some(config.durable.clone()),
-        deliver_policy: DeliverPolicy::All,
+        deliver_policy: match start_after {
+            0 => DeliverPolicy::All,
+            after => DeliverPolicy::ByStartSequence {
+                start_sequence: after + 1,
+            },
+        },
         ack_policy: AckPolicy::All,
         ack_wait: Duration::from_secs(config.ack_wait_secs),
         max_ack_pending: config.max_ack_pending,
@@ -642,32 +706,10 @@ async fn durable_consumer(
         ..Default::default()
     };
     let consumer = stream
-        .get_or_create_consumer(&config.durable, wanted)
+        .create_consumer(config)
         .await
-        .map_err(|e| {
-            SpoutError::caused_by(
-                format!(
-                    "cannot create or find consumer `{}` on stream `{}`",
-                    config.durable, config.stream
-                ),
-                e,
-            )
-        })?;
-    let found = &consumer.cached_info().config;
-    if found.ack_policy != AckPolicy::All {
-        return Err(SpoutError::new(format!(
-            "consumer `{}` on stream `{}` acknowledges with {:?}, not All: the spout acknowledges up to a checkpoint's sequence in one go. Delete it or name another `durable`",
-            config.durable, config.stream, found.ack_policy
-        )));
-    }
-    let subject = config.subject.clone().unwrap_or_default();
-    if found.filter_subject != subject {
-        return Err(SpoutError::new(format!(
-            "consumer `{}` on stream `{}` filters subject `{}`, not `{subject}`: delete it or name another `durable`",
-            config.durable, config.stream, found.filter_subject
-        )));
-    }
-    Ok(consumer)
+        .map_err(|e| cannot("create", &e))?;
+    Ok((consumer, start_after))
 }
 
 /// Pulls messages as they come and hands them over; the channel's bound holds the server
