@@ -301,7 +301,11 @@ fn messages_delivered_again_in_a_run_are_skipped_and_counted() {
     let skipped = ctx.metrics.total(REDELIVERED_SKIPPED.name, &[]);
     assert_eq!(read.lines.len(), 20, "each line once");
     assert!(skipped >= 20, "redeliveries skipped: {skipped}");
+    // No checkpoint was asked for: what was emitted is acknowledged when the spout closes.
     spout.on_close();
+    let stream = block_on(js.get_stream("DNS")).expect("stream");
+    let info = block_on(stream.consumer_info("antimony")).expect("consumer");
+    assert_eq!(info.ack_floor.stream_sequence, 20);
 }
 
 #[test]

@@ -48,9 +48,9 @@ use std::time::{Duration, Instant};
 
 use antimony_core::metrics::{Counter, CounterMetric, Gauge, GaugeMetric};
 use antimony_core::{Context, Emitter, Record, Spout, SpoutError, SpoutStatus};
+use async_nats::Subject;
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
 use async_nats::jetstream::context::ConsumerInfoErrorKind;
-use async_nats::jetstream::message::Acker;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
@@ -263,9 +263,11 @@ impl NatsPosition {
 enum Delivery {
     Message {
         sequence: u64,
-        /// The message, its acknowledgement taken out.
-        message: async_nats::Message,
-        acker: Acker,
+        /// The message (boxed: the channel holds `batch` of these). Its reply subject is
+        /// taken out: publishing to it acknowledges the message, and with
+        /// `AckPolicy::All` every message before it.
+        message: Box<async_nats::Message>,
+        reply: Subject,
     },
     /// A message whose stream sequence cannot be read (not from JetStream): set aside.
     Unplaced { head: String },
@@ -285,11 +287,11 @@ pub struct NatsSpout<R> {
     task: Option<tokio::task::AbortHandle>,
     /// The last message emitted, and the handle that acknowledges up to it.
     last: u64,
-    last_acker: Option<Acker>,
+    last_reply: Option<Subject>,
     /// Up to where a committed checkpoint (or the one resumed from) holds the stream.
     committed: u64,
     /// Handles of the positions given to checkpoints not yet committed, by sequence.
-    pending: BTreeMap<u64, Acker>,
+    pending: BTreeMap<u64, Subject>,
     next_line: u64,
     /// The engine asked for a position: checkpoints are on.
     checkpointing: bool,
@@ -328,7 +330,7 @@ impl<R: Record> NatsSpout<R> {
             receiver: None,
             task: None,
             last: 0,
-            last_acker: None,
+            last_reply: None,
             committed: 0,
             pending: BTreeMap::new(),
             next_line: 1,
@@ -345,18 +347,32 @@ impl<R: Record> NatsSpout<R> {
         }
     }
 
-    /// Sends an acknowledgement of everything up to the message `acker` belongs to. Lost
-    /// acknowledgements cost only a delivery again, which the spout skips.
-    fn ack(&mut self, acker: Acker) {
-        let errors = self.errors.clone();
-        crate::runtime::handle().spawn(async move {
-            if let Err(e) = acker.ack().await {
-                errors.inc();
-                tracing::warn!(error = %e, "cannot acknowledge a JetStream message: it will be delivered again, and skipped");
-            }
-        });
+    /// Acknowledges everything up to the message `reply` belongs to.
+    fn ack(&mut self, reply: Subject) {
+        self.send_ack(reply);
         self.unacked = 0;
         self.unacked_gauge.set(0);
+    }
+
+    /// Queues an acknowledgement in the client, whose task sends it. Queued here and now
+    /// rather than from a task of its own, so that a flush afterwards (at close) sends it.
+    /// A lost one costs only a delivery again, which the spout skips.
+    fn send_ack(&self, reply: Subject) {
+        let Some(client) = self.client.as_ref() else {
+            return;
+        };
+        // Queueing waits only when the client's buffer is full (its server gone a while).
+        // (The timer is made inside the runtime: this thread is not one of its.)
+        let queued = crate::runtime::handle().block_on(async {
+            tokio::time::timeout(Duration::from_secs(1), client.publish(reply, "".into())).await
+        });
+        if !matches!(queued, Ok(Ok(()))) {
+            self.errors.inc();
+            tracing::warn!(
+                source = %self.source,
+                "cannot acknowledge a JetStream message: it will be delivered again, and skipped"
+            );
+        }
     }
 
     /// Cuts a message's payload into lines: whole lines go into `data`, lines over the
@@ -465,7 +481,7 @@ impl<R: Record + From<TextChunk>> Spout<R> for NatsSpout<R> {
                 Delivery::Message {
                     sequence,
                     message,
-                    acker,
+                    reply,
                 } => {
                     let payload = message.payload;
                     if sequence <= self.last {
@@ -474,12 +490,7 @@ impl<R: Record + From<TextChunk>> Spout<R> for NatsSpout<R> {
                         // would come back every `ack_wait`.
                         self.skipped.inc();
                         if sequence <= self.committed {
-                            let errors = self.errors.clone();
-                            crate::runtime::handle().spawn(async move {
-                                if acker.ack().await.is_err() {
-                                    errors.inc();
-                                }
-                            });
+                            self.send_ack(reply);
                         }
                         continue;
                     }
@@ -489,7 +500,7 @@ impl<R: Record + From<TextChunk>> Spout<R> for NatsSpout<R> {
                     }
                     self.take_lines(sequence, &payload, &mut data, out);
                     self.last = sequence;
-                    self.last_acker = Some(acker);
+                    self.last_reply = Some(reply);
                     self.unacked += 1;
                 }
                 Delivery::Unplaced { head } => {
@@ -519,8 +530,8 @@ impl<R: Record + From<TextChunk>> Spout<R> for NatsSpout<R> {
         self.unacked_gauge
             .set(i64::try_from(self.unacked).unwrap_or(i64::MAX));
         if self.config.ack == AckMode::Emit {
-            if let Some(acker) = self.last_acker.take() {
-                self.ack(acker);
+            if let Some(reply) = self.last_reply.take() {
+                self.ack(reply);
             }
         } else if !self.checkpointing
             && !self.stall_warned
@@ -558,9 +569,9 @@ impl<R: Record + From<TextChunk>> Spout<R> for NatsSpout<R> {
         // them, only `committed` acknowledges (a checkpoint that failed acknowledges
         // nothing, so the messages come again).
         if !self.checkpointing
-            && let Some(acker) = self.last_acker.take()
+            && let Some(reply) = self.last_reply.take()
         {
-            self.ack(acker);
+            self.ack(reply);
         }
         if let Some(client) = self.client.take() {
             // Acknowledgements are queued in the client: send them before the run ends.
@@ -578,8 +589,8 @@ impl<R: Record + From<TextChunk>> Spout<R> for NatsSpout<R> {
 
     fn position(&mut self) -> Option<Vec<u8>> {
         self.checkpointing = true;
-        if let Some(acker) = self.last_acker.take() {
-            self.pending.insert(self.last, acker);
+        if let Some(reply) = self.last_reply.take() {
+            self.pending.insert(self.last, reply);
             while self.pending.len() > MAX_PENDING_POSITIONS {
                 self.pending.pop_first();
             }
@@ -622,8 +633,8 @@ impl<R: Record + From<TextChunk>> Spout<R> for NatsSpout<R> {
             }
             newest = Some(entry.remove());
         }
-        if let Some(acker) = newest {
-            self.ack(acker);
+        if let Some(reply) = newest {
+            self.ack(reply);
             self.unacked = self.last.saturating_sub(position.sequence);
         }
     }
@@ -747,14 +758,14 @@ async fn pull(
                 }
             };
             let sequence = message.info().map(|info| info.stream_sequence);
-            let (message, acker) = message.split();
-            let delivery = match sequence {
-                Ok(sequence) => Delivery::Message {
+            let mut message = async_nats::Message::from(message);
+            let delivery = match (sequence, message.reply.take()) {
+                (Ok(sequence), Some(reply)) => Delivery::Message {
                     sequence,
-                    message,
-                    acker,
+                    message: Box::new(message),
+                    reply,
                 },
-                Err(_) => Delivery::Unplaced {
+                _ => Delivery::Unplaced {
                     head: String::from_utf8_lossy(
                         &message.payload[..message.payload.len().min(200)],
                     )
