@@ -15,14 +15,17 @@ use antimony_core::{Bolt, Context, DeadLetter, Emitter, Record, Spout, SpoutStat
 use antimony_io::TextChunk;
 use antimony_io::sinks::json_lines::JsonLine;
 use antimony_io::sinks::nats::{DUPLICATES, MessageId, NatsSink, NatsSinkConfig};
-use antimony_io::sources::nats::{NatsConfig, NatsPosition, NatsSpout, REDELIVERED_SKIPPED};
+use antimony_io::sources::nats::{
+    NatsConfig, NatsPosition, NatsSpout, RECONNECTS, REDELIVERED_SKIPPED,
+};
 use serde::{Deserialize, Serialize};
 
 /// A `nats-server` with JetStream on a free port, killed when dropped.
 struct NatsServer {
     child: Child,
+    port: u16,
     url: String,
-    _store: tempfile::TempDir,
+    store: tempfile::TempDir,
 }
 
 impl NatsServer {
@@ -32,6 +35,16 @@ impl NatsServer {
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
+        let child = Self::spawn(port, store.path());
+        NatsServer {
+            child,
+            port,
+            url: format!("nats://127.0.0.1:{port}"),
+            store,
+        }
+    }
+
+    fn spawn(port: u16, store: &Path) -> Child {
         // Debian puts it in /usr/sbin, which a user's PATH may lack.
         let binary = if Path::new("/usr/sbin/nats-server").exists() {
             "/usr/sbin/nats-server"
@@ -40,16 +53,11 @@ impl NatsServer {
         };
         let child = Command::new(binary)
             .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
-            .arg(store.path())
+            .arg(store)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("nats-server runs (apt-get install nats-server)");
-        let server = NatsServer {
-            child,
-            url: format!("nats://127.0.0.1:{port}"),
-            _store: store,
-        };
         let started = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
@@ -58,7 +66,14 @@ impl NatsServer {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        server
+        child
+    }
+
+    /// Stops the server and starts it again on the same port and store: clients reconnect.
+    fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = Self::spawn(self.port, self.store.path());
     }
 
     fn jetstream(&self) -> async_nats::jetstream::Context {
@@ -327,6 +342,51 @@ fn a_missing_stream_or_server_is_an_open_error_that_says_so() {
     let mut spout = NatsSpout::<Rec>::new(&spout_config(&url, ""));
     let error = spout.open(&ctx).expect_err("no server");
     assert!(error.to_string().contains("cannot connect"), "{error}");
+}
+
+#[test]
+fn the_spout_reads_on_after_the_server_restarts_and_counts_the_reconnection() {
+    let mut server = NatsServer::start();
+    let js = server.jetstream();
+    create_stream(&js, "DNS", &["dns.>"]);
+    for i in 0..5 {
+        publish(&js, "dns.logs", format!("query {i}\n").into_bytes());
+    }
+    let ctx = Context::new("nats", 0, 1);
+    let mut spout = NatsSpout::<Rec>::new(&spout_config(&server.url, ""));
+    spout.open(&ctx).expect("open");
+    let mut read = Read::default();
+    poll_until(&mut spout, &mut read, |r| r.lines.len() >= 5);
+    server.restart();
+    // The test's own client reconnects too; it publishes once it has.
+    let started = Instant::now();
+    let mut i = 5;
+    while i < 10 {
+        let sent = block_on(async {
+            match js.publish("dns.logs", format!("query {i}\n").into()).await {
+                Ok(ack) => ack.await.is_ok(),
+                Err(_) => false,
+            }
+        });
+        if sent {
+            i += 1;
+        } else {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "cannot publish again"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    poll_until(&mut spout, &mut read, |r| r.lines.len() >= 10);
+    let lines: Vec<&str> = read.lines.iter().map(|(_, l)| l.as_str()).collect();
+    let expected: Vec<String> = (0..10).map(|i| format!("query {i}")).collect();
+    assert_eq!(lines, expected);
+    assert!(
+        ctx.metrics.total(RECONNECTS.name, &[]) >= 1,
+        "the reconnection is counted"
+    );
+    spout.on_close();
 }
 
 fn alert(id: &str, domain: &str) -> Rec {
