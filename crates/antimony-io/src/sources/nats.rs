@@ -130,6 +130,10 @@ pub struct NatsConfig {
     /// Longest line accepted; longer ones are set aside. Default 64 KiB.
     #[serde(default = "default_max_line")]
     pub max_line_bytes: usize,
+    /// The lines depend on earlier ones (Zeek TSV, Windows "Details" logs): every chunk
+    /// goes to one parser, in order. Default false (chunks spread over the workers).
+    #[serde(default)]
+    pub ordered: bool,
 }
 
 fn default_url() -> String {
@@ -522,7 +526,7 @@ impl<R: Record + From<TextChunk>> Spout<R> for NatsSpout<R> {
                 source: self.source.clone(),
                 first_line,
                 data,
-                ordered: false,
+                ordered: self.config.ordered,
                 format: None,
                 last: false,
             }));
@@ -844,6 +848,39 @@ mod tests {
         let error = spout.seek(&other.encode()).expect_err("another stream");
         assert!(error.to_string().contains("OTHER"), "{error}");
         assert!(spout.seek(b"not json").is_err());
+    }
+
+    #[test]
+    fn payloads_are_cut_into_lines_and_long_lines_set_aside_with_their_place() {
+        let config =
+            config(r#"{"stream": "DNS", "durable": "a", "max_line_bytes": 8}"#).expect("valid");
+        // (payload, lines taken, lines set aside)
+        let cases: &[(&[u8], &[u8], usize)] = &[
+            (b"", b"", 0),
+            (b"a", b"a\n", 0),
+            (b"a\n", b"a\n", 0),
+            (b"a\r\nb\r\n", b"a\nb\n", 0),
+            (b"\n", b"\n", 0),
+            (b"a\n\nb", b"a\n\nb\n", 0),
+            (b"toolongline\nok", b"ok\n", 1),
+            (b"\x00\xff\xfe", b"\x00\xff\xfe\n", 0),
+            (&[b'x'; 100], b"", 1),
+        ];
+        for &(payload, taken, set_aside) in cases {
+            let mut spout = NatsSpout::<TextChunkRecord>::new(&config);
+            let mut data = Vec::new();
+            let (mut records, mut dead) = (Vec::new(), Vec::new());
+            let mut out = Emitter::new(&mut records, &mut dead, "nats");
+            spout.take_lines(7, payload, &mut data, &mut out);
+            assert_eq!(data, taken, "{payload:?}");
+            assert_eq!(dead.len(), set_aside, "{payload:?}");
+            for letter in &dead {
+                let location = letter.location.as_deref().unwrap_or_default();
+                assert!(location.contains("stream sequence 7"), "{location}");
+            }
+            let lines = taken.iter().filter(|&&b| b == b'\n').count() + set_aside;
+            assert_eq!(spout.next_line, 1 + lines as u64, "{payload:?}");
+        }
     }
 
     /// The smallest record a spout can emit, for these tests.
