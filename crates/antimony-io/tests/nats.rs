@@ -331,6 +331,37 @@ fn messages_delivered_again_in_a_run_are_skipped_and_counted() {
 }
 
 #[test]
+fn with_ack_emit_what_is_read_is_acknowledged_at_once() {
+    let server = NatsServer::start();
+    let js = server.jetstream();
+    create_stream(&js, "DNS", &["dns.>"]);
+    for i in 0..5 {
+        publish(&js, "dns.logs", format!("query {i}\n").into_bytes());
+    }
+    let ctx = Context::new("nats", 0, 1);
+    let mut spout = NatsSpout::<Rec>::new(&spout_config(&server.url, r#", "ack": "emit""#));
+    spout.open(&ctx).expect("open");
+    let mut read = Read::default();
+    poll_until(&mut spout, &mut read, |r| r.lines.len() >= 5);
+    // Not closed, no checkpoint: acknowledged all the same.
+    let started = Instant::now();
+    let stream = block_on(js.get_stream("DNS")).expect("stream");
+    while block_on(stream.consumer_info("antimony"))
+        .expect("consumer")
+        .ack_floor
+        .stream_sequence
+        < 5
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "not acknowledged"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(spout);
+}
+
+#[test]
 fn a_missing_stream_or_server_is_an_open_error_that_says_so() {
     let server = NatsServer::start();
     let ctx = Context::new("nats", 0, 1);
