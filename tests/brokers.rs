@@ -380,3 +380,28 @@ interval_secs = 0.3
         "the published alerts are the file run's"
     );
 }
+
+/// The README's Brokers example, put in place of the shipped topology's file spout and
+/// beside its alerts sink, is a valid topology (nothing connects until it runs).
+#[test]
+fn the_readmes_broker_example_is_a_valid_topology() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).expect("README");
+    let section = &readme[readme.find("## Brokers").expect("a Brokers section")..];
+    let start = section.find("```toml\n").expect("a TOML example") + "```toml\n".len();
+    let example = &section[start..start + section[start..].find("```").expect("its end")];
+    let shipped = std::fs::read_to_string(format!("{root}/topologies/dns-threats.toml"))
+        .expect("the shipped topology");
+    let spout = "[spouts.logs]\ntype = \"file\"\npath = \"../assets/demo/dns-demo.log\"\n";
+    assert!(
+        shipped.contains(spout),
+        "the shipped topology's spout changed"
+    );
+    let text = shipped
+        .replace(spout, "")
+        .replace("\"../assets/", &format!("\"{root}/assets/"))
+        + example;
+    let decl = antimony_engine::TopologyDecl::parse(&text, None).expect("parses");
+    let topology = decl.resolve(&antimony_components::registry());
+    assert!(topology.is_ok(), "{:?}", topology.err());
+}
