@@ -304,6 +304,7 @@ pub struct NatsSpout<R> {
     /// Messages emitted since the last acknowledgement sent.
     unacked: u64,
     stall_warned: bool,
+    opened: Instant,
     last_message: Instant,
     meters: Option<Meters>,
     skipped: Counter,
@@ -342,6 +343,7 @@ impl<R: Record> NatsSpout<R> {
             resumed: false,
             unacked: 0,
             stall_warned: false,
+            opened: Instant::now(),
             last_message: Instant::now(),
             meters: None,
             skipped: Counter::default(),
@@ -459,7 +461,8 @@ impl<R: Record + From<TextChunk>> Spout<R> for NatsSpout<R> {
         self.client = Some(client);
         self.receiver = Some(receiver);
         self.meters = Some(meters);
-        self.last_message = Instant::now();
+        self.opened = Instant::now();
+        self.last_message = self.opened;
         Ok(())
     }
 
@@ -540,6 +543,9 @@ impl<R: Record + From<TextChunk>> Spout<R> for NatsSpout<R> {
         } else if !self.checkpointing
             && !self.stall_warned
             && self.unacked >= self.config.max_ack_pending.unsigned_abs()
+            // A run with checkpoints asks for a position at its first one (10 s by
+            // default): only a longer silence means there are none.
+            && self.opened.elapsed() > Duration::from_secs(60)
         {
             self.stall_warned = true;
             tracing::warn!(
