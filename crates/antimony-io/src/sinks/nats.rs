@@ -17,7 +17,7 @@
 //! that fails (a timeout, the server gone) is tried again, up to `retries` times, which the
 //! ids make harmless. One that still fails fails the run ([`Emitter::fail`]), as the
 //! JSON-lines sink does when its file is gone: the lines not published become dead letters
-//! with the reason, and the count is said.
+//! with the reason (counted in `antimony_sink_lines_failed_total`).
 //!
 //! Declare it global-only (one instance, on worker 0, publishes).
 
