@@ -1,3 +1,4 @@
 //! Sinks: bolts that write records out and emit nothing.
 
 pub mod json_lines;
+pub mod nats;

@@ -4,6 +4,7 @@ pub mod compressed;
 pub mod file;
 pub mod frame_streams;
 pub mod listen;
+pub mod nats;
 pub mod position;
 pub mod sniff;
 pub mod syslog;
