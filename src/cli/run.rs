@@ -41,10 +41,7 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<()> {
                 "--process {process} is not an index of --cluster, which names {} processes",
                 args.cluster.len()
             ),
-            Some(process) => Some(ClusterConfig {
-                process,
-                addresses: args.cluster,
-            }),
+            Some(process) => Some(ClusterConfig::new(process, args.cluster)),
             None => None,
         },
         api: args.api.config(args.api_token),

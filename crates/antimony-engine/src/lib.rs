@@ -26,8 +26,8 @@ pub use declare::TopologyDecl;
 pub use error::{RunError, TopologyError};
 pub use registry::{Options, Registry};
 pub use runtime::{
-    ClusterConfig, ComponentFailure, ComponentStats, DeadLetterOutput, RunConfig, RunReport,
-    StopHandle, run, run_with_stop,
+    ClusterConfig, ClusterError, ComponentFailure, ComponentStats, DeadLetterOutput, RunConfig,
+    RunReport, StopHandle, run, run_with_stop,
 };
 pub use topology::{
     BoltSpec, Grouping, Input, Parallelism, Plan, PlannedComponent, PlannedInput, SpoutSpec,
