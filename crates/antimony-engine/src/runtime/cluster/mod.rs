@@ -131,7 +131,7 @@ impl Watch {
         if let Ok(mut first) = self.first.lock()
             && first.is_none()
         {
-            tracing::error!(process, address, %reason, "cluster: lost a process");
+            tracing::debug!(process, address, %reason, "cluster: lost a process");
             *first = Some(ClusterError::Lost {
                 process,
                 address: address.to_owned(),
