@@ -1254,3 +1254,34 @@ fn dead_letter_sink<'s, R: Record>(
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::cluster::stream::{Framing, HEADER_BYTES};
+    use timely::communication::networking::MessageHeader;
+
+    /// `cluster::stream` follows timely's framing to tell its goodbye from a connection cut
+    /// short: this pins the wire format it reads.
+    #[test]
+    fn goodbye_is_timelys() {
+        let header = |length| MessageHeader {
+            channel: 1,
+            source: 0,
+            target_lower: 0,
+            target_upper: 1,
+            length,
+            seqno: 7,
+        };
+        let mut message = Vec::new();
+        assert!(header(3).write_to(&mut message).is_ok());
+        assert_eq!(message.len(), HEADER_BYTES);
+        message.extend_from_slice(&[1, 2, 3]);
+        let mut framing = Framing::default();
+        framing.feed(&message);
+        assert!(!framing.said_goodbye());
+        let mut goodbye = Vec::new();
+        assert!(header(0).write_to(&mut goodbye).is_ok());
+        framing.feed(&goodbye);
+        assert!(framing.said_goodbye());
+    }
+}

@@ -31,7 +31,7 @@ const USER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The bytes of timely's message header (`timely_communication::networking::MessageHeader`:
 /// six big-endian u64s, the payload's length fifth). timely is pinned exactly, so its wire
-/// format cannot change under us; `tests::goodbye_is_timelys` checks it.
+/// format cannot change under us; `dataflow.rs`'s `goodbye_is_timelys` checks it.
 pub(crate) const HEADER_BYTES: usize = 48;
 const LENGTH_AT: usize = 32;
 
