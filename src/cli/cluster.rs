@@ -1,7 +1,6 @@
 //! `antimony cluster`: a cluster of `antimony run` processes on this host.
 
 use antimony_engine::runtime::cluster::local::{LocalCluster, Signaller};
-use anyhow::bail;
 use clap::Parser;
 
 use super::{ClusterArgs, Command};
@@ -13,9 +12,8 @@ pub(super) fn cluster(args: ClusterArgs) -> anyhow::Result<()> {
         Ok(super::Cli {
             command: Command::Run(run),
         }) if !run.cluster.is_empty() => {
-            bail!(
-                "`antimony cluster` gives each process its --cluster and --process: leave them out"
-            )
+            let message = "`antimony cluster` gives each process its --cluster and --process: leave them out\n";
+            clap::Error::raw(clap::error::ErrorKind::ArgumentConflict, message).exit()
         }
         Ok(_) => {}
         Err(error) => error.exit(),

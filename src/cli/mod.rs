@@ -204,6 +204,10 @@ struct RunArgs {
     /// the alerts; the others lend their workers.
     #[arg(long, requires = "cluster")]
     process: Option<usize>,
+    /// How long to wait at start-up for every other process of the cluster before giving up
+    /// (exit 7, naming the missing one).
+    #[arg(long, value_name = "SECS", default_value_t = 60, requires = "cluster")]
+    cluster_timeout: u64,
     /// Serve the Topology Master (dashboard, API, Prometheus `/metrics`) here, or `off`.
     /// Beyond loopback it needs a token.
     #[arg(

@@ -41,7 +41,10 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<()> {
                 "--process {process} is not an index of --cluster, which names {} processes",
                 args.cluster.len()
             ),
-            Some(process) => Some(ClusterConfig::new(process, args.cluster)),
+            Some(process) => Some(ClusterConfig {
+                connect_timeout: std::time::Duration::from_secs(args.cluster_timeout),
+                ..ClusterConfig::new(process, args.cluster)
+            }),
             None => None,
         },
         api: args.api.config(args.api_token),

@@ -38,7 +38,7 @@ pub enum LocalError {
     #[error("cluster: cannot find a free port on 127.0.0.1: {0}")]
     Ports(io::Error),
     /// A process exited non-zero or was killed; the others were stopped.
-    #[error("cluster: process {process} ({address}) {status}; the other processes were stopped")]
+    #[error("cluster: process {process} ({address}) {status}, so the cluster stopped")]
     Failed {
         /// The first process that failed.
         process: usize,
