@@ -194,9 +194,16 @@ pub(super) fn execute<R: Record>(
         })
         .map_err(RunError::Start)?;
     let results = guards.join();
-    // A lost peer explains whatever else went wrong: it goes first.
     if let Some(comms) = comms {
-        leave_cluster(comms, &watch)?;
+        // A worker of this process that failed on its own is the cause (the peers will
+        // see this process lost): report it without waiting for them.
+        let failed = results.iter().any(Result::is_err);
+        if failed && !watch.is_lost() {
+            std::mem::forget(comms);
+        } else {
+            // A lost peer explains whatever else went wrong here: it goes first.
+            leave_cluster(comms, &watch)?;
+        }
     }
     for result in results {
         result.map_err(RunError::Worker)?;
