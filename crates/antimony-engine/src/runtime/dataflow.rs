@@ -191,8 +191,15 @@ pub(super) fn execute<R: Record>(
                 return;
             };
             run_with_checkpoints(worker, shared, &config);
-        })
-        .map_err(RunError::Start)?;
+        });
+    let guards = match guards {
+        Ok(guards) => guards,
+        Err(error) => {
+            // Dropping the connections would wait for peers that wait for this process.
+            std::mem::forget(comms);
+            return Err(RunError::Start(error));
+        }
+    };
     let results = guards.join();
     if let Some(comms) = comms {
         // A worker of this process that failed on its own is the cause (the peers will
