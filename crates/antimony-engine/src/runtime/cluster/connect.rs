@@ -20,6 +20,8 @@ const MAGIC: [u8; 8] = *b"SbClust1";
 const GREETING_BYTES: usize = 8 + 4 + 4 + 4 + 8;
 /// How long a peer that connected may take to greet.
 const GREETING_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long one attempt to connect may take (a host that drops packets).
+const CONNECT_ATTEMPT: Duration = Duration::from_secs(1);
 /// Pause between two attempts to reach a peer that is not listening yet.
 const RETRY: Duration = Duration::from_millis(100);
 /// What one side of start-up returns when the other failed first (never reported).
@@ -193,9 +195,9 @@ fn connect_lower(
                     reason: format!("could not reach it: {last_error}"),
                 });
             }
-            match resolve(address).and_then(|addr| {
-                TcpStream::connect_timeout(&addr, RETRY.max(Duration::from_secs(1)))
-            }) {
+            match resolve(address)
+                .and_then(|addr| TcpStream::connect_timeout(&addr, CONNECT_ATTEMPT))
+            {
                 Ok(socket) => break socket,
                 Err(e) => {
                     last_error = e.to_string();
