@@ -170,7 +170,7 @@ impl LocalCluster {
     }
 
     /// Waits until every process has exited. The first that fails is the error; the others
-    /// then have [`GRACE`] to exit on their own (they notice the loss) before they are killed.
+    /// then have 10 s to exit on their own (they notice the loss) before they are killed.
     pub fn wait(mut self) -> Result<(), LocalError> {
         let mut statuses: Vec<Option<ExitStatus>> = vec![None; self.children.len()];
         let mut failed: Option<(usize, ExitStatus)> = None;

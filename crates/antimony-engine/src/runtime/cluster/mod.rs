@@ -9,9 +9,9 @@
 //! - every connection opens with a greeting (process index, cluster size, workers, a
 //!   fingerprint of the topology), so processes started with another topology or another
 //!   `--cluster` list refuse each other with a message instead of exchanging garbage;
-//! - every connection is wrapped in a [`PeerStream`](stream::PeerStream) that notices a peer
+//! - every connection is wrapped in a `PeerStream` (`stream.rs`) that notices a peer
 //!   gone (end of stream before timely's goodbye, a read or write error, TCP keepalive and
-//!   user timeouts for a host that vanished) and records it in a [`Watch`] the workers check
+//!   user timeouts for a host that vanished) and records it in a `Watch` the workers check
 //!   between steps, so the run ends with [`ClusterError::Lost`] within seconds.
 //!
 //! Nothing here uses timely: what timely needs of a stream is implemented in `dataflow.rs`.
