@@ -151,3 +151,24 @@ impl Watch {
         self.first.lock().ok().and_then(|first| first.clone())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The first peer lost is the one reported: the others may only have noticed this
+    /// process closing its connections after it.
+    #[test]
+    fn the_first_loss_is_reported() {
+        let watch = Watch::new();
+        assert!(!watch.is_lost());
+        assert_eq!(watch.loss(), None);
+        watch.lose(1, "10.0.0.2:7000", "connection closed".to_owned());
+        watch.lose(2, "10.0.0.3:7000", "connection reset".to_owned());
+        assert!(watch.is_lost());
+        assert_eq!(
+            watch.loss().map(|e| e.to_string()).as_deref(),
+            Some("cluster: lost process 1 (10.0.0.2:7000): connection closed")
+        );
+    }
+}
