@@ -215,8 +215,13 @@ fn a_killed_process_is_noticed_by_the_other_within_seconds() {
     .stdin(Stdio::null())
     .spawn()
     .expect("process 1 starts");
-    // Running together (records have crossed) before one is killed.
-    std::thread::sleep(Duration::from_secs(3));
+    // Connected and running (process 0's sink opens its file once the dataflow starts,
+    // after every connection) before one is killed.
+    let started = Instant::now();
+    while !Path::new(alerts).exists() && started.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_secs(1));
     assert!(
         matches!(first.try_wait(), Ok(None)),
         "process 0 ended early"
