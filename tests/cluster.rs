@@ -379,3 +379,95 @@ fn a_checkpoint_of_one_process_resumes_on_a_two_process_cluster() {
         "the resumed cluster's alerts differ from an uninterrupted run's"
     );
 }
+
+/// The pid of the child of `parent` whose command line holds `needle` (from /proc).
+fn child_with(parent: u32, needle: &str) -> Option<u32> {
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        // `pid (comm) state ppid ...`: the command name may hold spaces, the rest does not.
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|ppid| ppid.parse::<u32>().ok());
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if ppid == Some(parent) && cmdline.contains(needle) {
+            return Some(pid);
+        }
+    }
+    None
+}
+
+#[test]
+fn the_cluster_command_names_a_killed_process_and_fails() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let alerts = dir.path().join("alerts.jsonl");
+    let mut feed = antimony()
+        .args([
+            "gen",
+            "--format",
+            "windows-dns",
+            "--records",
+            "10M",
+            "--rate",
+            "2000",
+        ])
+        .args(["--data", DATA, "-q"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("gen starts");
+    let input = feed.stdout.take().expect("gen's output");
+    let mut launcher = antimony()
+        .args([
+            "cluster",
+            "--processes",
+            "2",
+            TOPOLOGY,
+            "--input",
+            "-",
+            "-q",
+        ])
+        .arg("--alerts")
+        .arg(&alerts)
+        .stdin(input)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the cluster starts");
+    let started = Instant::now();
+    while !alerts.exists() && started.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let second = child_with(launcher.id(), "--process 1").expect("process 1 runs");
+    let killed = Command::new("kill")
+        .args(["-KILL", &second.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let ended = wait_for(&mut launcher, Duration::from_secs(30));
+    let _ = feed.kill();
+    let _ = feed.wait();
+    let Some((status, err)) = ended else {
+        let _ = launcher.kill();
+        panic!("the cluster still runs 30 s after process 1 was killed");
+    };
+    assert_eq!(status.code(), Some(CLUSTER_LOST), "{err}");
+    assert!(
+        err.contains("cluster: process 1 (127.0.0.1:") && err.contains("was killed"),
+        "the launcher does not name the killed process: {err}"
+    );
+    // Process 0 noticed it on its own.
+    assert!(
+        err.contains("[process 0] ") && err.contains("lost process 1"),
+        "{err}"
+    );
+}
