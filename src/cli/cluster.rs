@@ -26,7 +26,7 @@ pub(super) fn cluster(args: ClusterArgs) -> anyhow::Result<()> {
         cluster.addresses().join(",")
     );
     forward_signals(cluster.signaller());
-    Ok(cluster.wait()?)
+    Ok(cluster.wait(i32::from(super::exit::CLUSTER_LOST))?)
 }
 
 /// SIGINT and SIGTERM go on to the processes (which drain and stop); a second one kills them.

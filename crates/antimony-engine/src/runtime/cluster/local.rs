@@ -169,9 +169,17 @@ impl LocalCluster {
         self.signaller.clone()
     }
 
-    /// Waits until every process has exited. The first that fails is the error; the others
-    /// then have 10 s to exit on their own (they notice the loss) before they are killed.
-    pub fn wait(mut self) -> Result<(), LocalError> {
+    /// Waits until every process has exited. Once one fails, the others have 10 s to exit on
+    /// their own (they notice the loss) before they are killed. The error names the process
+    /// that failed first, by cause rather than by the order the exits were seen: one killed,
+    /// then one that exited with another code than `lost_peer_code` (the code with which a
+    /// process says it lost a peer, a consequence of another's failure), then the others.
+    pub fn wait(mut self, lost_peer_code: i32) -> Result<(), LocalError> {
+        let cause = |status: &ExitStatus| match status.code() {
+            None => 2,
+            Some(code) if code != lost_peer_code => 1,
+            Some(_) => 0,
+        };
         let mut statuses: Vec<Option<ExitStatus>> = vec![None; self.children.len()];
         let mut failed: Option<(usize, ExitStatus)> = None;
         let mut kill_at: Option<Instant> = None;
@@ -188,9 +196,14 @@ impl LocalCluster {
                 };
                 self.signaller.exited[process].store(true, Ordering::Release);
                 statuses[process] = Some(status);
-                if !status.success() && failed.is_none() {
-                    failed = Some((process, status));
+                if status.success() {
+                    continue;
+                }
+                if failed.is_none() {
                     kill_at = Some(Instant::now() + GRACE);
+                }
+                if failed.is_none_or(|(_, first)| cause(&status) > cause(&first)) {
+                    failed = Some((process, status));
                 }
             }
             if kill_at.is_some_and(|at| Instant::now() >= at) {
