@@ -21,8 +21,9 @@ pub(super) fn cluster(args: ClusterArgs) -> anyhow::Result<()> {
     let program = std::env::current_exe()?;
     let cluster = LocalCluster::start(&program, usize::from(args.processes), &args.run)?;
     eprintln!(
-        "antimony: cluster of {} processes at {}",
+        "antimony: cluster of {} process{} at {}",
         args.processes,
+        if args.processes == 1 { "" } else { "es" },
         cluster.addresses().join(",")
     );
     forward_signals(cluster.signaller());
