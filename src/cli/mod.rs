@@ -1,6 +1,7 @@
 //! The `antimony` command line.
 
 mod check;
+mod cluster;
 mod demo;
 mod eval;
 pub(crate) mod exit;
@@ -52,6 +53,17 @@ enum Command {
         after_help = "Examples:\n  antimony run topologies/dns-threats.toml --input /var/log/dns/dns.log\n  antimony run topologies/dns-threats.toml --input query.log --workers 2 \\\n      --alerts alerts.jsonl --dead-letter rejected.jsonl"
     )]
     Run(RunArgs),
+
+    /// Run a topology as a cluster of N processes on this host (for trying clusters out).
+    ///
+    /// Starts N `antimony run` processes with the topology and options given, each with
+    /// `--cluster` (free ports on 127.0.0.1) and its `--process`. Their standard error is
+    /// forwarded with a `[process i]` prefix. If one fails or dies, the others notice within
+    /// seconds, and this command fails naming it. See docs/deployment.md for real clusters.
+    #[command(
+        after_help = "Example:\n  antimony cluster --processes 2 topologies/dns-threats.toml --input dns.log \\\n      --alerts alerts.jsonl --checkpoint-dir state/"
+    )]
+    Cluster(ClusterArgs),
 
     /// Explain, detector by detector, how domain names score.
     ///
@@ -211,6 +223,10 @@ struct RunArgs {
     /// the alerts; the others lend their workers.
     #[arg(long, requires = "cluster")]
     process: Option<usize>,
+    /// How long to wait at start-up for every other process of the cluster before giving up
+    /// (exit 7, naming the missing one).
+    #[arg(long, value_name = "SECS", default_value_t = 60, requires = "cluster")]
+    cluster_timeout: u64,
     /// Serve the Topology Master (dashboard, API, Prometheus `/metrics`) here, or `off`.
     /// Beyond loopback it needs a token.
     #[arg(
@@ -238,6 +254,21 @@ struct RunArgs {
     /// Print no summary.
     #[arg(long, short)]
     quiet: bool,
+}
+
+#[derive(Debug, Args)]
+struct ClusterArgs {
+    /// Processes to start (each runs `--workers` threads).
+    #[arg(long, short = 'n', value_parser = clap::value_parser!(u16).range(1..))]
+    processes: u16,
+    /// The topology file, then any `antimony run` option, given to every process.
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "TOPOLOGY [RUN OPTIONS]"
+    )]
+    run: Vec<std::ffi::OsString>,
 }
 
 #[derive(Debug, Args)]
@@ -329,6 +360,7 @@ pub fn main(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Demo(args) => demo::demo(usize::from(args.workers)),
         Command::Run(args) => run::run(args),
+        Command::Cluster(args) => cluster::cluster(args),
         Command::Check(args) => check::check(args),
         Command::Score(args) => score::score(args),
         Command::Eval(args) => eval::eval(args),
