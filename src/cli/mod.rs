@@ -390,28 +390,7 @@ pub fn main(cli: Cli) -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string_pretty(&summary)?);
                 return Ok(());
             }
-            println!(
-                "{}: checkpoint at epoch {} of topology {:?}, {} workers",
-                args.dir.display(),
-                summary.boundary,
-                summary.topology,
-                summary.workers
-            );
-            for (name, c) in &summary.components {
-                for position in &c.positions {
-                    println!("  {name:<14} position {position}");
-                }
-                if c.finished > 0 {
-                    println!("  {name:<14} finished ({} instances)", c.finished);
-                }
-                if c.keyed_entries > 0 {
-                    println!(
-                        "  {name:<14} {} keyed entries, digest {}",
-                        c.keyed_entries,
-                        &c.keyed_digest[..16]
-                    );
-                }
-            }
+            print!("{}: {summary}", args.dir.display());
             Ok(())
         }
     }

@@ -492,6 +492,33 @@ pub fn summary(dir: &Path) -> Result<Summary, CheckpointError> {
     })
 }
 
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "checkpoint at epoch {} of topology {:?}, {} workers",
+            self.boundary, self.topology, self.workers
+        )?;
+        for (name, c) in &self.components {
+            for position in &c.positions {
+                writeln!(f, "  {name:<14} position {position}")?;
+            }
+            if c.finished > 0 {
+                writeln!(f, "  {name:<14} finished ({} instances)", c.finished)?;
+            }
+            if c.keyed_entries > 0 {
+                let digest = c.keyed_digest.get(..16).unwrap_or_default();
+                writeln!(
+                    f,
+                    "  {name:<14} {} keyed entries, digest {digest}",
+                    c.keyed_entries
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
