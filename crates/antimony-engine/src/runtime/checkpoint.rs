@@ -328,9 +328,11 @@ pub struct Resume {
 }
 
 /// Reads what worker `worker` of `workers` resumes with from `boundary`, routing keyed
-/// state by `hash % workers`, as the fields groupings do.
+/// state by `hash % workers`, as the fields groupings do. A checkpoint of another topology
+/// (by name) is refused: its components' state would go to whichever bear the same names.
 pub fn load(
     dir: &Path,
+    topology: &str,
     boundary: u64,
     worker: usize,
     workers: usize,
@@ -355,10 +357,20 @@ pub fn load(
         ..Resume::default()
     };
     for old in sources {
+        let path = worker_path(dir, boundary, old);
         let file = read_worker(dir, boundary, old).map_err(|why| CheckpointError::Unusable {
-            path: worker_path(dir, boundary, old),
+            path: path.clone(),
             why,
         })?;
+        if file.topology != topology {
+            return Err(CheckpointError::Unusable {
+                path,
+                why: format!(
+                    "it was taken by topology `{}`, this is `{topology}`: give this topology its own checkpoint directory",
+                    file.topology
+                ),
+            });
+        }
         for piece in file.pieces {
             // A spout resumes on the worker of the same index (a spout of one instance
             // runs on worker 0 whatever the count).
@@ -553,21 +565,21 @@ mod tests {
         assert_eq!(proposal(d, 0, 2, true), None, "not complete yet");
         write_complete(d, "t", 64, 2).expect("written");
         assert_eq!(proposal(d, 0, 2, true), Some(64));
-        let same = load(d, 64, 1, 2).expect("loads");
+        let same = load(d, "t", 64, 1, 2).expect("loads");
         assert_eq!(same.states["count"].keyed, vec![vec![1], vec![3]]);
         assert!(same.states["count"].same_workers);
-        let zero = load(d, 64, 0, 2).expect("loads");
+        let zero = load(d, "t", 64, 0, 2).expect("loads");
         assert_eq!(zero.positions["logs"].as_deref(), Some(&b"offset 42"[..]));
 
         // On one worker: every key, both old globals.
-        let one = load(d, 64, 0, 1).expect("loads");
+        let one = load(d, "t", 64, 0, 1).expect("loads");
         let mut keyed = one.states["count"].keyed.clone();
         keyed.sort();
         assert_eq!(keyed, vec![vec![0], vec![1], vec![2], vec![3]]);
         assert_eq!(one.states["count"].global.len(), 2);
         assert!(!one.states["count"].same_workers);
         // On four: each key where hash % 4 sends it.
-        let three = load(d, 64, 3, 4).expect("loads");
+        let three = load(d, "t", 64, 3, 4).expect("loads");
         assert_eq!(three.states["count"].keyed, vec![vec![3]]);
     }
 
@@ -588,7 +600,8 @@ mod tests {
         flipped[3] ^= 1;
         fs::write(&path, &flipped).expect("damaged");
         assert_eq!(proposal(d, 0, 1, true), Some(64));
-        assert!(load(d, 128, 0, 1).is_err_and(|e| e.to_string().contains("checksum")));
+        assert!(load(d, "t", 128, 0, 1).is_err_and(|e| e.to_string().contains("checksum")));
+        assert!(load(d, "other", 64, 0, 1).is_err_and(|e| e.to_string().contains("topology `t`")));
     }
 
     #[test]

@@ -354,7 +354,7 @@ fn run_with_checkpoints<R: Record>(
     heard.sort_unstable();
     let all: Vec<Option<u64>> = heard.iter().map(|(_, p)| *p).collect();
     let resume = checkpoint::agree(&all).and_then(|agreed| match agreed {
-        Some(boundary) => checkpoint::load(&config.dir, boundary, index, workers),
+        Some(boundary) => checkpoint::load(&config.dir, &topology, boundary, index, workers),
         None => Ok(Resume::default()),
     });
     let mut resume = match resume {
