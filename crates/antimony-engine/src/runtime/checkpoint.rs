@@ -144,14 +144,29 @@ fn worker_path(dir: &Path, boundary: u64, worker: usize) -> PathBuf {
     boundary_dir(dir, boundary).join(format!("worker-{worker:04}.bin"))
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file beside it, fsync, rename, fsync of
-/// the directory. A crash leaves the old file or the new one, never half of one.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
+/// Writes what `write` writes to `path` atomically, followed by its SHA-256: a temporary
+/// file beside it, fsync, rename, fsync of the directory. A crash leaves the old file or the
+/// new one, never half of one. The content streams through the digest into the file, never
+/// whole in memory (a checkpoint of a large state is tens of megabytes).
+fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<(), CheckpointError> {
     let parent = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(parent).map_err(io_error(parent))?;
     let temporary = path.with_extension("tmp");
-    let mut file = fs::File::create(&temporary).map_err(io_error(&temporary))?;
-    file.write_all(bytes).map_err(io_error(&temporary))?;
+    let file = fs::File::create(&temporary).map_err(io_error(&temporary))?;
+    let mut sealing = Sealing {
+        out: io::BufWriter::with_capacity(1 << 20, file),
+        digest: Sha256::new(),
+    };
+    write(&mut sealing).map_err(io_error(&temporary))?;
+    let Sealing { mut out, digest } = sealing;
+    out.write_all(&digest.finalize())
+        .map_err(io_error(&temporary))?;
+    let file = out
+        .into_inner()
+        .map_err(|e| io_error(&temporary)(e.into_error()))?;
     file.sync_all().map_err(io_error(&temporary))?;
     fs::rename(&temporary, path).map_err(io_error(path))?;
     // The rename itself is durable once the directory is.
@@ -160,12 +175,22 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
         .map_err(io_error(parent))
 }
 
-/// Content, then its SHA-256.
-fn sealed(content: Vec<u8>) -> Vec<u8> {
-    let mut bytes = content;
-    let digest = Sha256::digest(&bytes);
-    bytes.extend_from_slice(&digest);
-    bytes
+/// A writer that digests what goes through it.
+struct Sealing<W: Write> {
+    out: W,
+    digest: Sha256,
+}
+
+impl<W: Write> Write for Sealing<W> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        let n = self.out.write(bytes)?;
+        self.digest.update(&bytes[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
 }
 
 /// The content of a sealed file, if its digest holds.
@@ -193,11 +218,9 @@ pub fn write_worker(
         pieces,
     };
     let path = worker_path(dir, boundary, worker);
-    let content = bincode::serialize(&file).map_err(|e| CheckpointError::Io {
-        path: path.clone(),
-        error: io::Error::other(e),
-    })?;
-    write_atomically(&path, &sealed(content))
+    write_atomically(&path, |out| {
+        bincode::serialize_into(out, &file).map_err(io::Error::other)
+    })
 }
 
 /// Says `boundary` is complete: every worker's file is written.
@@ -214,11 +237,9 @@ pub fn write_complete(
         workers,
     };
     let path = boundary_dir(dir, boundary).join(COMPLETE);
-    let content = serde_json::to_vec(&complete).map_err(|e| CheckpointError::Io {
-        path: path.clone(),
-        error: io::Error::other(e),
-    })?;
-    write_atomically(&path, &sealed(content))
+    write_atomically(&path, |out| {
+        serde_json::to_writer(out, &complete).map_err(io::Error::other)
+    })
 }
 
 /// The boundaries with a directory in `dir`, newest first.
