@@ -4,7 +4,7 @@
 //! in this module keeps an upgrade to one file.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -23,7 +23,7 @@ use antimony_core::{
     StreamType,
 };
 
-use super::checkpoint::{self, CheckpointConfig, Piece, Resume};
+use super::checkpoint::{self, CheckpointConfig, CheckpointError, Piece, Resume};
 use super::cluster::{self, ClusterError, Greeting, Watch, stream::PeerStream};
 use super::panic::contain;
 use super::report::ComponentFailure;
@@ -384,8 +384,12 @@ fn run_with_checkpoints<R: Record>(
     }));
     let mut written: Vec<u64> = Vec::new();
     let mut committed: Vec<u64> = Vec::new();
+    // Files being written, oldest first: a thread each, so that encoding, digesting and
+    // fsyncing tens of megabytes overlaps the processing of the next epochs.
+    let mut writing: VecDeque<(u64, std::thread::JoinHandle<Result<(), CheckpointError>>)> =
+        VecDeque::new();
     loop {
-        if probe.done() {
+        if probe.done() && writing.is_empty() {
             // Everything is through and every boundary written: let the commits finish.
             commit_input = None;
             if commits.done() {
@@ -418,8 +422,34 @@ fn run_with_checkpoints<R: Record>(
                     .map(|(_, piece)| piece.clone()),
             );
             drop(deposits);
-            match checkpoint::write_worker(&config.dir, &topology, boundary, index, workers, pieces)
-            {
+            let (dir, topology) = (config.dir.clone(), topology.clone());
+            let spawned = std::thread::Builder::new()
+                .name("antimony-checkpoint".to_owned())
+                .spawn(move || {
+                    checkpoint::write_worker(&dir, &topology, boundary, index, workers, pieces)
+                });
+            match spawned {
+                Ok(handle) => writing.push_back((boundary, handle)),
+                Err(error) => {
+                    shared.checkpoint_failed.store(true, Ordering::Relaxed);
+                    shared.fail(RunError::Checkpoint(format!(
+                        "cannot start a thread to write checkpoint {boundary}: {error}"
+                    )));
+                }
+            }
+        }
+        while writing
+            .front()
+            .is_some_and(|(_, handle)| handle.is_finished())
+        {
+            let Some((boundary, handle)) = writing.pop_front() else {
+                break;
+            };
+            let result = match handle.join() {
+                Ok(written) => written.map_err(|e| e.to_string()),
+                Err(_) => Err(format!("writing checkpoint {boundary} panicked")),
+            };
+            match result {
                 Ok(()) => {
                     written.push(boundary);
                     if let Some(input) = commit_input.as_mut() {
@@ -428,7 +458,7 @@ fn run_with_checkpoints<R: Record>(
                 }
                 Err(error) => {
                     shared.checkpoint_failed.store(true, Ordering::Relaxed);
-                    shared.fail(RunError::Checkpoint(error.to_string()));
+                    shared.fail(RunError::Checkpoint(error));
                 }
             }
         }
