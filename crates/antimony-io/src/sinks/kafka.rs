@@ -26,7 +26,9 @@ use rdkafka::ClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
-use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
+use rdkafka::producer::{
+    BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext, PurgeConfig,
+};
 use serde::Deserialize;
 
 use crate::sinks::json_lines::{JsonLine, LINES_FAILED, LINES_WRITTEN};
@@ -189,7 +191,11 @@ impl KafkaSink {
 
     fn connect(&self) -> Result<BaseProducer<Deliveries>, KafkaError> {
         let mut client = ClientConfig::new();
-        if !self.config.properties.contains_key("queue.buffering.max.kbytes") {
+        if !self
+            .config
+            .properties
+            .contains_key("queue.buffering.max.kbytes")
+        {
             client.set("queue.buffering.max.kbytes", QUEUE_KBYTES);
         }
         for (key, value) in &self.config.properties {
@@ -360,7 +366,8 @@ impl<R: Record + MessageKey> Bolt<R> for KafkaSink {
     /// again on a replay (at least once).
     fn snapshot(&mut self) -> Result<Option<State>, String> {
         if let Some(producer) = self.producer.as_ref()
-            && let Err(error) = producer.flush(Duration::from_millis(self.config.delivery_timeout_ms))
+            && let Err(error) =
+                producer.flush(Duration::from_millis(self.config.delivery_timeout_ms))
         {
             self.fail(format!(
                 "Kafka topic `{}` ({}) did not acknowledge every alert within {} ms (delivery_timeout_ms): {error}",
@@ -375,7 +382,14 @@ impl<R: Record + MessageKey> Bolt<R> for KafkaSink {
     }
 
     fn on_close(&mut self, out: &mut Emitter<'_, R>) {
-        let _ = Bolt::<R>::snapshot(self);
+        if Bolt::<R>::snapshot(self).is_err()
+            && let Some(producer) = self.producer.as_ref()
+        {
+            // What the brokers have not acknowledged by now never will be: purged, its
+            // delivery reports (failed) served, so each line is set aside below.
+            producer.purge(PurgeConfig::default().queue().inflight());
+            self.serve(Duration::from_millis(100));
+        }
         self.report(out);
         self.producer = None;
     }
@@ -396,7 +410,10 @@ mod tests {
         assert_eq!(refused(|_| {}), "accepted");
         assert_eq!(refused(|c| c.brokers = String::new()), "brokers");
         assert_eq!(refused(|c| c.topic = "alerts/high".into()), "topic");
-        assert_eq!(refused(|c| c.delivery_timeout_ms = 0), "delivery_timeout_ms");
+        assert_eq!(
+            refused(|c| c.delivery_timeout_ms = 0),
+            "delivery_timeout_ms"
+        );
         assert_eq!(
             refused(|c| c.delivery_timeout_ms = 1 << 40),
             "delivery_timeout_ms"

@@ -181,7 +181,9 @@ pub fn check_topic(topic: &str) -> Result<(), KafkaConfigError> {
     if topic.is_empty() || topic.len() > 249 || !topic.chars().all(legal) || topic == "." {
         return Err(KafkaConfigError::new(
             "topic",
-            format!("`{topic}` is not a Kafka topic name (1 to 249 of a-z, A-Z, 0-9, `.`, `_`, `-`)"),
+            format!(
+                "`{topic}` is not a Kafka topic name (1 to 249 of a-z, A-Z, 0-9, `.`, `_`, `-`)"
+            ),
         ));
     }
     Ok(())
@@ -432,7 +434,11 @@ impl<R> KafkaSpout<R> {
                     Start::Latest => "latest",
                 },
             );
-        if !self.config.properties.contains_key("queued.max.messages.kbytes") {
+        if !self
+            .config
+            .properties
+            .contains_key("queued.max.messages.kbytes")
+        {
             client.set("queued.max.messages.kbytes", QUEUED_KBYTES);
         }
         client.create().map_err(|e| {
@@ -447,10 +453,7 @@ impl<R> KafkaSpout<R> {
     fn partitions(&self, consumer: &BaseConsumer) -> Result<Vec<i32>, SpoutError> {
         let topic = &self.config.topic;
         let metadata = consumer
-            .fetch_metadata(
-                Some(topic),
-                Duration::from_millis(self.config.timeout_ms),
-            )
+            .fetch_metadata(Some(topic), Duration::from_millis(self.config.timeout_ms))
             .map_err(|e| {
                 SpoutError::caused_by(
                     format!(
@@ -475,9 +478,9 @@ impl<R> KafkaSpout<R> {
         }
         let existing: BTreeSet<i32> = found.partitions().iter().map(|p| p.id()).collect();
         match &self.config.partitions {
-            None if existing.is_empty() => Err(SpoutError::new(format!(
-                "topic `{topic}` has no partition"
-            ))),
+            None if existing.is_empty() => {
+                Err(SpoutError::new(format!("topic `{topic}` has no partition")))
+            }
             None => Ok(existing.into_iter().collect()),
             Some(listed) => match listed.iter().find(|p| !existing.contains(p)) {
                 Some(missing) => Err(SpoutError::new(format!(
@@ -541,8 +544,10 @@ impl<R: Record + From<TextChunk>> Spout<R> for KafkaSpout<R> {
             assignment
                 .add_partition_offset(&self.config.topic, partition, offset)
                 .map_err(|e| SpoutError::caused_by("cannot assign the partitions", e))?;
-            self.sources
-                .insert(partition, format!("kafka://{}/{partition}", self.config.topic));
+            self.sources.insert(
+                partition,
+                format!("kafka://{}/{partition}", self.config.topic),
+            );
         }
         let dropped: Vec<i32> = self
             .next
@@ -717,10 +722,17 @@ mod tests {
             offsets: offsets.iter().copied().collect(),
         };
         let bytes = position.encode();
-        assert_eq!(KafkaPosition::decode(&bytes), Ok(position.clone()), "{bytes:?}");
+        assert_eq!(
+            KafkaPosition::decode(&bytes),
+            Ok(position.clone()),
+            "{bytes:?}"
+        );
         // Every cut of it is refused, never misread.
         for cut in 0..bytes.len() {
-            assert!(KafkaPosition::decode(&bytes[..cut]).is_err(), "cut at {cut}");
+            assert!(
+                KafkaPosition::decode(&bytes[..cut]).is_err(),
+                "cut at {cut}"
+            );
         }
     }
 
@@ -734,8 +746,9 @@ mod tests {
             topic: "dns".into(),
             offsets: [(0, 100), (1, 200), (2, 300)].into_iter().collect(),
         };
-        // Format, topic length and name, count, then 1 + 2 bytes a partition.
-        assert_eq!(small.encode().len(), 1 + 1 + 3 + 1 + 3 * 3);
+        // Format, topic length and name, count, then a byte a partition and one or two an
+        // offset (100 < 128 <= 200).
+        assert_eq!(small.encode().len(), 1 + 1 + 3 + 1 + (1 + 1) + 2 * (1 + 2));
     }
 
     #[test]
