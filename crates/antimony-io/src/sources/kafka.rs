@@ -121,8 +121,8 @@ const SPOUT_PROPERTIES: &[&str] = &[
     "auto.offset.reset",
 ];
 
-/// The prefetch queue librdkafka keeps per partition, in KiB: what bounds the spout's memory
-/// besides one poll's chunks (librdkafka's default, 64 MiB, is more than a spout needs).
+/// The messages librdkafka fetches ahead, in KiB: with one poll's chunks, what bounds the
+/// spout's memory (librdkafka's default, 64 MiB, is more than a spout needs to keep busy).
 const QUEUED_KBYTES: &str = "16384";
 
 /// Messages taken in one poll at most, so a poll of tiny messages ends.
