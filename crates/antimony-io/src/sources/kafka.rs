@@ -501,6 +501,53 @@ struct Batch {
 }
 
 impl Batch {
+    /// Adds a message's lines, or sets it aside (too long): a line too long is set aside
+    /// alone. Returns the bytes taken.
+    fn add_message<R: Record>(
+        &mut self,
+        config: &KafkaConfig,
+        source: &str,
+        (partition, offset): (i32, i64),
+        payload: &[u8],
+        out: &mut Emitter<'_, R>,
+    ) -> usize {
+        let first = u64::try_from(offset).unwrap_or(0);
+        if payload.len() > config.max_message_bytes {
+            out.dead_letter(
+                Some(format!("{source}:{first}")),
+                format!(
+                    "message at offset {offset} is {} bytes, over the {} byte limit (max_message_bytes); set aside",
+                    payload.len(),
+                    config.max_message_bytes
+                ),
+                String::from_utf8_lossy(&payload[..payload.len().min(HEAD)]).into_owned(),
+            );
+            return 0;
+        }
+        // A null or empty payload (a tombstone) holds no line.
+        if payload.is_empty() {
+            return 0;
+        }
+        let text = payload.strip_suffix(b"\n").unwrap_or(payload);
+        for (i, line) in text.split(|&b| b == b'\n').enumerate() {
+            let number = first + i as u64;
+            if line.len() > config.max_line_bytes {
+                out.dead_letter(
+                    Some(format!("{source}:{number}")),
+                    format!(
+                        "line is {} bytes long, over the {} byte limit (max_line_bytes); skipped",
+                        line.len(),
+                        config.max_line_bytes
+                    ),
+                    String::from_utf8_lossy(&line[..line.len().min(HEAD)]).into_owned(),
+                );
+                continue;
+            }
+            self.add_line(partition, source, number, line);
+        }
+        payload.len()
+    }
+
     fn add_line(&mut self, partition: i32, source: &str, number: u64, line: &[u8]) {
         let chunk = self.open.entry(partition).or_insert_with(|| TextChunk {
             source: source.to_owned(),
@@ -602,41 +649,7 @@ impl<R: Record + From<TextChunk>> Spout<R> for KafkaSpout<R> {
                 .sources
                 .entry(partition)
                 .or_insert_with(|| format!("kafka://{}/{partition}", self.config.topic));
-            let first = u64::try_from(offset).unwrap_or(0);
-            if payload.len() > self.config.max_message_bytes {
-                out.dead_letter(
-                    Some(format!("{source}:{first}")),
-                    format!(
-                        "message at offset {offset} is {} bytes, over the {} byte limit (max_message_bytes); set aside",
-                        payload.len(),
-                        self.config.max_message_bytes
-                    ),
-                    String::from_utf8_lossy(&payload[..payload.len().min(HEAD)]).into_owned(),
-                );
-                continue;
-            }
-            bytes += payload.len();
-            // A null or empty payload (a tombstone) holds no line.
-            if payload.is_empty() {
-                continue;
-            }
-            let text = payload.strip_suffix(b"\n").unwrap_or(payload);
-            for (i, line) in text.split(|&b| b == b'\n').enumerate() {
-                let number = first + i as u64;
-                if line.len() > self.config.max_line_bytes {
-                    out.dead_letter(
-                        Some(format!("{source}:{number}")),
-                        format!(
-                            "line is {} bytes long, over the {} byte limit (max_line_bytes); skipped",
-                            line.len(),
-                            self.config.max_line_bytes
-                        ),
-                        String::from_utf8_lossy(&line[..line.len().min(HEAD)]).into_owned(),
-                    );
-                    continue;
-                }
-                batch.add_line(partition, source, number, line);
-            }
+            bytes += batch.add_message(&self.config, source, (partition, offset), payload, out);
         }
         if taken == 0 {
             if let Some(idle) = self.config.idle_finish_ms
@@ -843,6 +856,100 @@ mod tests {
         )
         .expect_err("unknown option");
         assert!(error.to_string().contains("offset"), "{error}");
+    }
+
+    #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+    struct Lines(Vec<(String, u64, String)>);
+
+    impl From<TextChunk> for Lines {
+        fn from(chunk: TextChunk) -> Self {
+            Lines(
+                chunk
+                    .lines()
+                    .map(|(n, l)| (chunk.source.clone(), n, String::from_utf8_lossy(l).into()))
+                    .collect(),
+            )
+        }
+    }
+
+    impl Record for Lines {
+        fn kind(&self) -> &'static str {
+            "chunk"
+        }
+        fn key_hash(&self, _fields: &[usize]) -> u64 {
+            0
+        }
+        fn describe(&self) -> String {
+            format!("{self:?}")
+        }
+    }
+
+    #[test]
+    fn hostile_messages_and_lines_are_set_aside_with_their_offset() {
+        let config = KafkaConfig {
+            max_message_bytes: 40,
+            max_line_bytes: 10,
+            ..config()
+        };
+        let mut batch = Batch {
+            done: Vec::new(),
+            open: BTreeMap::new(),
+        };
+        let mut records: Vec<Lines> = Vec::new();
+        let mut dead = Vec::new();
+        let mut out = Emitter::new(&mut records, &mut dead, "kafka");
+        let messages: &[&[u8]] = &[
+            b"one\n",
+            b"two\r\nthree",
+            b"",
+            &[b'x'; 41],
+            b"a line too long\nfour\n",
+            b"\xff\x00 bytes\n",
+        ];
+        let mut taken = 0;
+        for (offset, payload) in messages.iter().enumerate() {
+            taken += batch.add_message(&config, "k/0", (0, offset as i64 + 10), payload, &mut out);
+        }
+        assert_eq!(
+            taken,
+            4 + 10 + 21 + 9,
+            "what was taken, not what was set aside"
+        );
+        let lines: Vec<(String, u64, String)> = batch
+            .done
+            .into_iter()
+            .chain(batch.open.into_values())
+            .flat_map(|c| Lines::from(c).0)
+            .map(|(_, n, l)| ("k/0".to_owned(), n, l))
+            .collect();
+        let expected = [
+            (10, "one"),
+            (11, "two"),
+            (12, "three"),
+            (15, "four"),
+            (15, "\u{fffd}\0 bytes"),
+        ];
+        // The line after the long one is numbered by its message's offset and index (14 + 1);
+        // the next message starts at 15 too, in a chunk of its own.
+        let expected: Vec<(String, u64, String)> = expected
+            .iter()
+            .map(|&(n, l)| ("k/0".to_owned(), n, l.to_owned()))
+            .collect();
+        assert_eq!(lines, expected);
+        let located: Vec<(Option<&str>, &str)> = dead
+            .iter()
+            .map(|d| {
+                (
+                    d.location.as_deref(),
+                    d.reason.split(',').next().unwrap_or(""),
+                )
+            })
+            .collect();
+        assert_eq!(located.len(), 2, "{dead:?}");
+        assert_eq!(located[0].0, Some("k/0:13"));
+        assert!(dead[0].reason.contains("max_message_bytes"), "{dead:?}");
+        assert_eq!(located[1].0, Some("k/0:14"));
+        assert!(dead[1].reason.contains("max_line_bytes"), "{dead:?}");
     }
 
     #[test]
