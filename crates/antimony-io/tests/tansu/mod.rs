@@ -156,8 +156,8 @@ impl Drop for Broker {
 }
 
 impl Broker {
-    /// Every message of `topic` (partitions `0..partitions`) as (key, payload), once `count`
-    /// are read or 30 s have passed.
+    /// The messages of `topic` (partitions `0..partitions`) as (key, payload): until `count`
+    /// are read or none has come for 3 s.
     pub fn read_all(&self, topic: &str, partitions: i32, count: usize) -> Vec<(String, String)> {
         let consumer: BaseConsumer = ClientConfig::new()
             .set("bootstrap.servers", self.brokers())
@@ -172,9 +172,10 @@ impl Broker {
         }
         consumer.assign(&assignment).expect("assigned");
         let mut got = Vec::new();
-        let started = Instant::now();
-        while got.len() < count && started.elapsed() < Duration::from_secs(30) {
+        let mut last = Instant::now();
+        while got.len() < count && last.elapsed() < Duration::from_secs(3) {
             if let Some(Ok(message)) = consumer.poll(Duration::from_millis(100)) {
+                last = Instant::now();
                 let text =
                     |b: Option<&[u8]>| String::from_utf8_lossy(b.unwrap_or_default()).into_owned();
                 got.push((text(message.key()), text(message.payload())));
