@@ -1,6 +1,7 @@
 //! How `antimony` ends, for scripts: an exit code per kind of failure (README, "Exit codes").
 
-use antimony_engine::{RunError, RunReport, TopologyError};
+use antimony_engine::runtime::cluster::local::LocalError;
+use antimony_engine::{ClusterError, RunError, RunReport, TopologyError};
 use antimony_io::sources::file::InputError;
 
 /// 1: a failure none of the codes below names.
@@ -13,6 +14,9 @@ pub(crate) const INPUT: u8 = 4;
 pub(crate) const OUTPUT: u8 = 5;
 /// 6: input was read and every record of it was set aside: nothing could be analysed.
 pub(crate) const REJECTED: u8 = 6;
+/// 7: a process of the cluster was lost (died, or its host stopped answering), or never
+/// joined: a supervisor restarts them all and they resume from the last checkpoint.
+pub(crate) const CLUSTER_LOST: u8 = 7;
 
 /// A run that completed and still failed.
 #[derive(Debug, thiserror::Error)]
@@ -69,7 +73,25 @@ pub(crate) fn code(error: &anyhow::Error) -> u8 {
             Some(antimony_web::ApiError::Bind { .. }) => return INPUT,
             None => {}
         }
+        if let Some(error) = cause.downcast_ref::<ClusterError>() {
+            return cluster_code(error);
+        }
+        match cause.downcast_ref::<LocalError>() {
+            // A local cluster ends as its first failed process did.
+            Some(LocalError::Failed {
+                code: Some(code), ..
+            }) => {
+                return u8::try_from(*code)
+                    .ok()
+                    .filter(|&c| c != 0)
+                    .unwrap_or(OTHER);
+            }
+            Some(LocalError::Failed { code: None, .. }) => return CLUSTER_LOST,
+            Some(_) => return OTHER,
+            None => {}
+        }
         match cause.downcast_ref::<RunError>() {
+            Some(RunError::Cluster(error)) => return cluster_code(error),
             Some(RunError::SpoutOpen { .. } | RunError::SpoutPanic { .. }) => return INPUT,
             Some(RunError::DeadLetter { .. }) => return OUTPUT,
             _ => {}
@@ -81,4 +103,12 @@ pub(crate) fn code(error: &anyhow::Error) -> u8 {
         }
     }
     OTHER
+}
+
+fn cluster_code(error: &ClusterError) -> u8 {
+    match error {
+        ClusterError::Lost { .. } | ClusterError::NeverCame { .. } => CLUSTER_LOST,
+        ClusterError::Mismatch { .. } | ClusterError::Config(_) => CONFIGURATION,
+        ClusterError::Listen { .. } => INPUT,
+    }
 }

@@ -1,6 +1,7 @@
 //! The `antimony` command line.
 
 mod check;
+mod cluster;
 mod demo;
 mod eval;
 pub(crate) mod exit;
@@ -52,6 +53,17 @@ enum Command {
         after_help = "Examples:\n  antimony run topologies/dns-threats.toml --input /var/log/dns/dns.log\n  antimony run topologies/dns-threats.toml --input query.log --workers 2 \\\n      --alerts alerts.jsonl --dead-letter rejected.jsonl"
     )]
     Run(RunArgs),
+
+    /// Run a topology as a cluster of N processes on this host (for trying clusters out).
+    ///
+    /// Starts N `antimony run` processes with the topology and options given, each with
+    /// `--cluster` (free ports on 127.0.0.1) and its `--process`. Their standard error is
+    /// forwarded with a `[process i]` prefix. If one fails or dies, the others notice within
+    /// seconds, and this command fails naming it. See docs/deployment.md for real clusters.
+    #[command(
+        after_help = "Example:\n  antimony cluster --processes 2 topologies/dns-threats.toml --input dns.log \\\n      --alerts alerts.jsonl --checkpoint-dir state/"
+    )]
+    Cluster(ClusterArgs),
 
     /// Explain, detector by detector, how domain names score.
     ///
@@ -154,6 +166,25 @@ enum Command {
     /// List the component types a topology file can use.
     #[command(after_help = "Example:\n  antimony components")]
     Components,
+
+    /// Show what the newest complete checkpoint in a directory holds.
+    ///
+    /// Its boundary and number of workers, each spout's position, and for each stateful bolt
+    /// how many keyed entries it keeps with a digest of them: two runs that reached the
+    /// same state show the same digest, whatever their number of workers.
+    #[command(
+        after_help = "Examples:\n  antimony checkpoint /var/lib/antimony/checkpoints\n  antimony checkpoint ck --json | jq '.components[].keyed_entries'"
+    )]
+    Checkpoint(CheckpointArgs),
+}
+
+#[derive(Debug, Args)]
+struct CheckpointArgs {
+    /// The checkpoint directory (`--checkpoint-dir` of the run).
+    dir: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -192,6 +223,10 @@ struct RunArgs {
     /// the alerts; the others lend their workers.
     #[arg(long, requires = "cluster")]
     process: Option<usize>,
+    /// How long to wait at start-up for every other process of the cluster before giving up
+    /// (exit 7, naming the missing one).
+    #[arg(long, value_name = "SECS", default_value_t = 60, requires = "cluster")]
+    cluster_timeout: u64,
     /// Serve the Topology Master (dashboard, API, Prometheus `/metrics`) here, or `off`.
     /// Beyond loopback it needs a token.
     #[arg(
@@ -219,6 +254,21 @@ struct RunArgs {
     /// Print no summary.
     #[arg(long, short)]
     quiet: bool,
+}
+
+#[derive(Debug, Args)]
+struct ClusterArgs {
+    /// Processes to start (each runs `--workers` threads).
+    #[arg(long, short = 'n', value_parser = clap::value_parser!(u16).range(1..))]
+    processes: u16,
+    /// The topology file, then any `antimony run` option, given to every process.
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "TOPOLOGY [RUN OPTIONS]"
+    )]
+    run: Vec<std::ffi::OsString>,
 }
 
 #[derive(Debug, Args)]
@@ -310,6 +360,7 @@ pub fn main(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Demo(args) => demo::demo(usize::from(args.workers)),
         Command::Run(args) => run::run(args),
+        Command::Cluster(args) => cluster::cluster(args),
         Command::Check(args) => check::check(args),
         Command::Score(args) => score::score(args),
         Command::Eval(args) => eval::eval(args),
@@ -331,6 +382,15 @@ pub fn main(cli: Cli) -> anyhow::Result<()> {
             for (name, description) in registry.bolt_types() {
                 println!("  {name:<14} {description}");
             }
+            Ok(())
+        }
+        Command::Checkpoint(args) => {
+            let summary = antimony_engine::runtime::checkpoint::summary(&args.dir)?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&summary)?);
+                return Ok(());
+            }
+            print!("{}: {summary}", args.dir.display());
             Ok(())
         }
     }

@@ -42,8 +42,8 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<()> {
                 args.cluster.len()
             ),
             Some(process) => Some(ClusterConfig {
-                process,
-                addresses: args.cluster,
+                connect_timeout: std::time::Duration::from_secs(args.cluster_timeout),
+                ..ClusterConfig::new(process, args.cluster)
             }),
             None => None,
         },

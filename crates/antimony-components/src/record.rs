@@ -7,6 +7,7 @@ use antimony_core::{Record, StableHasher, StreamType};
 use antimony_detect::Alert;
 use antimony_dns::DnsEvent;
 use antimony_io::sinks::json_lines::JsonLine;
+use antimony_io::sinks::nats::MessageId;
 use antimony_io::{ByteChunk, TextChunk};
 use serde::{Deserialize, Serialize};
 
@@ -178,6 +179,16 @@ impl JsonLine for Tuple {
             Tuple::Empty | Tuple::Chunk(_) | Tuple::Bytes(_) => return false,
         }
         true
+    }
+}
+
+/// An alert's stable id, which a broker deduplicates re-publishes by.
+impl MessageId for Tuple {
+    fn message_id(&self) -> Option<String> {
+        match self {
+            Tuple::Alert(alert) => alert.id.map(|id| id.to_string()),
+            _ => None,
+        }
     }
 }
 

@@ -7,8 +7,10 @@ use std::sync::Arc;
 use antimony_core::ConfigError;
 use antimony_engine::{BoltSpec, Options, Registry, SpoutSpec};
 use antimony_io::sinks::json_lines::{JsonLinesConfig, JsonLinesSink};
+use antimony_io::sinks::nats::{NatsSink, NatsSinkConfig};
 use antimony_io::sources::file::{FileConfig, FileSpout};
 use antimony_io::sources::frame_streams::{FrameStreamsConfig, FrameStreamsSpout};
+use antimony_io::sources::nats::{NatsConfig, NatsSpout};
 use antimony_io::sources::syslog::{SyslogConfig, SyslogSpout};
 
 use crate::parse::sniff::DnsSniffer;
@@ -60,6 +62,19 @@ pub fn registry() -> Registry<Tuple> {
                 .clone();
             Ok(SpoutSpec::new(CHUNKS, move |_| {
                 FrameStreamsSpout::<Tuple>::listening(listen.clone(), &config)
+            }))
+        },
+    );
+    registry.spout(
+        "nats",
+        "reads lines from a NATS JetStream `stream` through a durable pull consumer (`durable`); acknowledges what a committed checkpoint holds, so a restart counts each message once",
+        |options| {
+            let config: NatsConfig = options.parse()?;
+            config
+                .check()
+                .map_err(|(option, e)| options.error(option, e))?;
+            Ok(SpoutSpec::new(CHUNKS, move |_| {
+                NatsSpout::<Tuple>::new(&config)
             }))
         },
     );
@@ -118,6 +133,20 @@ pub fn registry() -> Registry<Tuple> {
         "alert_file",
         "writes alerts as JSON lines to `path` (`-` for standard output)",
         |options| json_lines_sink(options, ALERTS.kind),
+    );
+    registry.bolt(
+        "alert_nats",
+        "publishes alerts as JSON lines to a NATS JetStream `subject`, each with its id as Nats-Msg-Id (re-publishes after a restart are dropped by the stream)",
+        |options| {
+            let config: NatsSinkConfig = options.parse()?;
+            config
+                .check()
+                .map_err(|(option, e)| options.error(option, e))?;
+            Ok(
+                BoltSpec::new(&[ALERTS.kind], None, move |_| NatsSink::new(&config))
+                    .global_only(),
+            )
+        },
     );
     registry.bolt(
         "dns_file",

@@ -235,9 +235,30 @@ pub trait Bolt<R: Record>: 'static {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct State {
     /// State of the instance as a whole (a sink's committed length, a watermark).
+    #[serde(with = "serde_bytes")]
     pub global: Vec<u8>,
     /// State per key: `(routing hash, entry)`.
+    #[serde(with = "keyed_bytes")]
     pub keyed: Vec<(u64, Vec<u8>)>,
+}
+
+/// Keyed entries as byte strings: serde's default writes a `Vec<u8>` byte by byte, which
+/// made writing a checkpoint of megabytes take long in debug builds and showed in release.
+mod keyed_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use serde_bytes::{ByteBuf, Bytes};
+
+    pub fn serialize<S: Serializer>(keyed: &[(u64, Vec<u8>)], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(keyed.iter().map(|(hash, entry)| (hash, Bytes::new(entry))))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(u64, Vec<u8>)>, D::Error> {
+        let keyed = Vec::<(u64, ByteBuf)>::deserialize(d)?;
+        Ok(keyed
+            .into_iter()
+            .map(|(hash, entry)| (hash, entry.into_vec()))
+            .collect())
+    }
 }
 
 /// What a bolt instance gets back from a checkpoint.

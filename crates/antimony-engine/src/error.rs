@@ -102,6 +102,9 @@ pub enum RunError {
     /// A worker stopped abnormally.
     #[error("a worker failed: {0}")]
     Worker(String),
+    /// The processes of a cluster could not connect, did not match, or one was lost.
+    #[error(transparent)]
+    Cluster(#[from] crate::runtime::ClusterError),
     /// A checkpoint could not be written, or the run cannot resume from the ones there.
     #[error("checkpoint: {0}")]
     Checkpoint(String),

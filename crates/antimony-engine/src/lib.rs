@@ -10,9 +10,10 @@
 //!   contained panics, a dead-letter output and its counts in the run's metrics registry.
 //!
 //! Architecture invariant: the engine knows nothing of DNS, and nothing of Tokio or any I/O
-//! of its own: it moves opaque records, asks them for a key hash when grouping by fields and
-//! for a description when setting them aside, and writes dead letters to the output it is
-//! given. Every use of timely is in `runtime/dataflow.rs`.
+//! but its checkpoints and its cluster's connections (plain blocking sockets): it moves
+//! opaque records, asks them for a key hash when grouping by fields and for a description
+//! when setting them aside, and writes dead letters to the output it is given. Every use of
+//! timely is in `runtime/dataflow.rs`.
 
 pub mod declare;
 pub mod error;
@@ -26,8 +27,8 @@ pub use declare::TopologyDecl;
 pub use error::{RunError, TopologyError};
 pub use registry::{Options, Registry};
 pub use runtime::{
-    ClusterConfig, ComponentFailure, ComponentStats, DeadLetterOutput, RunConfig, RunReport,
-    StopHandle, run, run_with_stop,
+    ClusterConfig, ClusterError, ComponentFailure, ComponentStats, DeadLetterOutput, RunConfig,
+    RunReport, StopHandle, run, run_with_stop,
 };
 pub use topology::{
     BoltSpec, Grouping, Input, Parallelism, Plan, PlannedComponent, PlannedInput, SpoutSpec,

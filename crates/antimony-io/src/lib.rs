@@ -8,6 +8,8 @@
 //! - [`sources::frame_streams`]: a Frame Streams receiver (Unix and TCP sockets, with the
 //!   READY/ACCEPT/START/STOP/FINISH handshake), as dnstap senders speak it.
 //! - [`sinks::json_lines`]: records written as JSON lines to a file or standard output.
+//! - [`sources::nats`], [`sinks::nats`]: NATS JetStream, read through a durable pull
+//!   consumer acknowledged at committed checkpoints, and published to with `Nats-Msg-Id`.
 //! - [`cutter`]: cutting a byte stream into chunks of whole lines with bounded memory.
 //! - [`line_writer`]: lines written to a file or a standard stream through Tokio, with
 //!   backpressure (sinks, and the engine's dead-letter output).

@@ -120,6 +120,36 @@ pub(crate) fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, 
     bincode::deserialize(bytes).map_err(|e| format!("a checkpoint entry does not decode: {e}"))
 }
 
+/// A hash map inside a key's state, written in key order: its iteration order depends on
+/// the process's random hash seed, and equal state must encode to equal bytes (checkpoint
+/// digests compare runs). Same bytes as bincode's map encoding.
+pub(crate) mod sorted_map {
+    use std::hash::Hash;
+
+    use ahash::AHashMap;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<K, V, S>(map: &AHashMap<K, V>, s: S) -> Result<S::Ok, S::Error>
+    where
+        K: Ord + Serialize,
+        V: Serialize,
+        S: Serializer,
+    {
+        let mut pairs: Vec<(&K, &V)> = map.iter().collect();
+        pairs.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        s.collect_map(pairs)
+    }
+
+    pub fn deserialize<'de, K, V, D>(d: D) -> Result<AHashMap<K, V>, D::Error>
+    where
+        K: Eq + Hash + Deserialize<'de>,
+        V: Deserialize<'de>,
+        D: Deserializer<'de>,
+    {
+        AHashMap::deserialize(d)
+    }
+}
+
 /// Every key of `keys` with its routing fields, for [`Saved::keys`].
 pub(crate) fn save_keys<V: Serialize>(
     keys: &ahash::AHashMap<u64, V>,
@@ -361,6 +391,22 @@ mod tests {
             (11..=100).all(|k| keys.contains_key(&k)),
             "the oldest went first"
         );
+    }
+
+    #[derive(Serialize, Deserialize, PartialEq, Debug)]
+    struct Inner(#[serde(with = "sorted_map")] ahash::AHashMap<u64, i64>);
+
+    #[test]
+    fn equal_maps_encode_alike_whatever_their_hash_seed() {
+        let forward: ahash::AHashMap<u64, i64> = (0..500u64).map(|k| (k, -(k as i64))).collect();
+        let mut backward = ahash::AHashMap::with_hasher(ahash::RandomState::with_seed(7));
+        backward.extend((0..500u64).rev().map(|k| (k, -(k as i64))));
+        let backward: ahash::AHashMap<u64, i64> = backward.into_iter().collect();
+        let bytes = encode(&Inner(forward));
+        assert_eq!(bytes, encode(&Inner(backward)));
+        let back: Inner = decode(&bytes).expect("decodes");
+        assert_eq!(back.0.len(), 500);
+        assert_eq!(back.0[&42], -42);
     }
 
     #[test]

@@ -88,6 +88,7 @@ struct Client {
     answers: VecDeque<(i64, u64, bool)>,
     nx: usize,
     /// NXDOMAIN names in the window: hash -> count.
+    #[serde(with = "super::sorted_map")]
     names: AHashMap<u64, u32>,
     /// Recent NXDOMAIN names, for the alert (at most 16).
     recent: VecDeque<Box<str>>,

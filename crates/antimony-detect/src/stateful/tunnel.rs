@@ -118,6 +118,7 @@ struct Key {
     domain: Box<str>,
     /// (ts, sub_len, entropy, special) per event in the window, oldest first.
     events: VecDeque<(i64, u16, f32, bool)>,
+    #[serde(with = "super::sorted_map")]
     subs: AHashMap<u64, i64>,
     bytes: u64,
     entropy_sum: f64,

@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// The format of the files, written in each: a change refuses old files loudly.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 /// The name of the file that says a boundary is complete.
 const COMPLETE: &str = "COMPLETE";
 
@@ -77,6 +77,7 @@ pub struct Piece {
     /// The component.
     pub component: String,
     /// A spout's position (`None`: it cannot resume).
+    #[serde(with = "serde_bytes")]
     pub position: Option<Vec<u8>>,
     /// A spout that is over (finished or stopped): nothing more to read.
     pub finished: bool,
@@ -143,14 +144,29 @@ fn worker_path(dir: &Path, boundary: u64, worker: usize) -> PathBuf {
     boundary_dir(dir, boundary).join(format!("worker-{worker:04}.bin"))
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file beside it, fsync, rename, fsync of
-/// the directory. A crash leaves the old file or the new one, never half of one.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
+/// Writes what `write` writes to `path` atomically, followed by its SHA-256: a temporary
+/// file beside it, fsync, rename, fsync of the directory. A crash leaves the old file or the
+/// new one, never half of one. The content streams through the digest into the file, never
+/// whole in memory (a checkpoint of a large state is tens of megabytes).
+fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<(), CheckpointError> {
     let parent = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(parent).map_err(io_error(parent))?;
     let temporary = path.with_extension("tmp");
-    let mut file = fs::File::create(&temporary).map_err(io_error(&temporary))?;
-    file.write_all(bytes).map_err(io_error(&temporary))?;
+    let file = fs::File::create(&temporary).map_err(io_error(&temporary))?;
+    let mut sealing = Sealing {
+        out: io::BufWriter::with_capacity(1 << 20, file),
+        digest: Sha256::new(),
+    };
+    write(&mut sealing).map_err(io_error(&temporary))?;
+    let Sealing { mut out, digest } = sealing;
+    out.write_all(&digest.finalize())
+        .map_err(io_error(&temporary))?;
+    let file = out
+        .into_inner()
+        .map_err(|e| io_error(&temporary)(e.into_error()))?;
     file.sync_all().map_err(io_error(&temporary))?;
     fs::rename(&temporary, path).map_err(io_error(path))?;
     // The rename itself is durable once the directory is.
@@ -159,12 +175,22 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
         .map_err(io_error(parent))
 }
 
-/// Content, then its SHA-256.
-fn sealed(content: Vec<u8>) -> Vec<u8> {
-    let mut bytes = content;
-    let digest = Sha256::digest(&bytes);
-    bytes.extend_from_slice(&digest);
-    bytes
+/// A writer that digests what goes through it.
+struct Sealing<W: Write> {
+    out: W,
+    digest: Sha256,
+}
+
+impl<W: Write> Write for Sealing<W> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        let n = self.out.write(bytes)?;
+        self.digest.update(&bytes[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
 }
 
 /// The content of a sealed file, if its digest holds.
@@ -192,11 +218,9 @@ pub fn write_worker(
         pieces,
     };
     let path = worker_path(dir, boundary, worker);
-    let content = bincode::serialize(&file).map_err(|e| CheckpointError::Io {
-        path: path.clone(),
-        error: io::Error::other(e),
-    })?;
-    write_atomically(&path, &sealed(content))
+    write_atomically(&path, |out| {
+        bincode::serialize_into(out, &file).map_err(io::Error::other)
+    })
 }
 
 /// Says `boundary` is complete: every worker's file is written.
@@ -213,11 +237,9 @@ pub fn write_complete(
         workers,
     };
     let path = boundary_dir(dir, boundary).join(COMPLETE);
-    let content = serde_json::to_vec(&complete).map_err(|e| CheckpointError::Io {
-        path: path.clone(),
-        error: io::Error::other(e),
-    })?;
-    write_atomically(&path, &sealed(content))
+    write_atomically(&path, |out| {
+        serde_json::to_writer(out, &complete).map_err(io::Error::other)
+    })
 }
 
 /// The boundaries with a directory in `dir`, newest first.
@@ -327,9 +349,11 @@ pub struct Resume {
 }
 
 /// Reads what worker `worker` of `workers` resumes with from `boundary`, routing keyed
-/// state by `hash % workers`, as the fields groupings do.
+/// state by `hash % workers`, as the fields groupings do. A checkpoint of another topology
+/// (by name) is refused: its components' state would go to whichever bear the same names.
 pub fn load(
     dir: &Path,
+    topology: &str,
     boundary: u64,
     worker: usize,
     workers: usize,
@@ -354,10 +378,20 @@ pub fn load(
         ..Resume::default()
     };
     for old in sources {
+        let path = worker_path(dir, boundary, old);
         let file = read_worker(dir, boundary, old).map_err(|why| CheckpointError::Unusable {
-            path: worker_path(dir, boundary, old),
+            path: path.clone(),
             why,
         })?;
+        if file.topology != topology {
+            return Err(CheckpointError::Unusable {
+                path,
+                why: format!(
+                    "it was taken by topology `{}`, this is `{topology}`: give this topology its own checkpoint directory",
+                    file.topology
+                ),
+            });
+        }
         for piece in file.pieces {
             // A spout resumes on the worker of the same index (a spout of one instance
             // runs on worker 0 whatever the count).
@@ -405,6 +439,123 @@ pub fn prune(dir: &Path, committed: &[u64], keep: usize, worker: usize) {
     }
 }
 
+/// What a checkpoint holds, per component, for a person or a test: spout positions, and
+/// for each bolt how many keyed entries it keeps with a digest of them that does not depend
+/// on the number of workers (two runs that reached the same state have the same digest).
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    /// The topology's name.
+    pub topology: String,
+    /// The boundary (the epoch) of the checkpoint.
+    pub boundary: u64,
+    /// Workers of the run that took it.
+    pub workers: usize,
+    /// Every component with something in it, by name.
+    pub components: BTreeMap<String, ComponentSummary>,
+}
+
+/// One component's part of a [`Summary`].
+#[derive(Debug, Default, Serialize)]
+pub struct ComponentSummary {
+    /// Spout positions, one per instance that has one, as text when they are UTF-8 (the
+    /// file spout's are JSON), else hexadecimal.
+    pub positions: Vec<String>,
+    /// Instances of a spout that were over.
+    pub finished: usize,
+    /// Instances with global state.
+    pub global_states: usize,
+    /// Keyed entries, over every instance.
+    pub keyed_entries: usize,
+    /// SHA-256 of the keyed entries sorted by (routing hash, bytes): equal state, equal digest.
+    pub keyed_digest: String,
+}
+
+/// Summarises the newest complete checkpoint in `dir`, or says why there is none.
+pub fn summary(dir: &Path) -> Result<Summary, CheckpointError> {
+    let unusable = |why: &str| CheckpointError::Unusable {
+        path: dir.to_path_buf(),
+        why: why.to_owned(),
+    };
+    let (boundary, complete) = boundaries(dir)
+        .into_iter()
+        .find_map(|b| Some((b, read_complete(dir, b)?)))
+        .ok_or_else(|| unusable("no complete checkpoint in it"))?;
+    let mut components: BTreeMap<String, ComponentSummary> = BTreeMap::new();
+    let mut keyed: BTreeMap<String, Vec<(u64, Vec<u8>)>> = BTreeMap::new();
+    for worker in 0..complete.workers {
+        let file = read_worker(dir, boundary, worker).map_err(|why| CheckpointError::Unusable {
+            path: worker_path(dir, boundary, worker),
+            why,
+        })?;
+        for piece in file.pieces {
+            let entry = components.entry(piece.component.clone()).or_default();
+            if let Some(position) = piece.position {
+                entry.positions.push(match String::from_utf8(position) {
+                    Ok(text) => text,
+                    Err(bytes) => hex(bytes.as_bytes()),
+                });
+            }
+            entry.finished += usize::from(piece.finished);
+            if let Some(state) = piece.state {
+                entry.global_states += usize::from(!state.global.is_empty());
+                keyed
+                    .entry(piece.component)
+                    .or_default()
+                    .extend(state.keyed);
+            }
+        }
+    }
+    for (component, mut entries) in keyed {
+        entries.sort_unstable();
+        let mut digest = Sha256::new();
+        for (hash, bytes) in &entries {
+            digest.update(hash.to_le_bytes());
+            digest.update((bytes.len() as u64).to_le_bytes());
+            digest.update(bytes);
+        }
+        let entry = components.entry(component).or_default();
+        entry.keyed_entries = entries.len();
+        entry.keyed_digest = hex(&digest.finalize());
+    }
+    Ok(Summary {
+        topology: complete.topology,
+        boundary,
+        workers: complete.workers,
+        components,
+    })
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "checkpoint at epoch {} of topology {:?}, {} workers",
+            self.boundary, self.topology, self.workers
+        )?;
+        for (name, c) in &self.components {
+            for position in &c.positions {
+                writeln!(f, "  {name:<14} position {position}")?;
+            }
+            if c.finished > 0 {
+                writeln!(f, "  {name:<14} finished ({} instances)", c.finished)?;
+            }
+            if c.keyed_entries > 0 {
+                let digest = c.keyed_digest.get(..16).unwrap_or_default();
+                writeln!(
+                    f,
+                    "  {name:<14} {} keyed entries, digest {digest}",
+                    c.keyed_entries
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -435,21 +586,21 @@ mod tests {
         assert_eq!(proposal(d, 0, 2, true), None, "not complete yet");
         write_complete(d, "t", 64, 2).expect("written");
         assert_eq!(proposal(d, 0, 2, true), Some(64));
-        let same = load(d, 64, 1, 2).expect("loads");
+        let same = load(d, "t", 64, 1, 2).expect("loads");
         assert_eq!(same.states["count"].keyed, vec![vec![1], vec![3]]);
         assert!(same.states["count"].same_workers);
-        let zero = load(d, 64, 0, 2).expect("loads");
+        let zero = load(d, "t", 64, 0, 2).expect("loads");
         assert_eq!(zero.positions["logs"].as_deref(), Some(&b"offset 42"[..]));
 
         // On one worker: every key, both old globals.
-        let one = load(d, 64, 0, 1).expect("loads");
+        let one = load(d, "t", 64, 0, 1).expect("loads");
         let mut keyed = one.states["count"].keyed.clone();
         keyed.sort();
         assert_eq!(keyed, vec![vec![0], vec![1], vec![2], vec![3]]);
         assert_eq!(one.states["count"].global.len(), 2);
         assert!(!one.states["count"].same_workers);
         // On four: each key where hash % 4 sends it.
-        let three = load(d, 64, 3, 4).expect("loads");
+        let three = load(d, "t", 64, 3, 4).expect("loads");
         assert_eq!(three.states["count"].keyed, vec![vec![3]]);
     }
 
@@ -470,7 +621,8 @@ mod tests {
         flipped[3] ^= 1;
         fs::write(&path, &flipped).expect("damaged");
         assert_eq!(proposal(d, 0, 1, true), Some(64));
-        assert!(load(d, 128, 0, 1).is_err_and(|e| e.to_string().contains("checksum")));
+        assert!(load(d, "t", 128, 0, 1).is_err_and(|e| e.to_string().contains("checksum")));
+        assert!(load(d, "other", 64, 0, 1).is_err_and(|e| e.to_string().contains("topology `t`")));
     }
 
     #[test]
@@ -482,6 +634,49 @@ mod tests {
             .expect_err("some have none")
             .to_string();
         assert!(error.contains("workers 1"), "{error}");
+    }
+
+    #[test]
+    fn a_summary_digests_keyed_state_whatever_the_number_of_workers() {
+        let two = tempfile::tempdir().expect("tempdir");
+        for w in 0..2u64 {
+            let keyed = vec![(w, vec![w as u8]), (w + 2, vec![w as u8 + 2])];
+            write_worker(
+                two.path(),
+                "t",
+                64,
+                w as usize,
+                2,
+                vec![piece("count", keyed)],
+            )
+            .expect("written");
+        }
+        assert!(summary(two.path()).is_err(), "not complete yet");
+        write_complete(two.path(), "t", 64, 2).expect("written");
+        let one = tempfile::tempdir().expect("tempdir");
+        let keyed = (0..4u64).rev().map(|k| (k, vec![k as u8])).collect();
+        write_worker(one.path(), "t", 128, 0, 1, vec![piece("count", keyed)]).expect("written");
+        write_complete(one.path(), "t", 128, 1).expect("written");
+
+        let (on_two, on_one) = (
+            summary(two.path()).expect("two"),
+            summary(one.path()).expect("one"),
+        );
+        assert_eq!(on_two.components["count"].keyed_entries, 4);
+        assert_eq!(
+            on_two.components["count"].keyed_digest,
+            on_one.components["count"].keyed_digest
+        );
+
+        let other = tempfile::tempdir().expect("tempdir");
+        let keyed = vec![(0, vec![0]), (1, vec![1]), (2, vec![2]), (3, vec![9])];
+        write_worker(other.path(), "t", 64, 0, 1, vec![piece("count", keyed)]).expect("written");
+        write_complete(other.path(), "t", 64, 1).expect("written");
+        let differs = summary(other.path()).expect("other");
+        assert_ne!(
+            differs.components["count"].keyed_digest,
+            on_one.components["count"].keyed_digest
+        );
     }
 
     #[test]

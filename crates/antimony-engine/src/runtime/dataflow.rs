@@ -24,6 +24,7 @@ use antimony_core::{
 };
 
 use super::checkpoint::{self, CheckpointConfig, Piece, Resume};
+use super::cluster::{self, ClusterError, Greeting, Watch, stream::PeerStream};
 use super::panic::contain;
 use super::report::ComponentFailure;
 use super::stats::{InstanceCounters, LocalCounts, SpoutFlow, activation_histogram};
@@ -59,6 +60,8 @@ struct Shared<R> {
     committed: Arc<AtomicU64>,
     /// A checkpoint could not be taken or written: spouts waiting for one go on without it.
     checkpoint_failed: Arc<AtomicBool>,
+    /// The cluster's connections: a peer lost ends every worker's loop.
+    watch: Arc<Watch>,
 }
 
 impl<R> Shared<R> {
@@ -110,18 +113,47 @@ pub(super) fn execute<R: Record>(
     config: &RunConfig,
     stop: StopHandle,
 ) -> Result<Vec<ComponentFailure>, RunError> {
-    let timely_config = match &config.cluster {
-        None => timely::Config::process(config.workers.max(1)),
-        Some(cluster) => timely::Config {
-            communication: timely::CommunicationConfig::Cluster {
-                threads: config.workers.max(1),
-                process: cluster.process,
-                addresses: cluster.addresses.clone(),
-                report: false,
-                zerocopy: false,
-            },
-            worker: timely::WorkerConfig::default(),
-        },
+    let threads = config.workers.max(1);
+    let watch = Watch::new();
+    // A cluster's connections are made here rather than by timely, so that start-up is
+    // bounded and checked, and a lost peer is reported instead of panicking (`cluster`).
+    let (builders, comms) = match &config.cluster {
+        None => {
+            let (builders, _) = timely::CommunicationConfig::Process(threads)
+                .try_build()
+                .map_err(RunError::Start)?;
+            (builders, None)
+        }
+        Some(cluster) => {
+            let greeting = Greeting {
+                process: u32::try_from(cluster.process).unwrap_or(u32::MAX),
+                processes: u32::try_from(cluster.addresses.len()).unwrap_or(u32::MAX),
+                workers: u32::try_from(threads).unwrap_or(u32::MAX),
+                fingerprint: fingerprint(&topology, config),
+            };
+            let sockets = cluster::connect(cluster, greeting, &watch)?;
+            let hooks = timely::communication::Hooks::default();
+            let process_allocators =
+                timely::communication::allocator::ProcessBuilder::new_typed_vector(
+                    threads,
+                    hooks.refill.clone(),
+                    hooks.spill.clone(),
+                );
+            let (builders, guard) =
+                timely::communication::allocator::zero_copy::initialize::initialize_networking_from_sockets(
+                    process_allocators,
+                    sockets,
+                    cluster.process,
+                    threads,
+                    hooks,
+                )
+                .map_err(|e| RunError::Start(format!("cluster: {e}")))?;
+            let builders = builders
+                .into_iter()
+                .map(timely::communication::AllocatorBuilder::Tcp)
+                .collect();
+            (builders, Some(guard))
+        }
     };
     let shared = Arc::new(Shared {
         topology,
@@ -135,26 +167,52 @@ pub(super) fn execute<R: Record>(
         high_water: Arc::new(AtomicU64::new(0)),
         committed: Arc::new(AtomicU64::new(0)),
         checkpoint_failed: Arc::new(AtomicBool::new(false)),
+        watch: Arc::clone(&watch),
     });
     let for_workers = Arc::clone(&shared);
-    let guards = timely::execute(timely_config, move |worker| {
-        let shared = &*for_workers;
-        let Some(config) = shared.config.checkpoint.clone() else {
-            let probe = ProbeHandle::new();
-            let deposits = Rc::new(RefCell::new(Deposits::default()));
-            let mut resume = Resume::default();
-            worker.dataflow::<u64, _, _>(|scope| {
-                build(scope, shared, &probe, &deposits, &mut resume)
-            });
-            while !probe.done() {
-                worker.step_or_park(Some(Duration::from_millis(10)));
-            }
-            return;
-        };
-        run_with_checkpoints(worker, shared, &config);
-    })
-    .map_err(RunError::Start)?;
-    for result in guards.join() {
+    let worker_config = timely::WorkerConfig::default();
+    // The connections' threads are kept here, not by timely's guards, which would join them
+    // even when they are held on a lost peer (`cluster::stream`).
+    let guards =
+        timely::execute::execute_from(builders, Box::new(()), worker_config, move |worker| {
+            let shared = &*for_workers;
+            let Some(config) = shared.config.checkpoint.clone() else {
+                let probe = ProbeHandle::new();
+                let deposits = Rc::new(RefCell::new(Deposits::default()));
+                let mut resume = Resume::default();
+                worker.dataflow::<u64, _, _>(|scope| {
+                    build(scope, shared, &probe, &deposits, &mut resume)
+                });
+                while !probe.done() {
+                    if !step(worker, shared) {
+                        return;
+                    }
+                }
+                return;
+            };
+            run_with_checkpoints(worker, shared, &config);
+        });
+    let guards = match guards {
+        Ok(guards) => guards,
+        Err(error) => {
+            // Dropping the connections would wait for peers that wait for this process.
+            std::mem::forget(comms);
+            return Err(RunError::Start(error));
+        }
+    };
+    let results = guards.join();
+    if let Some(comms) = comms {
+        // A worker of this process that failed on its own is the cause (the peers will
+        // see this process lost): report it without waiting for them.
+        let failed = results.iter().any(Result::is_err);
+        if failed && !watch.is_lost() {
+            std::mem::forget(comms);
+        } else {
+            // A lost peer explains whatever else went wrong here: it goes first.
+            leave_cluster(comms, &watch)?;
+        }
+    }
+    for result in results {
         result.map_err(RunError::Worker)?;
     }
     let mut errors = match shared.errors.lock() {
@@ -169,6 +227,85 @@ pub(super) fn execute<R: Record>(
         Err(_) => Vec::new(),
     };
     Ok(failures)
+}
+
+/// Steps the worker (parking up to 10 ms when there is nothing to do); `false` once a peer of
+/// the cluster is lost, after dropping the dataflows, which can no longer complete.
+fn step<R>(worker: &mut timely::worker::Worker, shared: &Shared<R>) -> bool {
+    worker.step_or_park(Some(Duration::from_millis(10)));
+    if shared.watch.is_lost() {
+        for dataflow in worker.installed_dataflows() {
+            worker.drop_dataflow(dataflow);
+        }
+        return false;
+    }
+    true
+}
+
+/// Once the workers are done: lets the connections' threads say goodbye and end, unless a
+/// peer is lost (before or meanwhile), which is then the run's error. The threads of a lost
+/// connection are held (`cluster::stream`), so they are left to end with the process.
+fn leave_cluster(
+    comms: timely::communication::allocator::zero_copy::initialize::CommsGuard,
+    watch: &Watch,
+) -> Result<(), ClusterError> {
+    let lost = || {
+        watch.loss().unwrap_or_else(|| {
+            ClusterError::Config("a peer was lost, but which is unknown".to_owned())
+        })
+    };
+    if watch.is_lost() {
+        std::mem::forget(comms);
+        return Err(lost());
+    }
+    let (done, joined) = std::sync::mpsc::channel();
+    let joiner = std::thread::Builder::new()
+        .name("antimony:cluster-leave".to_owned())
+        .spawn(move || {
+            drop(comms);
+            let _ = done.send(());
+        });
+    if joiner.is_err() {
+        return Ok(());
+    }
+    loop {
+        match joined.recv_timeout(Duration::from_millis(10)) {
+            Ok(()) => return Ok(()),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) if watch.is_lost() => {
+                return Err(lost());
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            // The joining thread panicked: a communication thread did (timely's own check
+            // of its framing); the workers had finished.
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
+        }
+    }
+}
+
+/// What must be the same in every process of a cluster for timely's channels to line up:
+/// the components, their inputs and groupings (`describe`), and whether the run checkpoints
+/// (which adds dataflows).
+fn fingerprint<R: Record>(topology: &Topology<R>, config: &RunConfig) -> u64 {
+    let mut hasher = antimony_core::hash::StableHasher::new();
+    hasher
+        .field(topology.describe().as_bytes())
+        .field(&[u8::from(config.checkpoint.is_some())]);
+    hasher.finish64()
+}
+
+/// What timely's communication threads need of a connection.
+impl timely::communication::allocator::zero_copy::stream::Stream for PeerStream {
+    fn try_clone(&self) -> std::io::Result<Self> {
+        PeerStream::try_clone(self)
+    }
+
+    fn set_nonblocking(&self, nonblocking: bool) -> std::io::Result<()> {
+        PeerStream::set_nonblocking(self, nonblocking)
+    }
+
+    fn shutdown(&self, how: std::net::Shutdown) -> std::io::Result<()> {
+        PeerStream::shutdown(self, how)
+    }
 }
 
 /// A worker's index and the boundary it can resume from.
@@ -209,13 +346,15 @@ fn run_with_checkpoints<R: Record>(
     proposals.send((index, proposal));
     drop(proposals);
     while !agreement.done() {
-        worker.step_or_park(Some(Duration::from_millis(10)));
+        if !step(worker, shared) {
+            return;
+        }
     }
     let mut heard = heard.take();
     heard.sort_unstable();
     let all: Vec<Option<u64>> = heard.iter().map(|(_, p)| *p).collect();
     let resume = checkpoint::agree(&all).and_then(|agreed| match agreed {
-        Some(boundary) => checkpoint::load(&config.dir, boundary, index, workers),
+        Some(boundary) => checkpoint::load(&config.dir, &topology, boundary, index, workers),
         None => Ok(Resume::default()),
     });
     let mut resume = match resume {
@@ -253,7 +392,9 @@ fn run_with_checkpoints<R: Record>(
                 break;
             }
         }
-        worker.step_or_park(Some(Duration::from_millis(10)));
+        if !step(worker, shared) {
+            return;
+        }
         // This worker's part of every boundary the whole dataflow has passed.
         let ready: Vec<u64> = deposits
             .borrow()
@@ -461,13 +602,16 @@ impl Deposits {
     }
 }
 
-/// A spout instance's side of checkpoints: the next boundary, when it last crossed one,
-/// and its positions at boundaries not yet committed.
+/// A spout instance's side of checkpoints: the next boundary, when its last one was
+/// committed, and its positions at boundaries not yet committed.
 struct SpoutCheckpoint {
     config: CheckpointConfig,
     deposits: Rc<RefCell<Deposits>>,
     next: u64,
-    last_crossing: Instant,
+    /// When the last boundary it crossed was committed (or the run started): the interval
+    /// counts from there, so a checkpoint that takes longer than the interval delays the
+    /// next rather than making every batch a boundary.
+    last_commit: Instant,
     positions: BTreeMap<u64, Option<Vec<u8>>>,
     /// The boundary it ended at, held until committed.
     closing: Option<u64>,
@@ -491,17 +635,31 @@ impl SpoutCheckpoint {
             self.positions.insert(self.next, position.clone());
             self.next += self.config.spacing();
         }
-        self.last_crossing = Instant::now();
+    }
+
+    /// Whether the time interval calls for a boundary now: every boundary it crossed is
+    /// committed, and the interval has passed since.
+    fn due(&self) -> bool {
+        self.positions.is_empty()
+            && self
+                .config
+                .every
+                .is_some_and(|every| self.last_commit.elapsed() >= every)
     }
 
     /// Tells the spout which committed position it may acknowledge.
     fn acknowledge<R: Record>(&mut self, committed: u64, spout: &mut dyn Spout<R>) {
         let mut newest = None;
+        let mut any = false;
         while let Some(entry) = self.positions.first_entry() {
             if *entry.key() > committed {
                 break;
             }
             newest = entry.remove();
+            any = true;
+        }
+        if any && self.positions.is_empty() {
+            self.last_commit = Instant::now();
         }
         if let Some(position) = newest {
             let _ = contain(|| spout.committed(&position));
@@ -581,7 +739,7 @@ fn spout<'s, R: Record>(
             next: config.next_boundary(start),
             config,
             deposits: Rc::clone(&checkpointing.deposits),
-            last_crossing: Instant::now(),
+            last_commit: Instant::now(),
             positions: BTreeMap::new(),
             closing: None,
         });
@@ -624,10 +782,7 @@ fn spout<'s, R: Record>(
             let mut polls = 0;
             let mut waiting = false;
             if let Some(checkpoint) = checkpoint.as_mut()
-                && checkpoint
-                    .config
-                    .every
-                    .is_some_and(|every| checkpoint.last_crossing.elapsed() >= every)
+                && checkpoint.due()
                 && !finished
             {
                 // Time for a checkpoint: this spout's next epoch is the next boundary.
@@ -1126,4 +1281,35 @@ fn dead_letter_sink<'s, R: Record>(
             }
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cluster::stream::{Framing, HEADER_BYTES};
+    use timely::communication::networking::MessageHeader;
+
+    /// `cluster::stream` follows timely's framing to tell its goodbye from a connection cut
+    /// short: this pins the wire format it reads.
+    #[test]
+    fn goodbye_is_timelys() {
+        let header = |length| MessageHeader {
+            channel: 1,
+            source: 0,
+            target_lower: 0,
+            target_upper: 1,
+            length,
+            seqno: 7,
+        };
+        let mut message = Vec::new();
+        assert!(header(3).write_to(&mut message).is_ok());
+        assert_eq!(message.len(), HEADER_BYTES);
+        message.extend_from_slice(&[1, 2, 3]);
+        let mut framing = Framing::default();
+        framing.feed(&message);
+        assert!(!framing.said_goodbye());
+        let mut goodbye = Vec::new();
+        assert!(header(0).write_to(&mut goodbye).is_ok());
+        framing.feed(&goodbye);
+        assert!(framing.said_goodbye());
+    }
 }

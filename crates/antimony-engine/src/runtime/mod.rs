@@ -5,9 +5,10 @@
 //! an exchange between workers. Timestamps are *epochs*: every batch a spout emits opens a new
 //! one, and the spout waits while too many epochs are unfinished downstream, which bounds the
 //! memory in flight and lets a slow sink slow the source down. All timely code lives in
-//! `dataflow.rs`.
+//! `dataflow.rs`; the cluster's connections, made before timely starts, in `cluster/`.
 
 pub mod checkpoint;
+pub mod cluster;
 mod dataflow;
 mod panic;
 mod report;
@@ -23,6 +24,7 @@ use std::time::Instant;
 use antimony_core::metrics::Metrics;
 use antimony_core::{LineOutput, Record};
 
+pub use cluster::{ClusterConfig, ClusterError};
 pub use report::{ComponentFailure, RunReport, short_name};
 pub use stats::{
     ACTIVATION_TIME, BACKPRESSURE_TIME, BACKPRESSURED, BACKPRESSURED_SINCE, ComponentStats,
@@ -98,15 +100,6 @@ impl Default for RunConfig {
             checkpoint: None,
         }
     }
-}
-
-/// This process's place among several, for timely's cluster mode.
-#[derive(Clone, Debug)]
-pub struct ClusterConfig {
-    /// This process's index, from 0.
-    pub process: usize,
-    /// `host:port` of every process, in index order.
-    pub addresses: Vec<String>,
 }
 
 /// Controls a run from another thread (a signal, the Topology Master, a test): stop it (the

@@ -1,0 +1,517 @@
+//! The NATS JetStream spout and sink against a real `nats-server` (each test starts its own
+//! on a free port with a temporary store, and stops it when done): the spout reads every
+//! published line once across a crash and a resume from a checkpoint's position; the sink
+//! publishes with `Nats-Msg-Id`, and the server drops a second publish of the same id.
+//!
+//! Needs `nats-server` on the PATH (`apt-get install nats-server`; `.ci/run` installs it).
+
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use antimony_core::{Bolt, Context, DeadLetter, Emitter, Record, Spout, SpoutStatus};
+use antimony_io::TextChunk;
+use antimony_io::sinks::json_lines::JsonLine;
+use antimony_io::sinks::nats::{DUPLICATES, MessageId, NatsSink, NatsSinkConfig};
+use antimony_io::sources::nats::{
+    NatsConfig, NatsPosition, NatsSpout, RECONNECTS, REDELIVERED_SKIPPED,
+};
+use serde::{Deserialize, Serialize};
+
+/// A `nats-server` with JetStream on a free port, killed when dropped.
+struct NatsServer {
+    child: Child,
+    port: u16,
+    url: String,
+    store: tempfile::TempDir,
+}
+
+impl NatsServer {
+    fn start() -> Self {
+        let store = tempfile::tempdir().expect("tempdir");
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Self::spawn(port, store.path());
+        NatsServer {
+            child,
+            port,
+            url: format!("nats://127.0.0.1:{port}"),
+            store,
+        }
+    }
+
+    fn spawn(port: u16, store: &Path) -> Child {
+        // Debian puts it in /usr/sbin, which a user's PATH may lack.
+        let binary = if Path::new("/usr/sbin/nats-server").exists() {
+            "/usr/sbin/nats-server"
+        } else {
+            "nats-server"
+        };
+        let child = Command::new(binary)
+            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+            .arg(store)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nats-server runs (apt-get install nats-server)");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "nats-server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        child
+    }
+
+    /// Stops the server and starts it again on the same port and store: clients reconnect.
+    fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = Self::spawn(self.port, self.store.path());
+    }
+
+    fn jetstream(&self) -> async_nats::jetstream::Context {
+        // The context starts a task: made on the I/O runtime.
+        block_on(async {
+            let client = async_nats::connect(&self.url).await.expect("connect");
+            async_nats::jetstream::new(client)
+        })
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    antimony_io::runtime::handle().block_on(future)
+}
+
+fn create_stream(js: &async_nats::jetstream::Context, name: &str, subjects: &[&str]) {
+    block_on(js.create_stream(async_nats::jetstream::stream::Config {
+        name: name.to_owned(),
+        subjects: subjects.iter().map(|s| (*s).to_owned()).collect(),
+        ..Default::default()
+    }))
+    .expect("create the stream");
+}
+
+fn publish(js: &async_nats::jetstream::Context, subject: &str, payload: Vec<u8>) {
+    let ack = block_on(js.publish(subject.to_owned(), payload.into())).expect("publish");
+    block_on(ack.into_future()).expect("publish ack");
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+enum Rec {
+    #[default]
+    Empty,
+    Chunk(TextChunk),
+    Alert {
+        id: String,
+        domain: String,
+    },
+}
+
+impl From<TextChunk> for Rec {
+    fn from(chunk: TextChunk) -> Self {
+        Rec::Chunk(chunk)
+    }
+}
+
+impl Record for Rec {
+    fn kind(&self) -> &'static str {
+        "rec"
+    }
+    fn key_hash(&self, _fields: &[usize]) -> u64 {
+        0
+    }
+    fn describe(&self) -> String {
+        format!("{self:?}")
+    }
+}
+
+impl JsonLine for Rec {
+    fn write_json_line(&self, out: &mut String) -> bool {
+        match self {
+            Rec::Alert { id, domain } => {
+                out.push_str(&format!(r#"{{"id":"{id}","domain":"{domain}"}}"#));
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+impl MessageId for Rec {
+    fn message_id(&self) -> Option<String> {
+        match self {
+            Rec::Alert { id, .. } => Some(id.clone()),
+            _ => None,
+        }
+    }
+}
+
+fn spout_config(url: &str, extra: &str) -> NatsConfig {
+    let text = format!(
+        r#"{{"url": "{url}", "stream": "DNS", "durable": "antimony", "batch": 16, "max_line_bytes": 100 {extra}}}"#
+    );
+    let config: NatsConfig = serde_json::from_str(&text).expect("options");
+    config.check().expect("valid options");
+    config
+}
+
+/// What a spout read: its lines with their numbers, and its dead letters.
+#[derive(Default)]
+struct Read {
+    lines: Vec<(u64, String)>,
+    dead: Vec<DeadLetter>,
+}
+
+/// Polls until `until` holds for what was read, or the spout finishes; fails after 20 s.
+fn poll_until(spout: &mut NatsSpout<Rec>, read: &mut Read, until: impl Fn(&Read) -> bool) {
+    let started = Instant::now();
+    while !until(read) {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "gave up after reading {} lines",
+            read.lines.len()
+        );
+        let mut records = Vec::new();
+        let mut dead = Vec::new();
+        let status = spout.poll(&mut Emitter::new(&mut records, &mut dead, "nats"));
+        read.dead.extend(dead);
+        for record in records {
+            if let Rec::Chunk(chunk) = record {
+                for (number, line) in chunk.lines() {
+                    read.lines
+                        .push((number, String::from_utf8_lossy(line).into_owned()));
+                }
+            }
+        }
+        match status {
+            SpoutStatus::Finished => return,
+            SpoutStatus::Idle => std::thread::sleep(Duration::from_millis(10)),
+            SpoutStatus::Emitted => {}
+        }
+    }
+}
+
+/// Message `i` holds `1 + i % 3` lines, so messages and lines do not line up.
+fn lines_of(i: usize) -> Vec<String> {
+    (0..=i % 3).map(|j| format!("query {i}.{j}")).collect()
+}
+
+#[test]
+fn the_spout_reads_every_line_once_across_a_crash_and_a_resume() {
+    let server = NatsServer::start();
+    let js = server.jetstream();
+    create_stream(&js, "DNS", &["dns.>"]);
+    let mut expected = Vec::new();
+    for i in 0..300 {
+        let lines = lines_of(i);
+        expected.extend(lines.iter().cloned());
+        publish(&js, "dns.logs", (lines.join("\n") + "\n").into_bytes());
+        if i == 100 {
+            // Hostile input: a line over max_line_bytes, and bytes of no text at all.
+            publish(&js, "dns.logs", vec![b'x'; 500]);
+            publish(&js, "dns.logs", vec![0, 159, 146, 150, b'\n']);
+        }
+    }
+    let ctx = Context::new("nats", 0, 1);
+
+    // The first run reads some, a checkpoint is taken and committed, it reads on, and dies
+    // (dropped without closing: nothing more is acknowledged).
+    let mut first = NatsSpout::<Rec>::new(&spout_config(&server.url, ""));
+    first.open(&ctx).expect("open");
+    let mut before = Read::default();
+    poll_until(&mut first, &mut before, |r| r.lines.len() >= 200);
+    let position = first.position().expect("a position");
+    first.committed(&position);
+    let committed_lines = before.lines.len();
+    poll_until(&mut first, &mut before, |r| {
+        r.lines.len() >= committed_lines + 150
+    });
+    drop(first);
+    let decoded = NatsPosition::decode(&position).expect("decodes");
+    assert!(decoded.sequence > 0);
+
+    // The acknowledgement reached the server: its floor is the checkpoint's sequence.
+    let started = Instant::now();
+    loop {
+        let stream = block_on(js.get_stream("DNS")).expect("stream");
+        let info = block_on(stream.consumer_info("antimony")).expect("consumer");
+        if info.ack_floor.stream_sequence == decoded.sequence {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "ack floor {} is not the checkpoint's {}",
+            info.ack_floor.stream_sequence,
+            decoded.sequence
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // Resumed from the checkpoint, as the engine does after a crash: what the dead run read
+    // after it comes again at once, and nothing before it.
+    let mut second =
+        NatsSpout::<Rec>::new(&spout_config(&server.url, r#", "finish_idle_ms": 500"#));
+    second.seek(&position).expect("seek");
+    second.open(&ctx).expect("open");
+    let mut after = Read::default();
+    poll_until(&mut second, &mut after, |_| false);
+    second.on_close();
+
+    let mut read: Vec<(u64, String)> = before.lines[..committed_lines].to_vec();
+    read.extend(after.lines.iter().cloned());
+    let texts: Vec<&str> = read
+        .iter()
+        .map(|(_, l)| l.as_str())
+        .filter(|l| l.starts_with("query"))
+        .collect();
+    assert_eq!(texts.len(), expected.len(), "every line once");
+    assert_eq!(texts, expected, "in order, none twice, none lost");
+    // Line numbers run on across the resume, so a set-aside line has one place.
+    let numbers: Vec<u64> = read.iter().map(|(n, _)| *n).collect();
+    let mut sorted = numbers.clone();
+    sorted.dedup();
+    assert_eq!(sorted.len(), numbers.len(), "line numbers are unique");
+
+    // The long line is set aside once, located, and the run went on; the binary junk is
+    // passed on as a line for the parser to set aside.
+    let dead: Vec<&DeadLetter> = before
+        .dead
+        .iter()
+        .chain(&after.dead)
+        .filter(|d| d.reason.contains("max_line_bytes"))
+        .collect();
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    let location = dead[0].location.as_deref().unwrap_or_default();
+    assert!(
+        location.starts_with("nats:DNS/antimony:") && location.contains("stream sequence 102"),
+        "{location}"
+    );
+}
+
+#[test]
+fn messages_delivered_again_in_a_run_are_skipped_and_counted() {
+    let server = NatsServer::start();
+    let js = server.jetstream();
+    create_stream(&js, "DNS", &["dns.>"]);
+    for i in 0..20 {
+        publish(&js, "dns.logs", format!("query {i}\n").into_bytes());
+    }
+    // One second to acknowledge: nothing is committed, so all twenty come again.
+    let config = spout_config(&server.url, r#", "ack_wait_secs": 1"#);
+    let ctx = Context::new("nats", 0, 1);
+    let mut spout = NatsSpout::<Rec>::new(&config);
+    spout.open(&ctx).expect("open");
+    let mut read = Read::default();
+    let started = Instant::now();
+    poll_until(&mut spout, &mut read, |_| {
+        started.elapsed() > Duration::from_millis(2500)
+    });
+    let skipped = ctx.metrics.total(REDELIVERED_SKIPPED.name, &[]);
+    assert_eq!(read.lines.len(), 20, "each line once");
+    assert!(skipped >= 20, "redeliveries skipped: {skipped}");
+    // No checkpoint was asked for: what was emitted is acknowledged when the spout closes.
+    spout.on_close();
+    let stream = block_on(js.get_stream("DNS")).expect("stream");
+    let info = block_on(stream.consumer_info("antimony")).expect("consumer");
+    assert_eq!(info.ack_floor.stream_sequence, 20);
+}
+
+#[test]
+fn with_ack_emit_what_is_read_is_acknowledged_at_once() {
+    let server = NatsServer::start();
+    let js = server.jetstream();
+    create_stream(&js, "DNS", &["dns.>"]);
+    for i in 0..5 {
+        publish(&js, "dns.logs", format!("query {i}\n").into_bytes());
+    }
+    let ctx = Context::new("nats", 0, 1);
+    let mut spout = NatsSpout::<Rec>::new(&spout_config(&server.url, r#", "ack": "emit""#));
+    spout.open(&ctx).expect("open");
+    let mut read = Read::default();
+    poll_until(&mut spout, &mut read, |r| r.lines.len() >= 5);
+    // Not closed, no checkpoint: acknowledged all the same.
+    let started = Instant::now();
+    let stream = block_on(js.get_stream("DNS")).expect("stream");
+    while block_on(stream.consumer_info("antimony"))
+        .expect("consumer")
+        .ack_floor
+        .stream_sequence
+        < 5
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "not acknowledged"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(spout);
+}
+
+#[test]
+fn a_missing_stream_or_server_is_an_open_error_that_says_so() {
+    let server = NatsServer::start();
+    let ctx = Context::new("nats", 0, 1);
+    let mut spout = NatsSpout::<Rec>::new(&spout_config(&server.url, ""));
+    let error = spout.open(&ctx).expect_err("no stream DNS");
+    assert!(error.to_string().contains("DNS"), "{error}");
+    let url = server.url.clone();
+    drop(server);
+    let mut spout = NatsSpout::<Rec>::new(&spout_config(&url, ""));
+    let error = spout.open(&ctx).expect_err("no server");
+    assert!(error.to_string().contains("cannot connect"), "{error}");
+}
+
+#[test]
+fn the_spout_reads_on_after_the_server_restarts_and_counts_the_reconnection() {
+    let mut server = NatsServer::start();
+    let js = server.jetstream();
+    create_stream(&js, "DNS", &["dns.>"]);
+    for i in 0..5 {
+        publish(&js, "dns.logs", format!("query {i}\n").into_bytes());
+    }
+    let ctx = Context::new("nats", 0, 1);
+    let mut spout = NatsSpout::<Rec>::new(&spout_config(&server.url, ""));
+    spout.open(&ctx).expect("open");
+    let mut read = Read::default();
+    poll_until(&mut spout, &mut read, |r| r.lines.len() >= 5);
+    server.restart();
+    // The test's own client reconnects too; it publishes once it has.
+    let started = Instant::now();
+    let mut i = 5;
+    while i < 10 {
+        let sent = block_on(async {
+            match js.publish("dns.logs", format!("query {i}\n").into()).await {
+                Ok(ack) => ack.await.is_ok(),
+                Err(_) => false,
+            }
+        });
+        if sent {
+            i += 1;
+        } else {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "cannot publish again"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    poll_until(&mut spout, &mut read, |r| r.lines.len() >= 10);
+    let lines: Vec<&str> = read.lines.iter().map(|(_, l)| l.as_str()).collect();
+    let expected: Vec<String> = (0..10).map(|i| format!("query {i}")).collect();
+    assert_eq!(lines, expected);
+    assert!(
+        ctx.metrics.total(RECONNECTS.name, &[]) >= 1,
+        "the reconnection is counted"
+    );
+    spout.on_close();
+}
+
+fn alert(id: &str, domain: &str) -> Rec {
+    Rec::Alert {
+        id: id.to_owned(),
+        domain: domain.to_owned(),
+    }
+}
+
+fn sink_config(url: &str, subject: &str) -> NatsSinkConfig {
+    let config: NatsSinkConfig =
+        serde_json::from_str(&format!(r#"{{"url": "{url}", "subject": "{subject}"}}"#))
+            .expect("options");
+    config.check().expect("valid options");
+    config
+}
+
+/// Feeds one epoch of `records` to `sink`, then takes a snapshot; returns the dead letters
+/// and the failure reported.
+fn publish_epoch(
+    sink: &mut NatsSink,
+    records: Vec<Rec>,
+) -> (Vec<DeadLetter>, Option<String>, Result<(), String>) {
+    let mut out_records = Vec::new();
+    let mut dead = Vec::new();
+    let mut out = Emitter::new(&mut out_records, &mut dead, "alerts");
+    for mut record in records {
+        Bolt::<Rec>::process(sink, &mut record, &mut out);
+    }
+    Bolt::<Rec>::on_epoch_end(sink, 1, &mut out);
+    let failure = out.take_failure();
+    let snapshot = Bolt::<Rec>::snapshot(sink).map(drop);
+    (dead, failure, snapshot)
+}
+
+#[test]
+fn the_sink_publishes_with_ids_and_a_republish_is_dropped_by_the_server() {
+    let server = NatsServer::start();
+    let js = server.jetstream();
+    create_stream(&js, "ALERTS", &["alerts.>"]);
+    let records = || {
+        (0..50)
+            .map(|i| alert(&format!("{i:032x}"), &format!("evil{i}.example")))
+            .collect::<Vec<_>>()
+    };
+    let ctx = Context::new("alerts", 0, 1);
+    let mut sink = NatsSink::new(&sink_config(&server.url, "alerts.dns"));
+    Bolt::<Rec>::on_start(&mut sink, &ctx);
+    let (dead, failure, snapshot) = publish_epoch(&mut sink, records());
+    assert_eq!((dead.len(), failure, snapshot), (0, None, Ok(())));
+
+    // A restarted run publishes the same alerts again: the stream keeps one of each.
+    let again = Context::new("alerts", 0, 1);
+    let mut resumed = NatsSink::new(&sink_config(&server.url, "alerts.dns"));
+    Bolt::<Rec>::on_start(&mut resumed, &again);
+    let (dead, failure, snapshot) = publish_epoch(&mut resumed, records());
+    assert_eq!((dead.len(), failure, snapshot), (0, None, Ok(())));
+    assert_eq!(again.metrics.total(DUPLICATES.name, &[]), 50);
+    let mut stream = block_on(js.get_stream("ALERTS")).expect("stream");
+    let info = block_on(stream.info()).expect("info");
+    assert_eq!(info.state.messages, 50, "one message per alert id");
+
+    // Each message carries its alert's id as Nats-Msg-Id, and the line as its payload.
+    let mut by_id = BTreeMap::new();
+    for sequence in 1..=50 {
+        let message = block_on(stream.get_raw_message(sequence)).expect("message");
+        let id = message
+            .headers
+            .get(async_nats::header::NATS_MESSAGE_ID)
+            .map(|v| v.as_str().to_owned())
+            .expect("a Nats-Msg-Id header");
+        let payload = String::from_utf8(message.payload.to_vec()).expect("text");
+        assert!(payload.contains(&id), "{payload} has id {id}");
+        by_id.insert(id, payload);
+    }
+    assert_eq!(by_id.len(), 50);
+    Bolt::<Rec>::on_close(
+        &mut sink,
+        &mut Emitter::new(&mut Vec::new(), &mut Vec::new(), "a"),
+    );
+}
+
+#[test]
+fn a_subject_no_stream_captures_fails_the_sink_and_sets_its_lines_aside() {
+    let server = NatsServer::start();
+    let ctx = Context::new("alerts", 0, 1);
+    let mut sink = NatsSink::new(&sink_config(&server.url, "nowhere"));
+    Bolt::<Rec>::on_start(&mut sink, &ctx);
+    let (dead, failure, snapshot) = publish_epoch(&mut sink, vec![alert("1", "a.example")]);
+    let failure = failure.expect("the sink fails the run");
+    assert!(failure.contains("nowhere"), "{failure}");
+    assert_eq!(dead.len(), 1, "the alert is set aside: {dead:?}");
+    assert!(
+        snapshot.is_err(),
+        "no checkpoint holds what was not published"
+    );
+}
