@@ -191,3 +191,19 @@ impl MessageId for Tuple {
         }
     }
 }
+
+/// An alert is produced to Kafka keyed by its stable id, so consumers can drop a replay's
+/// repeats.
+#[cfg(feature = "kafka")]
+impl antimony_io::sinks::kafka::MessageKey for Tuple {
+    fn write_key(&self, out: &mut String) -> bool {
+        use std::fmt::Write;
+        match self {
+            Tuple::Alert(alert) => match alert.id {
+                Some(id) => write!(out, "{id}").is_ok(),
+                None => false,
+            },
+            _ => false,
+        }
+    }
+}

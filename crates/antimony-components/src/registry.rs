@@ -78,6 +78,8 @@ pub fn registry() -> Registry<Tuple> {
             }))
         },
     );
+    #[cfg(feature = "kafka")]
+    kafka::register(&mut registry);
     registry.bolt(
         "dns_parse",
         "decodes DNS logs, captures and dnstap into DNS events (`format`: auto or a format name)",
@@ -215,4 +217,44 @@ fn json_lines_sink(
         ));
     }
     Ok(json_lines_sink_ordered(path, kind, config.sort))
+}
+
+/// The Kafka spout and sink (the `kafka` feature).
+#[cfg(feature = "kafka")]
+mod kafka {
+    use antimony_engine::{BoltSpec, Registry, SpoutSpec};
+    use antimony_io::sinks::kafka::{KafkaSink, KafkaSinkConfig};
+    use antimony_io::sources::kafka::{KafkaConfig, KafkaSpout};
+
+    use crate::record::{ALERTS, CHUNKS, Tuple};
+
+    pub(super) fn register(registry: &mut Registry<Tuple>) {
+        registry.spout(
+            "kafka",
+            "reads DNS log lines from a Kafka topic (`brokers`, `topic`, `group`); offsets go to the group at each checkpoint",
+            |options| {
+                let config: KafkaConfig = options.parse()?;
+                config
+                    .check()
+                    .map_err(|e| options.error(e.option, e.reason))?;
+                Ok(SpoutSpec::new(CHUNKS, move |_| {
+                    KafkaSpout::<Tuple>::new(&config)
+                }))
+            },
+        );
+        registry.bolt(
+            "alert_kafka",
+            "produces alerts as JSON lines to a Kafka topic (`brokers`, `topic`), keyed by alert id, delivered before each checkpoint",
+            |options| {
+                let config: KafkaSinkConfig = options.parse()?;
+                config
+                    .check()
+                    .map_err(|e| options.error(e.option, e.reason))?;
+                Ok(
+                    BoltSpec::new(&[ALERTS.kind], None, move |_| KafkaSink::new(&config))
+                        .global_only(),
+                )
+            },
+        );
+    }
 }

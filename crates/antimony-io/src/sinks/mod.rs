@@ -2,3 +2,5 @@
 
 pub mod json_lines;
 pub mod nats;
+#[cfg(feature = "kafka")]
+pub mod kafka;
