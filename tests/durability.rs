@@ -49,6 +49,32 @@ fn generated_log(dir: &Path) -> PathBuf {
     path
 }
 
+/// A directory with the topology and the generated log, for runs side by side.
+struct Setup {
+    dir: tempfile::TempDir,
+    topology: PathBuf,
+    log: PathBuf,
+}
+
+impl Setup {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let topology = topology(dir.path());
+        let log = generated_log(dir.path());
+        Setup { dir, topology, log }
+    }
+
+    /// A run writing `NAME.jsonl` and checkpointing into `NAME/`.
+    fn run(&self, name: &str) -> Run<'_> {
+        Run {
+            topology: &self.topology,
+            log: &self.log,
+            alerts: self.dir.path().join(format!("{name}.jsonl")),
+            checkpoints: self.dir.path().join(name),
+        }
+    }
+}
+
 struct Run<'a> {
     topology: &'a Path,
     log: &'a Path,
@@ -192,15 +218,8 @@ fn kill(mut child: Child) {
 
 #[test]
 fn sigkilled_at_random_points_the_resumed_run_ends_as_an_uninterrupted_one() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let topology = topology(dir.path());
-    let log = generated_log(dir.path());
-    let run = |name: &str| Run {
-        topology: &topology,
-        log: &log,
-        alerts: dir.path().join(format!("{name}.jsonl")),
-        checkpoints: dir.path().join(name),
-    };
+    let setup = Setup::new();
+    let run = |name: &str| setup.run(name);
 
     let reference = run("reference");
     let started = Instant::now();
@@ -266,15 +285,8 @@ fn sigkilled_at_random_points_the_resumed_run_ends_as_an_uninterrupted_one() {
 
 #[test]
 fn a_checkpoint_taken_on_one_worker_resumes_on_two() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let topology = topology(dir.path());
-    let log = generated_log(dir.path());
-    let run = |name: &str| Run {
-        topology: &topology,
-        log: &log,
-        alerts: dir.path().join(format!("{name}.jsonl")),
-        checkpoints: dir.path().join(name),
-    };
+    let setup = Setup::new();
+    let run = |name: &str| setup.run(name);
     let reference = run("reference");
     reference.to_the_end("1");
 

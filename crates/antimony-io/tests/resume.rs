@@ -1,6 +1,7 @@
 //! The file spout resumed from a position, as a checkpoint gives it back: every line is
 //! read exactly once across the two spouts, with its own line number, from a plain file, a
-//! gzip file and a glob of files; a replaced file is refused.
+//! gzip file, a glob of files and a followed file rotated meanwhile; a replaced file is
+//! refused.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -165,6 +166,51 @@ fn a_replaced_file_is_refused() {
     second.seek(&position).expect("a position");
     let error = second.open(&ctx).expect_err("another file");
     assert!(error.to_string().contains("replaced"), "{error}");
+}
+
+/// `tail -F` across a stop: a followed file grew after the checkpoint, then was rotated
+/// (renamed, a new one written in its place) while the topology was down. The resumed spout
+/// reads the old file's rest under its new name, then the new file, each line once.
+#[test]
+fn a_followed_file_rotated_while_stopped_is_read_on_in_both() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("dns.log");
+    write_lines(&path, 400);
+    let text = path.to_str().expect("utf-8");
+    let follow = FileConfig {
+        follow: true,
+        ..config(text)
+    };
+    let ctx = Context::new("logs", 0, 1);
+    let mut first = FileSpout::<Rec>::new(text.into(), &follow);
+    first.open(&ctx).expect("opens");
+    let mut lines = poll(&mut first, Some(1));
+    let position = first.position().expect("a followed file has a position");
+    drop(first);
+
+    // After the checkpoint: 100 more lines, then the rotation and a new file.
+    let rest: String = (401..=500)
+        .map(|n| format!("line {n} of dns.log\n"))
+        .collect();
+    let mut old = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .expect("open");
+    std::io::Write::write_all(&mut old, rest.as_bytes()).expect("append");
+    std::fs::rename(&path, dir.path().join("dns.log.1")).expect("rotated");
+    write_lines(&path, 50);
+
+    let mut second = FileSpout::<Rec>::new(text.into(), &follow);
+    second.seek(&position).expect("its own position");
+    second.open(&ctx).expect("opens");
+    let started = Instant::now();
+    while lines.len() < 550 && started.elapsed() < Duration::from_secs(20) {
+        lines.extend(poll(&mut second, Some(1)));
+    }
+    let texts: Vec<String> = lines.into_iter().map(|(_, _, text)| text).collect();
+    let mut expected: Vec<String> = (1..=500).map(|n| format!("line {n} of dns.log")).collect();
+    expected.extend((1..=50).map(|n| format!("line {n} of dns.log")));
+    assert_eq!(texts, expected);
 }
 
 /// `data`, gzip-compressed by a real encoder.
