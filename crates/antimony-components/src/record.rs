@@ -6,8 +6,8 @@ use std::sync::Arc;
 use antimony_core::{Record, StableHasher, StreamType};
 use antimony_detect::Alert;
 use antimony_dns::DnsEvent;
+use antimony_io::sinks::MessageId;
 use antimony_io::sinks::json_lines::JsonLine;
-use antimony_io::sinks::nats::MessageId;
 use antimony_io::{ByteChunk, TextChunk};
 use serde::{Deserialize, Serialize};
 
@@ -182,27 +182,13 @@ impl JsonLine for Tuple {
     }
 }
 
-/// An alert's stable id, which a broker deduplicates re-publishes by.
+/// An alert's stable id: JetStream drops a re-publish by it, Kafka consumers a replay's
+/// repeats by the key it becomes.
 impl MessageId for Tuple {
-    fn message_id(&self) -> Option<String> {
-        match self {
-            Tuple::Alert(alert) => alert.id.map(|id| id.to_string()),
-            _ => None,
-        }
-    }
-}
-
-/// An alert is produced to Kafka keyed by its stable id, so consumers can drop a replay's
-/// repeats.
-#[cfg(feature = "kafka")]
-impl antimony_io::sinks::kafka::MessageKey for Tuple {
-    fn write_key(&self, out: &mut String) -> bool {
+    fn write_message_id(&self, out: &mut String) -> bool {
         use std::fmt::Write;
         match self {
-            Tuple::Alert(alert) => match alert.id {
-                Some(id) => write!(out, "{id}").is_ok(),
-                None => false,
-            },
+            Tuple::Alert(alert) => alert.id.is_some_and(|id| write!(out, "{id}").is_ok()),
             _ => false,
         }
     }

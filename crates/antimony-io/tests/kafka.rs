@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 
 use antimony_core::{Bolt, Context, DeadLetter, Emitter, Record, Spout, SpoutStatus};
 use antimony_io::TextChunk;
+use antimony_io::sinks::MessageId;
 use antimony_io::sinks::json_lines::JsonLine;
-use antimony_io::sinks::kafka::{KafkaSink, KafkaSinkConfig, MessageKey};
+use antimony_io::sinks::kafka::{KafkaSink, KafkaSinkConfig};
 use antimony_io::sources::kafka::{KafkaConfig, KafkaPosition, KafkaSpout};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -67,8 +68,8 @@ impl JsonLine for Rec {
     }
 }
 
-impl MessageKey for Rec {
-    fn write_key(&self, out: &mut String) -> bool {
+impl MessageId for Rec {
+    fn write_message_id(&self, out: &mut String) -> bool {
         match self {
             Rec::Alert { id: Some(id), .. } => {
                 out.push_str(id);

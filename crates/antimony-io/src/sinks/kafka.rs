@@ -31,17 +31,11 @@ use rdkafka::producer::{
 };
 use serde::Deserialize;
 
+use crate::sinks::MessageId;
 use crate::sinks::json_lines::{JsonLine, LINES_FAILED, LINES_WRITTEN};
 use crate::sources::kafka::{
     KAFKA_ERRORS, KafkaConfigError, check_brokers, check_properties, check_topic,
 };
-
-/// A record the Kafka sink writes: its JSON line, and the key it is produced with.
-pub trait MessageKey: JsonLine {
-    /// Appends the record's key (an alert's stable id) to `out`; false: it has none (it is
-    /// produced without one).
-    fn write_key(&self, out: &mut String) -> bool;
-}
 
 /// Options of the `alert_kafka` sink.
 #[derive(Clone, Debug, Deserialize)]
@@ -150,7 +144,7 @@ impl ProducerContext for Deliveries {
     }
 }
 
-/// Produces each record's JSON line to a Kafka topic, keyed by [`MessageKey`].
+/// Produces each record's JSON line to a Kafka topic, keyed by its [`MessageId`].
 pub struct KafkaSink {
     config: KafkaSinkConfig,
     producer: Option<BaseProducer<Deliveries>>,
@@ -293,7 +287,7 @@ impl KafkaSink {
     }
 }
 
-impl<R: Record + MessageKey> Bolt<R> for KafkaSink {
+impl<R: Record + JsonLine + MessageId> Bolt<R> for KafkaSink {
     fn on_start(&mut self, ctx: &Context) {
         self.feed = Some(ctx.feed.clone());
         self.written = ctx.counter(&LINES_WRITTEN, &[]);
@@ -319,7 +313,8 @@ impl<R: Record + MessageKey> Bolt<R> for KafkaSink {
             self.kind = Some((kind, self.feed.as_ref().is_some_and(|f| f.claim(kind))));
         }
         let key_start = self.epoch_text.len();
-        if !record.write_key(&mut self.epoch_text) {
+        // The key: the record's id, or none.
+        if !record.write_message_id(&mut self.epoch_text) {
             self.epoch_text.truncate(key_start);
         }
         let line_start = self.epoch_text.len();

@@ -4,3 +4,12 @@ pub mod json_lines;
 #[cfg(feature = "kafka")]
 pub mod kafka;
 pub mod nats;
+
+/// A record with a stable id (an alert's), which the broker sinks send with it so that a
+/// replay's repeats can be told: JetStream drops them by `Nats-Msg-Id`, Kafka consumers by
+/// the message key.
+pub trait MessageId {
+    /// Appends the id to `out` (the same record, replayed, has the same one); false: the
+    /// record has none.
+    fn write_message_id(&self, out: &mut String) -> bool;
+}

@@ -30,6 +30,7 @@ use serde::Deserialize;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
 
+use crate::sinks::MessageId;
 use crate::sinks::json_lines::{JsonLine, LINES_FAILED, LINES_WRITTEN};
 use crate::sources::nats::{RECONNECTS, check_url, connect, redact};
 
@@ -43,13 +44,6 @@ pub const RETRIES: CounterMetric = CounterMetric::new(
     "antimony_nats_publish_retries_total",
     "Publishes a NATS sink tried again after a failed or unacknowledged attempt.",
 );
-
-/// A record with a stable id, which a broker deduplicates by.
-pub trait MessageId {
-    /// The id (the same record, replayed, has the same one); `None`: the sink uses a hash
-    /// of the record's line.
-    fn message_id(&self) -> Option<String>;
-}
 
 /// Options of a NATS sink.
 #[derive(Clone, Debug, Deserialize)]
@@ -281,9 +275,11 @@ impl<R: Record + JsonLine + MessageId> Bolt<R> for NatsSink {
         if !record.write_json_line(&mut line) {
             return;
         }
-        let id = record
-            .message_id()
-            .unwrap_or_else(|| format!("{:016x}", StableHasher::hash64(&[line.as_bytes()])));
+        // A record without an id goes by a hash of its line.
+        let mut id = String::new();
+        if !record.write_message_id(&mut id) {
+            id = format!("{:016x}", StableHasher::hash64(&[line.as_bytes()]));
+        }
         self.epoch.push((line, id));
     }
 
