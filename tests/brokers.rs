@@ -8,12 +8,16 @@
 //! Needs `nats-server` on the PATH (`apt-get install nats-server`; `.ci/run` installs it).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+
+#[path = "../crates/antimony-io/tests/nats_server/mod.rs"]
+mod nats_server;
+
+use nats_server::{NatsServer, block_on, create_stream};
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data");
 
@@ -22,77 +26,6 @@ fn antimony() -> Command {
     // Tests run side by side: none serves the API on the default port.
     command.env("ANTIMONY_API", "off");
     command
-}
-
-/// A `nats-server` with JetStream on a free port, killed when dropped.
-struct NatsServer {
-    child: Child,
-    url: String,
-    _store: tempfile::TempDir,
-}
-
-impl NatsServer {
-    fn start() -> Self {
-        let store = tempfile::tempdir().expect("tempdir");
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        // Debian puts it in /usr/sbin, which a user's PATH may lack.
-        let binary = if Path::new("/usr/sbin/nats-server").exists() {
-            "/usr/sbin/nats-server"
-        } else {
-            "nats-server"
-        };
-        let child = Command::new(binary)
-            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
-            .arg(store.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("nats-server runs (apt-get install nats-server)");
-        let server = NatsServer {
-            child,
-            url: format!("nats://127.0.0.1:{port}"),
-            _store: store,
-        };
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "nats-server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        server
-    }
-
-    fn jetstream(&self) -> async_nats::jetstream::Context {
-        block_on(async {
-            let client = async_nats::connect(&self.url).await.expect("connect");
-            async_nats::jetstream::new(client)
-        })
-    }
-}
-
-impl Drop for NatsServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    antimony_io::runtime::handle().block_on(future)
-}
-
-fn create_stream(js: &async_nats::jetstream::Context, name: &str, subject: &str) {
-    block_on(js.create_stream(async_nats::jetstream::stream::Config {
-        name: name.to_owned(),
-        subjects: vec![subject.to_owned()],
-        ..Default::default()
-    }))
-    .expect("create the stream");
 }
 
 fn publish(js: &async_nats::jetstream::Context, payload: String) {
@@ -237,8 +170,8 @@ path = "dns.log""#,
     // The same lines through NATS.
     let server = NatsServer::start();
     let js = server.jetstream();
-    create_stream(&js, "DNS", "dns.>");
-    create_stream(&js, "ALERTS", "alerts.>");
+    create_stream(&js, "DNS", &["dns.>"]);
+    create_stream(&js, "ALERTS", &["alerts.>"]);
     let dir = tempfile::tempdir().expect("tempdir");
     let checkpoints = dir.path().join("checkpoints");
     let nats_topology = topology(
