@@ -32,29 +32,21 @@ pub(super) fn cluster(args: ClusterArgs) -> anyhow::Result<()> {
 
 /// SIGINT and SIGTERM go on to the processes (which drain and stop); a second one kills them.
 fn forward_signals(signaller: Signaller) {
-    std::thread::spawn(move || {
-        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        else {
+    super::live::on_signal_thread(move || async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut interrupt), Ok(mut terminate)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            tracing::warn!("cannot listen for signals: they end the launcher alone");
             return;
         };
-        runtime.block_on(async {
-            use tokio::signal::unix::{SignalKind, signal};
-            let (Ok(mut interrupt), Ok(mut terminate)) = (
-                signal(SignalKind::interrupt()),
-                signal(SignalKind::terminate()),
-            ) else {
-                tracing::warn!("cannot listen for signals: they end the launcher alone");
-                return;
-            };
-            loop {
-                tokio::select! {
-                    _ = interrupt.recv() => {}
-                    _ = terminate.recv() => {}
-                }
-                signaller.stop();
+        loop {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
             }
-        });
+            signaller.stop();
+        }
     });
 }

@@ -22,57 +22,63 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(30);
 /// signal, or a drain longer than [`DRAIN_LIMIT`], ends it at once with code 130. SIGHUP
 /// reloads the threat-intel lists.
 pub(super) fn stop_on_signals(stop: StopHandle) {
-    std::thread::spawn(move || {
-        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        else {
+    on_signal_thread(move || async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut interrupt), Ok(mut terminate), Ok(mut hangup)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) else {
+            tracing::warn!("cannot listen for signals: SIGINT and SIGTERM end the run at once");
             return;
         };
-        runtime.block_on(async {
-            use tokio::signal::unix::{SignalKind, signal};
-            let (Ok(mut interrupt), Ok(mut terminate), Ok(mut hangup)) = (
-                signal(SignalKind::interrupt()),
-                signal(SignalKind::terminate()),
-                signal(SignalKind::hangup()),
-            ) else {
-                tracing::warn!("cannot listen for signals: SIGINT and SIGTERM end the run at once");
-                return;
-            };
-            let mut stopping = false;
-            loop {
-                let name = tokio::select! {
-                    _ = interrupt.recv() => "SIGINT",
-                    _ = terminate.recv() => "SIGTERM",
-                    _ = hangup.recv() => {
-                        let watchers = antimony_components::detect::reload_lists_now();
-                        eprintln!(
-                            "antimony: SIGHUP: {watchers} dns_detect component{} re-reading {} threat-intel lists",
-                            if watchers == 1 { "" } else { "s" },
-                            if watchers == 1 { "its" } else { "their" }
-                        );
-                        continue;
-                    }
-                };
-                if stopping {
-                    eprintln!("antimony: {name} again: stopping at once");
-                    std::process::exit(130);
-                }
-                stopping = true;
-                eprintln!(
-                    "\nantimony: {name}: stopping; draining what is in flight (a second signal quits at once)"
-                );
-                stop.stop();
-                std::thread::spawn(|| {
-                    std::thread::sleep(DRAIN_LIMIT);
+        let mut stopping = false;
+        loop {
+            let name = tokio::select! {
+                _ = interrupt.recv() => "SIGINT",
+                _ = terminate.recv() => "SIGTERM",
+                _ = hangup.recv() => {
+                    let watchers = antimony_components::detect::reload_lists_now();
                     eprintln!(
-                        "antimony: the run did not drain in {} s: stopping at once",
-                        DRAIN_LIMIT.as_secs()
+                        "antimony: SIGHUP: {watchers} dns_detect component{} re-reading {} threat-intel lists",
+                        if watchers == 1 { "" } else { "s" },
+                        if watchers == 1 { "its" } else { "their" }
                     );
-                    std::process::exit(130);
-                });
+                    continue;
+                }
+            };
+            if stopping {
+                eprintln!("antimony: {name} again: stopping at once");
+                std::process::exit(130);
             }
-        });
+            stopping = true;
+            eprintln!(
+                "\nantimony: {name}: stopping; draining what is in flight (a second signal quits at once)"
+            );
+            stop.stop();
+            std::thread::spawn(|| {
+                std::thread::sleep(DRAIN_LIMIT);
+                eprintln!(
+                    "antimony: the run did not drain in {} s: stopping at once",
+                    DRAIN_LIMIT.as_secs()
+                );
+                std::process::exit(130);
+            });
+        }
+    });
+}
+
+/// Runs `listen` on a thread of its own, on a small Tokio runtime (signal streams need one).
+pub(super) fn on_signal_thread<F: std::future::Future<Output = ()>>(
+    listen: impl FnOnce() -> F + Send + 'static,
+) {
+    std::thread::spawn(move || {
+        if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            runtime.block_on(listen());
+        }
     });
 }
 
