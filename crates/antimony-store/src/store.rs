@@ -355,7 +355,9 @@ impl Store {
             removed += self.remove_oldest(n)?;
         }
         if removed > 0 {
-            self.batch("PRAGMA incremental_vacuum")?;
+            if let Backend::Sqlite(c) = &self.backend {
+                incremental_vacuum(c).map_err(|e| self.error(format!("cannot give freed pages back: {e}")))?;
+            }
         }
         Ok(removed)
     }
@@ -389,6 +391,15 @@ fn open_sqlite(path: &Path, create: bool) -> Result<rusqlite::Connection, String
     conn.execute_batch("PRAGMA synchronous = NORMAL")
         .map_err(|e| e.to_string())?;
     Ok(conn)
+}
+
+/// Gives the free pages back to the file system. The pragma frees pages as it is stepped,
+/// so it is stepped to its end.
+fn incremental_vacuum(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    let mut statement = conn.prepare("PRAGMA incremental_vacuum")?;
+    let mut rows = statement.query([])?;
+    while rows.next()?.is_some() {}
+    Ok(())
 }
 
 fn sqlite_value(param: &Param) -> rusqlite::types::Value {

@@ -1,0 +1,31 @@
+//! The store on a real PostgreSQL server the test starts: the same checks as on SQLite,
+//! and a refused connection reported without the password.
+
+mod common;
+
+use antimony_store::{Filter, Location, Retention, Store};
+use common::postgres_server::PostgresServer;
+
+#[test]
+fn postgres_stores_replays_filters_and_expires_alerts() {
+    let server = PostgresServer::start();
+    let location = Location::parse(&server.url());
+    common::exercise(Store::open(&location).expect("the store opens"));
+
+    // Opening again finds the schema (and its version) in place.
+    let mut again = Store::open_existing(&location).expect("opens again");
+    assert_eq!(again.count(&Filter::default()).expect("count"), 3);
+    // Size retention is SQLite's alone, and says so.
+    let e = again
+        .apply_retention(&Retention { max_bytes: Some(1 << 20), ..Default::default() })
+        .err()
+        .expect("refused");
+    assert!(e.to_string().contains("SQLite"), "{e}");
+
+    // A refused connection names the server, never the password.
+    let url = format!("postgres://postgres:hunter2@127.0.0.1:{}/no_such_db", server.port());
+    let e = Store::open(&Location::parse(&url)).err().expect("refused");
+    let text = e.to_string();
+    assert!(!text.contains("hunter2"), "{text}");
+    assert!(text.contains("no_such_db"), "{text}");
+}
