@@ -11,6 +11,7 @@
 //!   from the alerts file's JSON form ([`alerts_file`]).
 //! - [`output`]: a query's answer as a table for people, JSON lines (exactly the alerts
 //!   file's lines) or CSV.
+//! - [`command`]: what `antimony alerts --store` and `antimony report` do.
 //! - [`report`]: one self-contained HTML page (summary, breakdowns, a timeline chart, the
 //!   alert table), every attacker-chosen text escaped.
 //!
@@ -19,6 +20,7 @@
 //! antimony-components.
 
 pub mod alerts_file;
+pub mod command;
 pub mod filter;
 pub mod output;
 pub mod report;

@@ -1,0 +1,225 @@
+//! The alert store end to end: the shipped topology with an `alert_store` sink beside its
+//! alerts file, run on the demo log; `antimony alerts --store` reads back exactly the alerts
+//! file's lines, its filters narrow them as the alerts' fields say, CSV parses back, a
+//! second run over the same input stores nothing twice, and a store that cannot be written
+//! fails the run with the reason.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+fn antimony(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_antimony"))
+        // Tests run side by side: none serves the API on the default port.
+        .env("ANTIMONY_API", "off")
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The shipped topology with its alerts file at `alerts.jsonl` and a store `store` (TOML
+/// options) beside it, in `dir`.
+fn topology(dir: &Path, store: &str) -> PathBuf {
+    let shipped = std::fs::read_to_string(format!("{ROOT}/topologies/dns-threats.toml"))
+        .expect("the shipped topology");
+    let text = shipped
+        .replace("\"../assets/", &format!("\"{ROOT}/assets/"))
+        .replace("path = \"-\"", "path = \"alerts.jsonl\"")
+        + &format!(
+            "\n[bolts.store]\ntype = \"alert_store\"\ninputs = [{{ from = \"dedup\", grouping = \"global\" }}]\n{store}\n"
+        );
+    let path = dir.join("topology.toml");
+    std::fs::write(&path, text).expect("write the topology");
+    path
+}
+
+fn run(topology: &Path, workers: &str) -> Output {
+    antimony(&["run", topology.to_str().expect("UTF-8"), "--workers", workers])
+}
+
+fn lines(text: &str) -> BTreeSet<String> {
+    text.lines().map(str::to_owned).collect()
+}
+
+/// `antimony alerts --store DB --json` with `filters`: its lines.
+fn query(db: &str, filters: &[&str]) -> BTreeSet<String> {
+    let mut args = vec!["alerts", "--store", db, "--json"];
+    args.extend_from_slice(filters);
+    if !filters.contains(&"--limit") {
+        args.extend_from_slice(&["--limit", "1000000"]);
+    }
+    let output = antimony(&args);
+    assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+    lines(&stdout(&output))
+}
+
+/// The lines of the alerts file whose JSON passes `keep`.
+fn expected(all: &BTreeSet<String>, keep: impl Fn(&Value) -> bool) -> BTreeSet<String> {
+    all.iter()
+        .filter(|l| keep(&serde_json::from_str(l).expect("an alert line")))
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn the_store_holds_the_alerts_file_and_its_filters_narrow_it() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let topology = topology(dir.path(), "path = \"alerts.db\"\nmax_age = \"3650d\"");
+    let output = run(&topology, "2");
+    let err = stderr(&output);
+    assert!(output.status.success(), "{err}");
+    assert!(err.contains("alerts written"), "{err}");
+    let file = lines(&std::fs::read_to_string(dir.path().join("alerts.jsonl")).expect("alerts file"));
+    assert!(file.len() > 5, "the demo raises alerts: {file:?}");
+    let db = dir.path().join("alerts.db");
+    let db = db.to_str().expect("UTF-8");
+
+    // Everything, as the alerts file has it.
+    assert_eq!(query(db, &[]), file);
+
+    // Each filter narrows to what the alerts' own fields say.
+    let any: Value = serde_json::from_str(file.iter().next().expect("an alert")).expect("JSON");
+    let client = any["client"].as_str().expect("a client").to_owned();
+    let got = query(db, &["--client", &client]);
+    assert_eq!(got, expected(&file, |a| a["client"] == client.as_str()));
+    assert!(!got.is_empty() && got.len() < file.len());
+
+    let got = query(db, &["--severity", "high"]);
+    assert_eq!(got, expected(&file, |a| matches!(a["severity"].as_str(), Some("high" | "critical"))));
+    assert!(!got.is_empty() && got.len() < file.len());
+
+    let detector = any["detector"].as_str().expect("a detector").to_owned();
+    assert_eq!(query(db, &["--detector", &detector]), expected(&file, |a| a["detector"] == detector.as_str()));
+
+    let registered = any["registered_domain"].as_str().expect("a registered domain").to_owned();
+    assert_eq!(
+        query(db, &["--domain", &registered]),
+        expected(&file, |a| {
+            let d = a["domain"].as_str().unwrap_or_default();
+            d == registered || d.ends_with(&format!(".{registered}"))
+        })
+    );
+
+    // Times: the demo is from August 2017.
+    assert_eq!(query(db, &["--since", "2017-08-12T00:00:00Z", "--until", "2017-08-13T00:00:00Z"]), file);
+    assert!(query(db, &["--until", "2017-08-12T00:00:00Z"]).is_empty());
+    assert!(query(db, &["--since", "1h"]).is_empty(), "nothing from the last hour");
+
+    // --limit keeps the newest.
+    let two = query(db, &["--limit", "2"]);
+    let newest: BTreeSet<String> = {
+        let mut by_time: Vec<(String, String, String)> = file
+            .iter()
+            .map(|l| {
+                let a: Value = serde_json::from_str(l).expect("JSON");
+                (a["ts"].as_str().unwrap_or_default().to_owned(), a["id"].as_str().unwrap_or_default().to_owned(), l.clone())
+            })
+            .collect();
+        by_time.sort();
+        by_time.into_iter().rev().take(2).map(|(_, _, l)| l).collect()
+    };
+    assert_eq!(two, newest);
+
+    // CSV parses back to the same alerts.
+    let output = antimony(&["alerts", "--store", db, "--csv", "--limit", "1000000"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let mut reader = csv::Reader::from_reader(output.stdout.as_slice());
+    let ids: BTreeSet<String> = reader
+        .records()
+        .map(|r| r.expect("a CSV record")[0].to_owned())
+        .collect();
+    let file_ids: BTreeSet<String> = file
+        .iter()
+        .map(|l| serde_json::from_str::<Value>(l).expect("JSON")["id"].as_str().expect("an id").to_owned())
+        .collect();
+    assert_eq!(ids, file_ids);
+
+    // The table for people, with how many matched.
+    let output = antimony(&["alerts", "--store", db, "--client", &client]);
+    assert!(output.status.success());
+    assert!(stdout(&output).starts_with("TIME"), "{}", stdout(&output));
+    assert!(stderr(&output).contains("matching alerts"), "{}", stderr(&output));
+
+    // The same input again (as a resumed run would write it): nothing is stored twice.
+    let again = run(&topology, "1");
+    assert!(again.status.success(), "{}", stderr(&again));
+    let said = format!("alerts written 0, alerts duplicate {}", file.len());
+    assert!(stderr(&again).contains(&said), "{}", stderr(&again));
+    assert_eq!(query(db, &[]), file);
+
+    // The report from the store and from the alerts file count the same alerts.
+    for source in [["--store", db], ["--alerts", dir.path().join("alerts.jsonl").to_str().expect("UTF-8")]] {
+        let out = dir.path().join("report.html");
+        let output = antimony(&["report", source[0], source[1], "--out", out.to_str().expect("UTF-8")]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let page = std::fs::read_to_string(&out).expect("the report");
+        assert!(page.contains(&format!("<b id=\"total\">{}</b>", file.len())), "{source:?}");
+    }
+}
+
+#[test]
+fn wrong_flags_and_unreadable_stores_fail_clearly() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let missing = dir.path().join("missing.db");
+    let missing = missing.to_str().expect("UTF-8");
+    let cases: [(&[&str], &str); 6] = [
+        (&["alerts", "--store", missing], "no such file"),
+        (&["alerts", "--csv"], "--store"),
+        (&["alerts", "--until", "1h"], "--until needs --store"),
+        (&["alerts", "--store", missing, "--since", "soon"], "--since"),
+        (&["report", "--store", missing], "--out"),
+        (&["report", "--out", "x.html"], "--store"),
+    ];
+    for (args, said) in cases {
+        let output = antimony(args);
+        assert!(!output.status.success(), "{args:?} succeeded");
+        assert!(stderr(&output).contains(said), "{args:?}: {}", stderr(&output));
+    }
+    // An alerts file with a bad line: the report is made, the line named.
+    let file = dir.path().join("alerts.jsonl");
+    std::fs::write(&file, "{\"not\":\"an alert\"}\n").expect("write");
+    let out = dir.path().join("r.html");
+    let output = antimony(&["report", "--alerts", file.to_str().expect("UTF-8"), "--out", out.to_str().expect("UTF-8")]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stderr(&output).contains("alerts.jsonl:1"), "{}", stderr(&output));
+}
+
+#[test]
+fn a_store_that_cannot_be_written_fails_the_run_with_the_reason() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    // A directory where the database file should be.
+    std::fs::create_dir(dir.path().join("alerts.db")).expect("mkdir");
+    let unwritable = topology(dir.path(), "path = \"alerts.db\"");
+    let output = run(&unwritable, "1");
+    let err = stderr(&output);
+    assert!(!output.status.success(), "{err}");
+    assert!(err.contains("`store` could not go on") && err.contains("alert store"), "{err}");
+    assert!(err.contains("alerts written 0, alerts duplicate 0, alerts failed"), "{err}");
+
+    // Options that cannot work are refused before the run, at their place.
+    for (options, said) in [
+        ("path = \"alerts.db\"\nmax_age = \"soon\"", "max_age"),
+        ("postgres = \"postgres://u:secret@127.0.0.1:1/db\"\nmax_bytes = 1000", "max_bytes"),
+        ("path = \"no/such/dir/alerts.db\"", "does not exist"),
+        ("max_alerts = 10", "exactly one of"),
+    ] {
+        let refused = topology(dir.path(), options);
+        let output = run(&refused, "1");
+        let err = stderr(&output);
+        assert!(!output.status.success(), "{options}: {err}");
+        assert!(err.contains(said), "{options}: {err}");
+        assert!(!err.contains("secret"), "{options}: {err}");
+    }
+}
