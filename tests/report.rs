@@ -33,8 +33,18 @@ fn antimony(args: &[&str]) -> std::process::Output {
 fn alerts_file(dir: &Path) -> (String, usize) {
     let path = dir.join("alerts.jsonl");
     let path = path.to_str().expect("UTF-8").to_owned();
-    let output = antimony(&["run", "topologies/dns-threats.toml", "--alerts", &path, "-q"]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = antimony(&[
+        "run",
+        "topologies/dns-threats.toml",
+        "--alerts",
+        &path,
+        "-q",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let mut text = std::fs::read_to_string(&path).expect("the alerts file");
     let first: Value = serde_json::from_str(text.lines().next().expect("an alert")).expect("JSON");
     for (i, (domain, reason)) in [
@@ -74,12 +84,30 @@ async fn look_at_report(client: &Client, page: &str, alerts: usize) -> Result<Ve
         .goto(page)
         .await
         .map_err(|e| format!("opening {page}: {e}"))?;
-    let rows = eval(client, "return document.querySelectorAll('#alerts tbody tr').length;").await?;
-    check(rows == json!(alerts), || format!("{alerts} alerts, {rows} table rows"))?;
-    let total = eval(client, "return document.getElementById('total').textContent;").await?;
-    check(total == json!(alerts.to_string()), || format!("the summary says {total}"))?;
-    let bars = eval(client, "return document.querySelectorAll('svg#timeline rect.bar').length;").await?;
-    check(bars.as_u64().is_some_and(|n| n > 0), || "no bars in the timeline".to_owned())?;
+    let rows = eval(
+        client,
+        "return document.querySelectorAll('#alerts tbody tr').length;",
+    )
+    .await?;
+    check(rows == json!(alerts), || {
+        format!("{alerts} alerts, {rows} table rows")
+    })?;
+    let total = eval(
+        client,
+        "return document.getElementById('total').textContent;",
+    )
+    .await?;
+    check(total == json!(alerts.to_string()), || {
+        format!("the summary says {total}")
+    })?;
+    let bars = eval(
+        client,
+        "return document.querySelectorAll('svg#timeline rect.bar').length;",
+    )
+    .await?;
+    check(bars.as_u64().is_some_and(|n| n > 0), || {
+        "no bars in the timeline".to_owned()
+    })?;
     let shown = |text: &str, cells: &str| {
         format!(
             "return Array.from(document.querySelectorAll({cells})).filter(td => td.textContent === {text}).length;",
@@ -88,9 +116,13 @@ async fn look_at_report(client: &Client, page: &str, alerts: usize) -> Result<Ve
         )
     };
     let domains = eval(client, &shown(HOSTILE_DOMAIN, "#alerts td.name")).await?;
-    check(domains == json!(1), || format!("the hostile domain shows as text in {domains} cells"))?;
+    check(domains == json!(1), || {
+        format!("the hostile domain shows as text in {domains} cells")
+    })?;
     let reasons = eval(client, &shown(HOSTILE_REASON, "#alerts td.reason")).await?;
-    check(reasons == json!(1), || format!("the hostile reason shows as text in {reasons} cells"))?;
+    check(reasons == json!(1), || {
+        format!("the hostile reason shows as text in {reasons} cells")
+    })?;
     // Nothing of the alerts became markup: no script, no bold, no event handler.
     let markup = eval(
         client,
@@ -98,7 +130,9 @@ async fn look_at_report(client: &Client, page: &str, alerts: usize) -> Result<Ve
            - document.querySelectorAll('.card b').length + document.querySelectorAll('[onmouseover]').length;",
     )
     .await?;
-    check(markup == json!(0), || format!("{markup} elements came from alert text"))?;
+    check(markup == json!(0), || {
+        format!("{markup} elements came from alert text")
+    })?;
     check(client.get_alert_text().await.is_err(), || {
         "a JavaScript dialog is open: the hostile domain ran".to_owned()
     })?;
@@ -114,13 +148,27 @@ async fn the_report_renders_in_a_browser_with_hostile_text_as_text() {
     let dir = tempfile::tempdir().expect("a temp dir");
     let (alerts, count) = alerts_file(dir.path());
     let out = dir.path().join("report.html");
-    let output = antimony(&["report", "--alerts", &alerts, "--out", out.to_str().expect("UTF-8")]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = antimony(&[
+        "report",
+        "--alerts",
+        &alerts,
+        "--out",
+        out.to_str().expect("UTF-8"),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 
     let profile = tempfile::tempdir().expect("a browser profile directory");
     let (_driver, client) = start_browser(profile.path()).await;
     let page = format!("file://{}", out.display());
-    let outcome = tokio::time::timeout(Duration::from_secs(120), look_at_report(&client, &page, count)).await;
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(120),
+        look_at_report(&client, &page, count),
+    )
+    .await;
     let _ = client.close().await;
     let png = match outcome {
         Ok(Ok(png)) => png,

@@ -46,7 +46,12 @@ fn topology(dir: &Path, store: &str) -> PathBuf {
 }
 
 fn run(topology: &Path, workers: &str) -> Output {
-    antimony(&["run", topology.to_str().expect("UTF-8"), "--workers", workers])
+    antimony(&[
+        "run",
+        topology.to_str().expect("UTF-8"),
+        "--workers",
+        workers,
+    ])
 }
 
 fn lines(text: &str) -> BTreeSet<String> {
@@ -81,7 +86,8 @@ fn the_store_holds_the_alerts_file_and_its_filters_narrow_it() {
     let err = stderr(&output);
     assert!(output.status.success(), "{err}");
     assert!(err.contains("alerts written"), "{err}");
-    let file = lines(&std::fs::read_to_string(dir.path().join("alerts.jsonl")).expect("alerts file"));
+    let file =
+        lines(&std::fs::read_to_string(dir.path().join("alerts.jsonl")).expect("alerts file"));
     assert!(file.len() > 5, "the demo raises alerts: {file:?}");
     let db = dir.path().join("alerts.db");
     let db = db.to_str().expect("UTF-8");
@@ -97,13 +103,25 @@ fn the_store_holds_the_alerts_file_and_its_filters_narrow_it() {
     assert!(!got.is_empty() && got.len() < file.len());
 
     let got = query(db, &["--severity", "high"]);
-    assert_eq!(got, expected(&file, |a| matches!(a["severity"].as_str(), Some("high" | "critical"))));
+    assert_eq!(
+        got,
+        expected(&file, |a| matches!(
+            a["severity"].as_str(),
+            Some("high" | "critical")
+        ))
+    );
     assert!(!got.is_empty() && got.len() < file.len());
 
     let detector = any["detector"].as_str().expect("a detector").to_owned();
-    assert_eq!(query(db, &["--detector", &detector]), expected(&file, |a| a["detector"] == detector.as_str()));
+    assert_eq!(
+        query(db, &["--detector", &detector]),
+        expected(&file, |a| a["detector"] == detector.as_str())
+    );
 
-    let registered = any["registered_domain"].as_str().expect("a registered domain").to_owned();
+    let registered = any["registered_domain"]
+        .as_str()
+        .expect("a registered domain")
+        .to_owned();
     assert_eq!(
         query(db, &["--domain", &registered]),
         expected(&file, |a| {
@@ -113,9 +131,23 @@ fn the_store_holds_the_alerts_file_and_its_filters_narrow_it() {
     );
 
     // Times: the demo is from August 2017.
-    assert_eq!(query(db, &["--since", "2017-08-12T00:00:00Z", "--until", "2017-08-13T00:00:00Z"]), file);
+    assert_eq!(
+        query(
+            db,
+            &[
+                "--since",
+                "2017-08-12T00:00:00Z",
+                "--until",
+                "2017-08-13T00:00:00Z"
+            ]
+        ),
+        file
+    );
     assert!(query(db, &["--until", "2017-08-12T00:00:00Z"]).is_empty());
-    assert!(query(db, &["--since", "1h"]).is_empty(), "nothing from the last hour");
+    assert!(
+        query(db, &["--since", "1h"]).is_empty(),
+        "nothing from the last hour"
+    );
 
     // --limit keeps the newest.
     let two = query(db, &["--limit", "2"]);
@@ -124,11 +156,20 @@ fn the_store_holds_the_alerts_file_and_its_filters_narrow_it() {
             .iter()
             .map(|l| {
                 let a: Value = serde_json::from_str(l).expect("JSON");
-                (a["ts"].as_str().unwrap_or_default().to_owned(), a["id"].as_str().unwrap_or_default().to_owned(), l.clone())
+                (
+                    a["ts"].as_str().unwrap_or_default().to_owned(),
+                    a["id"].as_str().unwrap_or_default().to_owned(),
+                    l.clone(),
+                )
             })
             .collect();
         by_time.sort();
-        by_time.into_iter().rev().take(2).map(|(_, _, l)| l).collect()
+        by_time
+            .into_iter()
+            .rev()
+            .take(2)
+            .map(|(_, _, l)| l)
+            .collect()
     };
     assert_eq!(two, newest);
 
@@ -142,7 +183,12 @@ fn the_store_holds_the_alerts_file_and_its_filters_narrow_it() {
         .collect();
     let file_ids: BTreeSet<String> = file
         .iter()
-        .map(|l| serde_json::from_str::<Value>(l).expect("JSON")["id"].as_str().expect("an id").to_owned())
+        .map(|l| {
+            serde_json::from_str::<Value>(l).expect("JSON")["id"]
+                .as_str()
+                .expect("an id")
+                .to_owned()
+        })
         .collect();
     assert_eq!(ids, file_ids);
 
@@ -150,7 +196,11 @@ fn the_store_holds_the_alerts_file_and_its_filters_narrow_it() {
     let output = antimony(&["alerts", "--store", db, "--client", &client]);
     assert!(output.status.success());
     assert!(stdout(&output).starts_with("TIME"), "{}", stdout(&output));
-    assert!(stderr(&output).contains("matching alerts"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("matching alerts"),
+        "{}",
+        stderr(&output)
+    );
 
     // The same input again (as a resumed run would write it): nothing is stored twice.
     let again = run(&topology, "1");
@@ -160,12 +210,27 @@ fn the_store_holds_the_alerts_file_and_its_filters_narrow_it() {
     assert_eq!(query(db, &[]), file);
 
     // The report from the store and from the alerts file count the same alerts.
-    for source in [["--store", db], ["--alerts", dir.path().join("alerts.jsonl").to_str().expect("UTF-8")]] {
+    for source in [
+        ["--store", db],
+        [
+            "--alerts",
+            dir.path().join("alerts.jsonl").to_str().expect("UTF-8"),
+        ],
+    ] {
         let out = dir.path().join("report.html");
-        let output = antimony(&["report", source[0], source[1], "--out", out.to_str().expect("UTF-8")]);
+        let output = antimony(&[
+            "report",
+            source[0],
+            source[1],
+            "--out",
+            out.to_str().expect("UTF-8"),
+        ]);
         assert!(output.status.success(), "{}", stderr(&output));
         let page = std::fs::read_to_string(&out).expect("the report");
-        assert!(page.contains(&format!("<b id=\"total\">{}</b>", file.len())), "{source:?}");
+        assert!(
+            page.contains(&format!("<b id=\"total\">{}</b>", file.len())),
+            "{source:?}"
+        );
     }
 }
 
@@ -178,22 +243,39 @@ fn wrong_flags_and_unreadable_stores_fail_clearly() {
         (&["alerts", "--store", missing], "no such file"),
         (&["alerts", "--csv"], "--store"),
         (&["alerts", "--until", "1h"], "--until needs --store"),
-        (&["alerts", "--store", missing, "--since", "soon"], "--since"),
+        (
+            &["alerts", "--store", missing, "--since", "soon"],
+            "--since",
+        ),
         (&["report", "--store", missing], "--out"),
         (&["report", "--out", "x.html"], "--store"),
     ];
     for (args, said) in cases {
         let output = antimony(args);
         assert!(!output.status.success(), "{args:?} succeeded");
-        assert!(stderr(&output).contains(said), "{args:?}: {}", stderr(&output));
+        assert!(
+            stderr(&output).contains(said),
+            "{args:?}: {}",
+            stderr(&output)
+        );
     }
     // An alerts file with a bad line: the report is made, the line named.
     let file = dir.path().join("alerts.jsonl");
     std::fs::write(&file, "{\"not\":\"an alert\"}\n").expect("write");
     let out = dir.path().join("r.html");
-    let output = antimony(&["report", "--alerts", file.to_str().expect("UTF-8"), "--out", out.to_str().expect("UTF-8")]);
+    let output = antimony(&[
+        "report",
+        "--alerts",
+        file.to_str().expect("UTF-8"),
+        "--out",
+        out.to_str().expect("UTF-8"),
+    ]);
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(stderr(&output).contains("alerts.jsonl:1"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("alerts.jsonl:1"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -205,13 +287,22 @@ fn a_store_that_cannot_be_written_fails_the_run_with_the_reason() {
     let output = run(&unwritable, "1");
     let err = stderr(&output);
     assert!(!output.status.success(), "{err}");
-    assert!(err.contains("`store` could not go on") && err.contains("alert store"), "{err}");
-    assert!(err.contains("alerts written 0, alerts duplicate 0, alerts failed"), "{err}");
+    assert!(
+        err.contains("`store` could not go on") && err.contains("alert store"),
+        "{err}"
+    );
+    assert!(
+        err.contains("alerts written 0, alerts duplicate 0, alerts failed"),
+        "{err}"
+    );
 
     // Options that cannot work are refused before the run, at their place.
     for (options, said) in [
         ("path = \"alerts.db\"\nmax_age = \"soon\"", "max_age"),
-        ("postgres = \"postgres://u:secret@127.0.0.1:1/db\"\nmax_bytes = 1000", "max_bytes"),
+        (
+            "postgres = \"postgres://u:secret@127.0.0.1:1/db\"\nmax_bytes = 1000",
+            "max_bytes",
+        ),
         ("path = \"no/such/dir/alerts.db\"", "does not exist"),
         ("max_alerts = 10", "exactly one of"),
     ] {

@@ -134,11 +134,14 @@ pub(super) fn alerts(args: AlertsArgs) -> anyhow::Result<()> {
         let format = format.iter().find(|f| f.0).map_or(Format::Table, |f| f.1);
         let filters = args.filters.text(Some(args.limit));
         let footer = command::alerts(store, &filters, format, &mut std::io::stdout().lock())?;
-        footer.map(|line| eprintln!("{line}"));
+        eprint!("{}", footer.map_or_else(String::new, |line| line + "\n"));
         return Ok(());
     }
     let f = &args.filters;
-    anyhow::ensure!(f.until.is_none(), "--until needs --store (a topology keeps recent alerts)");
+    anyhow::ensure!(
+        f.until.is_none(),
+        "--until needs --store (a topology keeps recent alerts)"
+    );
     let master = args.master.connect();
     let mut query: Vec<(&str, String)> = [
         ("detector", &f.detector),

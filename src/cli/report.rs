@@ -65,6 +65,9 @@ pub(super) fn report(args: ReportArgs) -> anyhow::Result<()> {
         (None, Some(file)) => Source::AlertsFile(file),
         (None, None) => anyhow::bail!("give --store or --alerts"),
     };
-    eprintln!("antimony: {}", command::report(source, &args.filters.text(None), &args.out)?);
+    eprintln!(
+        "antimony: {}",
+        command::report(source, &args.filters.text(None), &args.out)?
+    );
     Ok(())
 }

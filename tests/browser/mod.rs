@@ -138,4 +138,3 @@ pub async fn wait_for(
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
-

@@ -93,21 +93,35 @@ pub fn register(registry: &mut Registry<Tuple>) {
 }
 
 /// The `alert_store` sink writing to `location`, for topologies built in Rust.
-pub fn store_sink_bolt(location: Location, retention: Retention, retention_every: Duration) -> BoltSpec<Tuple> {
+pub fn store_sink_bolt(
+    location: Location,
+    retention: Retention,
+    retention_every: Duration,
+) -> BoltSpec<Tuple> {
     BoltSpec::new(&[ALERTS.kind], None, move |_| {
         StoreSink::new(location.clone(), retention.clone(), retention_every)
     })
     .global_only()
 }
 
-fn check(config: &StoreSinkConfig, options: &Options<'_>) -> Result<(Location, Retention), ConfigError> {
+fn check(
+    config: &StoreSinkConfig,
+    options: &Options<'_>,
+) -> Result<(Location, Retention), ConfigError> {
     let location = match (&config.path, &config.postgres) {
         (Some(path), None) => {
             let path: PathBuf = options.resolve_path(path);
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.is_dir()) {
+            if let Some(dir) = path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty() && !d.is_dir())
+            {
                 return Err(options.error(
                     "path",
-                    format!("cannot write `{}`: directory {} does not exist", path.display(), dir.display()),
+                    format!(
+                        "cannot write `{}`: directory {} does not exist",
+                        path.display(),
+                        dir.display()
+                    ),
                 ));
             }
             Location::Sqlite(path)
@@ -118,7 +132,12 @@ fn check(config: &StoreSinkConfig, options: &Options<'_>) -> Result<(Location, R
                 return Err(options.error("postgres", "must be a postgres:// or postgresql:// URL"));
             }
         },
-        _ => return Err(options.error("path", "give exactly one of `path` (a SQLite file) and `postgres` (a URL)")),
+        _ => {
+            return Err(options.error(
+                "path",
+                "give exactly one of `path` (a SQLite file) and `postgres` (a URL)",
+            ));
+        }
     };
     let max_age = config
         .max_age
@@ -127,15 +146,29 @@ fn check(config: &StoreSinkConfig, options: &Options<'_>) -> Result<(Location, R
         .transpose()
         .map_err(|e| options.error("max_age", e))?;
     if config.max_bytes.is_some() && matches!(location, Location::Postgres(_)) {
-        return Err(options.error("max_bytes", "applies to a SQLite store only (use max_alerts or max_age)"));
+        return Err(options.error(
+            "max_bytes",
+            "applies to a SQLite store only (use max_alerts or max_age)",
+        ));
     }
     if config.max_alerts == Some(0) || config.max_bytes == Some(0) {
         return Err(options.error(
-            if config.max_alerts == Some(0) { "max_alerts" } else { "max_bytes" },
+            if config.max_alerts == Some(0) {
+                "max_alerts"
+            } else {
+                "max_bytes"
+            },
             "must be at least 1 (leave it out to keep everything)",
         ));
     }
-    Ok((location, Retention { max_age, max_alerts: config.max_alerts, max_bytes: config.max_bytes }))
+    Ok((
+        location,
+        Retention {
+            max_age,
+            max_alerts: config.max_alerts,
+            max_bytes: config.max_bytes,
+        },
+    ))
 }
 
 #[derive(Clone, Default)]
@@ -268,7 +301,8 @@ impl Bolt<Tuple> for StoreSink {
                 }
             },
             _ => {
-                self.failure.get_or_insert_with(|| "the alert store is not open".to_owned());
+                self.failure
+                    .get_or_insert_with(|| "the alert store is not open".to_owned());
                 self.set_aside(alerts, out);
             }
         }

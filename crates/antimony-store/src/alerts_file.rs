@@ -57,7 +57,12 @@ pub fn read_from(mut reader: impl BufRead, name: &str) -> io::Result<AlertsFile>
         if buf.len() > MAX_LINE_BYTES && buf.last() != Some(&b'\n') {
             // Skip the rest of the line without keeping it.
             let mut rest = Vec::new();
-            while reader.by_ref().take(64 * 1024).read_until(b'\n', &mut rest)? > 0 {
+            while reader
+                .by_ref()
+                .take(64 * 1024)
+                .read_until(b'\n', &mut rest)?
+                > 0
+            {
                 if rest.last() == Some(&b'\n') {
                     break;
                 }

@@ -112,9 +112,17 @@ pub fn report(
                 path: path.display().to_string(),
                 source,
             })?;
-            let mut alerts: Vec<_> = read.alerts.into_iter().filter(|a| filter.matches(a)).collect();
+            let mut alerts: Vec<_> = read
+                .alerts
+                .into_iter()
+                .filter(|a| filter.matches(a))
+                .collect();
             alerts.sort_by(|a, b| a.ts.cmp(&b.ts).then_with(|| a.id.cmp(&b.id)));
-            (format!("alerts file {}", path.display()), alerts, read.unreadable)
+            (
+                format!("alerts file {}", path.display()),
+                alerts,
+                read.unreadable,
+            )
         }
     };
     let page = render(&ReportInput {

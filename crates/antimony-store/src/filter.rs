@@ -147,23 +147,39 @@ impl Filter {
             terms.push(format!("ts < {}", bind(&mut params, Param::Int(t))));
         }
         if let Some(c) = &self.client {
-            terms.push(format!("client = {}", bind(&mut params, Param::Text(c.clone()))));
+            terms.push(format!(
+                "client = {}",
+                bind(&mut params, Param::Text(c.clone()))
+            ));
         }
         match &self.domain {
             Some(DomainMatch::Exact(name)) => {
-                terms.push(format!("domain = {}", bind(&mut params, Param::Text(name.clone()))));
+                terms.push(format!(
+                    "domain = {}",
+                    bind(&mut params, Param::Text(name.clone()))
+                ));
             }
             Some(DomainMatch::Suffix(name)) => {
                 let exact = bind(&mut params, Param::Text(name.clone()));
                 // LIKE's wildcards in a name are taken literally.
-                let pattern = format!("%.{}", name.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+                let pattern = format!(
+                    "%.{}",
+                    name.replace('\\', "\\\\")
+                        .replace('%', "\\%")
+                        .replace('_', "\\_")
+                );
                 let under = bind(&mut params, Param::Text(pattern));
-                terms.push(format!("(domain = {exact} OR domain LIKE {under} ESCAPE '\\')"));
+                terms.push(format!(
+                    "(domain = {exact} OR domain LIKE {under} ESCAPE '\\')"
+                ));
             }
             None => {}
         }
         if let Some(d) = &self.detector {
-            terms.push(format!("detector = {}", bind(&mut params, Param::Text(d.clone()))));
+            terms.push(format!(
+                "detector = {}",
+                bind(&mut params, Param::Text(d.clone()))
+            ));
         }
         if let Some(s) = self.min_severity {
             terms.push(format!(

@@ -123,6 +123,12 @@ pub struct Store {
     name: String,
 }
 
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("name", &self.name).finish()
+    }
+}
+
 impl Store {
     /// Opens the store, creating the file (SQLite) and the tables when missing: what a
     /// sink does.
@@ -208,7 +214,10 @@ impl Store {
     fn execute(&mut self, sql: &str, params: &[Param]) -> Result<u64, StoreError> {
         let result = match &mut self.backend {
             Backend::Sqlite(c) => c
-                .execute(sql, rusqlite::params_from_iter(params.iter().map(sqlite_value)))
+                .execute(
+                    sql,
+                    rusqlite::params_from_iter(params.iter().map(sqlite_value)),
+                )
                 .map(|n| n as u64)
                 .map_err(|e| e.to_string()),
             Backend::Postgres(c) => c.execute(sql, &pg_params(params)).map_err(|e| chain(&e)),
@@ -354,10 +363,11 @@ impl Store {
             let n = ((rows as f64 * share).ceil() as u64).clamp(1, rows);
             removed += self.remove_oldest(n)?;
         }
-        if removed > 0 {
-            if let Backend::Sqlite(c) = &self.backend {
-                incremental_vacuum(c).map_err(|e| self.error(format!("cannot give freed pages back: {e}")))?;
-            }
+        if removed > 0
+            && let Backend::Sqlite(c) = &self.backend
+        {
+            incremental_vacuum(c)
+                .map_err(|e| self.error(format!("cannot give freed pages back: {e}")))?;
         }
         Ok(removed)
     }
@@ -434,10 +444,7 @@ fn chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-fn insert_sqlite(
-    conn: &mut rusqlite::Connection,
-    alerts: &[StoredAlert],
-) -> rusqlite::Result<u64> {
+fn insert_sqlite(conn: &mut rusqlite::Connection, alerts: &[StoredAlert]) -> rusqlite::Result<u64> {
     let tx = conn.transaction()?;
     let mut new = 0;
     {
@@ -462,7 +469,10 @@ fn insert_sqlite(
     Ok(new)
 }
 
-fn insert_postgres(client: &mut postgres::Client, alerts: &[StoredAlert]) -> Result<u64, postgres::Error> {
+fn insert_postgres(
+    client: &mut postgres::Client,
+    alerts: &[StoredAlert],
+) -> Result<u64, postgres::Error> {
     let mut tx = client.transaction()?;
     let insert = tx.prepare(schema::INSERT)?;
     let mut new = 0;
@@ -545,7 +555,9 @@ fn query_postgres(
     sql: &str,
     params: &[Param],
 ) -> Result<Vec<Row>, String> {
-    let rows = client.query(sql, &pg_params(params)).map_err(|e| chain(&e))?;
+    let rows = client
+        .query(sql, &pg_params(params))
+        .map_err(|e| chain(&e))?;
     rows.iter()
         .map(|r| {
             let read = || -> Result<Row, postgres::Error> {

@@ -18,7 +18,8 @@ pub fn now_micros() -> i64 {
 /// into microseconds.
 pub fn parse_duration(text: &str) -> Result<i64, String> {
     let text = text.trim();
-    let bad = || format!("`{text}` is not a duration (a number and s, m, h, d or w: 90s, 10m, 2h, 30d)");
+    let bad =
+        || format!("`{text}` is not a duration (a number and s, m, h, d or w: 90s, 10m, 2h, 30d)");
     let unit = text.chars().last().ok_or_else(bad)?;
     let seconds: i64 = match unit {
         's' => 1,

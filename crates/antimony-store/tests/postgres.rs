@@ -17,14 +17,19 @@ fn postgres_stores_replays_filters_and_expires_alerts() {
     assert_eq!(again.count(&Filter::default()).expect("count"), 3);
     // Size retention is SQLite's alone, and says so.
     let e = again
-        .apply_retention(&Retention { max_bytes: Some(1 << 20), ..Default::default() })
-        .err()
-        .expect("refused");
+        .apply_retention(&Retention {
+            max_bytes: Some(1 << 20),
+            ..Default::default()
+        })
+        .expect_err("refused");
     assert!(e.to_string().contains("SQLite"), "{e}");
 
     // A refused connection names the server, never the password.
-    let url = format!("postgres://postgres:hunter2@127.0.0.1:{}/no_such_db", server.port());
-    let e = Store::open(&Location::parse(&url)).err().expect("refused");
+    let url = format!(
+        "postgres://postgres:hunter2@127.0.0.1:{}/no_such_db",
+        server.port()
+    );
+    let e = Store::open(&Location::parse(&url)).expect_err("refused");
     let text = e.to_string();
     assert!(!text.contains("hunter2"), "{text}");
     assert!(text.contains("no_such_db"), "{text}");

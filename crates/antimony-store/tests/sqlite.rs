@@ -42,18 +42,31 @@ fn size_retention_shrinks_the_file_oldest_first() {
     let (location, mut store) = open(&dir);
     let alerts: Vec<StoredAlert> = (0..3000)
         .map(|i| {
-            let mut a = alert(i, "dga", Severity::Low, "10.0.0.9", &format!("n{i}-{}.example.com", "x".repeat(200)));
+            let mut a = alert(
+                i,
+                "dga",
+                Severity::Low,
+                "10.0.0.9",
+                &format!("n{i}-{}.example.com", "x".repeat(200)),
+            );
             a.reason = "r".repeat(300);
             StoredAlert::from_alert(&a)
         })
         .collect();
     store.insert(&alerts).expect("insert");
     store.sync().expect("checkpoint");
-    let Location::Sqlite(path) = &location else { unreachable!() };
+    let Location::Sqlite(path) = &location else {
+        unreachable!()
+    };
     let before = std::fs::metadata(path).expect("the file").len();
     assert!(before > 1_000_000, "{before} bytes");
     let max = 256 * 1024;
-    let removed = store.apply_retention(&Retention { max_bytes: Some(max), ..Default::default() }).expect("retention");
+    let removed = store
+        .apply_retention(&Retention {
+            max_bytes: Some(max),
+            ..Default::default()
+        })
+        .expect("retention");
     assert!(removed.by_size > 2000, "{removed:?}");
     store.sync().expect("checkpoint");
     let after = std::fs::metadata(path).expect("the file").len();
@@ -69,16 +82,16 @@ fn size_retention_shrinks_the_file_oldest_first() {
 fn what_is_not_a_store_is_refused_clearly() {
     let dir = tempfile::tempdir().expect("a temp dir");
     let missing = Location::Sqlite(dir.path().join("nope.db"));
-    let e = Store::open_existing(&missing).err().expect("refused");
+    let e = Store::open_existing(&missing).expect_err("refused");
     assert!(e.to_string().contains("no such file"), "{e}");
     let text = dir.path().join("text.db");
     std::fs::write(&text, "hello, not a database\n".repeat(100)).expect("write");
-    let e = Store::open_existing(&Location::Sqlite(text)).err().expect("refused");
+    let e = Store::open_existing(&Location::Sqlite(text)).expect_err("refused");
     assert!(e.to_string().contains("not"), "{e}");
     // An empty SQLite database is no store either.
     let empty = dir.path().join("empty.db");
     rusqlite_free_empty(&empty);
-    let e = Store::open_existing(&Location::Sqlite(empty)).err().expect("refused");
+    let e = Store::open_existing(&Location::Sqlite(empty)).expect_err("refused");
     assert!(e.to_string().contains("not an Antimony alert store"), "{e}");
 }
 
@@ -89,11 +102,22 @@ fn rusqlite_free_empty(path: &std::path::Path) {
 
 #[test]
 fn postgres_passwords_are_never_shown() {
-    let location = Location::parse("postgres://antimony:s3cret@db.example:5432/alerts?sslmode=disable&password=other");
+    let location = Location::parse(
+        "postgres://antimony:s3cret@db.example:5432/alerts?sslmode=disable&password=other",
+    );
     let shown = location.display();
-    assert!(!shown.contains("s3cret") && !shown.contains("other"), "{shown}");
-    assert!(shown.contains("antimony:***@db.example:5432/alerts"), "{shown}");
-    assert_eq!(Location::parse("alerts.db"), Location::Sqlite("alerts.db".into()));
+    assert!(
+        !shown.contains("s3cret") && !shown.contains("other"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("antimony:***@db.example:5432/alerts"),
+        "{shown}"
+    );
+    assert_eq!(
+        Location::parse("alerts.db"),
+        Location::Sqlite("alerts.db".into())
+    );
 }
 
 #[test]
@@ -102,17 +126,35 @@ fn json_output_is_the_alerts_file_lines_and_csv_parses_back() {
     let mut json = Vec::new();
     write_json(&alerts, &mut json).expect("write");
     let lines: Vec<String> = alerts.iter().map(|a| a.json.clone()).collect();
-    assert_eq!(String::from_utf8(json).expect("UTF-8"), lines.join("\n") + "\n");
+    assert_eq!(
+        String::from_utf8(json).expect("UTF-8"),
+        lines.join("\n") + "\n"
+    );
 
     let mut csv_bytes = Vec::new();
     write_csv(&alerts, &mut csv_bytes).expect("write");
     let text = String::from_utf8(csv_bytes).expect("UTF-8");
     // RFC 4180: CRLF, fields with quotes, commas or newlines quoted, quotes doubled.
-    assert!(text.starts_with("id,ts,detector,severity,score,client,domain,registered_domain,reason,evidence\r\n"));
-    assert!(text.contains("\"a0.evil.com looks bad, \"\"quoted\"\", with a comma\nand a newline\""), "{text}");
+    assert!(text.starts_with(
+        "id,ts,detector,severity,score,client,domain,registered_domain,reason,evidence\r\n"
+    ));
+    assert!(
+        text.contains("\"a0.evil.com looks bad, \"\"quoted\"\", with a comma\nand a newline\""),
+        "{text}"
+    );
     let mut reader = csv::Reader::from_reader(text.as_bytes());
-    assert_eq!(reader.headers().expect("a header").iter().collect::<Vec<_>>(), CSV_HEADER);
-    let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>().expect("CSV parses");
+    assert_eq!(
+        reader
+            .headers()
+            .expect("a header")
+            .iter()
+            .collect::<Vec<_>>(),
+        CSV_HEADER
+    );
+    let rows: Vec<csv::StringRecord> = reader
+        .records()
+        .collect::<Result<_, _>>()
+        .expect("CSV parses");
     assert_eq!(rows.len(), alerts.len());
     for (row, a) in rows.iter().zip(&alerts) {
         assert_eq!(&row[0], a.id);
@@ -138,8 +180,20 @@ fn an_alerts_file_reads_back_with_its_bad_lines_named() {
     text.push_str("\n{\"truncated\":");
     let read = alerts_file::read_from(text.as_bytes(), "alerts.jsonl").expect("reads");
     assert_eq!(read.alerts, alerts);
-    let locations: Vec<&str> = read.unreadable.iter().map(|u| u.location.as_str()).collect();
-    assert_eq!(locations, ["alerts.jsonl:4", "alerts.jsonl:6", "alerts.jsonl:16", "alerts.jsonl:17"]);
+    let locations: Vec<&str> = read
+        .unreadable
+        .iter()
+        .map(|u| u.location.as_str())
+        .collect();
+    assert_eq!(
+        locations,
+        [
+            "alerts.jsonl:4",
+            "alerts.jsonl:6",
+            "alerts.jsonl:16",
+            "alerts.jsonl:17"
+        ]
+    );
     assert!(read.unreadable[2].reason.contains("longer than"));
 }
 
@@ -147,7 +201,13 @@ fn an_alerts_file_reads_back_with_its_bad_lines_named() {
 fn the_report_shows_hostile_names_as_text() {
     let mut alerts = sample();
     let hostile = StoredAlert::from_alert(&{
-        let mut a = alert(5, "keyword", Severity::Critical, "10.6.6.6", "<script>alert(1)</script>.evil.com");
+        let mut a = alert(
+            5,
+            "keyword",
+            Severity::Critical,
+            "10.6.6.6",
+            "<script>alert(1)</script>.evil.com",
+        );
         a.reason = "\"onmouseover=alert(2) x=\" & more".into();
         a
     });
@@ -160,11 +220,18 @@ fn the_report_shows_hostile_names_as_text() {
         alerts: &alerts,
         unreadable: &[],
     });
-    assert!(!page.contains("<script>"), "markup from an alert reached the page");
+    assert!(
+        !page.contains("<script>"),
+        "markup from an alert reached the page"
+    );
     assert!(!page.contains("\"onmouseover"));
     assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;.evil.com"));
     assert!(page.contains("&quot;onmouseover=alert(2) x=&quot; &amp; more"));
     assert!(page.contains("store &lt;alerts&gt;.db"));
     assert!(page.contains("<svg id=\"timeline\""));
-    assert_eq!(page.matches("<tr><td>2017-").count(), 13, "one row per alert");
+    assert_eq!(
+        page.matches("<tr><td>2017-").count(),
+        13,
+        "one row per alert"
+    );
 }

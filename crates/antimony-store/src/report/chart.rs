@@ -6,8 +6,8 @@ use antimony_dns::time::to_rfc3339;
 
 use super::escape;
 use super::stats::BySeverity;
-use crate::row::severity_rank;
 use crate::StoredAlert;
+use crate::row::severity_rank;
 
 /// At most this many bars: enough to see a burst, few enough to read.
 const MAX_BUCKETS: i64 = 60;
@@ -35,7 +35,10 @@ pub(super) const NAMES: [&str; 5] = ["info", "low", "medium", "high", "critical"
 
 /// The chart of `alerts` (oldest first) as an `<svg>` element.
 pub(super) fn timeline(alerts: &[StoredAlert]) -> String {
-    let (Some(first), Some(last)) = (alerts.iter().map(|a| a.ts).min(), alerts.iter().map(|a| a.ts).max()) else {
+    let (Some(first), Some(last)) = (
+        alerts.iter().map(|a| a.ts).min(),
+        alerts.iter().map(|a| a.ts).max(),
+    ) else {
         return "<p class=\"muted\">No alerts to chart.</p>".to_owned();
     };
     let span_secs = (last - first) / 1_000_000 + 1;
@@ -54,7 +57,12 @@ pub(super) fn timeline(alerts: &[StoredAlert]) -> String {
             bucket[severity_rank(a.severity) as usize] += 1;
         }
     }
-    let peak = buckets.iter().map(|b| b.iter().sum::<u64>()).max().unwrap_or(1).max(1);
+    let peak = buckets
+        .iter()
+        .map(|b| b.iter().sum::<u64>())
+        .max()
+        .unwrap_or(1)
+        .max(1);
     let (w, h, left, bottom, top) = (960.0_f64, 260.0_f64, 48.0, 40.0, 24.0);
     let plot_w = w - left - 16.0;
     let plot_h = h - bottom - top;

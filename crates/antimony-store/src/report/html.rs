@@ -50,11 +50,23 @@ pub fn render(input: &ReportInput<'_>) -> String {
     page.push_str("<h2>Timeline</h2>");
     page.push_str(&timeline(input.alerts));
     page.push_str("<div class=\"grid\"><div><h2>By detector and severity</h2>");
-    breakdown(&mut page, "Detector", stats.by_detector.iter().map(|(k, v)| (k.as_str(), v)));
+    breakdown(
+        &mut page,
+        "Detector",
+        stats.by_detector.iter().map(|(k, v)| (k.as_str(), v)),
+    );
     page.push_str("</div><div><h2>Top clients</h2>");
-    breakdown(&mut page, "Client", stats.top_clients.iter().map(|(k, v)| (k.as_str(), v)));
+    breakdown(
+        &mut page,
+        "Client",
+        stats.top_clients.iter().map(|(k, v)| (k.as_str(), v)),
+    );
     page.push_str("</div><div><h2>Top domains</h2>");
-    breakdown(&mut page, "Domain", stats.top_domains.iter().map(|(k, v)| (k.as_str(), v)));
+    breakdown(
+        &mut page,
+        "Domain",
+        stats.top_domains.iter().map(|(k, v)| (k.as_str(), v)),
+    );
     page.push_str("</div></div>");
     alert_table(&mut page, input);
     if !input.unreadable.is_empty() {
@@ -64,7 +76,12 @@ pub fn render(input: &ReportInput<'_>) -> String {
             input.unreadable.len()
         );
         for u in input.unreadable.iter().take(100) {
-            let _ = write!(page, "<li>{}: {}</li>", escape(&u.location), escape(&u.reason));
+            let _ = write!(
+                page,
+                "<li>{}: {}</li>",
+                escape(&u.location),
+                escape(&u.reason)
+            );
         }
         page.push_str("</ul>");
     }
@@ -107,7 +124,11 @@ fn summary(page: &mut String, stats: &Stats) {
     page.push_str("</div>");
 }
 
-fn breakdown<'a>(page: &mut String, what: &str, rows: impl Iterator<Item = (&'a str, &'a BySeverity)>) {
+fn breakdown<'a>(
+    page: &mut String,
+    what: &str,
+    rows: impl Iterator<Item = (&'a str, &'a BySeverity)>,
+) {
     let _ = write!(page, "<table><tr><th>{what}</th>");
     for rank in (0..5).rev() {
         let _ = write!(page, "<th>{}</th>", NAMES[rank]);
@@ -118,7 +139,11 @@ fn breakdown<'a>(page: &mut String, what: &str, rows: impl Iterator<Item = (&'a 
         for rank in (0..5).rev() {
             let _ = write!(page, "<td class=\"n\">{}</td>", counts[rank]);
         }
-        let _ = write!(page, "<td class=\"n\">{}</td></tr>", counts.iter().sum::<u64>());
+        let _ = write!(
+            page,
+            "<td class=\"n\">{}</td></tr>",
+            counts.iter().sum::<u64>()
+        );
     }
     page.push_str("</table>");
 }

@@ -42,7 +42,9 @@ impl Stats {
             stats.alerts += 1;
             stats.by_severity[rank] += 1;
             stats.by_detector.entry(a.detector.clone()).or_default()[rank] += 1;
-            clients.entry(a.client.as_deref().unwrap_or("(unknown)")).or_default()[rank] += 1;
+            clients
+                .entry(a.client.as_deref().unwrap_or("(unknown)"))
+                .or_default()[rank] += 1;
             domains.entry(&a.domain).or_default()[rank] += 1;
             stats.span = Some(match stats.span {
                 None => (a.ts, a.ts),

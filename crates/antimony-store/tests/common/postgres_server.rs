@@ -29,18 +29,40 @@ impl PostgresServer {
             .expect("a temp dir");
         let as_postgres = is_root();
         if as_postgres {
-            run(Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir.path()), "chown");
+            run(
+                Command::new("chown")
+                    .args(["-R", "postgres:postgres"])
+                    .arg(dir.path()),
+                "chown",
+            );
         }
         let data = dir.path().join("data");
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
-        let server = PostgresServer { bin, data, as_postgres, port, _dir: dir };
+        let server = PostgresServer {
+            bin,
+            data,
+            as_postgres,
+            port,
+            _dir: dir,
+        };
         server.run_tool("initdb", |c| {
-            c.arg("-D").arg(&server.data).args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]);
+            c.arg("-D").arg(&server.data).args([
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ]);
         });
-        let socket_dir = server.data.parent().map(Path::to_path_buf).unwrap_or_default();
+        let socket_dir = server
+            .data
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
         let log = socket_dir.join("server.log");
         server.run_tool("pg_ctl", |c| {
             c.arg("-D")
@@ -57,7 +79,11 @@ impl PostgresServer {
         });
         let started = Instant::now();
         while postgres::Client::connect(&server.url(), postgres::NoTls).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(60), "PostgreSQL did not answer within 60 s: see {}", log.display());
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "PostgreSQL did not answer within 60 s: see {}",
+                log.display()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         server
@@ -106,7 +132,9 @@ impl Drop for PostgresServer {
 }
 
 fn run(command: &mut Command, what: &str) -> Output {
-    let output = command.output().unwrap_or_else(|e| panic!("{what} does not run: {e}"));
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("{what} does not run: {e}"));
     assert!(
         output.status.success(),
         "{what} failed ({}): {}{}",
