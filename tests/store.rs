@@ -2,13 +2,18 @@
 //! alerts file, run on the demo log; `antimony alerts --store` reads back exactly the alerts
 //! file's lines, its filters narrow them as the alerts' fields say, CSV parses back, a
 //! second run over the same input stores nothing twice, and a store that cannot be written
-//! fails the run with the reason.
+//! fails the run with the reason. The same on a real PostgreSQL server the test starts.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
+
+/// The store crate's PostgreSQL harness: a real server in a temp dir, stopped on drop.
+#[path = "../crates/antimony-store/tests/common/postgres_server.rs"]
+#[allow(dead_code)]
+mod postgres_server;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -313,4 +318,63 @@ fn a_store_that_cannot_be_written_fails_the_run_with_the_reason() {
         assert!(err.contains(said), "{options}: {err}");
         assert!(!err.contains("secret"), "{options}: {err}");
     }
+}
+
+/// The README's example, beside the shipped topology's alerts file, runs and stores the
+/// demo's alerts.
+#[test]
+fn the_readmes_store_example_runs() {
+    let readme = std::fs::read_to_string(format!("{ROOT}/README.md")).expect("README");
+    let section = &readme[readme
+        .find("## Alert store")
+        .expect("an alert store section")..];
+    let start = section.find("```toml\n").expect("a TOML example") + "```toml\n".len();
+    let example = &section[start..start + section[start..].find("```").expect("its end")];
+    let options: String = example
+        .lines()
+        .filter(|l| !l.starts_with('[') && !l.starts_with("type") && !l.starts_with("inputs"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let output = run(&topology(dir.path(), &options), "1");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let file =
+        lines(&std::fs::read_to_string(dir.path().join("alerts.jsonl")).expect("alerts file"));
+    let db = dir.path().join("alerts.db");
+    assert_eq!(query(db.to_str().expect("UTF-8"), &[]), file);
+}
+
+#[test]
+fn a_postgres_store_holds_the_alerts_file_and_a_second_run_adds_nothing() {
+    let server = postgres_server::PostgresServer::start();
+    let url = server.url();
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let topology = topology(
+        dir.path(),
+        &format!("postgres = \"{url}\"\nmax_alerts = 100000"),
+    );
+    for workers in ["2", "1"] {
+        let output = run(&topology, workers);
+        assert!(output.status.success(), "{}", stderr(&output));
+    }
+    let file =
+        lines(&std::fs::read_to_string(dir.path().join("alerts.jsonl")).expect("alerts file"));
+    assert_eq!(query(&url, &[]), file);
+    let high = query(&url, &["--severity", "high"]);
+    assert_eq!(
+        high,
+        expected(&file, |a| matches!(
+            a["severity"].as_str(),
+            Some("high" | "critical")
+        ))
+    );
+    let out = dir.path().join("report.html");
+    let output = antimony(&[
+        "report",
+        "--store",
+        &url,
+        "--out",
+        out.to_str().expect("UTF-8"),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
 }
