@@ -349,14 +349,31 @@ fn a_postgres_store_holds_the_alerts_file_and_a_second_run_adds_nothing() {
     let server = postgres_server::PostgresServer::start();
     let url = server.url();
     let dir = tempfile::tempdir().expect("a temp dir");
-    let topology = topology(
-        dir.path(),
-        &format!("postgres = \"{url}\"\nmax_alerts = 100000"),
+    // The topology names no password: PGPASSWORD gives it, as to libpq.
+    let options = format!(
+        "postgres = \"{}\"\nmax_alerts = 100000",
+        server.url_without_password()
     );
+    let topology = topology(dir.path(), &options);
     for workers in ["2", "1"] {
-        let output = run(&topology, workers);
+        let output = Command::new(env!("CARGO_BIN_EXE_antimony"))
+            .env("ANTIMONY_API", "off")
+            .env("PGPASSWORD", server.password())
+            .args([
+                "run",
+                topology.to_str().expect("UTF-8"),
+                "--workers",
+                workers,
+            ])
+            .output()
+            .expect("the binary runs");
         assert!(output.status.success(), "{}", stderr(&output));
+        assert!(!stderr(&output).contains(server.password()));
     }
+    // Without it, the server refuses, and the run fails saying so.
+    let output = run(&topology, "1");
+    assert!(!output.status.success(), "{}", stderr(&output));
+    assert!(stderr(&output).contains("password"), "{}", stderr(&output));
     let file =
         lines(&std::fs::read_to_string(dir.path().join("alerts.jsonl")).expect("alerts file"));
     assert_eq!(query(&url, &[]), file);
@@ -377,4 +394,5 @@ fn a_postgres_store_holds_the_alerts_file_and_a_second_run_adds_nothing() {
         out.to_str().expect("UTF-8"),
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!stderr(&output).contains(server.password()));
 }

@@ -22,7 +22,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 pub enum Location {
     /// A SQLite database file.
     Sqlite(PathBuf),
-    /// A PostgreSQL connection URL (`postgres://user:password@host:port/db`).
+    /// A PostgreSQL connection URL (`postgres://user:password@host:port/db`; without a
+    /// password, `PGPASSWORD` gives it).
     Postgres(String),
 }
 
@@ -151,7 +152,18 @@ impl Store {
         let backend = match location {
             Location::Sqlite(path) => Backend::Sqlite(open_sqlite(path, create).map_err(fail)?),
             Location::Postgres(url) => {
-                let client = postgres::Client::connect(url, postgres::NoTls)
+                let mut config: postgres::Config = url
+                    .parse()
+                    .map_err(|e| fail(format!("not a PostgreSQL URL: {}", chain(&e))))?;
+                // As libpq does: a password left out of the URL (so out of topology files
+                // and command lines) is taken from PGPASSWORD.
+                if config.get_password().is_none()
+                    && let Some(password) = std::env::var_os("PGPASSWORD")
+                {
+                    config.password(password.as_encoded_bytes());
+                }
+                let client = config
+                    .connect(postgres::NoTls)
                     .map_err(|e| fail(format!("cannot connect: {}", chain(&e))))?;
                 Backend::Postgres(Box::new(client))
             }

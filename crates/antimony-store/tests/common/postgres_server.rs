@@ -1,7 +1,8 @@
 //! A real PostgreSQL server for a test: Debian's `postgresql` binaries (found under
 //! /usr/lib/postgresql/*/bin, or on PATH), a cluster made in a temporary directory, listening
 //! on a free port of 127.0.0.1 with its unix socket in that directory, stopped when the guard
-//! drops (also when the test panics). PostgreSQL refuses to run as root, so as root it runs
+//! drops (also when the test panics). Connections over TCP need the superuser's password
+//! ([`PostgresServer::password`]), so tests see passwords checked. PostgreSQL refuses to run as root, so as root it runs
 //! as the `postgres` user the Debian package creates. Missing binaries fail the test: it
 //! never skips.
 
@@ -9,6 +10,9 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
+
+/// The superuser's password: what a test looks for in messages that must not show it.
+const PASSWORD: &str = "antimony-test-password-7f3a";
 
 /// A running server; stopped on drop.
 pub struct PostgresServer {
@@ -28,6 +32,8 @@ impl PostgresServer {
             .tempdir()
             .expect("a temp dir");
         let as_postgres = is_root();
+        let password_file = dir.path().join("password");
+        std::fs::write(&password_file, PASSWORD).expect("write the password file");
         if as_postgres {
             run(
                 Command::new("chown")
@@ -49,14 +55,11 @@ impl PostgresServer {
             _dir: dir,
         };
         server.run_tool("initdb", |c| {
-            c.arg("-D").arg(&server.data).args([
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "-E",
-                "UTF8",
-                "--no-sync",
-            ]);
+            c.arg("-D")
+                .arg(&server.data)
+                .args(["-U", "postgres", "-E", "UTF8", "--no-sync"])
+                .args(["--auth-local=trust", "--auth-host=scram-sha-256"])
+                .arg(format!("--pwfile={}", password_file.display()));
         });
         let socket_dir = server
             .data
@@ -89,9 +92,22 @@ impl PostgresServer {
         server
     }
 
-    /// The URL of the `postgres` database, as the superuser (trusted on loopback).
+    /// The URL of the `postgres` database, as the superuser, with its password.
     pub fn url(&self) -> String {
+        format!(
+            "postgres://postgres:{PASSWORD}@127.0.0.1:{}/postgres",
+            self.port
+        )
+    }
+
+    /// The same URL without the password (for PGPASSWORD to give it).
+    pub fn url_without_password(&self) -> String {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// The superuser's password.
+    pub fn password(&self) -> &'static str {
+        PASSWORD
     }
 
     /// The server's port.
