@@ -396,3 +396,75 @@ fn a_postgres_store_holds_the_alerts_file_and_a_second_run_adds_nothing() {
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(!stderr(&output).contains(server.password()));
 }
+
+/// Killed with SIGKILL after a checkpoint and resumed from it, a run's store ends with
+/// exactly the alerts of its alerts file: what the killed run stored after the checkpoint is
+/// written again with the same ids, and kept once.
+#[test]
+fn sigkilled_and_resumed_the_store_holds_each_alert_once() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let log = dir.path().join("dns.log");
+    let generated = antimony(&[
+        "gen",
+        "--format",
+        "windows-dns",
+        "--records",
+        "60000",
+        "--seed",
+        "3",
+        "-q",
+    ]);
+    assert!(generated.status.success(), "{}", stderr(&generated));
+    std::fs::write(&log, &generated.stdout).expect("write the log");
+    let topology = topology(
+        dir.path(),
+        "path = \"alerts.db\"\n\n[checkpoint]\ninterval_secs = 0.2",
+    );
+    let command = || {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_antimony"));
+        command
+            .env("ANTIMONY_API", "off")
+            .arg("run")
+            .arg(&topology)
+            .arg("--input")
+            .arg(&log)
+            .arg("--checkpoint-dir")
+            .arg(dir.path().join("checkpoints"));
+        command
+    };
+    let mut child = command()
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starts");
+    // Kill it once a checkpoint is complete, if it has not ended by then.
+    let started = Instant::now();
+    let complete = || {
+        std::fs::read_dir(dir.path().join("checkpoints"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| e.path().join("COMPLETE").exists())
+    };
+    while !complete() && child.try_wait().expect("waits").is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no checkpoint"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    child.wait().expect("reaped");
+    let output = command().output().expect("resumes");
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    let file =
+        lines(&std::fs::read_to_string(dir.path().join("alerts.jsonl")).expect("alerts file"));
+    assert!(file.len() > 50, "{} alerts", file.len());
+    let stored = query(dir.path().join("alerts.db").to_str().expect("UTF-8"), &[]);
+    assert_eq!(stored.len(), file.len());
+    assert_eq!(stored, file);
+}
