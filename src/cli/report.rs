@@ -9,11 +9,11 @@ use clap::Args;
 /// Which alerts (every filter given must hold).
 #[derive(Debug, Args)]
 pub(super) struct Filters {
-    /// Only since this time: RFC 3339, a duration back from now (`90s`, `10m`, `2h`, `1d`; from a
-    /// topology: arrival) or Unix seconds.
+    /// Only since this time: a duration back from now (`90s`, `10m`, `2h`, `1d`), Unix
+    /// seconds, or RFC 3339 (a store's event time; a running topology's is arrival).
     #[arg(long)]
     pub since: Option<String>,
-    /// Only before this time (as --since; a store only).
+    /// Only before this time (as --since; not from a running topology).
     #[arg(long)]
     pub until: Option<String>,
     /// Only this detector's.
@@ -22,7 +22,7 @@ pub(super) struct Filters {
     /// Only about this client address.
     #[arg(long)]
     pub client: Option<String>,
-    /// Only about this domain or names under it (`=NAME` in a store: that name only).
+    /// Only about this domain or names under it; `=NAME`: that name only (not from a topology).
     #[arg(long)]
     pub domain: Option<String>,
     /// Only at least this severe (info, low, medium, high, critical).
