@@ -137,8 +137,9 @@ impl Store {
         Self::connect(location, true)
     }
 
-    /// Opens a store that must exist already, with its tables: what a query does (a
-    /// mistyped path is an error, not a new empty store).
+    /// Opens a store that must exist already, with its tables, to read: what a query does
+    /// (a mistyped path is an error, not a new empty store; a SQLite file is opened
+    /// read-only).
     pub fn open_existing(location: &Location) -> Result<Self, StoreError> {
         Self::connect(location, false)
     }
@@ -390,13 +391,20 @@ impl Store {
 /// (`synchronous=NORMAL`: a crashed process loses nothing committed, [`Store::sync`] makes
 /// it survive a power cut).
 fn open_sqlite(path: &Path, create: bool) -> Result<rusqlite::Connection, String> {
-    if !create && !path.is_file() {
-        return Err("no such file".to_owned());
+    if !create {
+        // A query only reads: read-only, so an analyst needs no write access to the file,
+        // and WAL lets it read while a topology writes.
+        if !path.is_file() {
+            return Err("no such file".to_owned());
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = rusqlite::Connection::open_with_flags(path, flags).map_err(|e| e.to_string())?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| e.to_string())?;
+        return Ok(conn);
     }
-    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    if create {
-        flags |= OpenFlags::SQLITE_OPEN_CREATE;
-    }
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = rusqlite::Connection::open_with_flags(path, flags).map_err(|e| e.to_string())?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| e.to_string())?;
     // auto_vacuum takes effect only before the first table is made (a new file).
