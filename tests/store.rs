@@ -291,13 +291,17 @@ fn a_store_that_cannot_be_written_fails_the_run_with_the_reason() {
     let unwritable = topology(dir.path(), "path = \"alerts.db\"");
     let output = run(&unwritable, "1");
     let err = stderr(&output);
-    assert!(!output.status.success(), "{err}");
+    // Exit code 5, as for an alerts file that cannot be written.
+    assert_eq!(output.status.code(), Some(5), "{err}");
     assert!(
         err.contains("`store` could not go on") && err.contains("alert store"),
         "{err}"
     );
+    // Every alert the store did not take is counted (and set aside with the reason).
+    let alerts = std::fs::read_to_string(dir.path().join("alerts.jsonl")).expect("alerts file");
+    let failed = format!("alerts failed {}", alerts.lines().count());
     assert!(
-        err.contains("alerts written 0, alerts duplicate 0, alerts failed"),
+        err.contains(&format!("alerts written 0, alerts duplicate 0, {failed}")),
         "{err}"
     );
 
