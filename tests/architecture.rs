@@ -62,6 +62,8 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
     ("antimony-gen", &["timely", "tokio"]),
     ("antimony-engine", &["tokio"]),
     ("antimony-io", &["timely"]),
+    // The store knows databases, not the engine (PostgreSQL's client brings its own Tokio).
+    ("antimony-store", &["timely"]),
 ];
 
 /// Each workspace crate's dependency closure, by name: normal and build dependencies
