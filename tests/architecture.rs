@@ -22,6 +22,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("antimony-gen", &["antimony-core", "antimony-dns"]),
     ("antimony-web", &["antimony-core", "antimony-engine"]),
     (
+        "antimony-store",
+        &["antimony-core", "antimony-dns", "antimony-detect"],
+    ),
+    (
         "antimony-components",
         &[
             "antimony-core",
@@ -29,6 +33,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "antimony-io",
             "antimony-dns",
             "antimony-detect",
+            "antimony-store",
         ],
     ),
     (
@@ -43,6 +48,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "antimony-gen",
             "antimony-components",
             "antimony-web",
+            "antimony-store",
         ],
     ),
 ];
@@ -56,6 +62,8 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
     ("antimony-gen", &["timely", "tokio"]),
     ("antimony-engine", &["tokio"]),
     ("antimony-io", &["timely"]),
+    // The store knows databases, not the engine (PostgreSQL's client brings its own Tokio).
+    ("antimony-store", &["timely"]),
 ];
 
 /// Each workspace crate's dependency closure, by name: normal and build dependencies

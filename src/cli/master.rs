@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use antimony_store::command::{self, Format};
 use antimony_web::client::{self, Master};
 use anyhow::bail;
 use clap::Args;
@@ -56,29 +57,22 @@ pub(super) struct KillArgs {
 pub(super) struct AlertsArgs {
     #[command(flatten)]
     master: MasterArgs,
-    /// Alerts that arrived within this long (`90s`, `10m`, `2h`, `1d`) or since these Unix
-    /// seconds.
-    #[arg(long)]
-    since: Option<String>,
+    #[command(flatten)]
+    filters: super::report::Filters,
     /// Keep printing alerts as they arrive, until the topology stops.
-    #[arg(long, short)]
+    #[arg(long, short, conflicts_with = "store")]
     follow: bool,
-    /// One JSON object per alert (with `seq` and `received_at`).
+    /// One JSON object per alert (with `seq` and `received_at`; with --store, the alerts
+    /// file's lines).
     #[arg(long)]
     json: bool,
-    /// Only this detector's.
-    #[arg(long)]
-    detector: Option<String>,
-    /// Only about this client address.
-    #[arg(long)]
-    client: Option<String>,
-    /// Only about this domain or names under it.
-    #[arg(long)]
-    domain: Option<String>,
-    /// Only at least this severe (info, low, medium, high, critical).
-    #[arg(long)]
-    severity: Option<String>,
-    /// At most this many (without --follow; 1 to 1000).
+    /// Ask this alert store (a SQLite file or a postgres:// URL) instead of a running topology.
+    #[arg(long, value_name = "FILE|URL")]
+    store: Option<String>,
+    /// With --store: CSV (RFC 4180), with a header row.
+    #[arg(long, requires = "store", conflicts_with = "json")]
+    csv: bool,
+    /// At most this many, the newest (without --follow; 1 to 1000 from a topology).
     #[arg(long, default_value_t = 100)]
     limit: usize,
 }
@@ -135,13 +129,26 @@ pub(super) fn kill(args: KillArgs) -> anyhow::Result<()> {
 
 /// `antimony alerts`: recent alerts, and with `--follow` the ones that arrive after.
 pub(super) fn alerts(args: AlertsArgs) -> anyhow::Result<()> {
+    if let Some(store) = &args.store {
+        let format = [(args.json, Format::Json), (args.csv, Format::Csv)];
+        let format = format.iter().find(|f| f.0).map_or(Format::Table, |f| f.1);
+        let filters = args.filters.text(Some(args.limit));
+        let footer = command::alerts(store, &filters, format, &mut std::io::stdout().lock())?;
+        eprint!("{}", footer.map_or_else(String::new, |line| line + "\n"));
+        return Ok(());
+    }
+    let f = &args.filters;
+    anyhow::ensure!(
+        f.until.is_none(),
+        "--until needs --store (a topology keeps recent alerts)"
+    );
     let master = args.master.connect();
     let mut query: Vec<(&str, String)> = [
-        ("detector", &args.detector),
-        ("client", &args.client),
-        ("domain", &args.domain),
-        ("severity", &args.severity),
-        ("since", &args.since),
+        ("detector", &f.detector),
+        ("client", &f.client),
+        ("domain", &f.domain),
+        ("severity", &f.severity),
+        ("since", &f.since),
     ]
     .into_iter()
     .filter_map(|(k, v)| v.clone().map(|v| (k, v)))
@@ -163,7 +170,7 @@ pub(super) fn alerts(args: AlertsArgs) -> anyhow::Result<()> {
     // many alerts arrive between two calls. Without --since, from now on (as `tail -f`
     // would with no lines asked for).
     let mut after: Option<u64> = None;
-    if args.since.is_none() {
+    if args.filters.since.is_none() {
         let now = master.get("/api/alerts", &[("limit", "1".to_owned())])?;
         after = Some(now["last_seq"].as_u64().unwrap_or(0));
     }

@@ -9,6 +9,7 @@ mod r#gen;
 mod live;
 mod master;
 mod parse;
+mod report;
 mod run;
 mod score;
 mod train;
@@ -157,11 +158,20 @@ enum Command {
     ///
     /// The Topology Master keeps the last 10,000 alerts; filters apply on its side. With
     /// `--follow`, alerts since `--since` (or from now on) are printed as they arrive, until
-    /// the topology stops.
+    /// the topology stops. With `--store`, an alert store's, during a run or after it.
     #[command(
-        after_help = "Examples:\n  antimony alerts --since 10m\n  antimony alerts --follow --severity high --json | jq .domain"
+        after_help = "Examples:\n  antimony alerts --since 10m\n  antimony alerts --follow --severity high --json | jq .domain\n  antimony alerts --store alerts.db --client 10.1.2.3 --since 1h --csv"
     )]
     Alerts(master::AlertsArgs),
+
+    /// Write one self-contained HTML page about the alerts of a store or an alerts file.
+    ///
+    /// A summary, alerts by detector and severity, top clients and domains, a timeline and
+    /// the alert table with reasons; no network needed to open it, no script in it.
+    #[command(
+        after_help = "Examples:\n  antimony report --store alerts.db --out report.html --since 1d\n  antimony report --alerts alerts.jsonl --out report.html --severity high"
+    )]
+    Report(report::ReportArgs),
 
     /// List the component types a topology file can use.
     #[command(after_help = "Example:\n  antimony components")]
@@ -372,6 +382,7 @@ pub fn main(cli: Cli) -> anyhow::Result<()> {
         Command::Activate(args) => master::control(args, "/api/activate"),
         Command::Kill(args) => master::kill(args),
         Command::Alerts(args) => master::alerts(args),
+        Command::Report(args) => report::report(args),
         Command::Components => {
             let registry = antimony_components::registry();
             println!("spouts:");

@@ -9,7 +9,8 @@
 //!   decoder per source, the format recognised once per source by [`parse::sniff`]),
 //!   [`detect`] (`dns_detect`: every stateless detector, with list reload and a cache of
 //!   quiet names), [`stateful`] (`dns_stateful`: evidence over time, per key, and the
-//!   newly-observed-domain memory on disk), [`dedup`] (`alert_dedup`).
+//!   newly-observed-domain memory on disk), [`dedup`] (`alert_dedup`), [`store_sink`]
+//!   (`alert_store`: alerts into SQLite or PostgreSQL, through antimony-store).
 //! - [`builtin`]: data compiled in (the bundled threat-intel list).
 //!
 //! Architecture invariant: this is the one library crate that knows both DNS and the engine;
@@ -22,6 +23,7 @@ pub mod parse;
 pub mod record;
 pub mod registry;
 pub mod stateful;
+pub mod store_sink;
 
 pub use record::Tuple;
 pub use registry::registry;

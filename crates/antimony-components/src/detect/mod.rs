@@ -1,6 +1,7 @@
 //! The `dns_detect` bolt: every stateless detector, in one pass over each DNS event.
 
 pub mod config;
+pub mod explain;
 pub mod shared;
 
 use std::borrow::Cow;
