@@ -18,6 +18,7 @@
 pub mod builtin;
 pub mod dedup;
 pub mod detect;
+pub mod multilang;
 pub mod parse;
 pub mod record;
 pub mod registry;
