@@ -13,7 +13,8 @@
 //! `heartbeat_timeout_secs` while it has tuples (heartbeat tuples are sent while waiting,
 //! which storm.py answers with `sync`) is killed and started again after a backoff. The
 //! tuples it had are replayed one at a time, so that one that kills it again is known: after
-//! `max_attempts` it is set aside with the reason, and the topology goes on.
+//! `max_attempts` crashes with it alone in flight it is set aside with the reason, and the
+//! topology goes on.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::marker::PhantomData;
@@ -36,7 +37,10 @@ const EXIT_GRACE: Duration = Duration::from_millis(500);
 struct Pending {
     id: u64,
     tuple: Values,
+    /// Crashes with this tuple alone in flight: only those say it is the cause.
     attempts: u32,
+    /// In flight when a process died: replayed alone, to learn whether it is the cause.
+    suspect: bool,
     reason: String,
     emits: Vec<Values>,
 }
@@ -160,21 +164,21 @@ impl<R: MultilangRecord> MultilangBolt<R> {
                 self.set_all_aside(&reason, out);
                 return;
             }
-            if self.process.is_none() {
-                if let Err(reason) = self.start() {
-                    self.meters.exits.inc();
-                    self.meters.restarts.inc();
-                    self.failures_in_row += 1;
-                    tracing::warn!(component = %self.component, "multilang process: {reason}");
-                    if self.failures_in_row >= self.config.max_attempts {
-                        let reason = format!("the multilang process cannot start: {reason}");
-                        out.fail(reason.clone());
-                        self.broken = Some(reason);
-                    } else {
-                        self.restart_at = Some(Instant::now() + self.backoff());
-                    }
-                    continue;
+            if self.process.is_none()
+                && let Err(reason) = self.start()
+            {
+                self.meters.exits.inc();
+                self.meters.restarts.inc();
+                self.failures_in_row += 1;
+                tracing::warn!(component = %self.component, "multilang process: {reason}");
+                if self.failures_in_row >= self.config.max_attempts {
+                    let reason = format!("the multilang process cannot start: {reason}");
+                    out.fail(reason.clone());
+                    self.broken = Some(reason);
+                } else {
+                    self.restart_at = Some(Instant::now() + self.backoff());
                 }
+                continue;
             }
             self.fill();
             if !self.flush() {
@@ -193,7 +197,7 @@ impl<R: MultilangRecord> MultilangBolt<R> {
     fn fill(&mut self) {
         let was_idle = self.in_flight.is_empty();
         loop {
-            let careful = self.queue.front().is_some_and(|p| p.attempts > 0);
+            let careful = self.queue.front().is_some_and(|p| p.suspect);
             let window = if careful { 1 } else { self.config.max_pending };
             if self.in_flight.len() >= window {
                 break;
@@ -201,7 +205,7 @@ impl<R: MultilangRecord> MultilangBolt<R> {
             let Some(pending) = self.queue.pop_front() else {
                 break;
             };
-            if pending.attempts > 0 {
+            if pending.suspect {
                 self.meters.replayed.inc();
             }
             protocol::write_tuple(
@@ -233,7 +237,8 @@ impl<R: MultilangRecord> MultilangBolt<R> {
     }
 
     fn heartbeat_every(&self) -> Duration {
-        (self.config.heartbeat_timeout() / 4).clamp(Duration::from_millis(50), Duration::from_secs(1))
+        (self.config.heartbeat_timeout() / 4)
+            .clamp(Duration::from_millis(50), Duration::from_secs(1))
     }
 
     /// Waits for the process's next messages and handles them all.
@@ -286,7 +291,14 @@ impl<R: MultilangRecord> MultilangBolt<R> {
 
     fn send_heartbeat(&mut self) {
         let id = self.fresh_id().to_string();
-        protocol::write_tuple(&mut self.writes, &id, &self.component, "__heartbeat", -1, &[]);
+        protocol::write_tuple(
+            &mut self.writes,
+            &id,
+            &self.component,
+            "__heartbeat",
+            -1,
+            &[],
+        );
     }
 
     /// Handles one event; false if the process was replaced.
@@ -298,7 +310,11 @@ impl<R: MultilangRecord> MultilangBolt<R> {
                 return false;
             }
             Event::Closed(why) => {
-                let status = self.process.as_mut().map(|p| p.status()).unwrap_or_default();
+                let status = self
+                    .process
+                    .as_mut()
+                    .map(|p| p.status())
+                    .unwrap_or_default();
                 self.crash(format!("ended: {why}{status}"), Crash::Exit, out);
                 return false;
             }
@@ -326,7 +342,11 @@ impl<R: MultilangRecord> MultilangBolt<R> {
                 }
             }
             Message::Ack(id) => {
-                if let Some(pending) = id.parse::<u64>().ok().and_then(|id| self.in_flight.remove(&id)) {
+                if let Some(pending) = id
+                    .parse::<u64>()
+                    .ok()
+                    .and_then(|id| self.in_flight.remove(&id))
+                {
                     self.meters.acked.inc();
                     self.failures_in_row = 0;
                     if !pending.emits.is_empty() {
@@ -335,7 +355,11 @@ impl<R: MultilangRecord> MultilangBolt<R> {
                 }
             }
             Message::Fail(id) => {
-                if let Some(pending) = id.parse::<u64>().ok().and_then(|id| self.in_flight.remove(&id)) {
+                if let Some(pending) = id
+                    .parse::<u64>()
+                    .ok()
+                    .and_then(|id| self.in_flight.remove(&id))
+                {
                     self.meters.failed.inc();
                     let reason = match &self.last_error {
                         Some(error) => format!("the multilang bolt failed it: {error}"),
@@ -383,15 +407,19 @@ impl<R: MultilangRecord> MultilangBolt<R> {
         self.heartbeat_out = false;
         self.sync_wanted = false;
         let mut again = Vec::new();
+        // With several tuples in flight the culprit is unknown: each is replayed alone, and
+        // only a crash with one tuple in flight counts against it.
+        let alone = self.in_flight.len() == 1;
         for (_, mut pending) in std::mem::take(&mut self.in_flight) {
-            pending.attempts += 1;
+            pending.suspect = true;
+            pending.attempts += u32::from(alone);
             pending.emits.clear();
             pending.reason = reason.clone();
             if pending.attempts >= self.config.max_attempts {
                 out.dead_letter(
                     None,
                     format!(
-                        "the multilang process {} (the tuple was in flight {} times)",
+                        "the multilang process {} (each of the {} times this tuple was its only one in flight)",
                         pending.reason, pending.attempts
                     ),
                     tuple_text(&pending.tuple),
@@ -502,6 +530,7 @@ impl<R: MultilangRecord> Bolt<R> for MultilangBolt<R> {
                 id,
                 tuple,
                 attempts: 0,
+                suspect: false,
                 reason: String::new(),
                 emits: Vec::new(),
             });

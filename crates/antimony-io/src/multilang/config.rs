@@ -45,8 +45,9 @@ pub struct MultilangConfig {
     /// `topology.max.spout.pending` for one process.
     #[serde(default = "default_max_pending")]
     pub max_pending: usize,
-    /// How many times a tuple may be in flight when the process dies or hangs before it is
-    /// set aside as the cause (default 3).
+    /// How many times the process may die or hang with a tuple alone in flight (tuples in
+    /// flight at a crash are replayed one at a time) before the tuple is set aside as the
+    /// cause (default 3); for a spout, failures in a row before it stops.
     #[serde(default = "default_max_attempts")]
     pub max_attempts: u32,
     /// Seconds between tick tuples (`__system`/`__tick`), for a bolt that flushes

@@ -108,7 +108,11 @@ impl ShellProcess {
         std::thread::spawn(move || {
             let mut stdin = stdin;
             for bytes in write_rx {
-                if stdin.write_all(&bytes).and_then(|()| stdin.flush()).is_err() {
+                if stdin
+                    .write_all(&bytes)
+                    .and_then(|()| stdin.flush())
+                    .is_err()
+                {
                     break;
                 }
             }
@@ -149,7 +153,10 @@ impl ShellProcess {
                 "answered the handshake with {other:?}, not its pid"
             )),
             Ok(Event::Garbage(garbage)) => Err(format!("answered the handshake with {garbage}")),
-            Ok(Event::Closed(why)) => Err(format!("ended during the handshake: {why}{}", process.status())),
+            Ok(Event::Closed(why)) => Err(format!(
+                "ended during the handshake: {why}{}",
+                process.status()
+            )),
             Err(_) => Err(format!(
                 "did not answer the handshake within {} s",
                 timeout.as_secs_f64()

@@ -139,8 +139,8 @@ fn trim_newline(line: &[u8]) -> &[u8] {
 
 /// Parses one message's JSON text.
 pub fn parse_message(text: &[u8]) -> Result<Message, Garbage> {
-    let value: Value = serde_json::from_slice(text)
-        .map_err(|e| Garbage::NotJson(e.to_string(), shown(text)))?;
+    let value: Value =
+        serde_json::from_slice(text).map_err(|e| Garbage::NotJson(e.to_string(), shown(text)))?;
     let unknown = |why: &str| Garbage::Unknown(why.to_owned(), shown(text));
     let Value::Object(map) = value else {
         return Err(unknown("not an object"));
@@ -157,9 +157,13 @@ pub fn parse_message(text: &[u8]) -> Result<Message, Garbage> {
         .and_then(Value::as_str)
         .ok_or_else(|| unknown("no `command`"))?;
     match command {
-        "emit" => parse_emit(&map).map(Message::Emit).map_err(|e| unknown(e)),
-        "ack" => id_of(&map).map(Message::Ack).ok_or_else(|| unknown("no `id`")),
-        "fail" => id_of(&map).map(Message::Fail).ok_or_else(|| unknown("no `id`")),
+        "emit" => parse_emit(&map).map(Message::Emit).map_err(&unknown),
+        "ack" => id_of(&map)
+            .map(Message::Ack)
+            .ok_or_else(|| unknown("no `id`")),
+        "fail" => id_of(&map)
+            .map(Message::Fail)
+            .ok_or_else(|| unknown("no `id`")),
         "log" => Ok(Message::Log {
             msg: text_of(map.get("msg")),
             level: map
