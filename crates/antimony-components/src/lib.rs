@@ -11,6 +11,9 @@
 //!   quiet names), [`stateful`] (`dns_stateful`: evidence over time, per key, and the
 //!   newly-observed-domain memory on disk), [`dedup`] (`alert_dedup`).
 //! - [`builtin`]: data compiled in (the bundled threat-intel list).
+//! - [`multilang`]: the `multilang` spout and bolt (Storm components in Python, Node.js...)
+//!   and the `values_file` sink for what they emit; [`validate`]: a topology file checked
+//!   without running, and its plan; [`import`]: pyleus and Flux topologies into TOML.
 //!
 //! Architecture invariant: this is the one library crate that knows both DNS and the engine;
 //! the binary above it parses arguments and wires, nothing more.
@@ -23,6 +26,7 @@ pub mod parse;
 pub mod record;
 pub mod registry;
 pub mod stateful;
+pub mod validate;
 
 pub use record::Tuple;
 pub use registry::registry;

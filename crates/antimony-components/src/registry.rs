@@ -163,6 +163,20 @@ pub fn registry() -> Registry<Tuple> {
     registry
 }
 
+/// Every component type with its description, as `antimony components` lists them.
+pub fn listing() -> String {
+    let registry = registry();
+    let mut out = "spouts:\n".to_owned();
+    for (name, description) in registry.spout_types() {
+        out.push_str(&format!("  {name:<14} {description}\n"));
+    }
+    out.push_str("bolts:\n");
+    for (name, description) in registry.bolt_types() {
+        out.push_str(&format!("  {name:<14} {description}\n"));
+    }
+    out
+}
+
 /// The `file` spout for `path`, for topologies built in Rust. Each file's format is
 /// recognised once, when it is opened ([`DnsSniffer`]); files in a format whose lines depend
 /// on earlier ones (Zeek TSV, Windows details) keep their chunks in order.

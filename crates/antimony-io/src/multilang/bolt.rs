@@ -132,8 +132,13 @@ impl<R: MultilangRecord> MultilangBolt<R> {
             self.pid_dir = Some(PidDir::create(&self.component, self.task)?);
         }
         let pid_dir = self.pid_dir.as_ref().map(|d| d.path().to_path_buf());
+        let mut conf = self.config.conf.clone();
+        if let Some(secs) = self.config.tick_freq_secs {
+            // Where Storm says it, and pyleus's `conf.tick_tuple_freq` reads it.
+            conf.insert("topology.tick.tuple.freq.secs".to_owned(), secs.into());
+        }
         let setup = setup_message(
-            &self.config.conf,
+            &conf,
             pid_dir.as_deref().unwrap_or(std::path::Path::new(".")),
             &self.component,
             self.task,
