@@ -193,3 +193,148 @@ fn a_hung_bolt_and_one_writing_garbage_are_restarted_and_their_records_set_aside
     assert!(summary_count(&stderr, 0, "timeouts") >= 2, "{stderr}");
     assert!(summary_count(&stderr, 0, "garbage") >= 2, "{stderr}");
 }
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("directory made");
+    for entry in std::fs::read_dir(from).expect("fixture readable") {
+        let entry = entry.expect("an entry");
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("file copied");
+        }
+    }
+}
+
+#[test]
+fn a_pyleus_topology_with_every_grouping_imports_validates_and_runs_with_its_python_components() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_dir(&Path::new(ROOT).join("tests/multilang/pyleus"), dir.path());
+    // The modules import storm.py, as a pyleus user's virtualenv would provide its library.
+    std::fs::copy(
+        Path::new(ROOT).join("examples/multilang/storm.py"),
+        dir.path().join("storm.py"),
+    )
+    .expect("storm.py copied");
+    let yaml = dir.path().join("pyleus_topology.yaml");
+    let toml = dir.path().join("topology.toml");
+    let output = antimony(&[
+        "import",
+        yaml.to_str().expect("a path"),
+        "-o",
+        toml.to_str().expect("a path"),
+    ]);
+    let notes = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{notes}");
+    for option in [
+        "ackers",
+        "message_timeout_secs",
+        "parallelism_hint 3",
+        "tasks 2",
+        "workers",
+    ] {
+        assert!(notes.contains(option), "a note on {option}: {notes}");
+    }
+    let text = std::fs::read_to_string(&toml).expect("TOML written");
+    for expected in [
+        "grouping = \"shuffle\"",
+        "grouping = \"local\"",
+        "grouping = \"fields\", fields = [\"word\"]",
+        "grouping = \"global\"",
+        "grouping = \"all\"",
+        "tick_freq_secs = 1",
+        "max_pending = 20",
+        "workers = 2",
+    ] {
+        assert!(text.contains(expected), "{expected} in:\n{text}");
+    }
+    // none_grouping became a shuffle: upper-words -> sample-words.
+    assert!(text.contains("inputs = [{ from = \"upper-words\", grouping = \"shuffle\" }]"));
+
+    let validated = antimony(&["validate", toml.to_str().expect("a path")]);
+    let plan = String::from_utf8_lossy(&validated.stdout);
+    assert!(
+        validated.status.success(),
+        "{plan}{}",
+        String::from_utf8_lossy(&validated.stderr)
+    );
+    assert!(
+        plan.contains("count-words (multilang) <- split-words [fields(word)]"),
+        "{plan}"
+    );
+
+    let run = antimony(&["run", toml.to_str().expect("a path")]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    // Each count reaches log-results twice (all grouping, 2 workers); the last is whole.
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    for value in lines_of(&dir.path().join("results.jsonl")) {
+        let word = value[0].as_str().expect("a word").to_owned();
+        let count = value[1].as_u64().expect("a count");
+        let best = counts.entry(word).or_default();
+        *best = (*best).max(count);
+    }
+    assert_eq!(counts.get("the"), Some(&20), "{counts:?}\n{stderr}");
+    assert_eq!(counts.get("seven"), Some(&10));
+    assert_eq!(counts.get("moon"), Some(&5));
+    assert_eq!(
+        counts.values().sum::<u64>(),
+        130,
+        "every word of 20 lines counted"
+    );
+}
+
+#[test]
+fn validate_names_every_error_with_its_place_and_fails() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let topology = dir.path().join("bad.toml");
+    std::fs::write(
+        &topology,
+        r#"[topology]
+name = "bad"
+
+[spouts.lines]
+type = "file"
+path = "input.txt"
+
+[bolts.split]
+type = "multilang"
+inputs = ["lines"]
+command = "python3"
+args = ["missing_bolt.py"]
+
+[bolts.count]
+type = "multilang"
+inputs = ["split"]
+command = "no-such-program-anywhere"
+max_pending = 0
+"#,
+    )
+    .expect("written");
+    let output = antimony(&["validate", topology.to_str().expect("a path")]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("bad.toml:12:"),
+        "the script's line: {stderr}"
+    );
+    assert!(
+        stderr.contains("missing_bolt.py does not exist"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("bad.toml:18:"),
+        "max_pending's line: {stderr}"
+    );
+    assert!(stderr.contains("max_pending"), "{stderr}");
+
+    let good = format!("{ROOT}/topologies/dns-threats.toml");
+    let output = antimony(&["validate", &good]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("dns_parse"));
+}

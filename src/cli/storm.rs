@@ -24,7 +24,10 @@ pub(super) fn validate(args: &ValidateArgs) -> anyhow::Result<()> {
         for error in &errors[..errors.len().saturating_sub(1)] {
             eprintln!("antimony: error: {error}");
         }
-        errors.into_iter().last().unwrap_or(TopologyError::topology("not valid"))
+        errors
+            .into_iter()
+            .last()
+            .unwrap_or(TopologyError::topology("not valid"))
     })?;
     print!("{plan}");
     Ok(())
@@ -32,7 +35,10 @@ pub(super) fn validate(args: &ValidateArgs) -> anyhow::Result<()> {
 
 pub(super) fn import(args: ImportArgs) -> anyhow::Result<()> {
     let imported = antimony_components::import::import_file(&args.yaml)?;
-    imported.notes.iter().for_each(|n| eprintln!("antimony: note: {n}"));
+    imported
+        .notes
+        .iter()
+        .for_each(|n| eprintln!("antimony: note: {n}"));
     match args.output.as_os_str() == "-" {
         true => print!("{}", imported.toml),
         false => std::fs::write(&args.output, &imported.toml)?,

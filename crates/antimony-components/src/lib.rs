@@ -21,6 +21,7 @@
 pub mod builtin;
 pub mod dedup;
 pub mod detect;
+pub mod import;
 pub mod multilang;
 pub mod parse;
 pub mod record;

@@ -31,7 +31,9 @@ pub fn validate(path: &Path) -> Result<String, Vec<TopologyError>> {
     let _ = writeln!(
         out,
         "  dead letters: {}",
-        decl.dead_letter.as_deref().unwrap_or("counted, not written (--dead-letter FILE)")
+        decl.dead_letter
+            .as_deref()
+            .unwrap_or("counted, not written (--dead-letter FILE)")
     );
     if let Some(checkpoint) = &decl.checkpoint {
         let _ = writeln!(
@@ -47,16 +49,22 @@ pub fn validate(path: &Path) -> Result<String, Vec<TopologyError>> {
             .iter()
             .map(|i| format!("{} [{}]", i.from, i.grouping))
             .collect();
-        let _ = write!(out, "  {} {} ({})", component.role, component.name, component.type_name);
+        let _ = write!(
+            out,
+            "  {} {} ({})",
+            component.role, component.name, component.type_name
+        );
         if !inputs.is_empty() {
             let _ = write!(out, " <- {}", inputs.join(", "));
         }
+        let instances = match component.instances {
+            "one" => "one instance",
+            _ => "an instance on every worker",
+        };
         let _ = writeln!(
             out,
-            " -> {}; {} instance{}",
+            " -> {}; {instances}",
             component.emits.unwrap_or("nothing"),
-            component.instances,
-            if component.instances == "one" { "" } else { "s" }
         );
     }
     Ok(out)

@@ -397,9 +397,7 @@ impl TopologyDecl {
                     .map(|spec| builder.set_spout(&component.name, spec)),
                 Role::Bolt => registry
                     .build_bolt(&component.type_name, &options)
-                    .ok_or_else(|| {
-                        unknown("bolt", registry.bolt_types().map(|(n, _)| n).collect())
-                    })
+                    .ok_or_else(|| unknown("bolt", registry.bolt_types().map(|(n, _)| n).collect()))
                     .and_then(|r| r.map_err(|e| self.locate_config(component, e)))
                     .map(|spec| {
                         let mut declarer = builder.set_bolt(&component.name, spec);

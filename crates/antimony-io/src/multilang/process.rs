@@ -179,11 +179,26 @@ impl ShellProcess {
         self.events.recv_timeout(timeout)
     }
 
-    /// How it ended, if it has (for messages): `` (exit status 1)`` or nothing.
+    /// How it ended, for messages: ` (exit status: 1)`, or nothing if it has not (yet):
+    /// its output closes just before it exits, so it is given a moment.
     pub fn status(&mut self) -> String {
-        match self.child.try_wait() {
-            Ok(Some(status)) => format!(" ({status})"),
-            _ => String::new(),
+        match self.exit_status(Duration::from_millis(500)) {
+            Some(status) => format!(" ({status})"),
+            None => String::new(),
+        }
+    }
+
+    /// Its exit status, waiting at most `timeout` for it.
+    pub fn exit_status(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => return Some(status),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                _ => return None,
+            }
         }
     }
 

@@ -153,8 +153,9 @@ impl<R: MultilangRecord> MultilangSpout<R> {
                     return Err((format!("wrote {garbage}"), false));
                 }
                 Event::Closed(why) => {
-                    let status = process.status();
-                    let clean = status.contains("exit status: 0");
+                    let exit = process.exit_status(Duration::from_millis(500));
+                    let clean = exit.is_some_and(|s| s.success());
+                    let status = exit.map(|s| format!(" ({s})")).unwrap_or_default();
                     if !clean {
                         self.meters.exits.inc();
                     }
