@@ -112,6 +112,18 @@ fn the_python_word_count_example_counts_every_word() {
 }
 
 #[test]
+fn the_same_bolt_in_node_js_gives_the_same_counts() {
+    let run = |name: &str| {
+        let output = antimony(&["run", &format!("{ROOT}/examples/multilang/{name}")]);
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let python = run("word_count.toml");
+    assert_eq!(run("word_count_node.toml"), python);
+    assert_eq!(python.lines().count(), 27);
+}
+
+#[test]
 fn a_bolt_killed_mid_stream_restarts_and_loses_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut input = String::new();
