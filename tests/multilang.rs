@@ -115,7 +115,11 @@ fn the_python_word_count_example_counts_every_word() {
 fn the_same_bolt_in_node_js_gives_the_same_counts() {
     let run = |name: &str| {
         let output = antimony(&["run", &format!("{ROOT}/examples/multilang/{name}")]);
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         String::from_utf8_lossy(&output.stdout).into_owned()
     };
     let python = run("word_count.toml");
