@@ -43,12 +43,19 @@ pub fn bolt(options: &Options<'_>) -> Result<BoltSpec<Tuple>, ConfigError> {
     let config = config(options)?;
     let output = values_stream(&config.output_fields());
     let base_dir = options.base_dir.to_path_buf();
+    let tick = config
+        .tick_freq_secs
+        .map(std::time::Duration::from_secs_f64);
     let config = Arc::new(config);
-    Ok(BoltSpec::new(
+    let spec = BoltSpec::new(
         &[VALUES_KIND, CHUNKS.kind, DNS_EVENTS.kind, ALERTS.kind],
         Some(output),
         move |_| MultilangBolt::<Tuple>::new(Arc::clone(&config), &base_dir),
-    ))
+    );
+    Ok(match tick {
+        Some(every) => spec.tick_every(every),
+        None => spec,
+    })
 }
 
 /// The `multilang` spout from a topology file's options.

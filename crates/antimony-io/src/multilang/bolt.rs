@@ -74,7 +74,6 @@ pub struct MultilangBolt<R> {
     sync_wanted: bool,
     failures_in_row: u32,
     restart_at: Option<Instant>,
-    last_tick: Instant,
     last_error: Option<String>,
     /// Set when the program cannot be started at all: records are set aside with this.
     broken: Option<String>,
@@ -108,7 +107,6 @@ impl<R: MultilangRecord> MultilangBolt<R> {
             sync_wanted: false,
             failures_in_row: 0,
             restart_at: None,
-            last_tick: Instant::now(),
             last_error: None,
             broken: None,
             writes: Vec::new(),
@@ -455,7 +453,6 @@ impl<R: MultilangRecord> MultilangBolt<R> {
 
     /// Sends a tick tuple and waits until the process has handled it.
     fn tick(&mut self, out: &mut Emitter<'_, R>) {
-        self.last_tick = Instant::now();
         if self.process.is_none() || self.broken.is_some() {
             return;
         }
@@ -515,7 +512,6 @@ impl<R: MultilangRecord> Bolt<R> for MultilangBolt<R> {
         self.component = ctx.component.clone();
         self.task = i64::try_from(ctx.worker).unwrap_or(0) + 1;
         self.meters = Meters::register(ctx);
-        self.last_tick = Instant::now();
         // Started now rather than with the first tuple, so a module that cannot load is
         // said at once; a failure here is retried when tuples come.
         if let Err(reason) = self.start() {
@@ -544,11 +540,13 @@ impl<R: MultilangRecord> Bolt<R> for MultilangBolt<R> {
 
     fn on_epoch_end(&mut self, _epoch: u64, out: &mut Emitter<'_, R>) {
         self.drive(out);
-        if let Some(every) = self.config.tick()
-            && self.last_tick.elapsed() >= every
-        {
-            self.tick(out);
-        }
+        self.emit_ready(out);
+    }
+
+    /// The engine calls this every `tick_freq_secs` (the spec asks it to): a tick tuple.
+    fn on_tick(&mut self, out: &mut Emitter<'_, R>) {
+        self.drive(out);
+        self.tick(out);
         self.emit_ready(out);
     }
 
