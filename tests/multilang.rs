@@ -345,6 +345,14 @@ max_pending = 0
     );
     assert!(stderr.contains("max_pending"), "{stderr}");
 
+    let listing = String::from_utf8_lossy(&antimony(&["components"]).stdout).into_owned();
+    assert_eq!(
+        listing.matches("\n  multilang ").count(),
+        2,
+        "a spout and a bolt: {listing}"
+    );
+    assert!(listing.contains("tick_freq_secs") && listing.contains("heartbeat_timeout_secs"));
+
     let good = format!("{ROOT}/topologies/dns-threats.toml");
     let output = antimony(&["validate", &good]);
     assert!(
