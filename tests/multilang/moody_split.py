@@ -4,6 +4,7 @@
   topology's `conf.marker`, remembers it did), then splits it like any line.
 - `HANG`: sleeps forever, every time.
 - `GARBAGE`: writes a line that is not the protocol to standard output, every time.
+- `HUGE`: writes a 4 MiB line (beyond the 1 MiB cap), every time.
 """
 import os
 import signal
@@ -25,6 +26,9 @@ class MoodySplitBolt(storm.BasicBolt):
             os.kill(os.getpid(), signal.SIGKILL)
         if line == "HANG":
             time.sleep(3600)
+        if line == "HUGE":
+            sys.stdout.write("x" * (4 << 20) + "\n")
+            sys.stdout.flush()
         if line == "GARBAGE":
             print("this is not the multilang protocol")
             sys.stdout.flush()
