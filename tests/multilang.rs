@@ -354,12 +354,44 @@ max_pending = 0
     );
     assert!(listing.contains("tick_freq_secs") && listing.contains("heartbeat_timeout_secs"));
 
-    let good = format!("{ROOT}/topologies/dns-threats.toml");
-    let output = antimony(&["validate", &good]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    // Every topology shipped is valid.
+    for good in [
+        "topologies/dns-threats.toml",
+        "topologies/dns-live.toml",
+        "topologies/dns-kafka.toml",
+        "bench/multilang-python.toml",
+        "examples/multilang/word_count_node.toml",
+    ] {
+        let output = antimony(&["validate", &format!("{ROOT}/{good}")]);
+        assert!(
+            output.status.success(),
+            "{good}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(String::from_utf8_lossy(&output.stdout).contains("is valid"));
+    }
+}
+
+#[test]
+fn a_python_bolt_reads_dns_events_as_their_json() {
+    let log = format!("{ROOT}/assets/demo/dns-demo.log");
+    let topology = format!("{ROOT}/bench/multilang-python.toml");
+    let output = antimony(&["run", &topology, "--input", &log]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let events: Vec<Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON list"))
+        .collect();
+    assert!(!events.is_empty(), "{stderr}");
+    // One value per event: its JSON object, as dns_file writes it.
+    for event in &events {
+        assert!(event[0]["qname"].is_string(), "{event}");
+        assert!(event[0]["registered_domain"].is_string(), "{event}");
+    }
+    assert_eq!(
+        summary_count(&stderr, 0, "acks"),
+        events.len() as u64,
+        "{stderr}"
     );
-    assert!(String::from_utf8_lossy(&output.stdout).contains("dns_parse"));
 }
