@@ -395,3 +395,51 @@ fn a_python_bolt_reads_dns_events_as_their_json() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_spout_writing_garbage_is_restarted_and_its_exit_ends_the_source() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let script = Path::new(ROOT).join("tests/multilang/flaky_spout.py");
+    let topology = dir.path().join("spout.toml");
+    std::fs::write(
+        &topology,
+        format!(
+            r#"[topology]
+name = "flaky"
+
+[spouts.lines]
+type = "multilang"
+command = "python3"
+args = ["{script}"]
+fields = ["line"]
+conf = {{ marker = "{marker}" }}
+
+[bolts.out]
+type = "values_file"
+inputs = [{{ from = "lines", grouping = "global" }}]
+path = "lines.jsonl"
+"#,
+            script = script.display(),
+            marker = dir.path().join("garbled").display(),
+        ),
+    )
+    .expect("topology written");
+    let output = antimony(&["run", topology.to_str().expect("a path")]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let lines: Vec<String> = lines_of(&dir.path().join("lines.jsonl"))
+        .iter()
+        .map(|v| v[0].as_str().unwrap_or("").to_owned())
+        .collect();
+    // The restarted spout starts over, as a Storm spout restarted from its source would.
+    for i in 0..10 {
+        assert!(lines.contains(&format!("line {i}")), "{lines:?}");
+    }
+    assert_eq!(
+        lines.len(),
+        15,
+        "five before the garbage, ten after: {lines:?}"
+    );
+    assert_eq!(summary_count(&stderr, 0, "restarts"), 1, "{stderr}");
+    assert_eq!(summary_count(&stderr, 0, "garbage"), 1, "{stderr}");
+}
