@@ -161,7 +161,7 @@ fn a_bolt_killed_mid_stream_restarts_and_loses_nothing() {
 }
 
 #[test]
-fn a_hung_bolt_and_one_writing_garbage_or_a_huge_line_are_restarted_and_their_records_set_aside() {
+fn a_hung_bolt_and_one_writing_garbage_or_a_huge_line_are_restarted_and_failed_records_set_aside() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut input = String::new();
     for i in 0..200 {
@@ -169,6 +169,7 @@ fn a_hung_bolt_and_one_writing_garbage_or_a_huge_line_are_restarted_and_their_re
             50 => input.push_str("HANG\n"),
             120 => input.push_str("GARBAGE\n"),
             160 => input.push_str("HUGE\n"),
+            180 => input.push_str("FAIL\n"),
             _ => {}
         }
         input.push_str(&format!("w{i}\n"));
@@ -193,7 +194,7 @@ fn a_hung_bolt_and_one_writing_garbage_or_a_huge_line_are_restarted_and_their_re
     let counts = words(dir.path());
     assert_eq!(counts.len(), 200, "every other line went through: {stderr}");
     let dead = lines_of(&dead);
-    assert_eq!(dead.len(), 3, "{dead:?}");
+    assert_eq!(dead.len(), 4, "{dead:?}");
     let reason_of = |line: &str| {
         dead.iter()
             .find(|d| d["record"] == format!("[\"{line}\"]"))
@@ -209,6 +210,8 @@ fn a_hung_bolt_and_one_writing_garbage_or_a_huge_line_are_restarted_and_their_re
     );
     assert!(summary_count(&stderr, 0, "timeouts") >= 2, "{stderr}");
     assert!(summary_count(&stderr, 0, "garbage") >= 4, "{stderr}");
+    assert_eq!(summary_count(&stderr, 0, "fails"), 1, "{stderr}");
+    assert_eq!(summary_count(&stderr, 0, "errors"), 1, "{stderr}");
 }
 
 fn copy_dir(from: &Path, to: &Path) {

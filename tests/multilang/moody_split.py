@@ -5,6 +5,7 @@
 - `HANG`: sleeps forever, every time.
 - `GARBAGE`: writes a line that is not the protocol to standard output, every time.
 - `HUGE`: writes a 4 MiB line (beyond the 1 MiB cap), every time.
+- `FAIL`: raises, so that storm.py's BasicBolt reports the error and fails the tuple.
 """
 import os
 import signal
@@ -26,6 +27,8 @@ class MoodySplitBolt(storm.BasicBolt):
             os.kill(os.getpid(), signal.SIGKILL)
         if line == "HANG":
             time.sleep(3600)
+        if line == "FAIL":
+            raise ValueError("this line cannot be split")
         if line == "HUGE":
             sys.stdout.write("x" * (4 << 20) + "\n")
             sys.stdout.flush()
