@@ -229,6 +229,23 @@ def main():
                      f"{fmt(r['p99_ms'])} | {fmt(r['max_ms'])} |")
         L.append("")
 
+    # Multilang.
+    ml = {r["name"]: r for r in rows if r.get("group") == "multilang"}
+    native, python = ml.get("antimony multilang-native w1"), ml.get("antimony multilang-python w1")
+    if native and python:
+        L.append("## A Python multilang bolt against native (1 worker)\n")
+        L.append("The same log parsed and written as JSON (`bench/multilang-native.toml`), then with a "
+                 "storm.py bolt between that emits every event back (`bench/multilang-python.toml`): "
+                 "the difference is what the multilang protocol and a Python process cost per record.\n")
+        per = lambda r: 1e6 * r["wall_s"] / max(r["records"], 1)
+        per_cpu = lambda r: 1e6 * r["cpu_s"] / max(r["records"], 1) if "cpu_s" in r else None
+        L.append("| pipeline | records/s | µs per record (wall) | µs per record (CPU) |")
+        L.append("|---|---|---|---|")
+        for r in (native, python):
+            cpu = per_cpu(r)
+            L.append(f"| {r['name']} | {fmt(r['records_per_s'])} | {per(r):.2f} | {'-' if cpu is None else f'{cpu:.2f}'} |")
+        L.append(f"\nThe Python bolt adds {per(python) - per(native):.2f} µs per record (wall).\n")
+
     # pcap.
     pcap = [r for r in rows if r.get("group") == "pcap"]
     if pcap:

@@ -13,7 +13,7 @@
 #
 # Steps: build; generate the inputs with `antimony gen`; the DNS topologies on 1 and 2
 # workers; alert latency at half the measured maximum; pcap decoding (Antimony, tshark,
-# tcpdump); the same DNS job on Flink and Bytewax; Nexmark-style queries on the engine and
+# tcpdump); a Python multilang bolt against the native pipeline; the same DNS job on Flink and Bytewax; Nexmark-style queries on the engine and
 # on Flink; then bench/report.py writes RESULTS.md and throughput.svg (bench/out/ for --smoke).
 # Any failing step fails the run.
 set -euo pipefail
@@ -117,6 +117,15 @@ print(int(best[0] / 2))")
     python3 bench/latency.py --antimony "$BIN" --topology topologies/dns-threats.toml \
         --rate "$rate" --seconds "$LAT_SECONDS" --workers "$workers" --data "$DATA" \
         --name "antimony latency w$workers" --results "$RESULTS"
+done
+
+# What a Storm multilang bolt costs per record: the same parse-and-write pipeline without and
+# with a Python bolt (storm.py) that emits every event back.
+echo "== multilang bolt against native ($N records)"
+for topology in multilang-native multilang-python; do
+    $MEASURE --group multilang --name "antimony $topology w1" --records "$N" --workers 1 \
+        --stdout "$OUT/$topology.jsonl" --stderr "$OUT/$topology.err" -- \
+        "$BIN" run "bench/$topology.toml" --input "$OUT/dns.log" --workers 1
 done
 
 echo "== pcap decoding ($PCAP_N packets)"

@@ -15,7 +15,7 @@ pub(super) struct GenArgs {
     #[arg(long, short)]
     format: OutputFormat,
     /// Records to write (lines, or packets for pcap): 100000, 1e6, 10M, 2_000_000.
-    #[arg(long, short = 'n', value_parser = parse_count)]
+    #[arg(long, short = 'n', value_parser = generator::parse_count)]
     records: u64,
     /// Seed of every random choice: the same seed gives the same bytes.
     #[arg(long, default_value_t = 1)]
@@ -41,25 +41,6 @@ pub(super) struct GenArgs {
     /// Print no summary on standard error.
     #[arg(long, short)]
     quiet: bool,
-}
-
-/// Reads a count written as `1000000`, `1_000_000`, `1e6`, `100k` or `10M`.
-fn parse_count(text: &str) -> Result<u64, String> {
-    let clean = text.replace('_', "");
-    let (number, unit) = match clean.chars().last() {
-        Some('k' | 'K') => (&clean[..clean.len() - 1], 1e3),
-        Some('m' | 'M') => (&clean[..clean.len() - 1], 1e6),
-        Some('g' | 'G') => (&clean[..clean.len() - 1], 1e9),
-        _ => (clean.as_str(), 1.0),
-    };
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a count such as 1000000, 1e6 or 10M"))?;
-    let value = value * unit;
-    if !(1.0..=1e12).contains(&value) || value.fract() != 0.0 {
-        return Err(format!("`{text}` is not a whole count from 1 to 10^12"));
-    }
-    Ok(value as u64)
 }
 
 pub(super) fn generate(args: GenArgs) -> anyhow::Result<()> {
@@ -121,21 +102,4 @@ pub(super) fn generate(args: GenArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_count;
-
-    #[test]
-    fn counts() {
-        assert_eq!(parse_count("1000000"), Ok(1_000_000));
-        assert_eq!(parse_count("1_000"), Ok(1000));
-        assert_eq!(parse_count("1e6"), Ok(1_000_000));
-        assert_eq!(parse_count("2.5M"), Ok(2_500_000));
-        assert_eq!(parse_count("100k"), Ok(100_000));
-        assert!(parse_count("0").is_err());
-        assert!(parse_count("1.5").is_err());
-        assert!(parse_count("lots").is_err());
-    }
 }

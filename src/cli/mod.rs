@@ -12,6 +12,7 @@ mod parse;
 mod report;
 mod run;
 mod score;
+mod storm;
 mod train;
 
 use std::path::PathBuf;
@@ -176,6 +177,15 @@ enum Command {
     /// List the component types a topology file can use.
     #[command(after_help = "Example:\n  antimony components")]
     Components,
+
+    /// Check a topology file without running it (components, options, groupings,
+    /// multilang programs) and print its plan; exit 3 with every error, located.
+    Validate(storm::ValidateArgs),
+
+    /// Convert a pyleus or Flux (Storm) YAML topology into an Antimony TOML topology,
+    /// with a note for every option that has no equivalent.
+    #[command(after_help = "Example:\n  antimony import pyleus_topology.yaml -o topology.toml")]
+    Import(storm::ImportArgs),
 
     /// Show what the newest complete checkpoint in a directory holds.
     ///
@@ -384,17 +394,11 @@ pub fn main(cli: Cli) -> anyhow::Result<()> {
         Command::Alerts(args) => master::alerts(args),
         Command::Report(args) => report::report(args),
         Command::Components => {
-            let registry = antimony_components::registry();
-            println!("spouts:");
-            for (name, description) in registry.spout_types() {
-                println!("  {name:<14} {description}");
-            }
-            println!("bolts:");
-            for (name, description) in registry.bolt_types() {
-                println!("  {name:<14} {description}");
-            }
+            print!("{}", antimony_components::registry::listing());
             Ok(())
         }
+        Command::Validate(args) => storm::validate(&args),
+        Command::Import(args) => storm::import(args),
         Command::Checkpoint(args) => {
             let summary = antimony_engine::runtime::checkpoint::summary(&args.dir)?;
             if args.json {

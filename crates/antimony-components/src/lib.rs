@@ -12,6 +12,9 @@
 //!   newly-observed-domain memory on disk), [`dedup`] (`alert_dedup`), [`store_sink`]
 //!   (`alert_store`: alerts into SQLite or PostgreSQL, through antimony-store).
 //! - [`builtin`]: data compiled in (the bundled threat-intel list).
+//! - [`multilang`]: the `multilang` spout and bolt (Storm components in Python, Node.js...)
+//!   and the `values_file` sink for what they emit; [`validate`]: a topology file checked
+//!   without running, and its plan; [`import`]: pyleus and Flux topologies into TOML.
 //!
 //! Architecture invariant: this is the one library crate that knows both DNS and the engine;
 //! the binary above it parses arguments and wires, nothing more.
@@ -19,11 +22,14 @@
 pub mod builtin;
 pub mod dedup;
 pub mod detect;
+pub mod import;
+pub mod multilang;
 pub mod parse;
 pub mod record;
 pub mod registry;
 pub mod stateful;
 pub mod store_sink;
+pub mod validate;
 
 pub use record::Tuple;
 pub use registry::registry;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use antimony_core::{Record, StableHasher, StreamType};
 use antimony_detect::Alert;
 use antimony_dns::DnsEvent;
+use antimony_io::multilang::{MultilangRecord, VALUES_KIND, Values};
 use antimony_io::sinks::MessageId;
 use antimony_io::sinks::json_lines::JsonLine;
 use antimony_io::{ByteChunk, TextChunk};
@@ -38,6 +39,9 @@ pub enum Tuple {
     Dns(Arc<DnsEvent>),
     /// One alert.
     Alert(Box<Alert>),
+    /// A tuple of JSON values a multilang component (a Storm bolt or spout in Python,
+    /// Node.js...) emitted.
+    Values(Box<Values>),
 }
 
 impl From<TextChunk> for Tuple {
@@ -107,6 +111,16 @@ pub fn alert_key_hash(alert: &Alert, fields: &[usize]) -> u64 {
     hasher.finish64()
 }
 
+/// What a fields grouping routes a multilang tuple by: the JSON text of the values named
+/// (the same value is written the same way by every process, so it routes alike).
+pub fn values_key_hash(values: &[String], fields: &[usize]) -> u64 {
+    let mut hasher = StableHasher::new();
+    for field in fields {
+        hasher.field(values.get(*field).map_or(&b""[..], |v| v.as_bytes()));
+    }
+    hasher.finish64()
+}
+
 /// What a fields grouping routes a chunk by: its source, or nothing.
 fn chunk_key_hash(source: &str, fields: &[usize]) -> u64 {
     let mut hasher = StableHasher::new();
@@ -123,6 +137,7 @@ impl Record for Tuple {
             Tuple::Chunk(_) | Tuple::Bytes(_) => CHUNKS.kind,
             Tuple::Dns(_) => DNS_EVENTS.kind,
             Tuple::Alert(_) => ALERTS.kind,
+            Tuple::Values(_) => VALUES_KIND,
         }
     }
 
@@ -132,6 +147,7 @@ impl Record for Tuple {
             Tuple::Alert(alert) => alert_key_hash(alert, fields),
             Tuple::Chunk(chunk) => chunk_key_hash(&chunk.source, fields),
             Tuple::Bytes(chunk) => chunk_key_hash(&chunk.source, fields),
+            Tuple::Values(values) => values_key_hash(&values.values, fields),
             Tuple::Empty => StableHasher::new().finish64(),
         }
     }
@@ -167,6 +183,7 @@ impl Record for Tuple {
                 line
             }
             Tuple::Alert(alert) => alert.to_json(),
+            Tuple::Values(values) => format!("[{}]", values.values.join(",")),
         }
     }
 }
@@ -176,6 +193,11 @@ impl JsonLine for Tuple {
         match self {
             Tuple::Dns(event) => antimony_dns::formats::json_lines::to_json_line(event, out),
             Tuple::Alert(alert) => alert.write_json(out),
+            Tuple::Values(values) => {
+                out.push('[');
+                out.push_str(&values.values.join(","));
+                out.push(']');
+            }
             Tuple::Empty | Tuple::Chunk(_) | Tuple::Bytes(_) => return false,
         }
         true
@@ -191,5 +213,48 @@ impl MessageId for Tuple {
             Tuple::Alert(alert) => alert.id.is_some_and(|id| write!(out, "{id}").is_ok()),
             _ => false,
         }
+    }
+}
+
+/// What a multilang component is given: a tuple's values as they are; a text chunk, one
+/// tuple per line with the line as its one value (so a Storm word count reads a `file`
+/// spout's lines); a DNS event or an alert, one tuple with one value, its JSON object (the
+/// form `dns_file` and `alert_file` write, so a script reads what an analyst reads).
+/// Binary chunks have no such form.
+impl MultilangRecord for Tuple {
+    fn to_tuples(&self, out: &mut Vec<Values>) -> Result<(), String> {
+        let one = |component: &str, value: String| Values {
+            component: component.to_owned(),
+            stream: "default".to_owned(),
+            values: vec![value],
+        };
+        match self {
+            Tuple::Values(values) => out.push((**values).clone()),
+            Tuple::Chunk(chunk) => {
+                for (_, line) in chunk.lines() {
+                    let text = String::from_utf8_lossy(line);
+                    let json = serde_json::Value::String(text.into_owned()).to_string();
+                    out.push(one(&chunk.source, json));
+                }
+            }
+            Tuple::Dns(event) => {
+                let mut line = String::new();
+                antimony_dns::formats::json_lines::to_json_line(event, &mut line);
+                out.push(one(DNS_EVENTS.kind, line));
+            }
+            Tuple::Alert(alert) => out.push(one(ALERTS.kind, alert.to_json())),
+            Tuple::Bytes(chunk) => {
+                return Err(format!(
+                    "binary input ({}) has no form a multilang component reads; put dns_parse before it",
+                    chunk.source
+                ));
+            }
+            Tuple::Empty => return Err("an empty record".to_owned()),
+        }
+        Ok(())
+    }
+
+    fn from_values(values: Values) -> Self {
+        Tuple::Values(Box::new(values))
     }
 }

@@ -15,7 +15,7 @@ use antimony_io::sources::syslog::{SyslogConfig, SyslogSpout};
 
 use crate::parse::sniff::DnsSniffer;
 use crate::record::{ALERTS, CHUNKS, DNS_EVENTS, Tuple};
-use crate::{dedup, detect, parse, stateful};
+use crate::{dedup, detect, multilang, parse, stateful};
 
 /// Every built-in spout and bolt, by the `type` name topology files use.
 pub fn registry() -> Registry<Tuple> {
@@ -80,6 +80,13 @@ pub fn registry() -> Registry<Tuple> {
     );
     #[cfg(feature = "kafka")]
     kafka::register(&mut registry);
+    registry.spout("multilang", multilang::SPOUT_DESCRIPTION, multilang::spout);
+    registry.bolt("multilang", multilang::BOLT_DESCRIPTION, multilang::bolt);
+    registry.bolt(
+        "values_file",
+        "writes the tuples of multilang components as JSON lists, one per line, to `path` (`-` for standard output)",
+        |options| json_lines_sink(options, antimony_io::multilang::VALUES_KIND),
+    );
     registry.bolt(
         "dns_parse",
         "decodes DNS logs, captures and dnstap into DNS events (`format`: auto or a format name)",
@@ -155,6 +162,20 @@ pub fn registry() -> Registry<Tuple> {
         |options| json_lines_sink(options, DNS_EVENTS.kind),
     );
     registry
+}
+
+/// Every component type with its description, as `antimony components` lists them.
+pub fn listing() -> String {
+    let registry = registry();
+    let mut out = "spouts:\n".to_owned();
+    for (name, description) in registry.spout_types() {
+        out.push_str(&format!("  {name:<14} {description}\n"));
+    }
+    out.push_str("bolts:\n");
+    for (name, description) in registry.bolt_types() {
+        out.push_str(&format!("  {name:<14} {description}\n"));
+    }
+    out
 }
 
 /// The `file` spout for `path`, for topologies built in Rust. Each file's format is

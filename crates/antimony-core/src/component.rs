@@ -201,6 +201,13 @@ pub trait Bolt<R: Record>: 'static {
     /// arrive instead.
     fn on_epoch_end(&mut self, _epoch: u64, _out: &mut Emitter<'_, R>) {}
 
+    /// Called every interval the bolt's spec asks for (the engine's `BoltSpec::tick_every`),
+    /// between calls of `process`, whether records came or not: Storm's tick tuples, for a
+    /// bolt that flushes periodically. What it emits joins the earliest epoch still open
+    /// here. Ticks follow the clock, so a bolt whose output must not depend on timing keeps
+    /// its decisions in `on_epoch_end`.
+    fn on_tick(&mut self, _out: &mut Emitter<'_, R>) {}
+
     /// Called once after the last record, before the run ends. Sinks flush here.
     fn on_close(&mut self, _out: &mut Emitter<'_, R>) {}
 

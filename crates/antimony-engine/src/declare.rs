@@ -330,10 +330,34 @@ impl TopologyDecl {
 
     /// Builds every component through `registry` and validates the graph.
     pub fn resolve<R: Record>(&self, registry: &Registry<R>) -> Result<Topology<R>, TopologyError> {
+        self.build(registry, false).map_err(|mut errors| {
+            errors
+                .drain(..)
+                .next()
+                .unwrap_or_else(|| TopologyError::topology("the topology is invalid"))
+        })
+    }
+
+    /// Like [`TopologyDecl::resolve`], but goes on after a component that cannot be built,
+    /// so that every component's error is said at once (`antimony validate`); the graph is
+    /// checked once every component builds.
+    pub fn validate<R: Record>(
+        &self,
+        registry: &Registry<R>,
+    ) -> Result<Topology<R>, Vec<TopologyError>> {
+        self.build(registry, true)
+    }
+
+    fn build<R: Record>(
+        &self,
+        registry: &Registry<R>,
+        keep_going: bool,
+    ) -> Result<Topology<R>, Vec<TopologyError>> {
         let base_dir = self.base_dir();
         // Parsed again here, for the spans: `parse` read this same text without error.
         let document = DeTable::parse(&self.text)
-            .map_err(|e| TopologyError::topology(e.message().trim().to_owned()))?;
+            .map_err(|e| vec![TopologyError::topology(e.message().trim().to_owned())])?;
+        let mut errors = Vec::new();
         let mut builder = TopologyBuilder::new(self.name.clone());
         let locate = |error: TopologyError| {
             let line = error
@@ -363,31 +387,36 @@ impl TopologyDecl {
                     ),
                 ))
             };
-            match component.role {
-                Role::Spout => {
-                    let spec = registry
-                        .build_spout(&component.type_name, &options)
-                        .ok_or_else(|| {
-                            unknown("spout", registry.spout_types().map(|(n, _)| n).collect())
-                        })?
-                        .map_err(|e| self.locate_config(component, e))?;
-                    builder.set_spout(&component.name, spec);
-                }
-                Role::Bolt => {
-                    let spec = registry
-                        .build_bolt(&component.type_name, &options)
-                        .ok_or_else(|| {
-                            unknown("bolt", registry.bolt_types().map(|(n, _)| n).collect())
-                        })?
-                        .map_err(|e| self.locate_config(component, e))?;
-                    let mut declarer = builder.set_bolt(&component.name, spec);
-                    for input in &component.inputs {
-                        declarer = declarer.grouping(&input.from, input.grouping.clone());
-                    }
+            let built = match component.role {
+                Role::Spout => registry
+                    .build_spout(&component.type_name, &options)
+                    .ok_or_else(|| {
+                        unknown("spout", registry.spout_types().map(|(n, _)| n).collect())
+                    })
+                    .and_then(|r| r.map_err(|e| self.locate_config(component, e)))
+                    .map(|spec| builder.set_spout(&component.name, spec)),
+                Role::Bolt => registry
+                    .build_bolt(&component.type_name, &options)
+                    .ok_or_else(|| unknown("bolt", registry.bolt_types().map(|(n, _)| n).collect()))
+                    .and_then(|r| r.map_err(|e| self.locate_config(component, e)))
+                    .map(|spec| {
+                        let mut declarer = builder.set_bolt(&component.name, spec);
+                        for input in &component.inputs {
+                            declarer = declarer.grouping(&input.from, input.grouping.clone());
+                        }
+                    }),
+            };
+            if let Err(error) = built {
+                errors.push(error);
+                if !keep_going {
+                    return Err(errors);
                 }
             }
         }
-        builder.build().map_err(locate)
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        builder.build().map_err(|e| vec![locate(e)])
     }
 }
 

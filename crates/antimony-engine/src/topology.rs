@@ -99,6 +99,7 @@ pub struct BoltSpec<R> {
     pub(crate) global_only: bool,
     pub(crate) keyed_by: Option<Vec<&'static str>>,
     pub(crate) streaming: bool,
+    pub(crate) tick: Option<std::time::Duration>,
 }
 
 impl<R: Record> BoltSpec<R> {
@@ -117,7 +118,15 @@ impl<R: Record> BoltSpec<R> {
             global_only: false,
             keyed_by: None,
             streaming: false,
+            tick: None,
         }
+    }
+
+    /// Calls the bolt's [`Bolt::on_tick`] every `every`, input or not (Storm's
+    /// `topology.tick.tuple.freq.secs`).
+    pub fn tick_every(mut self, every: std::time::Duration) -> Self {
+        self.tick = Some(every);
+        self
     }
 
     /// Declares that the bolt keeps state per key of these fields, so every record of a key

@@ -478,3 +478,73 @@ fn a_failing_component_stops_the_sources_and_is_reported() {
     assert!(sink.received < 1_000_000, "the sources stopped: {sink:?}");
     assert_eq!(sink.dead_letters, sink.received - 50, "{sink:?}");
 }
+
+/// Waits, polled idle, until a tick has been seen (or long past any tick), then ends.
+struct UntilTicked(Arc<AtomicU64>, std::time::Instant);
+
+impl antimony_core::Spout<Num> for UntilTicked {
+    fn open(&mut self, _ctx: &Context) -> Result<(), antimony_core::SpoutError> {
+        Ok(())
+    }
+
+    fn poll(&mut self, out: &mut Emitter<'_, Num>) -> antimony_core::SpoutStatus {
+        if self.1.elapsed() < Duration::from_millis(1) {
+            out.emit(Num(1));
+            return antimony_core::SpoutStatus::Emitted;
+        }
+        if self.0.load(Ordering::SeqCst) > 0 || self.1.elapsed() > Duration::from_secs(60) {
+            return antimony_core::SpoutStatus::Finished;
+        }
+        antimony_core::SpoutStatus::Idle
+    }
+}
+
+/// Emits the number of ticks so far on each tick.
+struct Ticker(Arc<AtomicU64>);
+
+impl Bolt<Num> for Ticker {
+    fn process(&mut self, _record: &mut Num, _out: &mut Emitter<'_, Num>) {}
+
+    fn on_tick(&mut self, out: &mut Emitter<'_, Num>) {
+        let ticks = self.0.fetch_add(1, Ordering::SeqCst) + 1;
+        out.emit(Num(1000 + ticks));
+    }
+}
+
+#[test]
+fn a_bolt_that_asks_for_ticks_gets_them_while_its_input_is_idle() {
+    let ticks = Arc::new(AtomicU64::new(0));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let mut builder = TopologyBuilder::new("ticks");
+    let spout_ticks = Arc::clone(&ticks);
+    builder.set_spout(
+        "idle",
+        SpoutSpec::new(NUMBERS, move |_| {
+            UntilTicked(Arc::clone(&spout_ticks), std::time::Instant::now())
+        }),
+    );
+    let bolt_ticks = Arc::clone(&ticks);
+    builder
+        .set_bolt(
+            "ticker",
+            BoltSpec::new(&["number"], Some(NUMBERS), move |_| {
+                Ticker(Arc::clone(&bolt_ticks))
+            })
+            .tick_every(Duration::from_millis(20)),
+        )
+        .global_grouping("idle");
+    builder
+        .set_bolt("collect", collect_spec(&seen))
+        .global_grouping("ticker");
+    let report = run(builder.build().expect("valid"), config(1)).expect("runs");
+    assert_eq!(report.panics(), 0);
+    assert!(
+        ticks.load(Ordering::SeqCst) >= 1,
+        "the idle input did not stop the ticks"
+    );
+    let seen = seen.lock().expect("lock");
+    assert!(
+        seen.iter().any(|(_, n)| *n > 1000),
+        "what a tick emitted went downstream: {seen:?}"
+    );
+}

@@ -12,6 +12,7 @@
 //! raises an alert whose `domain` therefore says when its record was born, so the latency from
 //! record to alert needs no side table: `arrival time - stamp`.
 
+mod count;
 pub mod data;
 pub mod formats;
 pub mod model;
@@ -20,6 +21,7 @@ pub mod rng;
 use std::io::{self, Write};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+pub use count::parse_count;
 pub use data::{DataError, Workload};
 pub use formats::{OutputFormat, UnknownOutputFormat, Writer};
 pub use model::{Kind, Model, ModelConfig, Transaction};

@@ -15,6 +15,8 @@
 //!   backpressure (sinks, and the engine's dead-letter output).
 //! - [`runtime`]: the process's I/O runtime, which every spout and sink shares.
 //! - [`meters`]: the series every source keeps (bytes read and expected, messages).
+//! - [`multilang`]: components written for Storm in another language, run as supervised
+//!   subprocesses speaking Storm's multilang protocol.
 //!
 //! Architecture invariant: nothing here knows DNS or the engine (it builds on
 //! `antimony-core` alone). Spouts emit [`TextChunk`]s and
@@ -25,6 +27,7 @@ pub mod chunk;
 pub mod cutter;
 pub mod line_writer;
 pub mod meters;
+pub mod multilang;
 pub mod runtime;
 pub mod sinks;
 pub mod sources;

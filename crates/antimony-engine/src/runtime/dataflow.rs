@@ -969,7 +969,14 @@ fn bolt<'s, R: Record>(
 ) -> (Records<'s, R>, DeadLetters<'s>) {
     let failures = shared.failures.clone();
     let name = ctx.component.clone();
-    let mut builder = OperatorBuilder::new(format!("bolt {name}"), input.scope());
+    let scope = input.scope();
+    let mut builder = OperatorBuilder::new(format!("bolt {name}"), scope);
+    let activator = scope.activator_for(builder.operator_info().address);
+    let tick = spec.tick;
+    let mut last_tick = Instant::now();
+    if let Some(every) = tick {
+        activator.activate_after(every);
+    }
     let mut input = builder.new_input(input, Pipeline);
     let (records_out, records) = builder.new_output::<Vec<R>>();
     let (dead_out, dead) = builder.new_output::<Vec<DeadLetter>>();
@@ -1123,6 +1130,34 @@ fn bolt<'s, R: Record>(
                     for cap in caps.iter_mut() {
                         cap.downgrade(&low);
                     }
+                }
+                // Ticks: on the clock, input or not (the activation is asked for again).
+                if let Some(every) = tick.filter(|_| !close) {
+                    if last_tick.elapsed() >= every {
+                        last_tick = Instant::now();
+                        let mut out = Emitter::new(&mut batch, &mut dead_batch, &name);
+                        let ticked = contain(|| bolt.on_tick(&mut out));
+                        failures.check(&name, &mut out);
+                        if let Err(panic) = ticked {
+                            local.panics += 1;
+                            dead_batch.push(panic_letter(
+                                &name,
+                                format!("on_tick {panic}"),
+                                String::new(),
+                            ));
+                        }
+                        let time = *caps[0].time();
+                        give_at(
+                            &mut records_out,
+                            &mut dead_out,
+                            caps,
+                            time,
+                            &mut batch,
+                            &mut dead_batch,
+                            &mut local,
+                        );
+                    }
+                    activator.activate_after(every.saturating_sub(last_tick.elapsed()));
                 }
             } else {
                 close = false;
