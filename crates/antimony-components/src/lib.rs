@@ -11,11 +11,14 @@
 //!   quiet names), [`stateful`] (`dns_stateful`: evidence over time, per key, and the
 //!   newly-observed-domain memory on disk), [`dedup`] (`alert_dedup`).
 //! - [`builtin`]: data compiled in (the bundled threat-intel list).
+//! - [`catalogue`]: what `antimony components` prints, component types and alert body
+//!   formats.
 //!
 //! Architecture invariant: this is the one library crate that knows both DNS and the engine;
 //! the binary above it parses arguments and wires, nothing more.
 
 pub mod builtin;
+pub mod catalogue;
 pub mod dedup;
 pub mod detect;
 pub mod parse;
