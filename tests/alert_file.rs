@@ -163,3 +163,26 @@ fn options_that_cannot_work_are_refused_by_name() {
         assert!(stderr.contains(said), "{options}: {stderr}");
     }
 }
+
+/// The README's example of `alert_file` (ECS, rotated, compressed), in place of the
+/// shipped topology's, is a valid topology.
+#[test]
+fn the_readmes_alert_file_example_is_a_valid_topology() {
+    let readme = std::fs::read_to_string(format!("{ROOT}/README.md")).expect("README");
+    let section = &readme[readme.find("## Alerts").expect("an Alerts section")..];
+    let start = section.find("```toml\n").expect("a TOML example") + "```toml\n".len();
+    let example = &section[start..start + section[start..].find("```").expect("its end")];
+    let shipped =
+        std::fs::read_to_string(format!("{ROOT}/topologies/dns-threats.toml")).expect("shipped");
+    let sink = "[bolts.alerts]\ntype = \"alert_file\"\ninputs = [{ from = \"dedup\", grouping = \"global\" }]\npath = \"-\"\n";
+    assert!(
+        shipped.contains(sink),
+        "the shipped topology's sink changed"
+    );
+    let text = shipped
+        .replace(sink, example)
+        .replace("\"../assets/", &format!("\"{ROOT}/assets/"));
+    let decl = antimony_engine::TopologyDecl::parse(&text, None).expect("parses");
+    let topology = decl.resolve(&antimony_components::registry());
+    assert!(topology.is_ok(), "{:?}", topology.err());
+}
