@@ -20,7 +20,7 @@
 //! `rotate_bytes` bytes, or has been open `rotate_secs` seconds and holds a line. The file
 //! is renamed `NAME.YYYYMMDDTHHMMSSZ.GGGGGG` (UTC time, generation) and a new one started;
 //! rotated files are compressed (`compress`) and the oldest beyond `keep` deleted by a
-//! task on the I/O runtime ([`rotation`](super::rotation)). Concatenated in generation
+//! task on the I/O runtime ([`rotation`]). Concatenated in generation
 //! order (decompressed), the rotated files and the live one are exactly the file the sink
 //! would have written without rotation.
 //!
