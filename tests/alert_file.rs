@@ -1,9 +1,12 @@
 //! The `alert_file` sink's body formats and rotation through the binary, on the demo input:
 //! ECS and eve runs carry the JSON run's alerts (the same ids), and a rotated, compressed
-//! run's files put together are the JSON run's file.
+//! run's files put together are the JSON run's file, also when the run is SIGKILLed and
+//! resumed from its checkpoints between rotations.
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -185,4 +188,163 @@ fn the_readmes_alert_file_example_is_a_valid_topology() {
     let decl = antimony_engine::TopologyDecl::parse(&text, None).expect("parses");
     let topology = decl.resolve(&antimony_components::registry());
     assert!(topology.is_ok(), "{:?}", topology.err());
+}
+
+/// The rotated files of `dir/alerts.jsonl` in generation order (decompressed), then the
+/// live file.
+fn put_together(dir: &Path) -> String {
+    let mut rotated: Vec<(u64, PathBuf)> = std::fs::read_dir(dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").path())
+        .filter_map(|p| {
+            let name = p.file_name()?.to_str()?.to_owned();
+            let rest = name.strip_prefix("alerts.jsonl.")?;
+            if rest.ends_with(".tmp") {
+                return None;
+            }
+            let generation = rest.split('.').nth(1)?.parse().ok()?;
+            Some((generation, p))
+        })
+        .collect();
+    rotated.sort();
+    // A generation found plain and compressed (a kill between the two): the plain one.
+    rotated.dedup_by_key(|(g, _)| *g);
+    let mut text = String::new();
+    for (_, path) in &rotated {
+        if path.extension().is_some_and(|e| e == "gz") {
+            text.push_str(&gunzip(path));
+        } else {
+            text.push_str(&std::fs::read_to_string(path).expect("rotated"));
+        }
+    }
+    text.push_str(&std::fs::read_to_string(dir.join("alerts.jsonl")).expect("live"));
+    text
+}
+
+/// A run of a generated log with checkpoints every half second, its alerts rotated every
+/// few kilobytes and compressed, killed at random points and resumed: its files put
+/// together are the file of a run that was neither rotated nor stopped.
+#[test]
+fn sigkilled_between_rotations_the_resumed_files_are_the_uninterrupted_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("dns.log");
+    let status = Command::new(env!("CARGO_BIN_EXE_antimony"))
+        .args([
+            "gen",
+            "--format",
+            "windows-dns",
+            "--records",
+            "100000",
+            "--seed",
+            "7",
+            "-q",
+        ])
+        .stdout(std::fs::File::create(&log).expect("log"))
+        .status()
+        .expect("gen runs");
+    assert!(status.success());
+    let shipped =
+        std::fs::read_to_string(format!("{ROOT}/topologies/dns-threats.toml")).expect("shipped");
+    let shipped = shipped.replace("\"../assets/", &format!("\"{ROOT}/assets/"));
+    let write_topology = |name: &str, options: &str| {
+        let path = dir.path().join(name);
+        let text = format!("{shipped}{options}\n[checkpoint]\ninterval_secs = 0.5\n");
+        std::fs::write(&path, text).expect("topology");
+        path
+    };
+    let command = |topology: &Path, out: &Path| {
+        std::fs::create_dir_all(out).expect("dir");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_antimony"));
+        command
+            .env("ANTIMONY_API", "off")
+            .arg("run")
+            .arg(topology)
+            .arg("--input")
+            .arg(&log)
+            .arg("--alerts")
+            .arg(out.join("alerts.jsonl"))
+            .arg("--checkpoint-dir")
+            .arg(out.join("checkpoints"))
+            .args(["--quiet"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        command
+    };
+    let succeeds = |mut command: Command| {
+        let output = command.output().expect("runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+
+    let plain = write_topology("plain.toml", "");
+    let reference = dir.path().join("reference");
+    let started = Instant::now();
+    succeeds(command(&plain, &reference));
+    let length = started.elapsed();
+    let expected = std::fs::read_to_string(reference.join("alerts.jsonl")).expect("alerts");
+    assert!(
+        expected.len() > 20_000,
+        "{} bytes of alerts",
+        expected.len()
+    );
+
+    let rotated = write_topology(
+        "rotated.toml",
+        "rotate_bytes = \"4KB\"\ncompress = \"gzip\"",
+    );
+    let out = dir.path().join("interrupted");
+    let complete = || -> BTreeSet<String> {
+        std::fs::read_dir(out.join("checkpoints"))
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .filter(|e| e.path().join("COMPLETE").exists())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    // Kill points spread over the run, from the clock (any point must do).
+    let mut state = Instant::now().elapsed().as_nanos() as u64 | 1;
+    let mut kills = 0;
+    for round in 0..4 {
+        let mut child: Child = command(&rotated, &out).spawn().expect("starts");
+        if round % 2 == 0 {
+            // Wait for a new checkpoint first, so that each restart has progress to keep.
+            let seen = complete();
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while complete().difference(&seen).next().is_none()
+                && child.try_wait().expect("waits").is_none()
+            {
+                assert!(Instant::now() < deadline, "no checkpoint within 60 s");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let millis = (length.as_millis() as u64 / 4).max(1);
+        std::thread::sleep(Duration::from_millis(state % millis));
+        if child.try_wait().expect("waits").is_some() {
+            break;
+        }
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reaped");
+        kills += 1;
+    }
+    succeeds(command(&rotated, &out));
+    assert!(kills >= 2, "only {kills} kills landed mid-stream");
+    let generations = std::fs::read_dir(&out)
+        .expect("dir")
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".gz"))
+        })
+        .count();
+    assert!(generations >= 3, "{generations} rotated files");
+    assert!(
+        put_together(&out) == expected,
+        "after {kills} kills the rotated files are not the uninterrupted file"
+    );
 }

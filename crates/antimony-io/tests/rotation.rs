@@ -374,3 +374,23 @@ fn a_crash_while_compressing_keeps_the_whole_copy() {
         .expect_err("refused");
     assert!(error.to_string().contains("generation 3"), "{error}");
 }
+
+/// A run killed before its task compressed a rotated file: the next run compresses it.
+#[test]
+fn a_rotated_file_left_plain_is_compressed_by_the_next_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let live = dir.path().join("alerts.jsonl");
+    let plain = dir.path().join("alerts.jsonl.20261208T011500Z.000000");
+    std::fs::write(&plain, "\"a\"\n").expect("write");
+    let ctx = Context::new("sink", 0, 1);
+    let mut sink = Sink::new(live.clone()).rotating(policy(1000, Compression::Zstd, None));
+    start(&mut sink, &ctx);
+    drive(&mut sink, &[vec!["b".into()]]);
+    close(&mut sink);
+    let found = rotation::scan(&live).expect("scan");
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].compression, Compression::Zstd);
+    assert!(!plain.exists());
+    assert_eq!(counted(&ctx, &COMPRESSIONS), 1);
+    assert_eq!(concatenated(&live), "\"a\"\n\"b\"\n");
+}
