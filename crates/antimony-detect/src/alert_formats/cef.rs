@@ -65,7 +65,7 @@ pub fn write(alert: &Alert, out: &mut String) {
     extension(out, "cs2", &alert.registered_domain);
     out.push_str(" cn1Label=score cn1=");
     push_int(out, alert.score);
-    if let Some(Evidence::List(lists)) = alert.evidence("lists") {
+    if let Some(Evidence::List(lists)) = alert.evidence_value("lists") {
         out.push_str(" cs3Label=lists cs3=");
         for (i, list) in lists.iter().enumerate() {
             if i > 0 {

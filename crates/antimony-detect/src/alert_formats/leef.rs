@@ -54,7 +54,7 @@ pub fn write(alert: &Alert, out: &mut String) {
         let _ = write!(out, "\talertId={id}");
     }
     attribute(out, "reason", &alert.reason);
-    if let Some(Evidence::List(lists)) = alert.evidence("lists") {
+    if let Some(Evidence::List(lists)) = alert.evidence_value("lists") {
         out.push_str("\tlists=");
         for (i, list) in lists.iter().enumerate() {
             if i > 0 {
