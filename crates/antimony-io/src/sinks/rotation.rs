@@ -206,8 +206,14 @@ fn scan_all(live: &Path) -> io::Result<Vec<Rotated>> {
         return Ok(Vec::new());
     };
     let mut found = Vec::new();
-    for entry in std::fs::read_dir(&dir)? {
-        let entry = entry?;
+    let cannot = |e: io::Error| {
+        io::Error::new(
+            e.kind(),
+            format!("cannot list the rotated files in {}: {e}", dir.display()),
+        )
+    };
+    for entry in std::fs::read_dir(&dir).map_err(cannot)? {
+        let entry = entry.map_err(cannot)?;
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
         let Some(rest) = name.strip_prefix(base).and_then(|r| r.strip_prefix('.')) else {
