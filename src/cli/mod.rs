@@ -174,7 +174,8 @@ enum Command {
     )]
     Report(report::ReportArgs),
 
-    /// List the component types a topology file can use.
+    /// List the component types a topology file can use, and the body formats of alert
+    /// outputs (json, ecs, eve, cef, leef; slack and teams for webhooks).
     #[command(after_help = "Example:\n  antimony components")]
     Components,
 
@@ -394,7 +395,7 @@ pub fn main(cli: Cli) -> anyhow::Result<()> {
         Command::Alerts(args) => master::alerts(args),
         Command::Report(args) => report::report(args),
         Command::Components => {
-            print!("{}", antimony_components::registry::listing());
+            print!("{}", antimony_components::catalogue::components_text());
             Ok(())
         }
         Command::Validate(args) => storm::validate(&args),

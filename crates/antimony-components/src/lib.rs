@@ -15,11 +15,14 @@
 //! - [`multilang`]: the `multilang` spout and bolt (Storm components in Python, Node.js...)
 //!   and the `values_file` sink for what they emit; [`validate`]: a topology file checked
 //!   without running, and its plan; [`import`]: pyleus and Flux topologies into TOML.
+//! - [`catalogue`]: what `antimony components` prints, component types and alert body
+//!   formats.
 //!
 //! Architecture invariant: this is the one library crate that knows both DNS and the engine;
 //! the binary above it parses arguments and wires, nothing more.
 
 pub mod builtin;
+pub mod catalogue;
 pub mod dedup;
 pub mod detect;
 pub mod import;

@@ -4,6 +4,7 @@ pub mod json_lines;
 #[cfg(feature = "kafka")]
 pub mod kafka;
 pub mod nats;
+pub mod rotation;
 
 /// A record with a stable id (an alert's), which the broker sinks send with it so that a
 /// replay's repeats can be told: JetStream drops them by `Nats-Msg-Id`, Kafka consumers by
