@@ -86,8 +86,11 @@ pub fn registry() -> Registry<Tuple> {
     registry.bolt("multilang", multilang::BOLT_DESCRIPTION, multilang::bolt);
     registry.bolt(
         "values_file",
-        "writes the tuples of multilang components as JSON lists, one per line, to `path` (`-` for standard output)",
-        |options| json_lines_sink(options, antimony_io::multilang::VALUES_KIND),
+        "writes the tuples of multilang components as JSON lists, one per line, to `path` (`-` for standard output); rotates like alert_file",
+        |options| {
+            let config: JsonLinesConfig<JsonOnly> = options.parse()?;
+            json_lines_sink(options, &config, antimony_io::multilang::VALUES_KIND, None)
+        },
     );
     registry.bolt(
         "dns_parse",
