@@ -1,5 +1,6 @@
 //! Sinks: bolts that write records out and emit nothing.
 
+pub mod delivery;
 pub mod json_lines;
 #[cfg(feature = "kafka")]
 pub mod kafka;
