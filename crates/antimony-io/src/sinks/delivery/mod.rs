@@ -181,6 +181,9 @@ pub trait Transport: Send + 'static {
     /// The output, for log lines (no credentials).
     fn describe(&self) -> String;
 
+    /// Registers the transport's own series (called once, on the sink's worker).
+    fn on_start(&mut self, _ctx: &Context) {}
+
     /// The most messages one send takes (1: no batching).
     fn max_batch(&self) -> usize;
 
@@ -486,9 +489,10 @@ impl<R: Record, T: Transport> Bolt<R> for DeliverySink<R, T> {
             rejected: ctx.counter(&REJECTED, &[]),
             buffered: ctx.gauge(&BUFFERED, &[]),
         };
-        let Some(transport) = self.transport.take() else {
+        let Some(mut transport) = self.transport.take() else {
             return;
         };
+        transport.on_start(ctx);
         if let (OnFull::Spill, Some(path)) = (self.config.on_full, &self.config.spill_path) {
             match Spill::open(path.as_ref()) {
                 Ok(spill) => {
