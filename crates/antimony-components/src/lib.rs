@@ -10,6 +10,8 @@
 //!   [`detect`] (`dns_detect`: every stateless detector, with list reload and a cache of
 //!   quiet names), [`stateful`] (`dns_stateful`: evidence over time, per key, and the
 //!   newly-observed-domain memory on disk), [`dedup`] (`alert_dedup`).
+//! - [`outputs`]: the network alert outputs (syslog, Elasticsearch bulk, Splunk HEC,
+//!   webhooks): how an alert becomes what they send.
 //! - [`builtin`]: data compiled in (the bundled threat-intel list).
 //!
 //! Architecture invariant: this is the one library crate that knows both DNS and the engine;
@@ -18,6 +20,7 @@
 pub mod builtin;
 pub mod dedup;
 pub mod detect;
+pub mod outputs;
 pub mod parse;
 pub mod record;
 pub mod registry;

@@ -148,6 +148,7 @@ pub fn registry() -> Registry<Tuple> {
             )
         },
     );
+    crate::outputs::register(&mut registry);
     registry.bolt(
         "dns_file",
         "writes DNS events as JSON lines to `path` (`-` for standard output)",

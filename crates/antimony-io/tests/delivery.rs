@@ -70,7 +70,9 @@ fn records(from: usize, to: usize) -> Vec<Rec> {
 
 /// Short backoffs, no lingering, so the tests run fast.
 fn delivery(extra: &str) -> String {
-    format!(r#""delivery": {{"backoff_initial_ms": 5, "backoff_max_ms": 40, "batch_ms": 0{extra}}}"#)
+    format!(
+        r#""delivery": {{"backoff_initial_ms": 5, "backoff_max_ms": 40, "batch_ms": 0{extra}}}"#
+    )
 }
 
 struct Run<T: Transport> {
@@ -81,7 +83,11 @@ struct Run<T: Transport> {
 }
 
 impl<T: Transport> Run<T> {
-    fn start(config: &DeliveryConfig, encoder: antimony_io::sinks::delivery::Encoder, transport: T) -> Self {
+    fn start(
+        config: &DeliveryConfig,
+        encoder: antimony_io::sinks::delivery::Encoder,
+        transport: T,
+    ) -> Self {
         let ctx = Context::new("out", 0, 1);
         let mut sink = DeliverySink::new(config, render(), encoder, transport);
         Bolt::<Rec>::on_start(&mut sink, &ctx);
@@ -128,7 +134,11 @@ impl<T: Transport> Run<T> {
     fn wait_for(&self, name: &str, at_least: u64) {
         let until = Instant::now() + Duration::from_secs(10);
         while self.total(name) < at_least {
-            assert!(Instant::now() < until, "{name} stayed at {}", self.total(name));
+            assert!(
+                Instant::now() < until,
+                "{name} stayed at {}",
+                self.total(name)
+            );
             std::thread::sleep(Duration::from_millis(5));
         }
     }
@@ -143,7 +153,10 @@ fn check_once_in_order(delivered: &[(String, u64)], expected: &BTreeSet<String>)
     let mut last: BTreeMap<u64, &String> = BTreeMap::new();
     for (id, client) in delivered {
         if let Some(previous) = last.insert(*client, id) {
-            assert!(previous < id, "client {client}: {id} arrived after {previous}");
+            assert!(
+                previous < id,
+                "client {client}: {id} arrived after {previous}"
+            );
         }
     }
 }
@@ -164,11 +177,25 @@ fn webhook_receiver(failures: usize) -> (HttpReceiver, Arc<Mutex<Vec<(String, u6
         if *count <= failures {
             return (500, vec![], "busy".to_owned());
         }
-        assert_eq!(request.headers.get("content-type").map(String::as_str), Some("application/json"));
-        assert_eq!(request.headers.get("x-token").map(String::as_str), Some("secret"));
+        assert_eq!(
+            request.headers.get("content-type").map(String::as_str),
+            Some("application/json")
+        );
+        assert_eq!(
+            request.headers.get("x-token").map(String::as_str),
+            Some("secret")
+        );
         let body: Value = serde_json::from_str(&request.body).expect("a JSON body");
-        let key = request.headers.get("idempotency-key").cloned().expect("an Idempotency-Key");
-        assert_eq!(body["id"].as_str(), Some(key.as_str()), "the key is the record's id");
+        let key = request
+            .headers
+            .get("idempotency-key")
+            .cloned()
+            .expect("an Idempotency-Key");
+        assert_eq!(
+            body["id"].as_str(),
+            Some(key.as_str()),
+            "the key is the record's id"
+        );
         let mut delivered = seen.lock().expect("log");
         if !delivered.iter().any(|(id, _)| *id == key) {
             delivered.push((key, body["client"].as_u64().expect("client")));
@@ -178,7 +205,14 @@ fn webhook_receiver(failures: usize) -> (HttpReceiver, Arc<Mutex<Vec<(String, u6
     (receiver, delivered)
 }
 
-fn webhook(url: &str, delivery_options: &str) -> (DeliveryConfig, antimony_io::sinks::delivery::Encoder, Webhook) {
+fn webhook(
+    url: &str,
+    delivery_options: &str,
+) -> (
+    DeliveryConfig,
+    antimony_io::sinks::delivery::Encoder,
+    Webhook,
+) {
     let config: WebhookConfig = serde_json::from_str(&format!(
         r#"{{"url": "{url}/hook", "headers": {{"x-token": "secret"}}, {}}}"#,
         delivery(delivery_options)
@@ -210,7 +244,12 @@ fn a_webhook_that_fails_then_goes_down_then_recovers_gets_every_alert_once_in_or
     check_once_in_order(&delivered.lock().expect("log"), &ids(0, 40));
     assert_eq!(run.total(LINES_WRITTEN.name), 40);
     assert_eq!(run.total(LINES_FAILED.name), 0);
-    assert!(run.dead.is_empty() && run.failure.is_none(), "{:?} {:?}", run.dead, run.failure);
+    assert!(
+        run.dead.is_empty() && run.failure.is_none(),
+        "{:?} {:?}",
+        run.dead,
+        run.failure
+    );
 }
 
 #[test]
@@ -259,7 +298,11 @@ fn a_full_buffer_spills_while_the_receiver_is_down_and_the_spill_is_replayed_in_
     assert_eq!(order, sorted);
     assert!(run.total(REPLAYED.name) > 0);
     assert_eq!(run.total(LINES_FAILED.name), 0);
-    assert_eq!(std::fs::metadata(&spill).expect("spill file").len(), 0, "replayed and emptied");
+    assert_eq!(
+        std::fs::metadata(&spill).expect("spill file").len(),
+        0,
+        "replayed and emptied"
+    );
 }
 
 #[test]
@@ -272,7 +315,11 @@ fn what_cannot_be_delivered_by_the_close_is_set_aside_and_counted() {
     run.epoch(records(0, 3));
     run.close();
     assert_eq!(run.dead.len(), 3, "{:?}", run.dead);
-    assert!(run.dead[0].reason.contains("close_timeout_secs"), "{:?}", run.dead[0]);
+    assert!(
+        run.dead[0].reason.contains("close_timeout_secs"),
+        "{:?}",
+        run.dead[0]
+    );
     assert_eq!(run.total(LINES_FAILED.name), 3);
 }
 
@@ -285,12 +332,22 @@ fn bulk_items_that_fail_alone_are_retried_in_order_and_refused_ones_set_aside() 
     let tries: Arc<Mutex<(usize, BTreeMap<String, u32>)>> = Arc::default();
     let receiver = HttpReceiver::start(Arc::new(move |request: &Request| {
         assert_eq!(request.path, "/_bulk");
-        assert_eq!(request.headers.get("content-type").map(String::as_str), Some("application/x-ndjson"));
-        assert_eq!(request.headers.get("authorization").map(String::as_str), Some("Basic dXNlcjpwYXNz"));
+        assert_eq!(
+            request.headers.get("content-type").map(String::as_str),
+            Some("application/x-ndjson")
+        );
+        assert_eq!(
+            request.headers.get("authorization").map(String::as_str),
+            Some("Basic dXNlcjpwYXNz")
+        );
         let mut tries = tries.lock().expect("tries");
         tries.0 += 1;
         if tries.0 == 2 {
-            return (503, vec![("retry-after", "0".to_owned())], "unavailable".to_owned());
+            return (
+                503,
+                vec![("retry-after", "0".to_owned())],
+                "unavailable".to_owned(),
+            );
         }
         assert!(request.body.ends_with('\n'), "NDJSON ends with a newline");
         let lines: Vec<&str> = request.body.lines().collect();
@@ -320,7 +377,11 @@ fn bulk_items_that_fail_alone_are_retried_in_order_and_refused_ones_set_aside() 
             items.push(serde_json::json!({ "create": item }));
         }
         let errors = items.iter().any(|i| i["create"]["status"] != 201);
-        (200, vec![], serde_json::json!({"took": 1, "errors": errors, "items": items}).to_string())
+        (
+            200,
+            vec![],
+            serde_json::json!({"took": 1, "errors": errors, "items": items}).to_string(),
+        )
     }));
     let config: ElasticsearchConfig = serde_json::from_str(&format!(
         r#"{{"url": "{}", "index": "antimony-%Y.%m.%d", "username": "user", "password": "pass", {}}}"#,
@@ -340,12 +401,19 @@ fn bulk_items_that_fail_alone_are_retried_in_order_and_refused_ones_set_aside() 
     expected.remove("0005");
     check_once_in_order(&created.lock().expect("index"), &expected);
     assert_eq!(run.dead.len(), 1, "{:?}", run.dead);
-    assert!(run.dead[0].reason.contains("mapper_parsing_exception"), "{:?}", run.dead[0]);
+    assert!(
+        run.dead[0].reason.contains("mapper_parsing_exception"),
+        "{:?}",
+        run.dead[0]
+    );
     assert!(run.dead[0].record.contains("\"0005\""), "{:?}", run.dead[0]);
     assert_eq!(run.total(REJECTED.name), 1);
     assert_eq!(run.total(LINES_FAILED.name), 1);
     assert_eq!(run.total(LINES_WRITTEN.name), 39);
-    assert!(run.total(RETRIES.name) >= 2, "the 503 and the 429s are retried");
+    assert!(
+        run.total(RETRIES.name) >= 2,
+        "the 503 and the 429s are retried"
+    );
 }
 
 #[test]
@@ -354,7 +422,10 @@ fn hec_events_carry_every_field() {
     let log = Arc::clone(&events);
     let receiver = HttpReceiver::start(Arc::new(move |request: &Request| {
         assert_eq!(request.path, "/services/collector/event");
-        assert_eq!(request.headers.get("authorization").map(String::as_str), Some("Splunk 00000000-tok"));
+        assert_eq!(
+            request.headers.get("authorization").map(String::as_str),
+            Some("Splunk 00000000-tok")
+        );
         let mut log = log.lock().expect("log");
         for event in serde_json::Deserializer::from_str(&request.body).into_iter::<Value>() {
             log.push(event.expect("each event is JSON"));
@@ -383,12 +454,22 @@ fn hec_events_carry_every_field() {
         assert_eq!(event["index"], "dns");
         assert_eq!(event["fields"]["antimony_id"].as_str(), Some(id.as_str()));
         assert_eq!(event["event"]["id"].as_str(), Some(id.as_str()));
-        assert_eq!(event["event"]["note"].as_str(), Some(format!("alert {i}").as_str()));
+        assert_eq!(
+            event["event"]["note"].as_str(),
+            Some(format!("alert {i}").as_str())
+        );
     }
     assert_eq!(run.total(LINES_WRITTEN.name), 12);
 }
 
-fn syslog(url: &str, extra: &str) -> (DeliveryConfig, antimony_io::sinks::delivery::Encoder, Syslog) {
+fn syslog(
+    url: &str,
+    extra: &str,
+) -> (
+    DeliveryConfig,
+    antimony_io::sinks::delivery::Encoder,
+    Syslog,
+) {
     let config: SyslogSinkConfig = serde_json::from_str(&format!(
         r#"{{"url": "{url}", "hostname": "sensor-1", "msg_id": "alert", "facility": "local4"{extra}, {}}}"#,
         delivery("")
@@ -412,7 +493,12 @@ fn syslog_round_trip(
     run.epoch(records);
     run.snapshot();
     let got = (0..n)
-        .map(|_| listener.messages.recv_timeout(Duration::from_secs(10)).expect("a message"))
+        .map(|_| {
+            listener
+                .messages
+                .recv_timeout(Duration::from_secs(10))
+                .expect("a message")
+        })
         .collect();
     run.close();
     (got, run)
@@ -429,7 +515,10 @@ fn check_5424(messages: &[String], count: usize) {
         assert_eq!(message.app_name, "antimony");
         assert_eq!(message.proc_id, std::process::id().to_string());
         assert_eq!(message.msg_id, "alert");
-        assert_eq!(message.structured, [(SD_ID.to_owned(), vec![("id".to_owned(), id.clone())])]);
+        assert_eq!(
+            message.structured,
+            [(SD_ID.to_owned(), vec![("id".to_owned(), id.clone())])]
+        );
         let body: Value = serde_json::from_str(&message.msg).expect("a JSON body");
         assert_eq!(body["id"].as_str(), Some(id.as_str()));
     }
@@ -449,7 +538,10 @@ fn syslog_5424_over_udp_tcp_and_tls_reads_strictly() {
     let dir = tempfile::tempdir().expect("tempdir");
     let ca_file = dir.path().join("ca.pem");
     std::fs::write(&ca_file, ca).expect("CA file");
-    let extra = format!(r#", "ca_file": "{}", "server_name": "localhost""#, ca_file.display());
+    let extra = format!(
+        r#", "ca_file": "{}", "server_name": "localhost""#,
+        ca_file.display()
+    );
     let (got, run) = syslog_round_trip(&format!("tls://{}", tls.addr), &extra, &tls, records(0, 5));
     check_5424(&got, 5);
     assert_eq!(run.total(RETRIES.name), 0);
@@ -483,7 +575,9 @@ fn syslog_3164_over_tcp_is_newline_framed() {
     let pid = std::process::id();
     for (i, line) in got.iter().enumerate() {
         let prefix = format!("<163>Dec  8 00:00:00 sensor-1 antimony[{pid}]: ");
-        let body = line.strip_prefix(&prefix).unwrap_or_else(|| panic!("{line}"));
+        let body = line
+            .strip_prefix(&prefix)
+            .unwrap_or_else(|| panic!("{line}"));
         let body: Value = serde_json::from_str(body).expect("a JSON body");
         assert_eq!(body["id"].as_str(), Some(format!("{i:04}").as_str()));
     }

@@ -79,15 +79,24 @@ impl ElasticsearchConfig {
         {
             return Err((
                 "index",
-                format!("`{}` is not an index name (lower case, no spaces or \\/*?\"<>|,#:, not starting with _ - +)", self.index),
+                format!(
+                    "`{}` is not an index name (lower case, no spaces or \\/*?\"<>|,#:, not starting with _ - +)",
+                    self.index
+                ),
             ));
         }
         match (&self.username, &self.password, &self.api_key) {
             (Some(_), None, _) | (None, Some(_), _) => {
-                return Err(("username", "`username` and `password` go together".to_owned()));
+                return Err((
+                    "username",
+                    "`username` and `password` go together".to_owned(),
+                ));
             }
             (Some(_), Some(_), Some(_)) => {
-                return Err(("api_key", "give `api_key` or `username`, not both".to_owned()));
+                return Err((
+                    "api_key",
+                    "give `api_key` or `username`, not both".to_owned(),
+                ));
             }
             _ => {}
         }
@@ -256,7 +265,10 @@ mod tests {
             (r#"{"index": "a b"}"#, "index"),
             (r#"{"index": "_x"}"#, "index"),
             (r#"{"username": "u"}"#, "username"),
-            (r#"{"username": "u", "password": "p", "api_key": "k"}"#, "api_key"),
+            (
+                r#"{"username": "u", "password": "p", "api_key": "k"}"#,
+                "api_key",
+            ),
             (r#"{"headers": {"bad name": "x"}}"#, "headers"),
             (r#"{"delivery": {"buffer": 0}}"#, "delivery"),
         ] {

@@ -13,9 +13,7 @@ use antimony_core::text::push_json_str;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
 use serde::Deserialize;
 
-use crate::sinks::delivery::{
-    DeliveryConfig, Encoder, Item, ItemResult, Message, Sent, Transport,
-};
+use crate::sinks::delivery::{DeliveryConfig, Encoder, Item, ItemResult, Message, Sent, Transport};
 use crate::sinks::http;
 
 /// Options of a Splunk HEC output.
@@ -72,7 +70,10 @@ impl SplunkConfig {
     pub fn check(&self) -> Result<(), (&'static str, String)> {
         http::check_url(&self.url).map_err(|e| ("url", e))?;
         if self.token.trim().is_empty() || HeaderValue::try_from(&self.token).is_err() {
-            return Err(("token", "the HEC token is empty or not printable".to_owned()));
+            return Err((
+                "token",
+                "the HEC token is empty or not printable".to_owned(),
+            ));
         }
         if self.timeout_ms == 0 {
             return Err(("timeout_ms", "must be at least 1".to_owned()));
@@ -254,8 +255,7 @@ mod tests {
                 r#"{"time":1500000000.000001,"host":"sensor1","source":"antimony","sourcetype":"antimony:alert","index":"dns","fields":{"antimony_id":"7"},"event":"CEF:0|x"}"#
             )
         );
-        let bad: SplunkConfig =
-            serde_json::from_str(r#"{"token": " "}"#).expect("config");
+        let bad: SplunkConfig = serde_json::from_str(r#"{"token": " "}"#).expect("config");
         assert_eq!(bad.check().map_err(|e| e.0), Err("token"));
     }
 }

@@ -110,9 +110,9 @@ fn default_timeout() -> u64 {
 }
 
 const FACILITIES: [&str; 24] = [
-    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
-    "authpriv", "ftp", "ntp", "audit", "alert", "clock", "local0", "local1", "local2", "local3",
-    "local4", "local5", "local6", "local7",
+    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv",
+    "ftp", "ntp", "audit", "alert", "clock", "local0", "local1", "local2", "local3", "local4",
+    "local5", "local6", "local7",
 ];
 
 /// How messages travel.
@@ -186,7 +186,11 @@ fn header_field(text: &str, max: usize) -> String {
         .take(max)
         .map(|c| if c.is_ascii_graphic() { c } else { '_' })
         .collect();
-    if field.is_empty() { "-".to_owned() } else { field }
+    if field.is_empty() {
+        "-".to_owned()
+    } else {
+        field
+    }
 }
 
 /// Appends an SD-PARAM value with `"`, `\` and `]` escaped (RFC 5424 section 6.3.3).
@@ -243,14 +247,26 @@ pub struct Syslog {
     url: String,
     timeout: Duration,
     max_datagram: usize,
-    tls: Option<(tokio_rustls::TlsConnector, rustls::pki_types::ServerName<'static>)>,
+    tls: Option<(
+        tokio_rustls::TlsConnector,
+        rustls::pki_types::ServerName<'static>,
+    )>,
     udp: Option<UdpSocket>,
     stream: Option<Box<dyn Stream>>,
     truncated: Counter,
 }
 
 /// The TLS client: the public roots and the `ca_file`'s.
-fn tls_connector(config: &SyslogSinkConfig, host: &str) -> Result<(tokio_rustls::TlsConnector, rustls::pki_types::ServerName<'static>), String> {
+fn tls_connector(
+    config: &SyslogSinkConfig,
+    host: &str,
+) -> Result<
+    (
+        tokio_rustls::TlsConnector,
+        rustls::pki_types::ServerName<'static>,
+    ),
+    String,
+> {
     use rustls::pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -277,10 +293,16 @@ fn tls_connector(config: &SyslogSinkConfig, host: &str) -> Result<(tokio_rustls:
         .map_err(|e| format!("TLS: {e}"))?
         .with_root_certificates(roots)
         .with_no_client_auth();
-    let name = config.server_name.clone().unwrap_or_else(|| host.to_owned());
+    let name = config
+        .server_name
+        .clone()
+        .unwrap_or_else(|| host.to_owned());
     let server_name = rustls::pki_types::ServerName::try_from(name.clone())
         .map_err(|_| format!("`{name}` is not a server name"))?;
-    Ok((tokio_rustls::TlsConnector::from(Arc::new(client)), server_name))
+    Ok((
+        tokio_rustls::TlsConnector::from(Arc::new(client)),
+        server_name,
+    ))
 }
 
 impl Syslog {
@@ -317,7 +339,9 @@ impl Syslog {
                 Rfc::Rfc5424 => {
                     message.push_str("1 ");
                     time.write_rfc3339(&mut message);
-                    message.push_str(&format!(" {hostname} {app_name} {pid} {msg_id} [{SD_ID} id=\""));
+                    message.push_str(&format!(
+                        " {hostname} {app_name} {pid} {msg_id} [{SD_ID} id=\""
+                    ));
                     push_param_value(&mut message, &item.id);
                     message.push_str("\"] ");
                     message.push_str(&item.body);
@@ -326,7 +350,11 @@ impl Syslog {
                     time.write_rfc3164(&mut message);
                     message.push_str(&format!(" {hostname} {app_name}[{pid}]: "));
                     // Newline framing: a newline in the body would end the message.
-                    message.extend(item.body.chars().map(|c| if c == '\n' || c == '\r' { ' ' } else { c }));
+                    message.extend(
+                        item.body
+                            .chars()
+                            .map(|c| if c == '\n' || c == '\r' { ' ' } else { c }),
+                    );
                 }
             }
             match (stream, rfc) {
@@ -365,9 +393,18 @@ impl Syslog {
                     .map_err(|e| format!("cannot resolve {}: {e}", self.host))?
                     .next()
                     .ok_or_else(|| format!("{} has no address", self.host))?;
-                let local = if target.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" };
-                let socket = UdpSocket::bind(local).await.map_err(|e| format!("cannot open a UDP socket: {e}"))?;
-                socket.connect(target).await.map_err(|e| format!("cannot reach {target}: {e}"))?;
+                let local = if target.is_ipv4() {
+                    "0.0.0.0:0"
+                } else {
+                    "[::]:0"
+                };
+                let socket = UdpSocket::bind(local)
+                    .await
+                    .map_err(|e| format!("cannot open a UDP socket: {e}"))?;
+                socket
+                    .connect(target)
+                    .await
+                    .map_err(|e| format!("cannot reach {target}: {e}"))?;
                 self.udp = Some(socket);
             }
             Scheme::Tcp | Scheme::Tls => {
@@ -416,8 +453,14 @@ impl Syslog {
         for message in batch {
             bytes.extend_from_slice(message.payload.as_bytes());
         }
-        stream.write_all(&bytes).await.map_err(|e| format!("cannot write: {e}"))?;
-        stream.flush().await.map_err(|e| format!("cannot write: {e}"))
+        stream
+            .write_all(&bytes)
+            .await
+            .map_err(|e| format!("cannot write: {e}"))?;
+        stream
+            .flush()
+            .await
+            .map_err(|e| format!("cannot write: {e}"))
     }
 }
 
@@ -444,7 +487,10 @@ impl Transport for Syslog {
             }
             Err(_) => {
                 self.stream = None;
-                Sent::retry(format!("no progress within {} ms", self.timeout.as_millis()))
+                Sent::retry(format!(
+                    "no progress within {} ms",
+                    self.timeout.as_millis()
+                ))
             }
         }
     }
@@ -477,18 +523,27 @@ mod tests {
             ..Item::default()
         };
         let pid = std::process::id();
-        let udp = encode(r#"{"url": "udp://127.0.0.1", "hostname": "sensor 1", "msg_id": "alert"}"#, &item);
+        let udp = encode(
+            r#"{"url": "udp://127.0.0.1", "hostname": "sensor 1", "msg_id": "alert"}"#,
+            &item,
+        );
         let expected = format!(
             "<131>1 2017-08-12T09:35:32.907000Z sensor_1 antimony {pid} alert [antimony@32473 id=\"a\\\"\\]1\"] {{\"x\":\n1}}"
         );
         assert_eq!(udp, expected);
-        let tcp = encode(r#"{"url": "tcp://127.0.0.1", "hostname": "sensor 1", "msg_id": "alert"}"#, &item);
+        let tcp = encode(
+            r#"{"url": "tcp://127.0.0.1", "hostname": "sensor 1", "msg_id": "alert"}"#,
+            &item,
+        );
         assert_eq!(tcp, format!("{} {expected}", expected.len()));
         let bsd = encode(
             r#"{"url": "tcp://127.0.0.1:1514", "rfc": "3164", "facility": "auth", "hostname": "h"}"#,
             &item,
         );
-        assert_eq!(bsd, format!("<35>Aug 12 09:35:32 h antimony[{pid}]: {{\"x\": 1}}\n"));
+        assert_eq!(
+            bsd,
+            format!("<35>Aug 12 09:35:32 h antimony[{pid}]: {{\"x\": 1}}\n")
+        );
     }
 
     #[test]
@@ -502,8 +557,14 @@ mod tests {
         ] {
             assert_eq!(config(text).check().map_err(|e| e.0), Err(option), "{text}");
         }
-        assert!(serde_json::from_str::<SyslogSinkConfig>(r#"{"url": "udp://h", "rfc": "5425"}"#).is_err());
-        assert_eq!(endpoint("tls://[::1]").expect("endpoint"), (Scheme::Tls, "::1".to_owned(), 6514));
+        assert!(
+            serde_json::from_str::<SyslogSinkConfig>(r#"{"url": "udp://h", "rfc": "5425"}"#)
+                .is_err()
+        );
+        assert_eq!(
+            endpoint("tls://[::1]").expect("endpoint"),
+            (Scheme::Tls, "::1".to_owned(), 6514)
+        );
     }
 
     #[test]

@@ -142,12 +142,17 @@ mod tests {
         assert_eq!(ok.kind, WebhookKind::Slack);
         for (text, option) in [
             (r#"{"url": "hooks"}"#, "url"),
-            (r#"{"url": "http://h", "headers": {"x": "a\nb"}}"#, "headers"),
+            (
+                r#"{"url": "http://h", "headers": {"x": "a\nb"}}"#,
+                "headers",
+            ),
             (r#"{"url": "http://h", "timeout_ms": 0}"#, "timeout_ms"),
         ] {
             let config: WebhookConfig = serde_json::from_str(text).expect(text);
             assert_eq!(config.check().map_err(|e| e.0), Err(option), "{text}");
         }
-        assert!(serde_json::from_str::<WebhookConfig>(r#"{"url": "http://h", "kind": "irc"}"#).is_err());
+        assert!(
+            serde_json::from_str::<WebhookConfig>(r#"{"url": "http://h", "kind": "irc"}"#).is_err()
+        );
     }
 }

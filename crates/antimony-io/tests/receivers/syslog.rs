@@ -3,8 +3,8 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, TcpListener, UdpSocket};
-use std::sync::mpsc;
 use std::sync::Arc;
+use std::sync::mpsc;
 use std::thread;
 
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
@@ -29,10 +29,15 @@ pub struct Message {
 pub fn parse_5424(text: &str) -> Result<Message, String> {
     let mut rest = text;
     let take = |rest: &mut &str, what: &str, max: usize| -> Result<String, String> {
-        let end = rest.find(' ').ok_or_else(|| format!("{what}: no space after it"))?;
+        let end = rest
+            .find(' ')
+            .ok_or_else(|| format!("{what}: no space after it"))?;
         let field = &rest[..end];
-        if field.is_empty() || field.len() > max || !field.bytes().all(|b| (33..=126).contains(&b)) {
-            return Err(format!("{what}: `{field}` is not 1 to {max} printable characters"));
+        if field.is_empty() || field.len() > max || !field.bytes().all(|b| (33..=126).contains(&b))
+        {
+            return Err(format!(
+                "{what}: `{field}` is not 1 to {max} printable characters"
+            ));
         }
         *rest = &rest[end + 1..];
         Ok(field.to_owned())
@@ -125,7 +130,8 @@ pub fn parse_5424(text: &str) -> Result<Message, String> {
 /// FULL-DATE "T" FULL-TIME with at most 6 fraction digits and `Z` or an offset.
 fn check_timestamp(t: &str) -> Result<(), String> {
     let b = t.as_bytes();
-    let digits = |r: std::ops::Range<usize>| r.clone().all(|i| b.get(i).is_some_and(u8::is_ascii_digit));
+    let digits =
+        |r: std::ops::Range<usize>| r.clone().all(|i| b.get(i).is_some_and(u8::is_ascii_digit));
     let ok = b.len() >= 20
         && digits(0..4)
         && b[4] == b'-'
@@ -149,7 +155,8 @@ fn check_timestamp(t: &str) -> Result<(), String> {
         }
         None => zone,
     };
-    if ok && (zone == "Z" || (zone.len() == 6 && (zone.starts_with('+') || zone.starts_with('-')))) {
+    if ok && (zone == "Z" || (zone.len() == 6 && (zone.starts_with('+') || zone.starts_with('-'))))
+    {
         Ok(())
     } else {
         Err(format!("TIMESTAMP: `{t}`"))
@@ -191,7 +198,10 @@ pub fn udp() -> Listener {
     thread::spawn(move || {
         let mut buffer = vec![0; 65_536];
         while let Ok(n) = socket.recv(&mut buffer) {
-            if send.send(String::from_utf8_lossy(&buffer[..n]).into_owned()).is_err() {
+            if send
+                .send(String::from_utf8_lossy(&buffer[..n]).into_owned())
+                .is_err()
+            {
                 return;
             }
         }
@@ -231,7 +241,8 @@ pub fn tcp(newline: bool) -> Listener {
 pub fn tls() -> (Listener, String) {
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("params");
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("key")).expect("CA");
+    let ca =
+        CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("key")).expect("CA");
     let leaf_key = KeyPair::generate().expect("key");
     let leaf = CertificateParams::new(vec!["localhost".to_owned()])
         .expect("params")

@@ -87,10 +87,16 @@ impl DeliveryConfig {
     /// file (`delivery.buffer`).
     pub fn check(&self) -> Result<(), (&'static str, String)> {
         if !(1..=10_000_000).contains(&self.buffer) {
-            return Err(("delivery", "`buffer` must be between 1 and 10000000".to_owned()));
+            return Err((
+                "delivery",
+                "`buffer` must be between 1 and 10000000".to_owned(),
+            ));
         }
         if !(1..=100_000).contains(&self.batch_size) {
-            return Err(("delivery", "`batch_size` must be between 1 and 100000".to_owned()));
+            return Err((
+                "delivery",
+                "`batch_size` must be between 1 and 100000".to_owned(),
+            ));
         }
         if self.backoff_initial_ms == 0 || self.backoff_max_ms < self.backoff_initial_ms {
             return Err((
@@ -133,7 +139,10 @@ mod tests {
         for (text, wrong) in [
             (r#"{"buffer": 0}"#, "buffer"),
             (r#"{"batch_size": 0}"#, "batch_size"),
-            (r#"{"backoff_initial_ms": 10, "backoff_max_ms": 5}"#, "backoff"),
+            (
+                r#"{"backoff_initial_ms": 10, "backoff_max_ms": 5}"#,
+                "backoff",
+            ),
             (r#"{"on_full": "spill"}"#, "spill_path"),
             (r#"{"spill_path": "x"}"#, "spill_path"),
             (r#"{"on_full": "later"}"#, "variant"),

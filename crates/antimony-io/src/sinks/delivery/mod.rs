@@ -309,15 +309,36 @@ impl<R, T: Transport> DeliverySink<R, T> {
         }
     }
 
+    /// A sink whose output could not be made (a CA file gone since the topology was
+    /// checked): it fails the run at its first epoch, its records set aside with `reason`.
+    pub fn unavailable(config: &DeliveryConfig, render: Render<R>, reason: String) -> Self {
+        let sink = DeliverySink {
+            config: config.clone(),
+            render,
+            encoder: Box::new(|_: &Item, _: &mut String| {}),
+            output: "output".to_owned(),
+            transport: None,
+            shared: Arc::default(),
+            sender: None,
+            task: None,
+            handed: 0,
+            epoch: Vec::new(),
+            item: Item::default(),
+            meters: Meters::default(),
+            reported: false,
+            _record: PhantomData,
+        };
+        sink.shared.lock().failing = Some(reason);
+        sink
+    }
+
     /// Puts one message in the buffer, or spills or drops it as `on_full` says.
     fn hand_over(&mut self, message: Message, out: &mut Emitter<'_, impl Record>) {
         let Some(sender) = self.sender.as_ref() else {
             self.meters.failed.inc();
-            out.dead_letter(
-                None,
-                format!("{}: the delivery task is not running", self.output),
-                message.payload,
-            );
+            let why = self.shared.lock().failing.clone();
+            let why = why.unwrap_or_else(|| "the delivery task is not running".to_owned());
+            out.dead_letter(None, format!("{}: {why}", self.output), message.payload);
             return;
         };
         let closed = |sink: &mut Self, message: Message, out: &mut Emitter<'_, _>| {

@@ -72,7 +72,10 @@ impl Spill {
 
     /// Reads up to `max` messages in order; a line that does not decode comes back as its
     /// text with the reason.
-    pub(super) fn read(&mut self, max: usize) -> io::Result<Vec<Result<Message, (String, String)>>> {
+    pub(super) fn read(
+        &mut self,
+        max: usize,
+    ) -> io::Result<Vec<Result<Message, (String, String)>>> {
         let mut out = Vec::new();
         if self.unread == 0 {
             return Ok(out);
@@ -94,14 +97,21 @@ impl Spill {
             if text.len() > MAX_LINE {
                 out.push(Err((
                     String::from_utf8_lossy(&text[..256]).into_owned(),
-                    format!("spill file {}: a line of {} bytes is not a message", self.path.display(), text.len()),
+                    format!(
+                        "spill file {}: a line of {} bytes is not a message",
+                        self.path.display(),
+                        text.len()
+                    ),
                 )));
                 continue;
             }
             out.push(serde_json::from_slice(text).map_err(|e| {
                 (
                     String::from_utf8_lossy(text).into_owned(),
-                    format!("spill file {}: a line does not decode: {e}", self.path.display()),
+                    format!(
+                        "spill file {}: a line does not decode: {e}",
+                        self.path.display()
+                    ),
                 )
             }));
         }
@@ -186,7 +196,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("spill.jsonl");
         let mut spill = Spill::open(&path).expect("open");
-        spill.append(&[message(1), message(2), message(3)]).expect("append");
+        spill
+            .append(&[message(1), message(2), message(3)])
+            .expect("append");
         assert_eq!(ids(spill.read(1).expect("read")), ["id1"]);
         spill.prepend(&[message(0)]).expect("prepend");
         assert_eq!(spill.unread(), 3);
@@ -221,6 +233,8 @@ mod tests {
         std::fs::write(&path, "not json\n").expect("write");
         let mut spill = Spill::open(&path).expect("open");
         let read = spill.read(10).expect("read");
-        assert!(matches!(&read[..], [Err((text, reason))] if text == "not json" && reason.contains("does not decode")));
+        assert!(
+            matches!(&read[..], [Err((text, reason))] if text == "not json" && reason.contains("does not decode"))
+        );
     }
 }

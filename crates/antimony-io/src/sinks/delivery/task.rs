@@ -53,14 +53,18 @@ impl Queue {
 
 impl<T: Transport> Task<T> {
     fn max_batch(&self) -> usize {
-        self.config.batch_size.min(self.transport.max_batch()).max(1)
+        self.config
+            .batch_size
+            .min(self.transport.max_batch())
+            .max(1)
     }
 
     /// Adds a message to the batch, or holds it (and all after it) for the next one.
     fn push(&self, queue: &mut Queue, taken: Taken) {
         let fits = queue.held.is_empty()
             && queue.batch.len() < self.max_batch()
-            && !(self.transport.partial() && queue.batch.iter().any(|m| m.key == taken.message.key));
+            && !(self.transport.partial()
+                && queue.batch.iter().any(|m| m.key == taken.message.key));
         if fits {
             queue.batch.push(taken.message);
             queue.spilled.push(taken.spilled);
@@ -227,7 +231,9 @@ impl<T: Transport> Task<T> {
                         self.meters.failed.add(taken.len() as u64);
                         state.resolved += from_buffer;
                         state.dead.extend(
-                            taken.into_iter().map(|t| (t.message.payload, reason.clone())),
+                            taken
+                                .into_iter()
+                                .map(|t| (t.message.payload, reason.clone())),
                         );
                     }
                 }
@@ -238,9 +244,11 @@ impl<T: Transport> Task<T> {
                     tracing::error!(output = %self.output, messages = taken.len(), "{reason}");
                 }
                 state.resolved += from_buffer;
-                state
-                    .dead
-                    .extend(taken.into_iter().map(|t| (t.message.payload, reason.clone())));
+                state.dead.extend(
+                    taken
+                        .into_iter()
+                        .map(|t| (t.message.payload, reason.clone())),
+                );
                 state.ended = true;
                 end = true;
             }
@@ -341,7 +349,10 @@ impl<T: Transport> Task<T> {
     fn backoff(&self, id: &str, attempt: u32, retry_after: Option<Duration>) -> Duration {
         let initial = self.config.backoff_initial_ms;
         let base = initial
-            .saturating_mul(1u64.checked_shl(attempt.saturating_sub(1)).unwrap_or(u64::MAX))
+            .saturating_mul(
+                1u64.checked_shl(attempt.saturating_sub(1))
+                    .unwrap_or(u64::MAX),
+            )
             .min(self.config.backoff_max_ms);
         let hash = StableHasher::hash64(&[id.as_bytes(), &attempt.to_le_bytes()]);
         // Between half the delay and the whole of it.
