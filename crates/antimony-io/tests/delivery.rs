@@ -165,9 +165,12 @@ fn ids(from: usize, to: usize) -> BTreeSet<String> {
     (from..to).map(|i| format!("{i:04}")).collect()
 }
 
+/// What a receiver took: (id, client), in the order it took them.
+type Delivered = Arc<Mutex<Vec<(String, u64)>>>;
+
 /// A webhook receiver that keeps each Idempotency-Key once, answers 500 to the first
 /// `failures` requests, and checks each body against its key.
-fn webhook_receiver(failures: usize) -> (HttpReceiver, Arc<Mutex<Vec<(String, u64)>>>) {
+fn webhook_receiver(failures: usize) -> (HttpReceiver, Delivered) {
     let delivered = Arc::new(Mutex::new(Vec::new()));
     let seen = Arc::clone(&delivered);
     let count = Arc::new(Mutex::new(0usize));

@@ -43,7 +43,7 @@ pub fn parse_5424(text: &str) -> Result<Message, String> {
         Ok(field.to_owned())
     };
     let close = rest.find('>').ok_or("PRI: no `>`")?;
-    if !rest.starts_with('<') || close < 2 || close > 4 {
+    if !rest.starts_with('<') || !(2..=4).contains(&close) {
         return Err("PRI: not <1 to 3 digits>".to_owned());
     }
     let pri: u8 = rest[1..close]
