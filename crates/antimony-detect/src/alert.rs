@@ -24,6 +24,9 @@
 //! | `reason` | one sentence for a person. |
 //! | `evidence` | an object of detector-specific facts (strings, integers, numbers, booleans, lists of strings); each detector's module documents its keys. |
 //!
+//! The same alert in SIEM and chat shapes (ECS, eve, CEF, LEEF, Slack, Teams):
+//! [`Alert::write_as`], [`Alert::write_chat`] and [`alert_formats`](crate::alert_formats).
+//!
 //! The serde form (derived, for bincode between engine workers) is a different, compact shape:
 //! `ts` is an integer and `evidence` a list of pairs. Use `write_json` for people and SIEMs.
 
@@ -116,7 +119,7 @@ impl Evidence {
         }
     }
 
-    fn write_json(&self, out: &mut String) {
+    pub(crate) fn write_json(&self, out: &mut String) {
         match self {
             Evidence::Text(s) => push_json_str(out, s),
             Evidence::Integer(i) => {
@@ -307,7 +310,14 @@ impl Alert {
         }
         out.push_str(",\"reason\":");
         push_json_str(out, &self.reason);
-        out.push_str(",\"evidence\":{");
+        out.push_str(",\"evidence\":");
+        self.write_evidence_json(out);
+        out.push('}');
+    }
+
+    /// Appends the evidence as one JSON object (keys in the detector's order).
+    pub(crate) fn write_evidence_json(&self, out: &mut String) {
+        out.push('{');
         for (i, (key, value)) in self.evidence.iter().enumerate() {
             if i > 0 {
                 out.push(',');
@@ -316,7 +326,7 @@ impl Alert {
             out.push(':');
             value.write_json(out);
         }
-        out.push_str("}}");
+        out.push('}');
     }
 
     /// The JSON form as a new string (see [`Alert::write_json`]).

@@ -21,6 +21,8 @@
 //!   when nothing fires, `explain` says why in words.
 //! - [`Alert`] is the record that leaves the detectors (serde for bincode between workers, and
 //!   [`Alert::write_json`] for the documented JSON-lines form).
+//! - [`alert_formats`]: the alert as ECS, Suricata eve, CEF, LEEF, Slack and Teams bodies
+//!   ([`AlertFormat`], [`ChatFormat`], [`Alert::write_as`]), escaped for each target.
 //! - [`QuietNames`] remembers names that raised nothing, so a stream's repeated names are
 //!   not scored again (correct because a detector sees the question alone).
 //! - [`Deduper`] turns alert candidates of one epoch into a deterministic set of new alerts.
@@ -54,6 +56,7 @@
 //! from text the caller gives), and never panics on input.
 
 pub mod alert;
+pub mod alert_formats;
 pub mod config;
 pub mod dedup;
 pub mod detectors;
@@ -62,6 +65,7 @@ pub mod quiet;
 pub mod stateful;
 
 pub use alert::{Alert, Evidence, Severity};
+pub use alert_formats::{AlertFormat, ChatFormat};
 pub use config::DetectConfig;
 pub use dedup::{DedupStats, Deduper};
 pub use detectors::{Explanation, Finding, Name, NameDetector};

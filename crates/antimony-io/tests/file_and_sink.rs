@@ -91,7 +91,7 @@ fn read_lines(
     };
     let path = path.to_path_buf();
     let mut sink = JsonLinesSink::new(out.clone());
-    <JsonLinesSink as Bolt<Rec>>::on_start(&mut sink, &Context::new("sink", 0, 1));
+    <JsonLinesSink<Rec> as Bolt<Rec>>::on_start(&mut sink, &Context::new("sink", 0, 1));
     let sink = Arc::new(Mutex::new((sink, Vec::new())));
     let into = Arc::clone(&sink);
     let (_stop, run) = harness::drive(
@@ -116,7 +116,7 @@ fn read_lines(
         .into_inner()
         .expect("lock");
     let mut emitted = Vec::new();
-    <JsonLinesSink as Bolt<Rec>>::on_close(
+    <JsonLinesSink<Rec> as Bolt<Rec>>::on_close(
         &mut sink,
         &mut Emitter::new(&mut emitted, &mut dead, "sink"),
     );

@@ -8,6 +8,7 @@ pub mod json_lines;
 #[cfg(feature = "kafka")]
 pub mod kafka;
 pub mod nats;
+pub mod rotation;
 pub mod splunk;
 pub mod syslog;
 pub mod webhook;
