@@ -12,12 +12,12 @@ use std::time::Duration;
 mod receivers;
 
 use receivers::http::{HttpReceiver, Request};
-use receivers::syslog::{parse_5424, tcp};
+use receivers::syslog::{parse_5424, parse_cef, parse_leef, tcp, udp};
 use serde_json::Value;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
-fn topology(dir: &Path, webhook: &str, syslog: &str) -> std::path::PathBuf {
+fn topology(dir: &Path, webhook: &str, syslog: &str, leef: &str) -> std::path::PathBuf {
     let text = format!(
         r#"
 [topology]
@@ -60,12 +60,19 @@ url = "{webhook}"
 headers = {{ authorization = "Bearer t0ken" }}
 delivery = {{ backoff_initial_ms = 5, backoff_max_ms = 50 }}
 
-[bolts.siem]
+[bolts.arcsight]
 type = "alert_syslog"
 inputs = [{{ from = "dedup", grouping = "global" }}]
 url = "{syslog}"
 hostname = "sensor-1"
+format = "cef"
 delivery = {{ batch_ms = 10 }}
+
+[bolts.qradar]
+type = "alert_syslog"
+inputs = [{{ from = "dedup", grouping = "global" }}]
+url = "{leef}"
+format = "leef"
 "#
     );
     let path = dir.join("outputs.toml");
@@ -98,11 +105,13 @@ fn one_run_feeds_a_webhook_and_syslog_from_the_same_alerts() {
         (200, vec![], String::new())
     }));
     let syslog = tcp(false);
+    let qradar = udp();
     let dir = tempfile::tempdir().expect("tempdir");
     let path = topology(
         dir.path(),
         &format!("{}/alerts", receiver.url()),
         &format!("tcp://{}", syslog.addr),
+        &format!("udp://{}", qradar.addr),
     );
     let output = Command::new(env!("CARGO_BIN_EXE_antimony"))
         .env("ANTIMONY_API", "off")
@@ -138,9 +147,12 @@ fn one_run_feeds_a_webhook_and_syslog_from_the_same_alerts() {
     }
     assert_eq!(by_client, expected);
 
-    // Syslog: every alert of the file, in RFC 5424 with its id in structured data.
-    let mut ids = Vec::new();
-    for _ in 0..file.len() {
+    // Syslog: every alert of the file, in RFC 5424 with its id in structured data, the
+    // body in CEF over TCP and in LEEF over UDP.
+    let file_ids: Vec<&str> = file.iter().map(|a| a["id"].as_str().expect("id")).collect();
+    let mut cef_ids = Vec::new();
+    let mut leef_ids = Vec::new();
+    for alert in &file {
         let text = syslog
             .messages
             .recv_timeout(Duration::from_secs(10))
@@ -150,15 +162,48 @@ fn one_run_feeds_a_webhook_and_syslog_from_the_same_alerts() {
             (message.hostname.as_str(), message.msg_id.as_str()),
             ("sensor-1", "alert")
         );
-        let body: Value = serde_json::from_str(&message.msg).expect("a JSON body");
+        let (header, extension) =
+            parse_cef(&message.msg).unwrap_or_else(|e| panic!("{e}: {}", message.msg));
         assert_eq!(
-            message.structured[0].1[0].1,
-            body["id"].as_str().expect("id")
+            &header[..3],
+            ["Antimony", "antimony", env!("CARGO_PKG_VERSION")]
         );
-        ids.push(body["id"].clone());
+        let field = |key: &str| {
+            extension
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+        };
+        let id = message.structured[0].1[0].1.clone();
+        assert_eq!(field("externalId"), Some(id.as_str()));
+        assert_eq!(field("dhost"), alert["domain"].as_str());
+        assert_eq!(field("src"), alert["client"].as_str());
+        cef_ids.push(id);
+
+        let text = qradar
+            .messages
+            .recv_timeout(Duration::from_secs(10))
+            .expect("a datagram");
+        let message = parse_5424(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        let (header, attributes) =
+            parse_leef(&message.msg).unwrap_or_else(|e| panic!("{e}: {}", message.msg));
+        assert_eq!(header[3], alert["detector"].as_str().expect("detector"));
+        let attribute = |key: &str| {
+            attributes
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+        };
+        let id = message.structured[0].1[0].1.clone();
+        assert_eq!(attribute("alertId"), Some(id.as_str()));
+        assert_eq!(attribute("src"), alert["client"].as_str());
+        leef_ids.push(id);
     }
-    let file_ids: Vec<Value> = file.iter().map(|a| a["id"].clone()).collect();
-    assert_eq!(ids, file_ids, "syslog gets the file's alerts, in its order");
+    assert_eq!(
+        cef_ids, file_ids,
+        "syslog gets the file's alerts, in its order"
+    );
+    assert_eq!(leef_ids, file_ids);
     // The 503s were retried, and the summary says how often.
     let counts = stderr
         .lines()

@@ -8,8 +8,8 @@ use std::fmt::Write;
 use std::sync::Arc;
 
 use antimony_core::{ConfigError, StableHasher};
-use antimony_detect::Alert;
 use antimony_detect::alert::Severity;
+use antimony_detect::{Alert, AlertFormat, ChatFormat};
 use antimony_engine::{BoltSpec, Options, Registry};
 use antimony_io::sinks::delivery::{
     DeliveryConfig, DeliverySink, Encoder, Item, Render, Transport,
@@ -26,10 +26,10 @@ pub fn register(registry: &mut Registry<Tuple>) {
     registry.bolt(
         "alert_syslog",
         // Descriptions are static: the delivery options are spelled out in each.
-        "sends alerts to a syslog receiver: `url` udp://, tcp:// (RFC 6587 octet counting) or tls:// (RFC 5425; `ca_file`, `server_name`), `rfc = \"5424\"` (default) or `\"3164\"`, `facility` (local0), `app_name`, `hostname`, `msg_id`, body `format = \"json\"` (default), `max_datagram` (UDP: longer messages are cut, counted), `timeout_ms`; the alert's id in structured data; `delivery = { buffer, on_full = \"block\"|\"spill\"|\"drop\", spill_path, batch_size, batch_ms, backoff_initial_ms, backoff_max_ms, close_timeout_secs }`",
+        "sends alerts to a syslog receiver: `url` udp://, tcp:// (RFC 6587 octet counting) or tls:// (RFC 5425; `ca_file`, `server_name`), `rfc = \"5424\"` (default) or `\"3164\"`, `facility` (local0), `app_name`, `hostname`, `msg_id`, body `format = \"json\"` (default), `\"cef\"` (ArcSight), `\"leef\"` (QRadar), `\"ecs\"` or `\"eve\"`, `max_datagram` (UDP: longer messages are cut, counted), `timeout_ms`; the alert's id in structured data; `delivery = { buffer, on_full = \"block\"|\"spill\"|\"drop\", spill_path, batch_size, batch_ms, backoff_initial_ms, backoff_max_ms, close_timeout_secs }`",
         |options| {
             let mut config: SyslogSinkConfig = options.parse()?;
-            let format = body_format(options, config.format.as_deref(), Body::Json)?;
+            let format = body_format(options, config.format.as_deref(), AlertFormat::Json, false)?;
             config.msg_id.get_or_insert_with(|| "alert".to_owned());
             config.ca_file = config.ca_file.map(|p| resolve(options, &p));
             config.delivery = delivery(options, config.delivery);
@@ -41,10 +41,10 @@ pub fn register(registry: &mut Registry<Tuple>) {
     );
     registry.bolt(
         "alert_elasticsearch",
-        "indexes alerts in Elasticsearch or OpenSearch through `_bulk` (`create` with the alert's id as `_id`: a retry never duplicates): `url`, `index` (`antimony-%Y.%m.%d`: the alert's date), `username`/`password` or `api_key`, `ca_file`, `headers`, body `format = \"json\"`, `timeout_ms`; per-item 429/5xx retried in order per client, other refusals set aside; `delivery = { buffer, on_full = \"block\"|\"spill\"|\"drop\", spill_path, batch_size, batch_ms, backoff_initial_ms, backoff_max_ms, close_timeout_secs }`",
+        "indexes alerts in Elasticsearch or OpenSearch through `_bulk` (`create` with the alert's id as `_id`: a retry never duplicates): `url`, `index` (`antimony-%Y.%m.%d`: the alert's date), `username`/`password` or `api_key`, `ca_file`, `headers`, documents `format = \"ecs\"` (default, Elastic Common Schema), `\"json\"` or `\"eve\"`, `timeout_ms`; per-item 429/5xx retried in order per client, other refusals set aside; `delivery = { buffer, on_full = \"block\"|\"spill\"|\"drop\", spill_path, batch_size, batch_ms, backoff_initial_ms, backoff_max_ms, close_timeout_secs }`",
         |options| {
             let mut config: ElasticsearchConfig = options.parse()?;
-            let format = body_format(options, config.format.as_deref(), Body::Json)?;
+            let format = body_format(options, config.format.as_deref(), AlertFormat::Ecs, true)?;
             config.ca_file = config.ca_file.map(|p| resolve(options, &p));
             config.delivery = delivery(options, config.delivery);
             config.check().map_err(|(o, e)| options.error(o, e))?;
@@ -55,10 +55,10 @@ pub fn register(registry: &mut Registry<Tuple>) {
     );
     registry.bolt(
         "alert_splunk",
-        "sends alerts to Splunk's HTTP Event Collector (`/services/collector/event`, batched): `url`, `token`, `index`, `source`, `sourcetype` (antimony:alert), `host`, `ca_file`, body `format = \"json\"`, `timeout_ms`; the alert's id as the indexed field `antimony_id`; `delivery = { buffer, on_full = \"block\"|\"spill\"|\"drop\", spill_path, batch_size, batch_ms, backoff_initial_ms, backoff_max_ms, close_timeout_secs }`",
+        "sends alerts to Splunk's HTTP Event Collector (`/services/collector/event`, batched): `url`, `token`, `index`, `source`, `sourcetype` (antimony:alert), `host`, `ca_file`, body `format = \"json\"` (default), `\"ecs\"`, `\"eve\"`, `\"cef\"` or `\"leef\"`, `timeout_ms`; the alert's id as the indexed field `antimony_id`; `delivery = { buffer, on_full = \"block\"|\"spill\"|\"drop\", spill_path, batch_size, batch_ms, backoff_initial_ms, backoff_max_ms, close_timeout_secs }`",
         |options| {
             let mut config: SplunkConfig = options.parse()?;
-            let format = body_format(options, config.format.as_deref(), Body::Json)?;
+            let format = body_format(options, config.format.as_deref(), AlertFormat::Json, false)?;
             config.ca_file = config.ca_file.map(|p| resolve(options, &p));
             config.delivery = delivery(options, config.delivery);
             config.check().map_err(|(o, e)| options.error(o, e))?;
@@ -69,17 +69,13 @@ pub fn register(registry: &mut Registry<Tuple>) {
     );
     registry.bolt(
         "alert_webhook",
-        "POSTs each alert to a webhook, in order, with its id as `Idempotency-Key`: `url`, `kind = \"json\"` (default), `min_severity` (info, low, medium, high, critical), `headers`, `ca_file`, `timeout_ms`; 408, 429 (Retry-After honoured), 5xx and connection errors retried; `delivery = { buffer, on_full = \"block\"|\"spill\"|\"drop\", spill_path, backoff_initial_ms, backoff_max_ms, close_timeout_secs }`",
+        "POSTs each alert to a webhook, in order, with its id as `Idempotency-Key`: `url`, `kind = \"json\"` (default, the alert's JSON), `\"slack\"` or `\"teams\"` (chat messages, domains defanged), `min_severity` (info, low, medium, high, critical), `headers`, `ca_file`, `timeout_ms`; 408, 429 (Retry-After honoured), 5xx and connection errors retried; `delivery = { buffer, on_full = \"block\"|\"spill\"|\"drop\", spill_path, backoff_initial_ms, backoff_max_ms, close_timeout_secs }`",
         |options| {
             let mut config: WebhookConfig = options.parse()?;
             let format = match config.kind {
-                WebhookKind::Json => Body::Json,
-                WebhookKind::Slack | WebhookKind::Teams => {
-                    return Err(options.error(
-                        "kind",
-                        "chat messages (slack, teams) are not available yet: use kind = \"json\"",
-                    ));
-                }
+                WebhookKind::Json => Body::Line(AlertFormat::Json),
+                WebhookKind::Slack => Body::Chat(ChatFormat::Slack),
+                WebhookKind::Teams => Body::Chat(ChatFormat::Teams),
             };
             let min_severity = match config.min_severity.as_deref() {
                 None => None,
@@ -103,23 +99,35 @@ pub fn register(registry: &mut Registry<Tuple>) {
 /// The body an output sends for an alert.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Body {
-    /// The alert's own JSON (what the alerts file holds).
-    Json,
+    /// One line in a SIEM format (JSON, ECS, eve, CEF, LEEF).
+    Line(AlertFormat),
+    /// A chat message (Slack, Teams).
+    Chat(ChatFormat),
 }
 
+/// The `format` option: `default` when left out; `json_only` outputs (a bulk index) take
+/// only the JSON forms.
 fn body_format(
     options: &Options<'_>,
     name: Option<&str>,
-    default: Body,
+    default: AlertFormat,
+    json_only: bool,
 ) -> Result<Body, ConfigError> {
-    match name {
-        None => Ok(default),
-        Some("json") => Ok(Body::Json),
-        Some(other) => Err(options.error(
+    let Some(name) = name else {
+        return Ok(Body::Line(default));
+    };
+    let format: AlertFormat =
+        name.parse()
+            .map_err(|e: antimony_detect::alert_formats::UnknownFormat| {
+                options.error("format", e.to_string())
+            })?;
+    if json_only && !format.is_json() {
+        return Err(options.error(
             "format",
-            format!("`{other}` is not a body format of this output: json"),
-        )),
+            format!("`{name}` is not JSON: documents must be json, ecs or eve"),
+        ));
     }
+    Ok(Body::Line(format))
 }
 
 fn severity(name: &str) -> Option<Severity> {
@@ -170,7 +178,9 @@ fn render(format: Body, min_severity: Option<Severity>) -> Render<Tuple> {
         item.time_micros = alert.ts;
         item.severity = syslog_severity(alert.severity);
         match format {
-            Body::Json => alert.write_json(&mut item.body),
+            Body::Line(format) => alert.write_as(format, &mut item.body),
+            Body::Chat(ChatFormat::Slack) => alert.write_slack(&mut item.body),
+            Body::Chat(ChatFormat::Teams) => alert.write_teams(&mut item.body),
         }
         true
     })

@@ -279,3 +279,109 @@ pub fn tls() -> (Listener, String) {
     });
     (Listener { addr, messages }, ca.pem())
 }
+
+/// Splits `text` at each `|` not escaped by `\`, `n` fields at most (the last one keeps the
+/// rest), unescaping `\|` and `\\` in all but the last.
+fn split_header(text: &str, n: usize) -> Result<Vec<String>, String> {
+    let mut fields = vec![String::new()];
+    let mut chars = text.char_indices();
+    while let Some((i, c)) = chars.next() {
+        if fields.len() == n {
+            fields[n - 1] = text[i..].to_owned();
+            return Ok(fields);
+        }
+        let last = fields.len() - 1;
+        match c {
+            '\\' => match chars.next() {
+                Some((_, e @ ('\\' | '|'))) => fields[last].push(e),
+                other => return Err(format!("header: a bad escape `\\{other:?}`")),
+            },
+            '|' => fields.push(String::new()),
+            '\n' | '\r' => return Err("header: a line break".to_owned()),
+            c => fields[last].push(c),
+        }
+    }
+    if fields.len() < n {
+        return Err(format!("header: {} fields, not {n}", fields.len()));
+    }
+    Ok(fields)
+}
+
+/// A CEF record: `CEF:0`, 6 header fields, then the extension's key=value pairs, unescaped.
+pub fn parse_cef(text: &str) -> Result<(Vec<String>, Vec<(String, String)>), String> {
+    let fields = split_header(text, 8)?;
+    if fields[0] != "CEF:0" {
+        return Err(format!("not CEF:0: `{}`", fields[0]));
+    }
+    let extension = fields[7].clone();
+    if extension.contains(['\n', '\r']) {
+        return Err("extension: a raw line break".to_owned());
+    }
+    // Each unescaped `=` ends a key that starts after a space (or at the start).
+    let bytes = extension.as_bytes();
+    let mut keys = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'=' => {
+                let start = extension[..i].rfind(' ').map_or(0, |s| s + 1);
+                let key = &extension[start..i];
+                if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                    return Err(format!("extension: `{key}` is not a key"));
+                }
+                keys.push((start, i));
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    let mut pairs = Vec::new();
+    for (k, &(start, eq)) in keys.iter().enumerate() {
+        let end = keys
+            .get(k + 1)
+            .map_or(extension.len(), |&(next, _)| next - 1);
+        let mut value = String::new();
+        let mut chars = extension[eq + 1..end].chars();
+        while let Some(c) = chars.next() {
+            if c == '\\' {
+                match chars.next() {
+                    Some('\\') => value.push('\\'),
+                    Some('=') => value.push('='),
+                    Some('n') => value.push('\n'),
+                    Some('r') => value.push('\r'),
+                    other => return Err(format!("extension: a bad escape `\\{other:?}`")),
+                }
+            } else {
+                value.push(c);
+            }
+        }
+        pairs.push((extension[start..eq].to_owned(), value));
+    }
+    Ok((fields[1..7].to_vec(), pairs))
+}
+
+/// A LEEF 2.0 record with tab-delimited attributes: 5 header fields, then the attributes.
+pub fn parse_leef(text: &str) -> Result<(Vec<String>, Vec<(String, String)>), String> {
+    let fields = split_header(text, 7)?;
+    if fields[0] != "LEEF:2.0" {
+        return Err(format!("not LEEF:2.0: `{}`", fields[0]));
+    }
+    if fields[5] != "x09" {
+        return Err(format!("delimiter `{}`, not x09 (tab)", fields[5]));
+    }
+    let mut attributes = Vec::new();
+    for attribute in fields[6].split('\t') {
+        if attribute.contains(['\n', '\r']) {
+            return Err("attribute: a raw line break".to_owned());
+        }
+        let (key, value) = attribute
+            .split_once('=')
+            .ok_or_else(|| format!("attribute `{attribute}` has no ="))?;
+        attributes.push((
+            key.to_owned(),
+            value.replace("\\t", "\t").replace("\\\\", "\\"),
+        ));
+    }
+    Ok((fields[1..6].to_vec(), attributes))
+}
