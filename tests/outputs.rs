@@ -17,7 +17,7 @@ use serde_json::Value;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
-fn topology(dir: &Path, webhook: &str, syslog: &str, leef: &str) -> std::path::PathBuf {
+fn topology(dir: &Path, webhook: &str, bulk: &str, syslog: &str, leef: &str) -> std::path::PathBuf {
     let text = format!(
         r#"
 [topology]
@@ -68,6 +68,14 @@ hostname = "sensor-1"
 format = "cef"
 delivery = {{ batch_ms = 10 }}
 
+[bolts.elastic]
+type = "alert_elasticsearch"
+inputs = [{{ from = "dedup", grouping = "global" }}]
+url = "{bulk}"
+index = "antimony-%Y.%m.%d"
+api_key = "a2V5"
+delivery = {{ batch_ms = 10 }}
+
 [bolts.qradar]
 type = "alert_syslog"
 inputs = [{{ from = "dedup", grouping = "global" }}]
@@ -104,12 +112,41 @@ fn one_run_feeds_a_webhook_and_syslog_from_the_same_alerts() {
         log.lock().expect("log").push(alert);
         (200, vec![], String::new())
     }));
+    // The bulk endpoint: ECS documents, each created with the alert's id.
+    let indexed: Arc<Mutex<Vec<(String, String, Value)>>> = Arc::default();
+    let index_log = Arc::clone(&indexed);
+    let elastic = HttpReceiver::start(Arc::new(move |request: &Request| {
+        assert_eq!(request.path, "/_bulk");
+        assert_eq!(
+            request.headers.get("authorization").map(String::as_str),
+            Some("ApiKey a2V5")
+        );
+        let lines: Vec<&str> = request.body.lines().collect();
+        let mut items = Vec::new();
+        for pair in lines.chunks(2) {
+            let action: Value = serde_json::from_str(pair[0]).expect("an action");
+            let document: Value = serde_json::from_str(pair[1]).expect("a document");
+            let index = action["create"]["_index"]
+                .as_str()
+                .expect("_index")
+                .to_owned();
+            let id = action["create"]["_id"].as_str().expect("_id").to_owned();
+            index_log.lock().expect("log").push((index, id, document));
+            items.push(serde_json::json!({"create": {"status": 201}}));
+        }
+        (
+            200,
+            vec![],
+            serde_json::json!({"errors": false, "items": items}).to_string(),
+        )
+    }));
     let syslog = tcp(false);
     let qradar = udp();
     let dir = tempfile::tempdir().expect("tempdir");
     let path = topology(
         dir.path(),
         &format!("{}/alerts", receiver.url()),
+        &format!("{}/", elastic.url()),
         &format!("tcp://{}", syslog.addr),
         &format!("udp://{}", qradar.addr),
     );
@@ -204,6 +241,19 @@ fn one_run_feeds_a_webhook_and_syslog_from_the_same_alerts() {
         "syslog gets the file's alerts, in its order"
     );
     assert_eq!(leef_ids, file_ids);
+    // Elasticsearch: each alert created once under its id, as ECS, in a dated index.
+    let indexed = indexed.lock().expect("log");
+    assert_eq!(indexed.len(), file.len());
+    for ((index, id, document), alert) in indexed.iter().zip(&file) {
+        assert_eq!(Some(id.as_str()), alert["id"].as_str());
+        assert_eq!(document["event"]["id"].as_str(), Some(id.as_str()));
+        assert_eq!(document["event"]["kind"], "alert");
+        assert_eq!(document["dns"]["question"]["name"], alert["domain"]);
+        assert_eq!(document["rule"]["name"], alert["detector"]);
+        let day = &alert["ts"].as_str().expect("ts")[..10];
+        assert_eq!(index, &format!("antimony-{}", day.replace('-', ".")));
+    }
+
     // The 503s were retried, and the summary says how often.
     let counts = stderr
         .lines()
