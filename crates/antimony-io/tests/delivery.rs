@@ -585,3 +585,43 @@ fn syslog_3164_over_tcp_is_newline_framed() {
         assert_eq!(body["id"].as_str(), Some(format!("{i:04}").as_str()));
     }
 }
+
+#[test]
+fn a_spill_file_left_by_a_run_that_could_not_deliver_is_replayed_by_the_next() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spill = dir.path().join("spill.jsonl");
+    let (mut receiver, delivered) = webhook_receiver(0);
+    receiver.stop();
+    let options = format!(
+        r#", "buffer": 3, "on_full": "spill", "spill_path": "{}""#,
+        spill.display()
+    );
+
+    // The output is down for the whole run: the close spills what is left, nothing is lost.
+    let (mut config, encoder, transport) = webhook(&receiver.url(), &options);
+    config.close_timeout_secs = 1;
+    let mut first = Run::start(&config, encoder, transport);
+    first.epoch(records(0, 12));
+    first.close();
+    assert!(first.dead.is_empty(), "{:?}", first.dead);
+    assert_eq!(first.total(LINES_FAILED.name), 0);
+    assert_eq!(
+        first.total(SPILLED.name),
+        12,
+        "the buffer's 3 too, at the close"
+    );
+
+    // The next run, the output back: the spill goes first, then the run's own alerts.
+    receiver.restart();
+    let (config, encoder, transport) = webhook(&receiver.url(), &options);
+    let mut second = Run::start(&config, encoder, transport);
+    second.epoch(records(12, 15));
+    second.wait_for(LINES_WRITTEN.name, 15);
+    second.close();
+    let delivered = delivered.lock().expect("log");
+    let order: Vec<&str> = delivered.iter().map(|(id, _)| id.as_str()).collect();
+    let expected: Vec<String> = (0..15).map(|i| format!("{i:04}")).collect();
+    assert_eq!(order, expected);
+    // The run's own alerts went behind the spill too if it was not replayed yet.
+    assert!(second.total(REPLAYED.name) >= 12);
+}

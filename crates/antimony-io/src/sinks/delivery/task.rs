@@ -344,23 +344,6 @@ impl<T: Transport> Task<T> {
         retry
     }
 
-    /// How long to wait before retry `attempt` (from 1) of a batch starting with `id`:
-    /// exponential, capped, with a jitter derived from the id and the attempt.
-    fn backoff(&self, id: &str, attempt: u32, retry_after: Option<Duration>) -> Duration {
-        let initial = self.config.backoff_initial_ms;
-        let base = initial
-            .saturating_mul(
-                1u64.checked_shl(attempt.saturating_sub(1))
-                    .unwrap_or(u64::MAX),
-            )
-            .min(self.config.backoff_max_ms);
-        let hash = StableHasher::hash64(&[id.as_bytes(), &attempt.to_le_bytes()]);
-        // Between half the delay and the whole of it.
-        let jittered = base / 2 + hash % (base / 2 + 1);
-        let delay = Duration::from_millis(jittered.max(1));
-        retry_after.map_or(delay, |asked| delay.max(asked.min(MAX_RETRY_AFTER)))
-    }
-
     /// Delivers until the buffer is closed and empty, or the sink gives up.
     pub(super) async fn run(mut self) {
         let mut queue = Queue::default();
@@ -389,7 +372,7 @@ impl<T: Transport> Task<T> {
             self.shared.lock().failing = Some(reason);
             self.shared.notify();
             let first = queue.batch.first().map_or("", |m| m.id.as_str());
-            let delay = self.backoff(first, attempt, retry_after);
+            let delay = backoff(&self.config, first, attempt, retry_after);
             tokio::select! {
                 () = tokio::time::sleep(delay) => {}
                 () = self.shared.requested.notified() => {}
@@ -398,5 +381,66 @@ impl<T: Transport> Task<T> {
         self.shared.lock().ended = true;
         self.meters.buffered.set(0);
         self.shared.notify();
+    }
+}
+
+/// How long to wait before retry `attempt` (from 1) of a batch starting with `id`:
+/// exponential, capped, with a jitter derived from the id and the attempt (the same from run
+/// to run), and at least what the receiver asked for (`Retry-After`, up to 10 minutes).
+fn backoff(
+    config: &DeliveryConfig,
+    id: &str,
+    attempt: u32,
+    retry_after: Option<Duration>,
+) -> Duration {
+    let base = config
+        .backoff_initial_ms
+        .saturating_mul(
+            1u64.checked_shl(attempt.saturating_sub(1))
+                .unwrap_or(u64::MAX),
+        )
+        .min(config.backoff_max_ms);
+    let hash = StableHasher::hash64(&[id.as_bytes(), &attempt.to_le_bytes()]);
+    // Between half the delay and the whole of it.
+    let jittered = base / 2 + hash % (base / 2 + 1);
+    let delay = Duration::from_millis(jittered.max(1));
+    retry_after.map_or(delay, |asked| delay.max(asked.min(MAX_RETRY_AFTER)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_with_jitter_and_honours_retry_after() {
+        let config = DeliveryConfig {
+            backoff_initial_ms: 100,
+            backoff_max_ms: 1_000,
+            ..DeliveryConfig::default()
+        };
+        for attempt in 1..=40 {
+            let base = (100u64 << (attempt - 1).min(20)).min(1_000);
+            let delay = backoff(&config, "id", attempt, None).as_millis() as u64;
+            assert!(
+                (base / 2..=base).contains(&delay),
+                "attempt {attempt}: {delay} ms"
+            );
+            assert_eq!(
+                backoff(&config, "id", attempt, None).as_millis() as u64,
+                delay,
+                "the same each time"
+            );
+        }
+        assert_ne!(
+            backoff(&config, "a", 3, None),
+            backoff(&config, "b", 3, None),
+            "ids spread retries"
+        );
+        let asked = Some(Duration::from_secs(5));
+        assert_eq!(backoff(&config, "id", 1, asked), Duration::from_secs(5));
+        assert_eq!(
+            backoff(&config, "id", 1, Some(Duration::from_secs(86_400))),
+            MAX_RETRY_AFTER
+        );
     }
 }
