@@ -267,3 +267,41 @@ fn one_run_feeds_a_webhook_and_syslog_from_the_same_alerts() {
         .expect("a retry count");
     assert!(retries >= 1, "{counts}");
 }
+
+#[test]
+fn an_output_option_that_cannot_work_is_refused_where_it_is_written() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (bolt, wrong) in [
+        (
+            "type = \"alert_syslog\"\nurl = \"udp://127.0.0.1:5514\"\nformat = \"xml\"",
+            "option `format`: unknown alert format `xml`",
+        ),
+        (
+            "type = \"alert_elasticsearch\"\ndelivery = { on_full = \"spill\" }",
+            "option `delivery`: `on_full = \"spill\"` needs `spill_path`",
+        ),
+        (
+            "type = \"alert_webhook\"\nurl = \"http://127.0.0.1:9/\"\nmin_severity = \"urgent\"",
+            "option `min_severity`",
+        ),
+    ] {
+        let text = format!(
+            "[topology]\nname = \"t\"\n[spouts.logs]\ntype = \"file\"\npath = \"{ROOT}/assets/demo/dns-demo.log\"\n\
+             [bolts.parse]\ntype = \"dns_parse\"\ninputs = [{{ from = \"logs\", grouping = \"shuffle\" }}]\n\
+             [bolts.out]\ninputs = [{{ from = \"parse\", grouping = \"global\" }}]\n{bolt}\n"
+        );
+        let path = dir.path().join("t.toml");
+        std::fs::write(&path, text).expect("topology");
+        let output = Command::new(env!("CARGO_BIN_EXE_antimony"))
+            .env("ANTIMONY_API", "off")
+            .args(["run", path.to_str().expect("utf-8")])
+            .output()
+            .expect("the binary runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(3), "{stderr}");
+        assert!(
+            stderr.contains("t.toml:1") && stderr.contains(wrong),
+            "{wrong}: {stderr}"
+        );
+    }
+}
