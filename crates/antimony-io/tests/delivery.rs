@@ -625,3 +625,73 @@ fn a_spill_file_left_by_a_run_that_could_not_deliver_is_replayed_by_the_next() {
     // The run's own alerts went behind the spill too if it was not replayed yet.
     assert!(second.total(REPLAYED.name) >= 12);
 }
+
+#[test]
+fn syslog_over_tcp_reconnects_when_the_receiver_closed_the_connection() {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let (send, got) = std::sync::mpsc::channel();
+    let (closed_send, closed) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        // The first connection is closed after 2 messages; the second is read to its end.
+        for (n, stream) in listener.incoming().enumerate() {
+            let Ok(stream) = stream else { return };
+            let send = send.clone();
+            let mut each = |m: String| {
+                let _ = send.send(m);
+            };
+            if n == 0 {
+                let mut stream = stream;
+                let mut buffer = Vec::new();
+                let mut byte = [0u8; 1];
+                let mut count = 0;
+                while count < 2 && stream.read(&mut byte).unwrap_or(0) == 1 {
+                    buffer.push(byte[0]);
+                    if let Some(m) = frame(&mut buffer) {
+                        count += 1;
+                        each(m);
+                    }
+                }
+                drop(stream);
+                let _ = closed_send.send(());
+            } else {
+                receivers::syslog::read_octet_counted(stream, &mut each);
+            }
+        }
+    });
+    let (config, encoder, transport) = syslog(&format!("tcp://{addr}"), "");
+    let mut run = Run::start(&config, encoder, transport);
+    run.epoch(records(0, 2));
+    run.snapshot();
+    closed
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the receiver closed");
+    // Loopback delivers the close at once; a moment so the sink's check sees it.
+    std::thread::sleep(Duration::from_millis(200));
+    run.epoch(records(2, 5));
+    run.snapshot();
+    let ids: Vec<String> = (0..5)
+        .map(|_| {
+            let text = got
+                .recv_timeout(Duration::from_secs(10))
+                .expect("a message");
+            let message = parse_5424(&text).expect("RFC 5424");
+            message.structured[0].1[0].1.clone()
+        })
+        .collect();
+    assert_eq!(ids, ["0000", "0001", "0002", "0003", "0004"]);
+    run.close();
+}
+
+/// One octet-counted frame off the front of `buffer`, once whole.
+fn frame(buffer: &mut Vec<u8>) -> Option<String> {
+    let space = buffer.iter().position(|&b| b == b' ')?;
+    let n: usize = std::str::from_utf8(&buffer[..space]).ok()?.parse().ok()?;
+    if buffer.len() < space + 1 + n {
+        return None;
+    }
+    let message = String::from_utf8_lossy(&buffer[space + 1..space + 1 + n]).into_owned();
+    buffer.drain(..space + 1 + n);
+    Some(message)
+}

@@ -17,14 +17,14 @@
 //! acknowledgements: a batch written when the connection broke is sent again whole, so the
 //! receiver can see a message twice (the id in the structured data tells).
 
-use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
 use antimony_core::Context;
 use antimony_core::metrics::{Counter, CounterMetric};
+use futures_util::FutureExt;
 use serde::Deserialize;
-use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio_rustls::rustls;
 
@@ -216,26 +216,20 @@ fn cut(text: &str, max: usize) -> &str {
 }
 
 /// An open stream, plain or TLS.
-trait Stream: AsyncWrite + Unpin + Send {
-    /// Whether the peer has closed the connection (or sent something, which a syslog
-    /// receiver never does): then it is made again.
-    fn closed(&self) -> bool;
-}
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
 
-fn peer_closed(tcp: &TcpStream) -> bool {
-    let mut byte = [0u8; 1];
-    !matches!(tcp.try_read(&mut byte), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
-}
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> Stream for S {}
 
-impl Stream for TcpStream {
-    fn closed(&self) -> bool {
-        peer_closed(self)
-    }
-}
-
-impl Stream for tokio_rustls::client::TlsStream<TcpStream> {
-    fn closed(&self) -> bool {
-        peer_closed(self.get_ref().0)
+/// Whether the receiver has closed the connection (or broken it). Checked before each batch:
+/// a write to a connection the peer closed can seem to succeed and lose the batch. The read
+/// goes through TLS, so what a TLS server sends unasked (session tickets) is taken in and
+/// is not mistaken for a closed connection; a syslog receiver sends nothing else.
+fn closed(stream: &mut Box<dyn Stream>) -> bool {
+    let mut buffer = [0u8; 512];
+    match stream.read(&mut buffer).now_or_never() {
+        None => false,
+        Some(Ok(0) | Err(_)) => true,
+        Some(Ok(_)) => false,
     }
 }
 
@@ -427,7 +421,7 @@ impl Syslog {
     }
 
     async fn write(&mut self, batch: &[Message]) -> Result<(), String> {
-        if self.stream.as_ref().is_some_and(|s| s.closed()) {
+        if self.stream.as_mut().is_some_and(closed) {
             self.stream = None;
         }
         if self.udp.is_none() && self.stream.is_none() {

@@ -436,7 +436,7 @@ impl<R, T: Transport> DeliverySink<R, T> {
     fn wait(&self, until: Option<Instant>, give_up_when_failing: bool) -> bool {
         let mut state = self.shared.lock();
         loop {
-            if state.resolved >= self.handed || state.ended {
+            if state.resolved >= self.handed || state.ended || !self.task_alive() {
                 return state.resolved >= self.handed;
             }
             if give_up_when_failing && state.failing.is_some() {
@@ -459,12 +459,17 @@ impl<R, T: Transport> DeliverySink<R, T> {
         }
     }
 
+    /// Whether the delivery task still runs (it ends when told to, or if it panicked).
+    fn task_alive(&self) -> bool {
+        self.task.as_ref().is_some_and(|t| !t.is_finished())
+    }
+
     /// Asks the task for `request` and waits until it has been carried out.
     fn request(&self, request: Request) {
         self.shared.lock().request = Some(request);
         self.shared.requested.notify_one();
         let mut state = self.shared.lock();
-        while state.request.is_some() && !state.ended {
+        while state.request.is_some() && !state.ended && self.task_alive() {
             state = self
                 .shared
                 .changed
@@ -598,6 +603,16 @@ impl<R: Record, T: Transport> Bolt<R> for DeliverySink<R, T> {
             self.sync_spill()?;
         } else {
             self.wait(None, false);
+        }
+        // Only a task that stopped (it cannot while the sink runs, short of a panic) leaves
+        // messages unresolved here: no checkpoint may claim them.
+        let resolved = self.shared.lock().resolved;
+        if resolved < self.handed {
+            return Err(format!(
+                "{}: the delivery task stopped with {} messages not delivered",
+                self.output,
+                self.handed - resolved
+            ));
         }
         Ok(None)
     }
