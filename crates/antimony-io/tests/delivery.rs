@@ -695,3 +695,74 @@ fn frame(buffer: &mut Vec<u8>) -> Option<String> {
     buffer.drain(..space + 1 + n);
     Some(message)
 }
+
+#[test]
+fn hec_keeps_the_events_before_one_it_refuses_and_sends_the_rest_again() {
+    let events: Arc<Mutex<Vec<String>>> = Arc::default();
+    let log = Arc::clone(&events);
+    let requests = Arc::new(Mutex::new(0));
+    let receiver = HttpReceiver::start(Arc::new(move |request: &Request| {
+        let mut n = requests.lock().expect("count");
+        *n += 1;
+        let batch: Vec<Value> = serde_json::Deserializer::from_str(&request.body)
+            .into_iter::<Value>()
+            .map(|e| e.expect("an event"))
+            .collect();
+        let ids = batch
+            .iter()
+            .map(|e| e["fields"]["antimony_id"].as_str().expect("id").to_owned());
+        let mut log = log.lock().expect("log");
+        if *n == 1 {
+            // HEC indexes the events before the one it cannot read.
+            log.extend(ids.take(2));
+            return (
+                400,
+                vec![],
+                r#"{"text":"Invalid data format","code":6,"invalid-event-number":2}"#.to_owned(),
+            );
+        }
+        log.extend(ids);
+        (200, vec![], r#"{"text":"Success","code":0}"#.to_owned())
+    }));
+    let config: SplunkConfig = serde_json::from_str(&format!(
+        r#"{{"url": "{}", "token": "t", {}}}"#,
+        receiver.url(),
+        delivery(r#", "batch_size": 5"#)
+    ))
+    .expect("options");
+    let (encoder, transport) = Splunk::new(&config).expect("transport");
+    let mut run = Run::start(&config.delivery, encoder, transport);
+    run.epoch(records(0, 5));
+    run.close();
+    assert_eq!(
+        *events.lock().expect("log"),
+        ["0000", "0001", "0003", "0004"]
+    );
+    assert_eq!(run.dead.len(), 1);
+    assert!(
+        run.dead[0].reason.contains("Invalid data format"),
+        "{:?}",
+        run.dead[0]
+    );
+    assert_eq!(run.total(REJECTED.name), 1);
+}
+
+#[test]
+fn a_full_buffer_drops_with_on_full_drop_and_counts_it() {
+    let (mut receiver, _) = webhook_receiver(0);
+    receiver.stop();
+    let (mut config, encoder, transport) =
+        webhook(&receiver.url(), r#", "buffer": 1, "on_full": "drop""#);
+    config.close_timeout_secs = 1;
+    let mut run = Run::start(&config, encoder, transport);
+    run.epoch(records(0, 10));
+    run.close();
+    let dropped = run.total(DROPPED.name);
+    // The task holds one message and the buffer one more; every other one is dropped.
+    assert!(dropped >= 8, "{dropped}");
+    assert_eq!(
+        dropped + run.total(LINES_FAILED.name),
+        10,
+        "dropped or set aside, never lost silently"
+    );
+}
