@@ -214,3 +214,78 @@ fn spec<T: Transport>(
     })
     .global_only())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use antimony_detect::alert::AlertId;
+
+    fn alert(severity: Severity) -> Tuple {
+        Tuple::Alert(Box::new(Alert {
+            id: Some(AlertId(0xabc)),
+            ts: 1_502_530_532_907_000,
+            detector: "threat_intel".into(),
+            severity,
+            score: 90,
+            domain: "a.evil.com".to_owned(),
+            registered_domain: "evil.com".to_owned(),
+            client: "10.0.0.1".parse().ok(),
+            reason: "listed".to_owned(),
+            evidence: Vec::new(),
+        }))
+    }
+
+    fn item(render: &Render<Tuple>, record: &Tuple) -> Option<Item> {
+        let mut item = Item::default();
+        render(record, &mut item).then_some(item)
+    }
+
+    #[test]
+    fn alerts_become_items_with_their_id_client_time_and_syslog_severity() {
+        let json = render(Body::Line(AlertFormat::Json), None);
+        let high = item(&json, &alert(Severity::High)).expect("an alert renders");
+        let Tuple::Alert(a) = alert(Severity::High) else {
+            unreachable!()
+        };
+        assert_eq!(high.id, a.id.map(|id| id.to_string()).unwrap_or_default());
+        assert_eq!(high.time_micros, a.ts);
+        assert_eq!(high.severity, 3, "high is err");
+        assert_eq!(high.body, a.to_json());
+        assert_eq!(high.key, client_key(&a));
+        assert_eq!(
+            item(&json, &alert(Severity::Critical)).map(|i| i.severity),
+            Some(2)
+        );
+        assert_eq!(
+            item(&json, &alert(Severity::Info)).map(|i| i.severity),
+            Some(6)
+        );
+        assert!(item(&json, &Tuple::Empty).is_none(), "only alerts are sent");
+
+        let cef = render(Body::Line(AlertFormat::Cef), None);
+        assert!(
+            item(&cef, &alert(Severity::Low))
+                .expect("cef")
+                .body
+                .starts_with("CEF:0|")
+        );
+        let slack = render(Body::Chat(ChatFormat::Slack), Some(Severity::High));
+        assert!(
+            item(&slack, &alert(Severity::Medium)).is_none(),
+            "below min_severity"
+        );
+        let body = item(&slack, &alert(Severity::Critical))
+            .expect("slack")
+            .body;
+        assert!(
+            body.starts_with('{') && body.contains("\"blocks\""),
+            "{body}"
+        );
+    }
+
+    #[test]
+    fn severities_are_named_as_in_alerts() {
+        assert_eq!(severity("high"), Some(Severity::High));
+        assert_eq!(severity("urgent"), None);
+    }
+}
