@@ -97,7 +97,7 @@ fn one_run_feeds_a_webhook_and_syslog_from_the_same_alerts() {
     let receiver = HttpReceiver::start(Arc::new(move |request: &Request| {
         let mut n = requests.lock().expect("count");
         *n += 1;
-        if *n % 3 == 0 {
+        if n.is_multiple_of(3) {
             return (503, vec![], String::new());
         }
         assert_eq!(

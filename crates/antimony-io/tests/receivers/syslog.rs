@@ -280,6 +280,9 @@ pub fn tls() -> (Listener, String) {
     (Listener { addr, messages }, ca.pem())
 }
 
+/// A CEF or LEEF record: its header fields after the version, and its key=value pairs.
+pub type Record = (Vec<String>, Vec<(String, String)>);
+
 /// Splits `text` at each `|` not escaped by `\`, `n` fields at most (the last one keeps the
 /// rest), unescaping `\|` and `\\` in all but the last.
 fn split_header(text: &str, n: usize) -> Result<Vec<String>, String> {
@@ -308,7 +311,7 @@ fn split_header(text: &str, n: usize) -> Result<Vec<String>, String> {
 }
 
 /// A CEF record: `CEF:0`, 6 header fields, then the extension's key=value pairs, unescaped.
-pub fn parse_cef(text: &str) -> Result<(Vec<String>, Vec<(String, String)>), String> {
+pub fn parse_cef(text: &str) -> Result<Record, String> {
     let fields = split_header(text, 8)?;
     if fields[0] != "CEF:0" {
         return Err(format!("not CEF:0: `{}`", fields[0]));
@@ -362,7 +365,7 @@ pub fn parse_cef(text: &str) -> Result<(Vec<String>, Vec<(String, String)>), Str
 }
 
 /// A LEEF 2.0 record with tab-delimited attributes: 5 header fields, then the attributes.
-pub fn parse_leef(text: &str) -> Result<(Vec<String>, Vec<(String, String)>), String> {
+pub fn parse_leef(text: &str) -> Result<Record, String> {
     let fields = split_header(text, 7)?;
     if fields[0] != "LEEF:2.0" {
         return Err(format!("not LEEF:2.0: `{}`", fields[0]));
