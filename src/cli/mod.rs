@@ -163,7 +163,8 @@ enum Command {
     )]
     Alerts(master::AlertsArgs),
 
-    /// List the component types a topology file can use.
+    /// List the component types a topology file can use, and the body formats of alert
+    /// outputs (json, ecs, eve, cef, leef; slack and teams for webhooks).
     #[command(after_help = "Example:\n  antimony components")]
     Components,
 
@@ -373,15 +374,7 @@ pub fn main(cli: Cli) -> anyhow::Result<()> {
         Command::Kill(args) => master::kill(args),
         Command::Alerts(args) => master::alerts(args),
         Command::Components => {
-            let registry = antimony_components::registry();
-            println!("spouts:");
-            for (name, description) in registry.spout_types() {
-                println!("  {name:<14} {description}");
-            }
-            println!("bolts:");
-            for (name, description) in registry.bolt_types() {
-                println!("  {name:<14} {description}");
-            }
+            print!("{}", antimony_components::catalogue::components_text());
             Ok(())
         }
         Command::Checkpoint(args) => {

@@ -13,11 +13,14 @@
 //! - [`outputs`]: the network alert outputs (syslog, Elasticsearch bulk, Splunk HEC,
 //!   webhooks): how an alert becomes what they send.
 //! - [`builtin`]: data compiled in (the bundled threat-intel list).
+//! - [`catalogue`]: what `antimony components` prints, component types and alert body
+//!   formats.
 //!
 //! Architecture invariant: this is the one library crate that knows both DNS and the engine;
 //! the binary above it parses arguments and wires, nothing more.
 
 pub mod builtin;
+pub mod catalogue;
 pub mod dedup;
 pub mod detect;
 pub mod outputs;

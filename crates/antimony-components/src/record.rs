@@ -4,10 +4,10 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use antimony_core::{Record, StableHasher, StreamType};
-use antimony_detect::Alert;
+use antimony_detect::{Alert, AlertFormat};
 use antimony_dns::DnsEvent;
 use antimony_io::sinks::MessageId;
-use antimony_io::sinks::json_lines::JsonLine;
+use antimony_io::sinks::json_lines::{JsonLine, LineRender};
 use antimony_io::{ByteChunk, TextChunk};
 use serde::{Deserialize, Serialize};
 
@@ -180,6 +180,24 @@ impl JsonLine for Tuple {
         }
         true
     }
+}
+
+/// How a JSON-lines sink writes tuples when its alerts are in `format`: alerts in that
+/// format, anything else in its JSON form. `None` for the JSON form itself (the sink then
+/// writes [`JsonLine`] and feeds the API).
+pub fn alert_line_render(format: AlertFormat) -> Option<LineRender<Tuple>> {
+    if format == AlertFormat::Json {
+        return None;
+    }
+    Some(Arc::new(
+        move |tuple: &Tuple, out: &mut String| match tuple {
+            Tuple::Alert(alert) => {
+                alert.write_as(format, out);
+                true
+            }
+            other => other.write_json_line(out),
+        },
+    ))
 }
 
 /// An alert's stable id: JetStream drops a re-publish by it, Kafka consumers a replay's

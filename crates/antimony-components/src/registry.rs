@@ -5,16 +5,18 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use antimony_core::ConfigError;
+use antimony_detect::AlertFormat;
 use antimony_engine::{BoltSpec, Options, Registry, SpoutSpec};
-use antimony_io::sinks::json_lines::{JsonLinesConfig, JsonLinesSink};
+use antimony_io::sinks::json_lines::{JsonLinesConfig, JsonLinesSink, JsonOnly, LineRender};
 use antimony_io::sinks::nats::{NatsSink, NatsSinkConfig};
+use antimony_io::sinks::rotation::RotationPolicy;
 use antimony_io::sources::file::{FileConfig, FileSpout};
 use antimony_io::sources::frame_streams::{FrameStreamsConfig, FrameStreamsSpout};
 use antimony_io::sources::nats::{NatsConfig, NatsSpout};
 use antimony_io::sources::syslog::{SyslogConfig, SyslogSpout};
 
 use crate::parse::sniff::DnsSniffer;
-use crate::record::{ALERTS, CHUNKS, DNS_EVENTS, Tuple};
+use crate::record::{ALERTS, CHUNKS, DNS_EVENTS, Tuple, alert_line_render};
 use crate::{dedup, detect, parse, stateful};
 
 /// Every built-in spout and bolt, by the `type` name topology files use.
@@ -131,8 +133,21 @@ pub fn registry() -> Registry<Tuple> {
     );
     registry.bolt(
         "alert_file",
-        "writes alerts as JSON lines to `path` (`-` for standard output)",
-        |options| json_lines_sink(options, ALERTS.kind),
+        "writes alerts as JSON lines to `path` (`-` for standard output); `format` = json, ecs or eve (see body formats); rotation: `rotate_bytes` (\"100MB\"), `rotate_secs`, `keep`, `compress` = gzip|zstd|none",
+        |options| {
+            let config: JsonLinesConfig<AlertFormat> = options.parse()?;
+            if !config.format.is_json() {
+                return Err(options.error(
+                    "format",
+                    format!(
+                        "`{}` is not a JSON body: a JSON-lines file takes json, ecs or eve (CEF and LEEF go to syslog outputs)",
+                        config.format
+                    ),
+                ));
+            }
+            let render = alert_line_render(config.format);
+            json_lines_sink(options, &config, ALERTS.kind, render)
+        },
     );
     registry.bolt(
         "alert_nats",
@@ -151,8 +166,11 @@ pub fn registry() -> Registry<Tuple> {
     crate::outputs::register(&mut registry);
     registry.bolt(
         "dns_file",
-        "writes DNS events as JSON lines to `path` (`-` for standard output)",
-        |options| json_lines_sink(options, DNS_EVENTS.kind),
+        "writes DNS events as JSON lines to `path` (`-` for standard output); rotates like alert_file",
+        |options| {
+            let config: JsonLinesConfig<JsonOnly> = options.parse()?;
+            json_lines_sink(options, &config, DNS_EVENTS.kind, None)
+        },
     );
     registry
 }
@@ -192,17 +210,38 @@ pub fn json_lines_sink_bolt(path: PathBuf, kind: &'static str) -> BoltSpec<Tuple
 
 /// A JSON-lines sink that sorts each epoch or keeps arrival order.
 pub fn json_lines_sink_ordered(path: PathBuf, kind: &'static str, sort: bool) -> BoltSpec<Tuple> {
+    json_lines_sink_with(path, kind, sort, None, RotationPolicy::default())
+}
+
+/// A JSON-lines sink writing records with `render` (`None`: their JSON form; see
+/// [`alert_line_render`]) and rotating its file as `rotation` says, for topologies built
+/// in Rust.
+pub fn json_lines_sink_with(
+    path: PathBuf,
+    kind: &'static str,
+    sort: bool,
+    render: Option<LineRender<Tuple>>,
+    rotation: RotationPolicy,
+) -> BoltSpec<Tuple> {
     BoltSpec::new(&[kind], None, move |_| {
-        JsonLinesSink::with_order(path.clone(), sort)
+        let sink = JsonLinesSink::with_order(path.clone(), sort).rotating(rotation);
+        match &render {
+            Some(render) => sink.rendering(render.clone()),
+            None => sink,
+        }
     })
     .global_only()
 }
 
-fn json_lines_sink(
+fn json_lines_sink<F>(
     options: &Options<'_>,
+    config: &JsonLinesConfig<F>,
     kind: &'static str,
+    render: Option<LineRender<Tuple>>,
 ) -> Result<BoltSpec<Tuple>, ConfigError> {
-    let config: JsonLinesConfig = options.parse()?;
+    config
+        .check()
+        .map_err(|(option, e)| options.error(option, e))?;
     let path = options.resolve_path(&config.path);
     if let Some(dir) = path
         .parent()
@@ -217,7 +256,13 @@ fn json_lines_sink(
             ),
         ));
     }
-    Ok(json_lines_sink_ordered(path, kind, config.sort))
+    Ok(json_lines_sink_with(
+        path,
+        kind,
+        config.sort,
+        render,
+        config.rotation(),
+    ))
 }
 
 /// The Kafka spout and sink (the `kafka` feature).

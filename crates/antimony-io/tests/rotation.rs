@@ -345,3 +345,52 @@ fn rotation_by_age_skips_an_empty_file() {
     assert_eq!(rotated.len(), 1, "the empty epochs rotated nothing");
     assert_eq!(concatenated(&live), "\"a\"\n");
 }
+
+/// A crash while a rotated file was compressed leaves it plain and half compressed: the
+/// plain copy is the one read, and a resume to before it clears both.
+#[test]
+fn a_crash_while_compressing_keeps_the_whole_copy() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let live = dir.path().join("alerts.jsonl");
+    let plain = dir.path().join("alerts.jsonl.20261208T011500Z.000000");
+    std::fs::write(&plain, "\"a\"\n\"b\"\n").expect("write");
+    std::fs::write(plain.with_extension("000000.gz"), b"\x1f\x8b half").expect("write");
+    std::fs::write(plain.with_extension("000000.gz.tmp"), b"\x1f\x8b").expect("write");
+    std::fs::write(&live, "\"c\"\n").expect("write");
+    let found = rotation::scan(&live).expect("scan");
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].path, plain);
+    assert_eq!(rotation::live_generation(&live).expect("scan"), 1);
+
+    antimony_io::runtime::handle()
+        .block_on(rotation::restore_generation(&live, 0, 4))
+        .expect("restores");
+    assert_eq!(std::fs::read_to_string(&live).expect("live"), "\"a\"\n");
+    assert!(rotation::scan(&live).expect("scan").is_empty());
+    assert_eq!(rotation::live_generation(&live).expect("scan"), 0);
+    // A checkpoint of a later generation than the files can give is refused.
+    let error = antimony_io::runtime::handle()
+        .block_on(rotation::restore_generation(&live, 3, 0))
+        .expect_err("refused");
+    assert!(error.to_string().contains("generation 3"), "{error}");
+}
+
+/// A run killed before its task compressed a rotated file: the next run compresses it.
+#[test]
+fn a_rotated_file_left_plain_is_compressed_by_the_next_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let live = dir.path().join("alerts.jsonl");
+    let plain = dir.path().join("alerts.jsonl.20261208T011500Z.000000");
+    std::fs::write(&plain, "\"a\"\n").expect("write");
+    let ctx = Context::new("sink", 0, 1);
+    let mut sink = Sink::new(live.clone()).rotating(policy(1000, Compression::Zstd, None));
+    start(&mut sink, &ctx);
+    drive(&mut sink, &[vec!["b".into()]]);
+    close(&mut sink);
+    let found = rotation::scan(&live).expect("scan");
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].compression, Compression::Zstd);
+    assert!(!plain.exists());
+    assert_eq!(counted(&ctx, &COMPRESSIONS), 1);
+    assert_eq!(concatenated(&live), "\"a\"\n\"b\"\n");
+}

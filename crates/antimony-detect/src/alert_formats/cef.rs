@@ -17,6 +17,7 @@
 //!   `cs1` the detector, `cs2` the registered domain, `cn1` the score, `cs3` the lists of a
 //!   list hit, each with its label.
 
+use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use antimony_core::text::{push_int, push_ip};
@@ -56,8 +57,7 @@ pub fn write(alert: &Alert, out: &mut String) {
     extension(out, "cat", signature.category);
     out.push_str(" act=alert");
     if let Some(id) = alert.id {
-        out.push_str(" externalId=");
-        out.push_str(&id.to_string());
+        let _ = write!(out, " externalId={id}");
     }
     out.push_str(" cs1Label=detector");
     extension(out, "cs1", &alert.detector);
@@ -65,9 +65,14 @@ pub fn write(alert: &Alert, out: &mut String) {
     extension(out, "cs2", &alert.registered_domain);
     out.push_str(" cn1Label=score cn1=");
     push_int(out, alert.score);
-    if let Some(Evidence::List(lists)) = alert.evidence("lists") {
-        out.push_str(" cs3Label=lists");
-        extension(out, "cs3", &lists.join(","));
+    if let Some(Evidence::List(lists)) = alert.evidence_value("lists") {
+        out.push_str(" cs3Label=lists cs3=");
+        for (i, list) in lists.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            push_escaped(out, list, extension_escape);
+        }
     }
 }
 
@@ -76,13 +81,18 @@ fn extension(out: &mut String, key: &str, value: &str) {
     out.push(' ');
     out.push_str(key);
     out.push('=');
-    push_escaped(out, value, |c| match c {
+    push_escaped(out, value, extension_escape);
+}
+
+/// What an extension value escapes: `\`, `=` and line breaks.
+fn extension_escape(c: char) -> Option<&'static str> {
+    match c {
         '\\' => Some("\\\\"),
         '=' => Some("\\="),
         '\n' => Some("\\n"),
         '\r' => Some("\\r"),
         _ => None,
-    });
+    }
 }
 
 /// A header field: `\` and `|` escaped, line breaks (which CEF cannot escape there) as

@@ -129,14 +129,14 @@ fn write_dns(alert: &Alert, out: &mut String) {
 }
 
 fn text<'a>(alert: &'a Alert, key: &str) -> Option<&'a str> {
-    match alert.evidence(key) {
+    match alert.evidence_value(key) {
         Some(Evidence::Text(s)) => Some(s),
         _ => None,
     }
 }
 
 fn list<'a>(alert: &'a Alert, key: &str) -> Option<&'a [String]> {
-    match alert.evidence(key) {
+    match alert.evidence_value(key) {
         Some(Evidence::List(items)) => Some(items),
         _ => None,
     }
@@ -160,7 +160,7 @@ fn write_threat(alert: &Alert, out: &mut String) {
     }
     if let Some(categories) = list(alert, "categories").filter(|c| !c.is_empty()) {
         out.push_str(",\"description\":");
-        push_json_str(out, &categories.join(", "));
+        push_json_joined(out, categories, ", ");
     }
     out.push('}');
     if let Some(feed) = first {
@@ -174,4 +174,21 @@ fn write_threat(alert: &Alert, out: &mut String) {
         out.push('}');
     }
     out.push('}');
+}
+
+/// `items` joined by `separator`, as one JSON string, without building the joined text
+/// first (this is on a sink's path, once per alert).
+fn push_json_joined(out: &mut String, items: &[String], separator: &str) {
+    out.push('"');
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(separator);
+        }
+        // The item escaped, without the quotes `push_json_str` puts around it.
+        let start = out.len();
+        push_json_str(out, item);
+        out.pop();
+        out.remove(start);
+    }
+    out.push('"');
 }

@@ -22,6 +22,8 @@
 //! - `alert.metadata` (lists of strings, as Suricata writes rule metadata) carries the
 //!   alert id, detector, score and reason; `dns.query[].rrname` the question name.
 
+use std::fmt::Write as _;
+
 use antimony_core::text::{push_int, push_ip, push_json_str};
 use antimony_dns::time::CivilDateTime;
 
@@ -59,9 +61,7 @@ pub fn write(alert: &Alert, out: &mut String) {
     push_int(out, suricata_severity(alert.severity));
     out.push_str(",\"metadata\":{");
     if let Some(id) = alert.id {
-        out.push_str("\"alert_id\":[\"");
-        out.push_str(&id.to_string());
-        out.push_str("\"],");
+        let _ = write!(out, "\"alert_id\":[\"{id}\"],");
     }
     out.push_str("\"detector\":[");
     push_json_str(out, &alert.detector);

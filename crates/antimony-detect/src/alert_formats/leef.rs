@@ -16,6 +16,8 @@
 //!   tab, LF and CR in a value are written `\\`, `\t`, `\n`, `\r`; in the header, `\` and
 //!   `|` are escaped (`\\`, `\|`) and line breaks become spaces, as in CEF.
 
+use std::fmt::Write as _;
+
 use antimony_core::text::{push_int, push_ip};
 use antimony_dns::time::CivilDateTime;
 
@@ -49,12 +51,17 @@ pub fn write(alert: &Alert, out: &mut String) {
     out.push_str("\tscore=");
     push_int(out, alert.score);
     if let Some(id) = alert.id {
-        out.push_str("\talertId=");
-        out.push_str(&id.to_string());
+        let _ = write!(out, "\talertId={id}");
     }
     attribute(out, "reason", &alert.reason);
-    if let Some(Evidence::List(lists)) = alert.evidence("lists") {
-        attribute(out, "lists", &lists.join(","));
+    if let Some(Evidence::List(lists)) = alert.evidence_value("lists") {
+        out.push_str("\tlists=");
+        for (i, list) in lists.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            push_escaped(out, list, attribute_escape);
+        }
     }
 }
 
@@ -63,13 +70,18 @@ fn attribute(out: &mut String, key: &str, value: &str) {
     out.push(DELIMITER);
     out.push_str(key);
     out.push('=');
-    push_escaped(out, value, |c| match c {
+    push_escaped(out, value, attribute_escape);
+}
+
+/// What an attribute value escapes: `\`, the delimiter and line breaks.
+fn attribute_escape(c: char) -> Option<&'static str> {
+    match c {
         '\\' => Some("\\\\"),
         '\t' => Some("\\t"),
         '\n' => Some("\\n"),
         '\r' => Some("\\r"),
         _ => None,
-    });
+    }
 }
 
 fn push_header(out: &mut String, value: &str) {

@@ -225,7 +225,7 @@ impl Alert {
     }
 
     /// The evidence value under `key`, if the detector gave one.
-    pub fn evidence(&self, key: &str) -> Option<&crate::alert::Evidence> {
+    pub fn evidence_value(&self, key: &str) -> Option<&crate::alert::Evidence> {
         self.evidence.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 }

@@ -39,7 +39,10 @@ fn alert(domain: &str, reason: &str, client: Option<&str>) -> Alert {
                 "lists".into(),
                 Evidence::List(vec![format!("feed{HOSTILE}"), "maltrail".into()]),
             ),
-            ("categories".into(), Evidence::List(vec!["malware".into()])),
+            (
+                "categories".into(),
+                Evidence::List(vec!["malware".into(), format!("c2 \"{HOSTILE}")]),
+            ),
             ("family".into(), Evidence::Text(HOSTILE.into())),
             ("ratio".into(), Evidence::Number(f64::NAN)),
         ],
@@ -143,7 +146,7 @@ fn ecs_round_trips() {
         // The evidence object is the JSON form's, key for key.
         let plain: Value = serde_json::from_str(&a.to_json()).expect("json");
         assert_eq!(v["antimony"]["evidence"], plain["evidence"]);
-        if let Some(Evidence::List(lists)) = a.evidence("lists") {
+        if let Some(Evidence::List(lists)) = a.evidence_value("lists") {
             assert_eq!(v["threat"]["indicator"]["type"], "domain-name");
             assert_eq!(v["threat"]["indicator"]["name"], "evil.com");
             assert_eq!(
@@ -155,6 +158,10 @@ fn ecs_round_trips() {
                 Some(lists[0].as_str())
             );
             assert_eq!(v["threat"]["software"]["name"].as_str(), Some(HOSTILE));
+            assert_eq!(
+                v["threat"]["indicator"]["description"].as_str(),
+                Some(format!("malware, c2 \"{HOSTILE}").as_str())
+            );
         } else {
             assert!(v.get("threat").is_none());
         }
@@ -329,7 +336,7 @@ fn cef_round_trips() {
             Some(IpAddr::V6(ip)) => assert_eq!(ext["c6a2"], ip.to_string()),
             None => assert!(!ext.contains_key("src") && !ext.contains_key("c6a2")),
         }
-        if let Some(Evidence::List(lists)) = a.evidence("lists") {
+        if let Some(Evidence::List(lists)) = a.evidence_value("lists") {
             assert_eq!(ext["cs3"], lists.join(","));
         }
     }
@@ -376,7 +383,7 @@ fn leef_round_trips() {
         assert_eq!(attr["score"], a.score.to_string());
         assert_eq!(attr.get("alertId").cloned(), a.id.map(|id| id.to_string()));
         assert_eq!(attr.get("src").cloned(), a.client.map(|c| c.to_string()));
-        if let Some(Evidence::List(lists)) = a.evidence("lists") {
+        if let Some(Evidence::List(lists)) = a.evidence_value("lists") {
             assert_eq!(attr["lists"], lists.join(","));
         }
     }

@@ -20,7 +20,7 @@
 //! `rotate_bytes` bytes, or has been open `rotate_secs` seconds and holds a line. The file
 //! is renamed `NAME.YYYYMMDDTHHMMSSZ.GGGGGG` (UTC time, generation) and a new one started;
 //! rotated files are compressed (`compress`) and the oldest beyond `keep` deleted by a
-//! task on the I/O runtime ([`rotation`](super::rotation)). Concatenated in generation
+//! task on the I/O runtime ([`rotation`]). Concatenated in generation
 //! order (decompressed), the rotated files and the live one are exactly the file the sink
 //! would have written without rotation.
 //!
@@ -353,14 +353,45 @@ impl<R> JsonLinesSink<R> {
             Ok(writer) => self.writer = Some(writer),
             Err(e) => return self.fail(e),
         }
+        self.housekeep(path, rotated);
+    }
+
+    /// Hands a rotated file to the housekeeping task (started on first use).
+    fn housekeep(&mut self, live: PathBuf, rotated: PathBuf) {
         let policy = self.rotation;
         let counters = self.housekeeping.clone();
         let protect_from = self
             .snapshot_generations
             .map_or(self.generation, |(older, _)| older);
         self.housekeeper
-            .get_or_insert_with(|| Housekeeper::start(path, policy, counters))
+            .get_or_insert_with(|| Housekeeper::start(live, policy, counters))
             .rotated(rotated, protect_from);
+    }
+
+    /// Rotated files a stopped run left uncompressed (it was killed before its task got to
+    /// them) are compressed now.
+    fn finish_what_a_stop_left(&mut self) {
+        let LineTarget::File(live) = &self.target else {
+            return;
+        };
+        if !self.rotation.is_on() || self.rotation.compress == Compression::None {
+            return;
+        }
+        let live = live.clone();
+        let left = match rotation::scan(&live) {
+            Ok(found) => found,
+            Err(e) => {
+                self.housekeeping.failed.inc();
+                tracing::error!(file = %live.display(), "cannot list rotated files: {e}");
+                return;
+            }
+        };
+        for r in left
+            .into_iter()
+            .filter(|r| r.compression == Compression::None)
+        {
+            self.housekeep(live.clone(), r.path);
+        }
     }
 }
 
@@ -381,7 +412,10 @@ impl<R: Record + JsonLine> Bolt<R> for JsonLinesSink<R> {
             return;
         }
         match self.open() {
-            Ok(writer) => self.writer = Some(writer),
+            Ok(writer) => {
+                self.writer = Some(writer);
+                self.finish_what_a_stop_left();
+            }
             Err(e) => self.fail(e),
         }
     }

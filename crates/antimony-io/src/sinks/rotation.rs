@@ -186,9 +186,18 @@ fn utc_stamp(now: SystemTime) -> String {
     )
 }
 
-/// The rotated files of `live`, oldest generation first. Files being compressed
-/// (`.tmp`) and anything else in the directory are left out.
+/// The rotated files of `live`, one per generation, oldest first. Files being compressed
+/// (`.tmp`) and anything else in the directory are left out; a generation found both
+/// plain and compressed (a crash between the two) is given by its plain file, which is
+/// whole.
 pub fn scan(live: &Path) -> io::Result<Vec<Rotated>> {
+    let mut found = scan_all(live)?;
+    found.dedup_by_key(|r| r.generation);
+    Ok(found)
+}
+
+/// Every rotated file of `live`, by generation, plain before compressed.
+fn scan_all(live: &Path) -> io::Result<Vec<Rotated>> {
     let dir = match live.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -212,10 +221,7 @@ pub fn scan(live: &Path) -> io::Result<Vec<Rotated>> {
             });
         }
     }
-    // A generation compressed and, after a crash, still there uncompressed: the plain one
-    // first (it is whole; the compressed one may not be).
     found.sort_by_key(|r| (r.generation, r.compression != Compression::None));
-    found.dedup_by_key(|r| r.generation);
     Ok(found)
 }
 
@@ -254,8 +260,8 @@ pub fn live_generation(live: &Path) -> io::Result<u64> {
 /// deleted. Nothing to do when the live file is of that generation; an error when it is of
 /// an earlier one, or the rotated file is gone (then the checkpoint cannot be honoured).
 pub async fn restore_generation(live: &Path, generation: u64, length: u64) -> io::Result<()> {
-    let rotated = scan(live)?;
-    let live_generation = rotated.last().map_or(0, |r| r.generation + 1);
+    let all = scan_all(live)?;
+    let live_generation = all.last().map_or(0, |r| r.generation + 1);
     if live_generation == generation {
         return Ok(());
     }
@@ -266,7 +272,7 @@ pub async fn restore_generation(live: &Path, generation: u64, length: u64) -> io
             live_generation.saturating_sub(1)
         )));
     }
-    let Some(source) = rotated.iter().find(|r| r.generation == generation) else {
+    let Some(source) = all.iter().find(|r| r.generation == generation) else {
         return Err(cannot(format!(
             "the file was rotated after the checkpoint, and its rotated generation {generation} is gone"
         )));
@@ -292,7 +298,7 @@ pub async fn restore_generation(live: &Path, generation: u64, length: u64) -> io
     out.sync_all().await?;
     drop(out);
     tokio::fs::rename(&temp, live).await?;
-    for r in rotated.iter().filter(|r| r.generation >= generation) {
+    for r in all.iter().filter(|r| r.generation >= generation) {
         tokio::fs::remove_file(&r.path).await?;
     }
     sync_dir(live).await;
@@ -433,16 +439,22 @@ async fn compress(rotated: &Path, compression: Compression, extension: &str) -> 
 /// `protect_from` on.
 async fn prune(live: &Path, keep: usize, protect_from: u64, deleted: &Counter) -> io::Result<()> {
     let owned = live.to_path_buf();
-    let rotated = tokio::task::spawn_blocking(move || scan(&owned))
+    let all = tokio::task::spawn_blocking(move || scan_all(&owned))
         .await
         .map_err(io::Error::other)??;
-    let excess = rotated.len().saturating_sub(keep);
-    for r in rotated
-        .iter()
+    let mut generations: Vec<u64> = all.iter().map(|r| r.generation).collect();
+    generations.dedup();
+    let excess = generations.len().saturating_sub(keep);
+    let doomed: Vec<u64> = generations
+        .into_iter()
         .take(excess)
-        .filter(|r| r.generation < protect_from)
-    {
-        tokio::fs::remove_file(&r.path).await?;
+        .filter(|g| *g < protect_from)
+        .collect();
+    for generation in doomed {
+        // Every file of the generation (plain and compressed, after a crash between them).
+        for r in all.iter().filter(|r| r.generation == generation) {
+            tokio::fs::remove_file(&r.path).await?;
+        }
         deleted.inc();
     }
     Ok(())
