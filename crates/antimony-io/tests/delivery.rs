@@ -700,25 +700,26 @@ fn frame(buffer: &mut Vec<u8>) -> Option<String> {
 fn hec_keeps_the_events_before_one_it_refuses_and_sends_the_rest_again() {
     let events: Arc<Mutex<Vec<String>>> = Arc::default();
     let log = Arc::clone(&events);
-    let requests = Arc::new(Mutex::new(0));
     let receiver = HttpReceiver::start(Arc::new(move |request: &Request| {
-        let mut n = requests.lock().expect("count");
-        *n += 1;
-        let batch: Vec<Value> = serde_json::Deserializer::from_str(&request.body)
+        let ids: Vec<String> = serde_json::Deserializer::from_str(&request.body)
             .into_iter::<Value>()
-            .map(|e| e.expect("an event"))
+            .map(|e| {
+                e.expect("an event")["fields"]["antimony_id"]
+                    .as_str()
+                    .expect("id")
+                    .to_owned()
+            })
             .collect();
-        let ids = batch
-            .iter()
-            .map(|e| e["fields"]["antimony_id"].as_str().expect("id").to_owned());
         let mut log = log.lock().expect("log");
-        if *n == 1 {
-            // HEC indexes the events before the one it cannot read.
-            log.extend(ids.take(2));
+        // 0002 cannot be read: HEC indexes the events before it, and says which it refused.
+        if let Some(bad) = ids.iter().position(|id| id == "0002") {
+            log.extend(ids.into_iter().take(bad));
             return (
                 400,
                 vec![],
-                r#"{"text":"Invalid data format","code":6,"invalid-event-number":2}"#.to_owned(),
+                format!(
+                    r#"{{"text":"Invalid data format","code":6,"invalid-event-number":{bad}}}"#
+                ),
             );
         }
         log.extend(ids);
