@@ -305,3 +305,19 @@ fn an_output_option_that_cannot_work_is_refused_where_it_is_written() {
         );
     }
 }
+
+/// The README's network outputs example, added to the shipped topology, is a valid topology.
+#[test]
+fn the_readmes_network_outputs_example_is_a_valid_topology() {
+    let readme = std::fs::read_to_string(format!("{ROOT}/README.md")).expect("README");
+    let section = &readme[readme.find("## Network outputs").expect("the section")..];
+    let start = section.find("```toml\n").expect("a TOML example") + "```toml\n".len();
+    let example = &section[start..start + section[start..].find("```").expect("its end")];
+    let shipped =
+        std::fs::read_to_string(format!("{ROOT}/topologies/dns-threats.toml")).expect("shipped");
+    let text =
+        format!("{shipped}\n{example}").replace("\"../assets/", &format!("\"{ROOT}/assets/"));
+    let decl = antimony_engine::TopologyDecl::parse(&text, None).expect("parses");
+    let topology = decl.resolve(&antimony_components::registry());
+    assert!(topology.is_ok(), "{:?}", topology.err());
+}
