@@ -11,6 +11,8 @@
 //!   quiet names), [`stateful`] (`dns_stateful`: evidence over time, per key, and the
 //!   newly-observed-domain memory on disk), [`dedup`] (`alert_dedup`), [`store_sink`]
 //!   (`alert_store`: alerts into SQLite or PostgreSQL, through antimony-store).
+//! - [`outputs`]: the network alert outputs (syslog, Elasticsearch bulk, Splunk HEC,
+//!   webhooks): how an alert becomes what they send.
 //! - [`builtin`]: data compiled in (the bundled threat-intel list).
 //! - [`multilang`]: the `multilang` spout and bolt (Storm components in Python, Node.js...)
 //!   and the `values_file` sink for what they emit; [`validate`]: a topology file checked
@@ -27,6 +29,7 @@ pub mod dedup;
 pub mod detect;
 pub mod import;
 pub mod multilang;
+pub mod outputs;
 pub mod parse;
 pub mod record;
 pub mod registry;

@@ -174,6 +174,7 @@ pub fn registry() -> Registry<Tuple> {
         },
     );
     crate::store_sink::register(&mut registry);
+    crate::outputs::register(&mut registry);
     registry.bolt(
         "dns_file",
         "writes DNS events as JSON lines to `path` (`-` for standard output); rotates like alert_file",

@@ -10,6 +10,10 @@
 //! - [`sinks::json_lines`]: records written as JSON lines to a file or standard output.
 //! - [`sources::nats`], [`sinks::nats`]: NATS JetStream, read through a durable pull
 //!   consumer acknowledged at committed checkpoints, and published to with `Nats-Msg-Id`.
+//! - [`sinks::delivery`]: what every network output shares (ordered epochs, a bounded
+//!   buffer, batches, retries with backoff, spill), and the outputs on it:
+//!   [`sinks::syslog`] (RFC 5424/3164 over UDP, TCP, TLS), [`sinks::elasticsearch`] (the
+//!   `_bulk` API), [`sinks::splunk`] (HEC) and [`sinks::webhook`].
 //! - [`cutter`]: cutting a byte stream into chunks of whole lines with bounded memory.
 //! - [`line_writer`]: lines written to a file or a standard stream through Tokio, with
 //!   backpressure (sinks, and the engine's dead-letter output).
