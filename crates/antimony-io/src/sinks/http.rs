@@ -70,7 +70,7 @@ pub fn client(timeout_ms: u64, ca_file: Option<&str>) -> Result<reqwest::Client,
 pub struct Answer {
     /// The status.
     pub status: StatusCode,
-    /// `Retry-After`, in seconds (an HTTP date is not read: the backoff applies then).
+    /// `Retry-After`: seconds, or an HTTP date.
     pub retry_after: Option<Duration>,
     /// The body.
     pub body: String,
@@ -111,8 +111,7 @@ pub async fn send(request: RequestBuilder) -> Result<Answer, Sent> {
         .headers()
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
+        .and_then(retry_after);
     let mut body = Vec::new();
     loop {
         match response.chunk().await {
@@ -131,6 +130,19 @@ pub async fn send(request: RequestBuilder) -> Result<Answer, Sent> {
     })
 }
 
+/// A `Retry-After` value: delay seconds, or an HTTP date (a date past is no wait).
+fn retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(
+        when.duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
 /// A request error with its causes (reqwest's own message names only the top one).
 fn describe(error: reqwest::Error) -> String {
     let error = error.without_url();
@@ -142,4 +154,22 @@ fn describe(error: reqwest::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        assert_eq!(retry_after(" 120 "), Some(Duration::from_secs(120)));
+        assert_eq!(
+            retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        let later =
+            httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(3600));
+        assert!(retry_after(&later).is_some_and(|d| d > Duration::from_secs(3000)));
+        assert_eq!(retry_after("soon"), None);
+    }
 }

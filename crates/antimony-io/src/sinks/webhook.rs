@@ -3,8 +3,8 @@
 //! Each request carries the record's id as `Idempotency-Key`, so a receiver that keeps them
 //! can drop the repeat a retry after an ambiguous failure (a timeout after it took the
 //! request) would make. 2xx is delivered; 408, 429 and 5xx, and failures to connect or
-//! answer, are retried with backoff (a `Retry-After` in seconds is honoured); any other
-//! status is set aside with the reason.
+//! answer, are retried with backoff (a `Retry-After`, in seconds or as a date, is
+//! honoured); any other status is set aside with the reason.
 
 use std::collections::BTreeMap;
 
