@@ -321,3 +321,82 @@ fn the_readmes_network_outputs_example_is_a_valid_topology() {
     let topology = decl.resolve(&antimony_components::registry());
     assert!(topology.is_ok(), "{:?}", topology.err());
 }
+
+/// The README's worked example: the shipped `topologies/dns-outputs.toml` (the threat
+/// topology writing a file, syslog CEF and the store at once), run as a user would after
+/// copying it, gives the same alerts in all three, and the store answers for them.
+#[test]
+fn the_shipped_outputs_topology_writes_a_file_syslog_cef_and_the_store_at_once() {
+    let collector = udp();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let shipped = std::fs::read_to_string(format!("{ROOT}/topologies/dns-outputs.toml"))
+        .expect("the shipped topology");
+    assert!(shipped.contains("url = \"udp://127.0.0.1:5514\""));
+    let text = shipped
+        .replace("\"../assets/", &format!("\"{ROOT}/assets/"))
+        .replace("udp://127.0.0.1:5514", &format!("udp://{}", collector.addr));
+    let path = dir.path().join("dns-outputs.toml");
+    std::fs::write(&path, text).expect("topology");
+    let output = Command::new(env!("CARGO_BIN_EXE_antimony"))
+        .env("ANTIMONY_API", "off")
+        .args(["run", path.to_str().expect("utf-8")])
+        .output()
+        .expect("the binary runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let file = std::fs::read_to_string(dir.path().join("alerts.jsonl")).expect("alerts file");
+    let file: Vec<Value> = file
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert!(file.len() >= 5, "the demo raises alerts: {}", file.len());
+
+    // The SIEM: one RFC 5424 message per alert, in the file's order, its body CEF.
+    for alert in &file {
+        let text = collector
+            .messages
+            .recv_timeout(Duration::from_secs(10))
+            .expect("a datagram per alert");
+        let message = parse_5424(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        let (_, extension) =
+            parse_cef(&message.msg).unwrap_or_else(|e| panic!("{e}: {}", message.msg));
+        let field = |key: &str| {
+            extension
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(field("externalId"), alert["id"].as_str());
+        assert_eq!(field("dhost"), alert["domain"].as_str());
+        assert_eq!(field("msg"), alert["reason"].as_str());
+    }
+    assert!(
+        collector
+            .messages
+            .recv_timeout(Duration::from_millis(200))
+            .is_err(),
+        "no message beyond the alerts"
+    );
+
+    // The store: exactly the file's lines, as `antimony alerts --store` prints them.
+    let db = dir.path().join("alerts.db");
+    let output = Command::new(env!("CARGO_BIN_EXE_antimony"))
+        .args(["alerts", "--store", db.to_str().expect("utf-8"), "--json"])
+        .args(["--limit", "100000"])
+        .output()
+        .expect("the binary runs");
+    assert!(output.status.success());
+    let mut stored: Vec<Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    let mut expected = file.clone();
+    let by_id = |a: &Value, b: &Value| a["id"].as_str().cmp(&b["id"].as_str());
+    stored.sort_by(by_id);
+    expected.sort_by(by_id);
+    assert_eq!(stored, expected);
+}
