@@ -25,7 +25,6 @@
 use std::fmt::Write as _;
 
 use antimony_core::text::{push_int, push_ip, push_json_str};
-use antimony_dns::time::CivilDateTime;
 
 use super::catalog;
 use crate::alert::{Alert, Severity};
@@ -43,7 +42,8 @@ pub fn suricata_severity(severity: Severity) -> u8 {
 pub fn write(alert: &Alert, out: &mut String) {
     let signature = catalog::signature(&alert.detector);
     out.push_str("{\"timestamp\":\"");
-    write_suricata_time(alert.ts, out);
+    // What Suricata writes: always six fractional digits and a numeric offset (UTC).
+    super::write_time_with_offset(alert.ts, 6, out);
     out.push_str("\",\"event_type\":\"alert\"");
     if let Some(ip) = alert.client {
         out.push_str(",\"src_ip\":\"");
@@ -72,31 +72,4 @@ pub fn write(alert: &Alert, out: &mut String) {
     out.push_str("]}},\"dns\":{\"query\":[{\"type\":\"query\",\"rrname\":");
     push_json_str(out, &alert.domain);
     out.push_str("}]}}");
-}
-
-/// `2017-08-12T09:35:32.000000+0000`: what Suricata writes (always six fractional digits
-/// and a numeric offset, here UTC).
-fn write_suricata_time(ts: i64, out: &mut String) {
-    let t = CivilDateTime::from_micros(ts);
-    let pad = |out: &mut String, n: u64, width: usize| {
-        antimony_core::text::push_int_padded(out, n, width);
-    };
-    if t.year < 0 {
-        // Before year 0: no eve reader expects it, but the line stays valid JSON.
-        out.push('-');
-    }
-    pad(out, u64::from(t.year.unsigned_abs()), 4);
-    out.push('-');
-    pad(out, u64::from(t.month), 2);
-    out.push('-');
-    pad(out, u64::from(t.day), 2);
-    out.push('T');
-    pad(out, u64::from(t.hour), 2);
-    out.push(':');
-    pad(out, u64::from(t.minute), 2);
-    out.push(':');
-    pad(out, u64::from(t.second), 2);
-    out.push('.');
-    pad(out, u64::from(t.micros), 6);
-    out.push_str("+0000");
 }

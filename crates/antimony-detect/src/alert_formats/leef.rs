@@ -19,7 +19,6 @@
 use std::fmt::Write as _;
 
 use antimony_core::text::{push_int, push_ip};
-use antimony_dns::time::CivilDateTime;
 
 use super::cef::push_escaped;
 use super::{catalog, severity_number};
@@ -36,7 +35,8 @@ pub fn write(alert: &Alert, out: &mut String) {
     out.push('|');
     push_header(out, &alert.detector);
     out.push_str("|x09|devTime=");
-    write_time(alert.ts, out);
+    // What `yyyy-MM-dd'T'HH:mm:ss.SSSZ` (the declared devTimeFormat) reads.
+    super::write_time_with_offset(alert.ts, 3, out);
     out.push_str("\tdevTimeFormat=yyyy-MM-dd'T'HH:mm:ss.SSSZ");
     if let Some(ip) = alert.client {
         out.push_str("\tsrc=");
@@ -91,29 +91,4 @@ fn push_header(out: &mut String, value: &str) {
         '\n' | '\r' | '\t' => Some(" "),
         _ => None,
     });
-}
-
-/// `2017-08-12T09:35:32.000+0000`, what `yyyy-MM-dd'T'HH:mm:ss.SSSZ` reads.
-fn write_time(ts: i64, out: &mut String) {
-    let t = CivilDateTime::from_micros(ts);
-    let pad = |out: &mut String, n: u64, width: usize| {
-        antimony_core::text::push_int_padded(out, n, width);
-    };
-    if t.year < 0 {
-        out.push('-');
-    }
-    pad(out, u64::from(t.year.unsigned_abs()), 4);
-    out.push('-');
-    pad(out, u64::from(t.month), 2);
-    out.push('-');
-    pad(out, u64::from(t.day), 2);
-    out.push('T');
-    pad(out, u64::from(t.hour), 2);
-    out.push(':');
-    pad(out, u64::from(t.minute), 2);
-    out.push(':');
-    pad(out, u64::from(t.second), 2);
-    out.push('.');
-    pad(out, u64::from(t.micros / 1000), 3);
-    out.push_str("+0000");
 }

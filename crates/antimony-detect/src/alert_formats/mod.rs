@@ -37,6 +37,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use antimony_dns::time::CivilDateTime;
+
 use crate::alert::{Alert, Severity};
 
 /// The body formats of a line-oriented alert output (a file, syslog, a broker).
@@ -234,6 +236,38 @@ impl Alert {
 /// letter after it) written `[.]`: `evil[.]com`. The analysts' habit for names shown in
 /// chat: no client turns a defanged name into a link, so nobody clicks through to it.
 /// Numbers (`0.97`) and addresses keep their dots.
+/// `2017-08-12T09:35:32.000+0000`: UTC with `digits` fractional digits (3: milliseconds,
+/// otherwise 6: microseconds) and a numeric offset, as eve and LEEF readers parse it.
+pub(crate) fn write_time_with_offset(ts: i64, digits: u8, out: &mut String) {
+    let t = CivilDateTime::from_micros(ts);
+    let pad = |out: &mut String, n: u64, width: usize| {
+        antimony_core::text::push_int_padded(out, n, width);
+    };
+    if t.year < 0 {
+        // Before year 0: no reader expects it, but the text stays well formed.
+        out.push('-');
+    }
+    pad(out, u64::from(t.year.unsigned_abs()), 4);
+    for (separator, n) in [
+        ('-', t.month),
+        ('-', t.day),
+        ('T', t.hour),
+        (':', t.minute),
+        (':', t.second),
+    ] {
+        out.push(separator);
+        pad(out, u64::from(n), 2);
+    }
+    out.push('.');
+    let micros = u64::from(t.micros);
+    if digits == 3 {
+        pad(out, micros / 1000, 3);
+    } else {
+        pad(out, micros, 6);
+    }
+    out.push_str("+0000");
+}
+
 pub(crate) fn push_defanged(out: &mut String, text: &str) {
     let bytes = text.as_bytes();
     let mut start = 0;
