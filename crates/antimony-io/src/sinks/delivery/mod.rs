@@ -1,5 +1,6 @@
 //! Delivery to a network output: what every network sink (syslog, Elasticsearch bulk,
-//! Splunk HEC, webhooks) shares, generic over the record and over the [`Transport`].
+//! Splunk HEC, webhooks, NATS JetStream) shares, generic over the record and over the
+//! [`Transport`].
 //!
 //! # The path of a record
 //!
@@ -34,7 +35,7 @@
 //! # Exactly once, in order per key
 //!
 //! Each message carries the record's stable id ([`MessageId`](super::MessageId)), which the
-//! transports send as the document `_id`, an idempotency key or a field, so a retry after an
+//! transports send as the document `_id`, an idempotency key, a `Nats-Msg-Id` or a field, so a retry after an
 //! ambiguous failure (a timeout after the receiver took the message) is recognisable.
 //! Messages leave in order, one batch at a time. Where a batch's items can fail alone
 //! ([`Transport::partial`], the bulk API), a batch holds at most one message per key and its
