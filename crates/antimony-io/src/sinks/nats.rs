@@ -188,8 +188,12 @@ impl Nats {
 
     /// Publishes the batch's messages not refused (`refused[i]`), at most `max_in_flight`
     /// waiting for their ack; the first failure, if any.
-    async fn publish(&mut self, batch: &[Message], refused: &[bool]) -> Result<(), String> {
-        let (_, jetstream) = self.connected().await?;
+    async fn publish(
+        &self,
+        jetstream: &async_nats::jetstream::Context,
+        batch: &[Message],
+        refused: &[bool],
+    ) -> Result<(), String> {
         let mut acks: JoinSet<Result<bool, String>> = JoinSet::new();
         let mut failure: Option<String> = None;
         let duplicates = self.duplicates.clone();
@@ -277,16 +281,21 @@ impl Transport for Nats {
     }
 
     async fn send(&mut self, batch: &[Message]) -> Sent {
-        // What the server can never take is refused before it breaks the connection.
-        let max_payload = match &self.connection {
-            Some((client, _)) => client.server_info().max_payload,
-            None => usize::MAX,
+        let (client, jetstream) = match self.connected().await {
+            Ok(connection) => connection,
+            Err(reason) => return Sent::retry(reason),
+        };
+        // What the server can never take is refused before it breaks the connection (0:
+        // not told yet, no limit known).
+        let max_payload = match client.server_info().max_payload {
+            0 => usize::MAX,
+            max => max,
         };
         let refused: Vec<bool> = batch
             .iter()
             .map(|m| m.payload.len() + m.id.len() + HEADER_OVERHEAD > max_payload)
             .collect();
-        let published = self.publish(batch, &refused).await;
+        let published = self.publish(&jetstream, batch, &refused).await;
         if !refused.contains(&true) {
             return match published {
                 Ok(()) => Sent::All,

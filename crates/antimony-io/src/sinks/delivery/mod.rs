@@ -35,8 +35,9 @@
 //! # Exactly once, in order per key
 //!
 //! Each message carries the record's stable id ([`MessageId`](super::MessageId)), which the
-//! transports send as the document `_id`, an idempotency key, a `Nats-Msg-Id` or a field, so a retry after an
-//! ambiguous failure (a timeout after the receiver took the message) is recognisable.
+//! transports send as the document `_id`, an idempotency key, a `Nats-Msg-Id` or a field,
+//! so a retry after an ambiguous failure (a timeout after the receiver took the message) is
+//! recognisable.
 //! Messages leave in order, one batch at a time. Where a batch's items can fail alone
 //! ([`Transport::partial`], the bulk API), a batch holds at most one message per key and its
 //! failed items are retried before anything after them is sent: a later message of a key
