@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use antimony_core::{Bolt, Context, DeadLetter, Emitter, Record, Spout, SpoutStatus};
 use antimony_io::TextChunk;
 use antimony_io::sinks::MessageId;
-use antimony_io::sinks::delivery::{DeliverySink, Item, RETRIES, Render};
+use antimony_io::sinks::delivery::{DeliverySink, Item, REPLAYED, RETRIES, Render, SPILLED};
 use antimony_io::sinks::json_lines::JsonLine;
 use antimony_io::sinks::json_lines::LINES_WRITTEN;
 use antimony_io::sinks::nats::{DUPLICATES, Nats, NatsSinkConfig};
@@ -537,5 +537,47 @@ fn alerts_published_while_the_server_is_down_reach_the_stream_once_when_it_is_ba
     assert!(
         ctx.metrics.total(RECONNECTS.name, &[]) >= 1,
         "the reconnection is counted"
+    );
+}
+
+#[test]
+fn with_on_full_spill_an_outage_spills_and_the_file_is_replayed_once_the_server_is_back() {
+    let mut server = NatsServer::start();
+    let js = server.jetstream();
+    create_stream(&js, "ALERTS", &["alerts.>"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spill = dir.path().join("alerts.spill");
+    let mut config = sink_config(&server.url, "alerts.dns");
+    config.delivery = serde_json::from_str(&format!(
+        r#"{{"buffer": 10, "on_full": "spill", "spill_path": "{}", "batch_size": 5, "batch_ms": 10,
+            "backoff_initial_ms": 50, "backoff_max_ms": 500, "close_timeout_secs": 60}}"#,
+        spill.display()
+    ))
+    .expect("delivery options");
+    config.check().expect("valid options");
+    let ctx = Context::new("alerts", 0, 1);
+    let mut sink = sink(&config);
+    Bolt::<Rec>::on_start(&mut sink, &ctx);
+    let (dead, failure, snapshot) = publish_epoch(&mut sink, alerts(0..20));
+    assert_eq!((dead.len(), failure, snapshot), (0, None, Ok(())));
+
+    // Down: a buffer of ten cannot hold the epoch, the rest goes to the file, and the
+    // checkpoint spills what is in memory rather than wait for the server.
+    server.stop();
+    let (dead, failure, snapshot) = publish_epoch(&mut sink, alerts(20..200));
+    assert_eq!((dead.len(), failure, snapshot), (0, None, Ok(())));
+    assert!(ctx.metrics.total(SPILLED.name, &[]) >= 1);
+
+    server.start_again();
+    // The close waits for the file to be replayed.
+    assert!(close(&mut sink).is_empty());
+    let by_id = stored_by_id(&js, "ALERTS");
+    assert_eq!(by_id.len(), 200, "every alert once");
+    assert!(ctx.metrics.total(REPLAYED.name, &[]) >= 1);
+    assert!(ctx.metrics.total(RETRIES.name, &[]) >= 1);
+    assert_eq!(
+        std::fs::metadata(&spill).map(|m| m.len()).unwrap_or(0),
+        0,
+        "nothing left to replay"
     );
 }
