@@ -628,9 +628,11 @@ impl<R: Record, T: Transport> Bolt<R> for DeliverySink<R, T> {
         let until = Instant::now() + Duration::from_secs(self.config.close_timeout_secs);
         let spill = self.config.on_full == OnFull::Spill;
         let done = self.wait(Some(until), false) && {
-            // The spill file replayed too, or what is left of it kept for the next run.
+            // The spill file replayed too (the last messages read from it delivered, not
+            // only read: the task is stopped below), or what is left of it kept for the next
+            // run.
             let mut state = self.shared.lock();
-            while state.spill.as_ref().is_some_and(Spill::spilling)
+            while state.spill.as_ref().is_some_and(Spill::holding)
                 && !state.ended
                 && Instant::now() < until
             {
