@@ -284,6 +284,10 @@ fn an_output_option_that_cannot_work_is_refused_where_it_is_written() {
             "type = \"alert_webhook\"\nurl = \"http://127.0.0.1:9/\"\nmin_severity = \"urgent\"",
             "option `min_severity`",
         ),
+        (
+            "type = \"alert_nats\"\nsubject = \"alerts.dns\"\nretries = 3",
+            "option `retries`: is gone",
+        ),
     ] {
         let text = format!(
             "[topology]\nname = \"t\"\n[spouts.logs]\ntype = \"file\"\npath = \"{ROOT}/assets/demo/dns-demo.log\"\n\

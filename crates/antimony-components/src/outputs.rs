@@ -1,5 +1,5 @@
-//! The network alert outputs: `alert_syslog`, `alert_elasticsearch`, `alert_splunk` and
-//! `alert_webhook`. The transports, buffering and retries are antimony-io's
+//! The network alert outputs: `alert_syslog`, `alert_elasticsearch`, `alert_splunk`,
+//! `alert_webhook` and `alert_nats`. The transports, buffering and retries are antimony-io's
 //! ([`antimony_io::sinks::delivery`]); what is here is what knows alerts: how an alert
 //! becomes an item (its id, its client as the ordering key, its time, its severity as a
 //! syslog severity, its body in the format asked for) and the options naming them.
@@ -15,6 +15,7 @@ use antimony_io::sinks::delivery::{
     DeliveryConfig, DeliverySink, Encoder, Item, Render, Transport,
 };
 use antimony_io::sinks::elasticsearch::{Elasticsearch, ElasticsearchConfig};
+use antimony_io::sinks::nats::{Nats, NatsSinkConfig};
 use antimony_io::sinks::splunk::{Splunk, SplunkConfig};
 use antimony_io::sinks::syslog::{Syslog, SyslogSinkConfig};
 use antimony_io::sinks::webhook::{Webhook, WebhookConfig, WebhookKind};
@@ -92,6 +93,18 @@ pub fn register(registry: &mut Registry<Tuple>) {
             let option = if config.ca_file.is_some() { "ca_file" } else { "url" };
             let delivery = config.delivery.clone();
             spec(options, delivery, render(format, min_severity), move || Webhook::new(&config), option)
+        },
+    );
+    registry.bolt(
+        "alert_nats",
+        "publishes alerts as JSON lines to a NATS JetStream `subject` (a stream must capture it), each with its id as Nats-Msg-Id (a re-publish after a restart or a retry is dropped by the stream): `url` (nats://user:password@host:port for credentials), `max_in_flight` acks awaited (256), `timeout_ms` per ack; a failed publish or a missing ack retries the batch; `delivery = { buffer, on_full = \"block\"|\"spill\"|\"drop\", spill_path, batch_size, batch_ms, backoff_initial_ms, backoff_max_ms, close_timeout_secs }`",
+        |options| {
+            let mut config: NatsSinkConfig = options.parse()?;
+            config.delivery = delivery(options, config.delivery);
+            config.check().map_err(|(o, e)| options.error(o, e))?;
+            let delivery = config.delivery.clone();
+            let json = render(Body::Line(AlertFormat::Json), None);
+            spec(options, delivery, json, move || Nats::new(&config), "url")
         },
     );
 }

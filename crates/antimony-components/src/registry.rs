@@ -8,7 +8,6 @@ use antimony_core::ConfigError;
 use antimony_detect::AlertFormat;
 use antimony_engine::{BoltSpec, Options, Registry, SpoutSpec};
 use antimony_io::sinks::json_lines::{JsonLinesConfig, JsonLinesSink, JsonOnly, LineRender};
-use antimony_io::sinks::nats::{NatsSink, NatsSinkConfig};
 use antimony_io::sinks::rotation::RotationPolicy;
 use antimony_io::sources::file::{FileConfig, FileSpout};
 use antimony_io::sources::frame_streams::{FrameStreamsConfig, FrameStreamsSpout};
@@ -157,20 +156,6 @@ pub fn registry() -> Registry<Tuple> {
             }
             let render = alert_line_render(config.format);
             json_lines_sink(options, &config, ALERTS.kind, render)
-        },
-    );
-    registry.bolt(
-        "alert_nats",
-        "publishes alerts as JSON lines to a NATS JetStream `subject`, each with its id as Nats-Msg-Id (re-publishes after a restart are dropped by the stream)",
-        |options| {
-            let config: NatsSinkConfig = options.parse()?;
-            config
-                .check()
-                .map_err(|(option, e)| options.error(option, e))?;
-            Ok(
-                BoltSpec::new(&[ALERTS.kind], None, move |_| NatsSink::new(&config))
-                    .global_only(),
-            )
         },
     );
     crate::store_sink::register(&mut registry);

@@ -13,7 +13,7 @@
 //! - [`sinks::delivery`]: what every network output shares (ordered epochs, a bounded
 //!   buffer, batches, retries with backoff, spill), and the outputs on it:
 //!   [`sinks::syslog`] (RFC 5424/3164 over UDP, TCP, TLS), [`sinks::elasticsearch`] (the
-//!   `_bulk` API), [`sinks::splunk`] (HEC) and [`sinks::webhook`].
+//!   `_bulk` API), [`sinks::splunk`] (HEC), [`sinks::webhook`] and [`sinks::nats`].
 //! - [`cutter`]: cutting a byte stream into chunks of whole lines with bounded memory.
 //! - [`line_writer`]: lines written to a file or a standard stream through Tokio, with
 //!   backpressure (sinks, and the engine's dead-letter output).

@@ -1,18 +1,22 @@
 //! The NATS JetStream spout and sink against a real `nats-server` (each test starts its own
 //! on a free port with a temporary store, and stops it when done): the spout reads every
 //! published line once across a crash and a resume from a checkpoint's position; the sink
-//! publishes with `Nats-Msg-Id`, and the server drops a second publish of the same id.
+//! publishes with `Nats-Msg-Id`, the server drops a second publish of the same id, and
+//! alerts handed over while the server is down reach the stream once when it is back.
 //!
 //! Needs `nats-server` on the PATH (`apt-get install nats-server`; `.ci/run` installs it).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use antimony_core::{Bolt, Context, DeadLetter, Emitter, Record, Spout, SpoutStatus};
 use antimony_io::TextChunk;
 use antimony_io::sinks::MessageId;
+use antimony_io::sinks::delivery::{DeliverySink, Item, REPLAYED, RETRIES, Render, SPILLED};
 use antimony_io::sinks::json_lines::JsonLine;
-use antimony_io::sinks::nats::{DUPLICATES, NatsSink, NatsSinkConfig};
+use antimony_io::sinks::json_lines::LINES_WRITTEN;
+use antimony_io::sinks::nats::{DUPLICATES, Nats, NatsSinkConfig};
 use antimony_io::sources::nats::{
     NatsConfig, NatsPosition, NatsSpout, RECONNECTS, REDELIVERED_SKIPPED,
 };
@@ -349,19 +353,31 @@ fn alert(id: &str, domain: &str) -> Rec {
 }
 
 fn sink_config(url: &str, subject: &str) -> NatsSinkConfig {
-    let config: NatsSinkConfig =
-        serde_json::from_str(&format!(r#"{{"url": "{url}", "subject": "{subject}"}}"#))
-            .expect("options");
+    // Short waits, so an outage is retried often while the test waits.
+    let config: NatsSinkConfig = serde_json::from_str(&format!(
+        r#"{{"url": "{url}", "subject": "{subject}", "max_in_flight": 16, "timeout_ms": 1000,
+            "delivery": {{"batch_size": 20, "batch_ms": 10, "backoff_initial_ms": 50, "backoff_max_ms": 500}}}}"#
+    ))
+    .expect("options");
     config.check().expect("valid options");
     config
 }
 
-/// Feeds one epoch of `records` to `sink`, then takes a snapshot; returns the dead letters
-/// and the failure reported.
-fn publish_epoch(
-    sink: &mut NatsSink,
+/// The sink as the alert outputs make it: each alert's JSON line, with its id.
+fn sink(config: &NatsSinkConfig) -> DeliverySink<Rec, Nats> {
+    let render: Render<Rec> = Arc::new(|record: &Rec, item: &mut Item| {
+        record.write_message_id(&mut item.id) && record.write_json_line(&mut item.body)
+    });
+    let (encoder, transport) = Nats::new(config).expect("a transport");
+    DeliverySink::new(&config.delivery, render, encoder, transport)
+}
+
+/// Feeds one epoch of `records` to `sink`, hands them over; returns the dead letters and
+/// the failure reported.
+fn hand_over(
+    sink: &mut DeliverySink<Rec, Nats>,
     records: Vec<Rec>,
-) -> (Vec<DeadLetter>, Option<String>, Result<(), String>) {
+) -> (Vec<DeadLetter>, Option<String>) {
     let mut out_records = Vec::new();
     let mut dead = Vec::new();
     let mut out = Emitter::new(&mut out_records, &mut dead, "alerts");
@@ -370,40 +386,35 @@ fn publish_epoch(
     }
     Bolt::<Rec>::on_epoch_end(sink, 1, &mut out);
     let failure = out.take_failure();
+    (dead, failure)
+}
+
+/// Feeds one epoch of `records` to `sink`, then takes a snapshot (which waits for
+/// delivery); returns the dead letters and the failure reported.
+fn publish_epoch(
+    sink: &mut DeliverySink<Rec, Nats>,
+    records: Vec<Rec>,
+) -> (Vec<DeadLetter>, Option<String>, Result<(), String>) {
+    let (dead, failure) = hand_over(sink, records);
     let snapshot = Bolt::<Rec>::snapshot(sink).map(drop);
     (dead, failure, snapshot)
 }
 
-#[test]
-fn the_sink_publishes_with_ids_and_a_republish_is_dropped_by_the_server() {
-    let server = NatsServer::start();
-    let js = server.jetstream();
-    create_stream(&js, "ALERTS", &["alerts.>"]);
-    let records = || {
-        (0..50)
-            .map(|i| alert(&format!("{i:032x}"), &format!("evil{i}.example")))
-            .collect::<Vec<_>>()
-    };
-    let ctx = Context::new("alerts", 0, 1);
-    let mut sink = NatsSink::new(&sink_config(&server.url, "alerts.dns"));
-    Bolt::<Rec>::on_start(&mut sink, &ctx);
-    let (dead, failure, snapshot) = publish_epoch(&mut sink, records());
-    assert_eq!((dead.len(), failure, snapshot), (0, None, Ok(())));
+fn close(sink: &mut DeliverySink<Rec, Nats>) -> Vec<DeadLetter> {
+    let mut dead = Vec::new();
+    Bolt::<Rec>::on_close(
+        sink,
+        &mut Emitter::new(&mut Vec::new(), &mut dead, "alerts"),
+    );
+    dead
+}
 
-    // A restarted run publishes the same alerts again: the stream keeps one of each.
-    let again = Context::new("alerts", 0, 1);
-    let mut resumed = NatsSink::new(&sink_config(&server.url, "alerts.dns"));
-    Bolt::<Rec>::on_start(&mut resumed, &again);
-    let (dead, failure, snapshot) = publish_epoch(&mut resumed, records());
-    assert_eq!((dead.len(), failure, snapshot), (0, None, Ok(())));
-    assert_eq!(again.metrics.total(DUPLICATES.name, &[]), 50);
-    let mut stream = block_on(js.get_stream("ALERTS")).expect("stream");
+/// The stream's messages by `Nats-Msg-Id`, failing on an id stored twice.
+fn stored_by_id(js: &async_nats::jetstream::Context, name: &str) -> BTreeMap<String, String> {
+    let mut stream = block_on(js.get_stream(name)).expect("stream");
     let info = block_on(stream.info()).expect("info");
-    assert_eq!(info.state.messages, 50, "one message per alert id");
-
-    // Each message carries its alert's id as Nats-Msg-Id, and the line as its payload.
     let mut by_id = BTreeMap::new();
-    for sequence in 1..=50 {
+    for sequence in info.state.first_sequence..=info.state.last_sequence {
         let message = block_on(stream.get_raw_message(sequence)).expect("message");
         let id = message
             .headers
@@ -412,27 +423,163 @@ fn the_sink_publishes_with_ids_and_a_republish_is_dropped_by_the_server() {
             .expect("a Nats-Msg-Id header");
         let payload = String::from_utf8(message.payload.to_vec()).expect("text");
         assert!(payload.contains(&id), "{payload} has id {id}");
-        by_id.insert(id, payload);
+        assert!(
+            by_id.insert(id.clone(), payload).is_none(),
+            "id {id} stored twice"
+        );
     }
-    assert_eq!(by_id.len(), 50);
-    Bolt::<Rec>::on_close(
-        &mut sink,
-        &mut Emitter::new(&mut Vec::new(), &mut Vec::new(), "a"),
+    by_id
+}
+
+/// Waits until `ready` holds; fails after `secs` seconds with `what`.
+fn wait_for(secs: u64, what: &str, ready: impl Fn() -> bool) {
+    let started = Instant::now();
+    while !ready() {
+        assert!(started.elapsed() < Duration::from_secs(secs), "{what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn alerts(range: std::ops::Range<usize>) -> Vec<Rec> {
+    range
+        .map(|i| alert(&format!("{i:032x}"), &format!("evil{i}.example")))
+        .collect()
+}
+
+#[test]
+fn the_sink_publishes_with_ids_and_a_republish_is_dropped_by_the_server() {
+    let server = NatsServer::start();
+    let js = server.jetstream();
+    create_stream(&js, "ALERTS", &["alerts.>"]);
+    let ctx = Context::new("alerts", 0, 1);
+    let mut first = sink(&sink_config(&server.url, "alerts.dns"));
+    Bolt::<Rec>::on_start(&mut first, &ctx);
+    let (dead, failure, snapshot) = publish_epoch(&mut first, alerts(0..50));
+    assert_eq!((dead.len(), failure, snapshot), (0, None, Ok(())));
+    assert!(close(&mut first).is_empty());
+    assert_eq!(ctx.metrics.total(LINES_WRITTEN.name, &[]), 50);
+
+    // A restarted run publishes the same alerts again: the stream keeps one of each.
+    let again = Context::new("alerts", 0, 1);
+    let mut resumed = sink(&sink_config(&server.url, "alerts.dns"));
+    Bolt::<Rec>::on_start(&mut resumed, &again);
+    let (dead, failure, snapshot) = publish_epoch(&mut resumed, alerts(0..50));
+    assert_eq!((dead.len(), failure, snapshot), (0, None, Ok(())));
+    assert_eq!(again.metrics.total(DUPLICATES.name, &[]), 50);
+    assert!(close(&mut resumed).is_empty());
+
+    // Each message carries its alert's id as Nats-Msg-Id, and the line as its payload.
+    let by_id = stored_by_id(&js, "ALERTS");
+    assert_eq!(by_id.len(), 50, "one message per alert id");
+}
+
+#[test]
+fn a_subject_no_stream_captures_is_retried_until_a_stream_does() {
+    let server = NatsServer::start();
+    let js = server.jetstream();
+    let ctx = Context::new("alerts", 0, 1);
+    let mut sink = sink(&sink_config(&server.url, "nowhere"));
+    Bolt::<Rec>::on_start(&mut sink, &ctx);
+    let (dead, failure) = hand_over(&mut sink, vec![alert("1", "a.example")]);
+    assert_eq!((dead.len(), failure), (0, None), "nothing given up");
+    wait_for(20, "the publish is retried", || {
+        ctx.metrics.total(RETRIES.name, &[]) >= 1
+    });
+    create_stream(&js, "LATE", &["nowhere"]);
+    assert_eq!(Bolt::<Rec>::snapshot(&mut sink).map(drop), Ok(()));
+    assert!(close(&mut sink).is_empty());
+    assert_eq!(stored_by_id(&js, "LATE").len(), 1);
+    assert_eq!(ctx.metrics.total(LINES_WRITTEN.name, &[]), 1);
+}
+
+#[test]
+fn alerts_published_while_the_server_is_down_reach_the_stream_once_when_it_is_back() {
+    let mut server = NatsServer::start();
+    let js = server.jetstream();
+    create_stream(&js, "ALERTS", &["alerts.>"]);
+    let ctx = Context::new("alerts", 0, 1);
+    let mut sink = sink(&sink_config(&server.url, "alerts.dns"));
+    Bolt::<Rec>::on_start(&mut sink, &ctx);
+    // Epochs handed over while the server runs, which is stopped once publishing has begun
+    // (part of what was handed over may be in flight), then more epochs while it is down.
+    for epoch in 0..5 {
+        let (dead, failure) = hand_over(&mut sink, alerts(epoch * 100..(epoch + 1) * 100));
+        assert_eq!((dead.len(), failure), (0, None));
+    }
+    wait_for(20, "publishing has begun", || {
+        ctx.metrics.total(LINES_WRITTEN.name, &[]) >= 1
+    });
+    server.stop();
+    for epoch in 5..10 {
+        let (dead, failure) = hand_over(&mut sink, alerts(epoch * 100..(epoch + 1) * 100));
+        assert_eq!((dead.len(), failure), (0, None));
+    }
+    wait_for(30, "publishes to a stopped server are retried", || {
+        ctx.metrics.total(RETRIES.name, &[]) >= 1
+    });
+    server.start_again();
+    // The snapshot waits for delivery: it returns once every alert is acked.
+    assert_eq!(Bolt::<Rec>::snapshot(&mut sink).map(drop), Ok(()));
+    assert!(close(&mut sink).is_empty());
+
+    let by_id = stored_by_id(&js, "ALERTS");
+    let expected: BTreeMap<String, String> = alerts(0..1000)
+        .iter()
+        .map(|a| {
+            let (mut id, mut line) = (String::new(), String::new());
+            a.write_message_id(&mut id);
+            a.write_json_line(&mut line);
+            (id, line)
+        })
+        .collect();
+    assert_eq!(by_id.len(), 1000, "every alert once");
+    assert!(by_id == expected, "the alerts handed over");
+    assert!(ctx.metrics.total(RETRIES.name, &[]) >= 1);
+    assert_eq!(ctx.metrics.total(LINES_WRITTEN.name, &[]), 1000);
+    assert!(
+        ctx.metrics.total(RECONNECTS.name, &[]) >= 1,
+        "the reconnection is counted"
     );
 }
 
 #[test]
-fn a_subject_no_stream_captures_fails_the_sink_and_sets_its_lines_aside() {
-    let server = NatsServer::start();
+fn with_on_full_spill_an_outage_spills_and_the_file_is_replayed_once_the_server_is_back() {
+    let mut server = NatsServer::start();
+    let js = server.jetstream();
+    create_stream(&js, "ALERTS", &["alerts.>"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spill = dir.path().join("alerts.spill");
+    let mut config = sink_config(&server.url, "alerts.dns");
+    config.delivery = serde_json::from_str(&format!(
+        r#"{{"buffer": 10, "on_full": "spill", "spill_path": "{}", "batch_size": 5, "batch_ms": 10,
+            "backoff_initial_ms": 50, "backoff_max_ms": 500, "close_timeout_secs": 60}}"#,
+        spill.display()
+    ))
+    .expect("delivery options");
+    config.check().expect("valid options");
     let ctx = Context::new("alerts", 0, 1);
-    let mut sink = NatsSink::new(&sink_config(&server.url, "nowhere"));
+    let mut sink = sink(&config);
     Bolt::<Rec>::on_start(&mut sink, &ctx);
-    let (dead, failure, snapshot) = publish_epoch(&mut sink, vec![alert("1", "a.example")]);
-    let failure = failure.expect("the sink fails the run");
-    assert!(failure.contains("nowhere"), "{failure}");
-    assert_eq!(dead.len(), 1, "the alert is set aside: {dead:?}");
-    assert!(
-        snapshot.is_err(),
-        "no checkpoint holds what was not published"
+    let (dead, failure, snapshot) = publish_epoch(&mut sink, alerts(0..20));
+    assert_eq!((dead.len(), failure, snapshot), (0, None, Ok(())));
+
+    // Down: a buffer of ten cannot hold the epoch, the rest goes to the file, and the
+    // checkpoint spills what is in memory rather than wait for the server.
+    server.stop();
+    let (dead, failure, snapshot) = publish_epoch(&mut sink, alerts(20..200));
+    assert_eq!((dead.len(), failure, snapshot), (0, None, Ok(())));
+    assert!(ctx.metrics.total(SPILLED.name, &[]) >= 1);
+
+    server.start_again();
+    // The close waits for the file to be replayed.
+    assert!(close(&mut sink).is_empty());
+    let by_id = stored_by_id(&js, "ALERTS");
+    assert_eq!(by_id.len(), 200, "every alert once");
+    assert!(ctx.metrics.total(REPLAYED.name, &[]) >= 1);
+    assert!(ctx.metrics.total(RETRIES.name, &[]) >= 1);
+    assert_eq!(
+        std::fs::metadata(&spill).map(|m| m.len()).unwrap_or(0),
+        0,
+        "nothing left to replay"
     );
 }

@@ -1,55 +1,68 @@
-//! A sink that publishes records as JSON lines to a NATS JetStream subject, each with a
-//! `Nats-Msg-Id` header: the record's stable id ([`MessageId`]; an alert's id), or a hash
-//! of its line for records without one.
+//! NATS JetStream out: a [`Transport`] of the delivery core ([`super::delivery`]) that
+//! publishes each message's body to a subject with a `Nats-Msg-Id` header, the record's
+//! stable id ([`MessageId`](super::MessageId); an alert's id, or a hash of the body for
+//! records without one).
+//!
+//! # Sending
+//!
+//! A batch is published in order on one connection, at most `max_in_flight` publishes
+//! waiting for their ack at a time. A publish that fails or whose ack does not come within
+//! `timeout_ms` (the server gone, a stream leader moving) fails the whole batch, and the
+//! delivery core sends it again after its backoff, for as long as it takes: its buffer,
+//! `on_full` (block, spill, drop) and counters (`antimony_delivery_*`) hold for this output
+//! as for the others. Publishes of the batch that were acked before the failure are dropped
+//! by JetStream when they come again (same `Nats-Msg-Id` within the stream's duplicate
+//! window), counted in `antimony_nats_duplicates_total`.
+//!
+//! A subject no stream captures (the server answers "no responders") is tried again too,
+//! with that reason in the log: a stream may be created meanwhile, and a server that has
+//! just restarted answers so until it has recovered its streams. A message larger than the
+//! server's `max_payload` can never be published: it is refused for good (a dead letter)
+//! rather than break the connection.
+//!
+//! The client connects at the first send (a server not there yet is a retry) and then
+//! reconnects on its own, each reconnection counted in `antimony_nats_reconnects_total`.
 //!
 //! # Effectively once
 //!
-//! A checkpoint holds only acknowledged publishes: [`Bolt::snapshot`] waits for the acks of
-//! everything published so far. After a crash, the run resumes from the last checkpoint
-//! and publishes again what came after it, with the same ids; JetStream drops a message
-//! whose id it has seen within the stream's `duplicate_window` (default 2 minutes). So a
-//! restart within that window publishes each alert once; one that takes longer may
-//! publish again what was published after the last checkpoint. Make the window longer
-//! than a restart takes (`nats stream add --dupe-window 1h`, or `duplicate_window`).
+//! A checkpoint waits for delivery ([`Bolt::snapshot`](antimony_core::Bolt::snapshot) of
+//! the delivery sink), so it holds only acked publishes (or, with `on_full = "spill"`,
+//! spilled ones, replayed with their ids). After a crash, the run resumes from the last
+//! checkpoint and publishes again what came after it, with the same ids; JetStream drops a
+//! message whose id it has seen within the stream's `duplicate_window` (default 2
+//! minutes). So a restart within that window publishes each alert once; one that takes
+//! longer may publish again what was published after the last checkpoint. Make the window
+//! longer than a restart or an outage takes (`nats stream add --dupe-window 1h`).
 //!
-//! Publishes go out concurrently, at most `max_in_flight` waiting for their ack, so the
-//! order on the subject is not the records' order: each line carries its id. A publish
-//! that fails (a timeout, the server gone) is tried again, up to `retries` times, which the
-//! ids make harmless. One that still fails fails the run ([`Emitter::fail`]), as the
-//! JSON-lines sink does when its file is gone: the lines not published become dead letters
-//! with the reason (counted in `antimony_sink_lines_failed_total`).
-//!
-//! Declare it global-only (one instance, on worker 0, publishes).
+//! Publishes go out in order, but a batch sent again after a failure can put messages
+//! after ones published later, so the order on the subject is not guaranteed: each
+//! message carries its id.
 
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use antimony_core::Context;
 use antimony_core::metrics::{Counter, CounterMetric};
-use antimony_core::{Bolt, Context, Emitter, Record, Restored, StableHasher, State};
+use async_nats::jetstream::context::{PublishError, PublishErrorKind};
+use async_nats::jetstream::message::PublishMessage;
 use serde::Deserialize;
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use serde::de::IgnoredAny;
 use tokio::task::JoinSet;
 
-use crate::sinks::MessageId;
-use crate::sinks::json_lines::{JsonLine, LINES_FAILED, LINES_WRITTEN};
+use crate::sinks::delivery::{DeliveryConfig, Encoder, Item, ItemResult, Message, Sent, Transport};
 use crate::sources::nats::{RECONNECTS, check_url, connect, redact};
 
 /// Publishes JetStream dropped as duplicates.
 pub const DUPLICATES: CounterMetric = CounterMetric::new(
     "antimony_nats_duplicates_total",
-    "Publishes JetStream dropped as duplicates of a message with the same Nats-Msg-Id (what a restart published again).",
-);
-/// Publishes tried again.
-pub const RETRIES: CounterMetric = CounterMetric::new(
-    "antimony_nats_publish_retries_total",
-    "Publishes a NATS sink tried again after a failed or unacknowledged attempt.",
+    "Publishes JetStream dropped as duplicates of a message with the same Nats-Msg-Id (what a restart or a retried batch published again).",
 );
 
 /// Options of a NATS sink.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NatsSinkConfig {
-    /// The server (default `nats://127.0.0.1:4222`).
+    /// The server (default `nats://127.0.0.1:4222`; `nats://user:password@host:port` for
+    /// credentials, never logged).
     #[serde(default = "default_url")]
     pub url: String,
     /// The subject to publish to; a JetStream stream must capture it.
@@ -57,12 +70,16 @@ pub struct NatsSinkConfig {
     /// Publishes waiting for their ack at most (default 256).
     #[serde(default = "default_in_flight")]
     pub max_in_flight: usize,
-    /// Attempts after the first for a publish that fails (default 3).
-    #[serde(default = "default_retries")]
-    pub retries: u32,
     /// Milliseconds to wait for a publish's ack (default 5,000).
     #[serde(default = "default_timeout")]
     pub timeout_ms: u64,
+    /// Removed: a failed publish is now retried until it succeeds, with the `delivery`
+    /// backoff. Accepted by the parser only to say so.
+    #[serde(default)]
+    pub retries: Option<IgnoredAny>,
+    /// Buffering, batching, retries and spill.
+    #[serde(default)]
+    pub delivery: DeliveryConfig,
 }
 
 fn default_url() -> String {
@@ -71,9 +88,6 @@ fn default_url() -> String {
 fn default_in_flight() -> usize {
     256
 }
-fn default_retries() -> u32 {
-    3
-}
 fn default_timeout() -> u64 {
     5_000
 }
@@ -81,6 +95,12 @@ fn default_timeout() -> u64 {
 impl NatsSinkConfig {
     /// Checks the options that can be checked without a server: `(option, what is wrong)`.
     pub fn check(&self) -> Result<(), (&'static str, String)> {
+        if self.retries.is_some() {
+            return Err((
+                "retries",
+                "is gone: a failed publish is tried again until it succeeds, with the backoff of the `delivery` table (`backoff_initial_ms`, `backoff_max_ms`); remove `retries`".to_owned(),
+            ));
+        }
         check_url(&self.url).map_err(|e| ("url", e))?;
         let bad_token = |t: &str| t.is_empty() || t.contains([' ', '\t', '*', '>']);
         if self.subject.split('.').any(bad_token) {
@@ -98,384 +118,203 @@ impl NatsSinkConfig {
         if self.timeout_ms == 0 {
             return Err(("timeout_ms", "must be at least 1".to_owned()));
         }
-        Ok(())
+        self.delivery.check()
     }
 }
 
-/// What the sink asks of its publishing task.
-enum Command {
-    Publish {
-        id: String,
-        line: String,
-    },
-    /// Wait for every publish sent to be acknowledged; answer how many were, in all.
-    Flush(oneshot::Sender<Result<u64, String>>),
-}
+/// Bytes a message's headers take on the wire besides its id, at most (`NATS/1.0`, the
+/// header name, separators), for the `max_payload` check.
+const HEADER_OVERHEAD: usize = 64;
 
-/// What the task and the sink share: the first failure, and the lines it could not publish.
-#[derive(Default)]
-struct Failures {
-    reason: Option<String>,
-    lines: Vec<String>,
-}
-
-/// Publishes each record's JSON line to a JetStream subject; see the module docs.
-pub struct NatsSink {
-    config: NatsSinkConfig,
-    sender: Option<mpsc::Sender<Command>>,
-    task: Option<tokio::task::AbortHandle>,
-    failures: Arc<Mutex<Failures>>,
-    /// The failure already told to the engine.
-    reported: bool,
-    /// This epoch's (line, id) pairs, sorted at its end so the order is the same on any
-    /// number of workers.
-    epoch: Vec<(String, String)>,
-    failed: Counter,
-    /// Publishes acknowledged before the checkpoint resumed from.
-    resumed_acked: u64,
-}
-
-impl Drop for NatsSink {
-    fn drop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
-    }
-}
-
-impl NatsSink {
-    /// A sink for checked options ([`NatsSinkConfig::check`]).
-    pub fn new(config: &NatsSinkConfig) -> Self {
-        NatsSink {
-            config: config.clone(),
-            sender: None,
-            task: None,
-            failures: Arc::default(),
-            reported: false,
-            epoch: Vec::new(),
-            failed: Counter::default(),
-            resumed_acked: 0,
-        }
-    }
-
-    fn failure(&self) -> Option<String> {
-        self.failures
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .reason
-            .clone()
-    }
-
-    fn fail(&mut self, reason: String) {
-        let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
-        failures.reason.get_or_insert(reason);
-    }
-
-    /// Waits for every publish sent to be acknowledged.
-    fn flush(&mut self) -> Result<u64, String> {
-        if let Some(reason) = self.failure() {
-            return Err(reason);
-        }
-        let Some(sender) = self.sender.as_ref() else {
-            return Ok(0);
-        };
-        let (reply, answer) = oneshot::channel();
-        if sender.blocking_send(Command::Flush(reply)).is_err() {
-            self.fail("the NATS publishing task ended".to_owned());
-            return Err(self.failure().unwrap_or_default());
-        }
-        match answer.blocking_recv() {
-            Ok(result) => result,
-            Err(_) => {
-                self.fail("the NATS publishing task ended".to_owned());
-                Err(self.failure().unwrap_or_default())
-            }
-        }
-    }
-
-    /// Tells the engine, once, that this sink cannot go on, and sets aside the lines the
-    /// task could not publish.
-    fn report(&mut self, out: &mut Emitter<'_, impl Record>) {
-        let (reason, lines) = {
-            let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
-            (failures.reason.clone(), std::mem::take(&mut failures.lines))
-        };
-        let Some(reason) = reason else {
-            return;
-        };
-        for line in lines {
-            out.dead_letter(None, reason.clone(), line);
-        }
-        if !self.reported {
-            self.reported = true;
-            out.fail(reason);
-        }
-    }
-}
-
-impl<R: Record + JsonLine + MessageId> Bolt<R> for NatsSink {
-    fn on_start(&mut self, ctx: &Context) {
-        // One publisher: the sink's input is read with global grouping, so only worker 0
-        // has lines to publish.
-        if ctx.worker != 0 {
-            return;
-        }
-        let written = ctx.counter(&LINES_WRITTEN, &[]);
-        self.failed = ctx.counter(&LINES_FAILED, &[]);
-        let counts = Counts {
-            written,
-            failed: self.failed.clone(),
-            duplicates: ctx.counter(&DUPLICATES, &[]),
-            retries: ctx.counter(&RETRIES, &[]),
-        };
-        let reconnects = ctx.counter(&RECONNECTS, &[]);
-        let config = self.config.clone();
-        let url = redact(&config.url);
-        let name = format!("antimony {}", ctx.component);
-        let runtime = crate::runtime::handle();
-        let connected = runtime.block_on(async {
-            let client = connect(&config.url, &name, reconnects)
-                .await
-                .map_err(|e| format!("cannot connect to {url}: {e}"))?;
-            let jetstream = async_nats::jetstream::context::ContextBuilder::new()
-                .timeout(Duration::from_millis(config.timeout_ms))
-                .build(client);
-            // A subject no stream captures would have every publish refused: say so now.
-            let stream = jetstream
-                .stream_by_subject(config.subject.clone())
-                .await
-                .map_err(|e| {
-                    format!(
-                        "no JetStream stream captures subject `{}` on {url} ({e}): create one (`nats stream add --subjects {}`)",
-                        config.subject, config.subject
-                    )
-                })?;
-            Ok::<_, String>((jetstream, stream))
-        });
-        match connected {
-            Ok((jetstream, stream)) => {
-                tracing::info!(server = %url, subject = %config.subject, stream = %stream, "publishing to JetStream");
-                let (sender, receiver) = mpsc::channel(config.max_in_flight);
-                let task = runtime.spawn(publish(
-                    jetstream,
-                    config,
-                    receiver,
-                    Arc::clone(&self.failures),
-                    counts,
-                ));
-                self.task = Some(task.abort_handle());
-                self.sender = Some(sender);
-            }
-            Err(reason) => self.fail(reason),
-        }
-    }
-
-    fn process(&mut self, record: &mut R, _out: &mut Emitter<'_, R>) {
-        let mut line = String::new();
-        if !record.write_json_line(&mut line) {
-            return;
-        }
-        // A record without an id goes by a hash of its line.
-        let mut id = String::new();
-        if !record.write_message_id(&mut id) {
-            id = format!("{:016x}", StableHasher::hash64(&[line.as_bytes()]));
-        }
-        self.epoch.push((line, id));
-    }
-
-    fn on_epoch_end(&mut self, _epoch: u64, out: &mut Emitter<'_, R>) {
-        let mut lines = std::mem::take(&mut self.epoch);
-        lines.sort_unstable();
-        for (line, id) in lines.drain(..) {
-            if let Some(reason) = self.failure() {
-                self.failed.inc();
-                out.dead_letter(None, reason, line);
-                continue;
-            }
-            let Some(sender) = self.sender.as_ref() else {
-                continue;
-            };
-            // Blocks when `max_in_flight` publishes wait: backpressure on the dataflow.
-            if let Err(mpsc::error::SendError(Command::Publish { line, .. })) =
-                sender.blocking_send(Command::Publish { id, line })
-            {
-                self.fail("the NATS publishing task ended".to_owned());
-                self.failed.inc();
-                out.dead_letter(None, self.failure().unwrap_or_default(), line);
-            }
-        }
-        self.epoch = lines;
-        self.report(out);
-    }
-
-    /// Waits for the acks of everything published: a checkpoint holds only what the stream
-    /// has. The state is the count of acknowledged publishes (for the log of a resumed run).
-    fn snapshot(&mut self) -> Result<Option<State>, String> {
-        if self.sender.is_none() && self.failure().is_none() {
-            return Ok(None);
-        }
-        let acked = self.flush()?;
-        Ok(Some(State {
-            global: (self.resumed_acked + acked).to_le_bytes().to_vec(),
-            keyed: Vec::new(),
-        }))
-    }
-
-    fn restore(&mut self, state: Restored) -> Result<(), String> {
-        let counts = state
-            .global
-            .iter()
-            .map(|g| <[u8; 8]>::try_from(g.as_slice()).map(u64::from_le_bytes))
-            .collect::<Result<Vec<u64>, _>>()
-            .map_err(|_| "the count of publishes does not decode".to_owned())?;
-        self.resumed_acked = counts.into_iter().max().unwrap_or(0);
-        tracing::info!(
-            subject = %self.config.subject,
-            acknowledged = self.resumed_acked,
-            "resuming publishing: what follows the checkpoint is published again with the same ids"
-        );
-        Ok(())
-    }
-
-    fn on_close(&mut self, out: &mut Emitter<'_, R>) {
-        if self.sender.is_some() {
-            // Errors are kept in `failures`, reported below.
-            let _ = self.flush();
-        }
-        self.sender = None;
-        self.report(out);
-    }
-}
-
-/// The publishing task's counters.
-struct Counts {
-    written: Counter,
-    failed: Counter,
-    duplicates: Counter,
-    retries: Counter,
-}
-
-/// Publishes what the sink sends, at most `max_in_flight` unacknowledged at a time.
-async fn publish(
-    jetstream: async_nats::jetstream::Context,
-    config: NatsSinkConfig,
-    mut receiver: mpsc::Receiver<Command>,
-    failures: Arc<Mutex<Failures>>,
-    counts: Counts,
-) {
-    let permits = Arc::new(Semaphore::new(config.max_in_flight));
-    let mut in_flight: JoinSet<Result<bool, (String, String)>> = JoinSet::new();
-    let mut acked = 0u64;
-    let done = |result, acked: &mut u64| match result {
-        Ok(Ok(duplicate)) => {
-            *acked += 1;
-            counts.written.inc();
-            if duplicate {
-                counts.duplicates.inc();
-            }
-        }
-        Ok(Err((reason, line))) => {
-            counts.failed.inc();
-            let mut failures = failures.lock().unwrap_or_else(PoisonError::into_inner);
-            failures.reason.get_or_insert(reason);
-            failures.lines.push(line);
-        }
-        Err(join) => {
-            counts.failed.inc();
-            let mut failures = failures.lock().unwrap_or_else(PoisonError::into_inner);
-            failures
-                .reason
-                .get_or_insert(format!("a NATS publish stopped: {join}"));
-        }
-    };
-    while let Some(command) = receiver.recv().await {
-        match command {
-            Command::Publish { id, line } => {
-                let failed = failures
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .reason
-                    .clone();
-                if let Some(reason) = failed {
-                    // After a failure nothing more is published: set aside, with the reason.
-                    counts.failed.inc();
-                    let mut failures = failures.lock().unwrap_or_else(PoisonError::into_inner);
-                    failures.reason.get_or_insert(reason);
-                    failures.lines.push(line);
-                    continue;
-                }
-                let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
-                    return;
-                };
-                let jetstream = jetstream.clone();
-                let subject = config.subject.clone();
-                let retries = config.retries;
-                let retried = counts.retries.clone();
-                in_flight.spawn(async move {
-                    let result =
-                        publish_one(&jetstream, subject, id, line, retries, &retried).await;
-                    drop(permit);
-                    result
-                });
-                while let Some(result) = in_flight.try_join_next() {
-                    done(result, &mut acked);
-                }
-            }
-            Command::Flush(reply) => {
-                while let Some(result) = in_flight.join_next().await {
-                    done(result, &mut acked);
-                }
-                let failed = failures
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .reason
-                    .clone();
-                let _ = reply.send(match failed {
-                    Some(reason) => Err(reason),
-                    None => Ok(acked),
-                });
-            }
-        }
-    }
-}
-
-/// Publishes one line with its id and waits for the ack, trying again on failure: the id
-/// makes a second copy harmless. `Ok(true)`: the stream had it already.
-async fn publish_one(
-    jetstream: &async_nats::jetstream::Context,
+/// Publishes to a JetStream subject; see the module docs.
+pub struct Nats {
+    /// With credentials: only for connecting.
+    url: String,
     subject: String,
-    id: String,
-    line: String,
-    retries: u32,
-    retried: &Counter,
-) -> Result<bool, (String, String)> {
-    let mut attempt = 0;
-    loop {
-        let message = async_nats::jetstream::message::PublishMessage::build()
-            .payload(line.clone().into())
-            .message_id(&id);
-        let result = match jetstream.send_publish(subject.clone(), message).await {
-            Ok(ack) => ack.await,
-            Err(e) => Err(e),
+    max_in_flight: usize,
+    timeout: Duration,
+    /// The client's name on the server.
+    name: String,
+    connection: Option<(async_nats::Client, async_nats::jetstream::Context)>,
+    reconnects: Counter,
+    duplicates: Counter,
+}
+
+impl Nats {
+    /// The transport and its encoder (the body as it is) for checked options.
+    pub fn new(config: &NatsSinkConfig) -> Result<(Encoder, Nats), String> {
+        check_url(&config.url)?;
+        let encoder: Encoder = Box::new(|item: &Item, out: &mut String| out.push_str(&item.body));
+        let transport = Nats {
+            url: config.url.clone(),
+            subject: config.subject.clone(),
+            max_in_flight: config.max_in_flight,
+            timeout: Duration::from_millis(config.timeout_ms),
+            name: "antimony".to_owned(),
+            connection: None,
+            reconnects: Counter::default(),
+            duplicates: Counter::default(),
         };
-        match result {
-            Ok(ack) => return Ok(ack.duplicate),
-            Err(e) if attempt < retries => {
-                attempt += 1;
-                retried.inc();
-                tracing::debug!(error = %e, attempt, "publishing to JetStream failed; trying again");
-                tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+        Ok((encoder, transport))
+    }
+
+    /// Connects, once: afterwards the client reconnects on its own.
+    async fn connected(
+        &mut self,
+    ) -> Result<(async_nats::Client, async_nats::jetstream::Context), String> {
+        if let Some((client, jetstream)) = &self.connection {
+            return Ok((client.clone(), jetstream.clone()));
+        }
+        let client = connect(&self.url, &self.name, self.reconnects.clone())
+            .await
+            .map_err(|e| format!("cannot connect: {e}"))?;
+        let jetstream = async_nats::jetstream::context::ContextBuilder::new()
+            .timeout(self.timeout)
+            // Our own bound is `max_in_flight`; the client's must not refuse before it.
+            .max_ack_inflight(self.max_in_flight.saturating_mul(2).max(5_000))
+            .build(client.clone());
+        // Said once, so an operator sees at start what the retries would only hint at.
+        match jetstream.stream_by_subject(self.subject.clone()).await {
+            Ok(stream) => {
+                tracing::info!(server = %redact(&self.url), subject = %self.subject, stream = %stream, "publishing to JetStream");
             }
             Err(e) => {
-                return Err((
-                    format!(
-                        "cannot publish to NATS subject `{subject}` after {} attempts: {e}",
-                        retries + 1
-                    ),
-                    line,
-                ));
+                tracing::warn!(server = %redact(&self.url), subject = %self.subject, error = %e, "no JetStream stream captures the subject yet: publishes are retried until one does (`nats stream add --subjects {}`)", self.subject);
             }
         }
+        self.connection = Some((client.clone(), jetstream.clone()));
+        Ok((client, jetstream))
+    }
+
+    /// Publishes the batch's messages not refused (`refused[i]`), at most `max_in_flight`
+    /// waiting for their ack; the first failure, if any.
+    async fn publish(
+        &self,
+        jetstream: &async_nats::jetstream::Context,
+        batch: &[Message],
+        refused: &[bool],
+    ) -> Result<(), String> {
+        let mut acks: JoinSet<Result<bool, String>> = JoinSet::new();
+        let mut failure: Option<String> = None;
+        let duplicates = self.duplicates.clone();
+        let settle = |result, failure: &mut Option<String>| match result {
+            Ok(Ok(duplicate)) => {
+                if duplicate {
+                    duplicates.inc();
+                }
+            }
+            Ok(Err(reason)) => {
+                failure.get_or_insert(reason);
+            }
+            Err(e) => {
+                failure.get_or_insert(format!("waiting for an ack stopped: {e}"));
+            }
+        };
+        for (message, _) in batch.iter().zip(refused).filter(|(_, r)| !**r) {
+            while acks.len() >= self.max_in_flight {
+                match acks.join_next().await {
+                    Some(result) => settle(result, &mut failure),
+                    None => break,
+                }
+            }
+            if failure.is_some() {
+                // The batch goes again whole: publishing more of it now gains nothing.
+                break;
+            }
+            let publish = PublishMessage::build()
+                .payload(message.payload.clone().into())
+                .message_id(&message.id);
+            match jetstream.send_publish(self.subject.clone(), publish).await {
+                Ok(ack) => {
+                    let (subject, timeout) = (self.subject.clone(), self.timeout);
+                    // The ack's own timeout (timeout_ms) bounds the wait.
+                    acks.spawn(async move {
+                        ack.await
+                            .map(|ack| ack.duplicate)
+                            .map_err(|e| why(&subject, timeout, &e))
+                    });
+                }
+                Err(e) => {
+                    failure.get_or_insert(why(&self.subject, self.timeout, &e));
+                }
+            }
+        }
+        // The acks of what went out, so the duplicates are counted and nothing is left
+        // waiting when the batch is sent again.
+        while let Some(result) = acks.join_next().await {
+            settle(result, &mut failure);
+        }
+        match failure {
+            None => Ok(()),
+            Some(reason) => Err(reason),
+        }
+    }
+}
+
+/// Why a publish to `subject` failed, for the log and the dead letters.
+fn why(subject: &str, timeout: Duration, error: &PublishError) -> String {
+    match error.kind() {
+        PublishErrorKind::StreamNotFound => format!(
+            "no JetStream stream captures subject `{subject}` (no responders): create one (`nats stream add --subjects {subject}`)"
+        ),
+        PublishErrorKind::TimedOut => {
+            format!("no ack within timeout_ms ({} ms)", timeout.as_millis())
+        }
+        _ => format!("cannot publish to subject `{subject}`: {error}"),
+    }
+}
+
+impl Transport for Nats {
+    fn describe(&self) -> String {
+        format!("NATS {} subject {}", redact(&self.url), self.subject)
+    }
+
+    fn on_start(&mut self, ctx: &Context) {
+        self.name = format!("antimony {}", ctx.component);
+        self.reconnects = ctx.counter(&RECONNECTS, &[]);
+        self.duplicates = ctx.counter(&DUPLICATES, &[]);
+    }
+
+    /// Any number: `delivery.batch_size` bounds a batch, `max_in_flight` the acks awaited.
+    fn max_batch(&self) -> usize {
+        usize::MAX
+    }
+
+    async fn send(&mut self, batch: &[Message]) -> Sent {
+        let (client, jetstream) = match self.connected().await {
+            Ok(connection) => connection,
+            Err(reason) => return Sent::retry(reason),
+        };
+        // What the server can never take is refused before it breaks the connection (0:
+        // not told yet, no limit known).
+        let max_payload = match client.server_info().max_payload {
+            0 => usize::MAX,
+            max => max,
+        };
+        let refused: Vec<bool> = batch
+            .iter()
+            .map(|m| m.payload.len() + m.id.len() + HEADER_OVERHEAD > max_payload)
+            .collect();
+        let published = self.publish(&jetstream, batch, &refused).await;
+        if !refused.contains(&true) {
+            return match published {
+                Ok(()) => Sent::All,
+                Err(reason) => Sent::retry(reason),
+            };
+        }
+        let results = batch
+            .iter()
+            .zip(&refused)
+            .map(|(m, &refused)| match (&published, refused) {
+                (_, true) => ItemResult::Reject(format!(
+                    "{} bytes: more than the server's max_payload ({max_payload} bytes)",
+                    m.payload.len()
+                )),
+                (Ok(()), false) => ItemResult::Delivered,
+                (Err(reason), false) => ItemResult::Retry(reason.clone()),
+            })
+            .collect();
+        Sent::Items(results)
     }
 }
 
@@ -501,10 +340,14 @@ mod tests {
             (r#"{"subject": ""}"#, "subject"),
             (r#"{"subject": "a", "max_in_flight": 0}"#, "max_in_flight"),
             (r#"{"subject": "a", "timeout_ms": 0}"#, "timeout_ms"),
+            (r#"{"subject": "a", "retries": 3}"#, "retries"),
+            (r#"{"subject": "a", "delivery": {"buffer": 0}}"#, "delivery"),
         ] {
             let error = check(text).expect_err(text);
             assert!(error.starts_with(option), "{text}: {error}");
         }
+        let gone = check(r#"{"subject": "a", "retries": 3}"#).expect_err("retries");
+        assert!(gone.contains("backoff_initial_ms"), "{gone}");
         assert!(check(r#"{"subject": "a", "typo": 1}"#).is_err());
     }
 }

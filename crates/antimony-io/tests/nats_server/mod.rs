@@ -59,8 +59,18 @@ impl NatsServer {
 
     /// Stops the server and starts it again on the same port and store: clients reconnect.
     pub fn restart(&mut self) {
+        self.stop();
+        self.start_again();
+    }
+
+    /// Stops the server (SIGKILL); [`start_again`](Self::start_again) brings it back.
+    pub fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Starts the stopped server again on the same port and store.
+    pub fn start_again(&mut self) {
         self.child = Self::spawn(self.port, self.store.path());
     }
 

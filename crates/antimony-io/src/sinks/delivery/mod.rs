@@ -1,5 +1,6 @@
 //! Delivery to a network output: what every network sink (syslog, Elasticsearch bulk,
-//! Splunk HEC, webhooks) shares, generic over the record and over the [`Transport`].
+//! Splunk HEC, webhooks, NATS JetStream) shares, generic over the record and over the
+//! [`Transport`].
 //!
 //! # The path of a record
 //!
@@ -34,8 +35,9 @@
 //! # Exactly once, in order per key
 //!
 //! Each message carries the record's stable id ([`MessageId`](super::MessageId)), which the
-//! transports send as the document `_id`, an idempotency key or a field, so a retry after an
-//! ambiguous failure (a timeout after the receiver took the message) is recognisable.
+//! transports send as the document `_id`, an idempotency key, a `Nats-Msg-Id` or a field,
+//! so a retry after an ambiguous failure (a timeout after the receiver took the message) is
+//! recognisable.
 //! Messages leave in order, one batch at a time. Where a batch's items can fail alone
 //! ([`Transport::partial`], the bulk API), a batch holds at most one message per key and its
 //! failed items are retried before anything after them is sent: a later message of a key
@@ -626,9 +628,11 @@ impl<R: Record, T: Transport> Bolt<R> for DeliverySink<R, T> {
         let until = Instant::now() + Duration::from_secs(self.config.close_timeout_secs);
         let spill = self.config.on_full == OnFull::Spill;
         let done = self.wait(Some(until), false) && {
-            // The spill file replayed too, or what is left of it kept for the next run.
+            // The spill file replayed too (the last messages read from it delivered, not
+            // only read: the task is stopped below), or what is left of it kept for the next
+            // run.
             let mut state = self.shared.lock();
-            while state.spill.as_ref().is_some_and(Spill::spilling)
+            while state.spill.as_ref().is_some_and(Spill::holding)
                 && !state.ended
                 && Instant::now() < until
             {

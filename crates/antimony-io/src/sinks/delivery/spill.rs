@@ -53,6 +53,12 @@ impl Spill {
         self.unread > 0
     }
 
+    /// Whether the file holds messages not known to be delivered: unread, or read and still
+    /// being sent (it is emptied once what was read is delivered).
+    pub(super) fn holding(&self) -> bool {
+        self.unread > 0 || self.read_at > 0
+    }
+
     /// Messages waiting in the file.
     pub(super) fn unread(&self) -> u64 {
         self.unread
