@@ -28,6 +28,7 @@ mod row;
 pub mod schema;
 mod store;
 pub mod time;
+mod tls;
 
 pub use filter::{DomainMatch, Filter, FilterText};
 pub use row::StoredAlert;

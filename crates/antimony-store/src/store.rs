@@ -23,7 +23,7 @@ pub enum Location {
     /// A SQLite database file.
     Sqlite(PathBuf),
     /// A PostgreSQL connection URL (`postgres://user:password@host:port/db`; without a
-    /// password, `PGPASSWORD` gives it).
+    /// password, `PGPASSWORD` gives it; `?sslmode=require` for TLS, the certificate verified).
     Postgres(String),
 }
 
@@ -153,7 +153,9 @@ impl Store {
         let backend = match location {
             Location::Sqlite(path) => Backend::Sqlite(open_sqlite(path, create).map_err(fail)?),
             Location::Postgres(url) => {
-                let mut config: postgres::Config = url
+                let tls = crate::tls::read_url(url);
+                let mut config: postgres::Config = tls
+                    .url
                     .parse()
                     .map_err(|e| fail(format!("not a PostgreSQL URL: {}", chain(&e))))?;
                 // As libpq does: a password left out of the URL (so out of topology files
@@ -163,9 +165,14 @@ impl Store {
                 {
                     config.password(password.as_encoded_bytes());
                 }
-                let client = config
-                    .connect(postgres::NoTls)
-                    .map_err(|e| fail(format!("cannot connect: {}", chain(&e))))?;
+                let client = if tls.tls {
+                    let connector =
+                        crate::tls::connector(tls.root_cert.as_deref()).map_err(&fail)?;
+                    config.connect(connector)
+                } else {
+                    config.connect(postgres::NoTls)
+                }
+                .map_err(|e| fail(format!("cannot connect: {}", chain(&e))))?;
                 Backend::Postgres(Box::new(client))
             }
         };

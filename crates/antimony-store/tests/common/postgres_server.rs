@@ -26,6 +26,19 @@ pub struct PostgresServer {
 impl PostgresServer {
     /// Makes a cluster and starts it.
     pub fn start() -> Self {
+        Self::start_with(false).0
+    }
+
+    /// Makes a cluster that takes TCP connections over TLS only (`hostssl`), its certificate
+    /// for 127.0.0.1 issued by a certificate authority made here, and starts it; returns the
+    /// authority's PEM file too.
+    #[allow(dead_code)] // not every test binary sharing this harness speaks TLS
+    pub fn start_tls() -> (Self, PathBuf) {
+        let (server, ca) = Self::start_with(true);
+        (server, ca.unwrap_or_default())
+    }
+
+    fn start_with(tls: bool) -> (Self, Option<PathBuf>) {
         let bin = find_bin();
         let dir = tempfile::Builder::new()
             .prefix("antimony-pg")
@@ -66,6 +79,12 @@ impl PostgresServer {
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_default();
+        let ca = tls.then(|| server.make_certificates(&socket_dir));
+        let tls_options = if tls {
+            " -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key"
+        } else {
+            ""
+        };
         let log = socket_dir.join("server.log");
         server.run_tool("pg_ctl", |c| {
             c.arg("-D")
@@ -74,12 +93,16 @@ impl PostgresServer {
                 .arg(&log)
                 .arg("-o")
                 .arg(format!(
-                    "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+                    "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off{tls_options}",
                     server.port,
                     socket_dir.display()
                 ))
                 .args(["-w", "-t", "60", "start"]);
         });
+        if tls {
+            // `pg_ctl -w` waited until it takes connections (over TLS only, now).
+            return (server, ca);
+        }
         let started = Instant::now();
         while postgres::Client::connect(&server.url(), postgres::NoTls).is_err() {
             assert!(
@@ -89,7 +112,55 @@ impl PostgresServer {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        server
+        (server, None)
+    }
+
+    /// Writes the server's certificate and key into the cluster (owned by the server, the key
+    /// private, as PostgreSQL demands), lets TCP clients in over TLS only, and returns the
+    /// authority's PEM file, in `dir`.
+    fn make_certificates(&self, dir: &Path) -> PathBuf {
+        use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("params");
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("key"))
+            .expect("a CA");
+        let key = KeyPair::generate().expect("key");
+        let certificate = CertificateParams::new(vec!["127.0.0.1".to_owned()])
+            .expect("params")
+            .signed_by(&key, &ca)
+            .expect("a certificate");
+        let crt = self.data.join("server.crt");
+        let key_file = self.data.join("server.key");
+        std::fs::write(&crt, certificate.pem()).expect("write the certificate");
+        std::fs::write(&key_file, key.serialize_pem()).expect("write the key");
+        let hba = self.data.join("pg_hba.conf");
+        let rules = std::fs::read_to_string(&hba).expect("pg_hba.conf");
+        let rules: String = rules
+            .lines()
+            .map(|l| match l.strip_prefix("host ") {
+                Some(rest) => format!("hostssl {rest}\n"),
+                None => format!("{l}\n"),
+            })
+            .collect();
+        std::fs::write(&hba, rules).expect("write pg_hba.conf");
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600))
+                .expect("chmod the key");
+        }
+        if self.as_postgres {
+            run(
+                Command::new("chown")
+                    .args(["postgres:postgres"])
+                    .arg(&crt)
+                    .arg(&key_file)
+                    .arg(&hba),
+                "chown",
+            );
+        }
+        let ca_file = dir.join("ca.pem");
+        std::fs::write(&ca_file, ca.pem()).expect("write the CA");
+        ca_file
     }
 
     /// The URL of the `postgres` database, as the superuser, with its password.
