@@ -32,7 +32,10 @@ pub fn write_json(alerts: &[StoredAlert], out: &mut impl io::Write) -> io::Resul
 }
 
 /// CSV with a header row ([`CSV_HEADER`]), quoted as RFC 4180 says (by the `csv` crate);
-/// `evidence` is the alert's evidence object as JSON text.
+/// `evidence` is the alert's evidence object as JSON text. A text cell that a spreadsheet
+/// would run as a formula (it starts with `=`, `+`, `-`, `@`, a tab or a carriage return:
+/// domains and reasons are chosen by attackers) is written with a `'` in front, as OWASP
+/// advises; `--json` gives the values untouched.
 pub fn write_csv(alerts: &[StoredAlert], out: impl io::Write) -> io::Result<()> {
     let mut writer = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
@@ -46,18 +49,27 @@ pub fn write_csv(alerts: &[StoredAlert], out: impl io::Write) -> io::Result<()> 
             .write_record([
                 a.id.as_str(),
                 &to_rfc3339(a.ts),
-                &a.detector,
+                &formula_safe(&a.detector),
                 a.severity.as_str(),
                 &score,
                 a.client.as_deref().unwrap_or(""),
-                &a.domain,
-                &a.registered_domain,
-                &a.reason,
+                &formula_safe(&a.domain),
+                &formula_safe(&a.registered_domain),
+                &formula_safe(&a.reason),
                 &evidence,
             ])
             .map_err(csv_error)?;
     }
     writer.flush()
+}
+
+/// `text`, with a `'` in front if a spreadsheet would take it for a formula.
+pub fn formula_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{text}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
 }
 
 /// The `evidence` object of an alert's JSON line, as JSON text (`{}` when there is none).

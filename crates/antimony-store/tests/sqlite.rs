@@ -165,6 +165,30 @@ fn json_output_is_the_alerts_file_lines_and_csv_parses_back() {
     }
 }
 
+/// Attacker-chosen text that a spreadsheet would run as a formula is defused in CSV, and only
+/// there: the JSON lines keep it as it was.
+#[test]
+fn csv_cells_that_a_spreadsheet_would_run_are_defused() {
+    let mut alerts = sample();
+    alerts[0].reason = "=HYPERLINK(\"http://evil.example\",\"click\")".to_owned();
+    alerts[0].domain = "@sum(1+1).evil.com".to_owned();
+    alerts[1].reason = "-2+3".to_owned();
+    let mut csv_bytes = Vec::new();
+    write_csv(&alerts, &mut csv_bytes).expect("write");
+    let mut reader = csv::Reader::from_reader(csv_bytes.as_slice());
+    let rows: Vec<csv::StringRecord> = reader
+        .records()
+        .collect::<Result<_, _>>()
+        .expect("CSV parses");
+    assert_eq!(
+        &rows[0][8],
+        "'=HYPERLINK(\"http://evil.example\",\"click\")"
+    );
+    assert_eq!(&rows[0][6], "'@sum(1+1).evil.com");
+    assert_eq!(&rows[1][8], "'-2+3");
+    assert_eq!(&rows[2][8], alerts[2].reason, "plain text is left alone");
+}
+
 #[test]
 fn an_alerts_file_reads_back_with_its_bad_lines_named() {
     let alerts = sample();
