@@ -362,6 +362,7 @@ max_pending = 0
         "topologies/dns-threats.toml",
         "topologies/dns-live.toml",
         "topologies/dns-kafka.toml",
+        "topologies/dns-outputs.toml",
         "bench/multilang-python.toml",
         "examples/multilang/word_count_node.toml",
     ] {
