@@ -324,9 +324,10 @@ impl<R: MultilangRecord> MultilangBolt<R> {
         };
         match message {
             Message::Emit(emit) => {
-                if emit.need_task_ids {
+                if emit.need_task_ids && emit.task.is_none() {
                     // Storm answers with the tasks the tuple went to; the engine, not the
                     // bolt, spreads records over instances, so there is no list to give.
+                    // (Usually the reading thread answered already; a direct emit gets none.)
                     protocol::write_task_ids(&mut self.writes, &[]);
                 }
                 let values = Values {

@@ -5,6 +5,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -69,7 +70,9 @@ const MAX_STDERR_LINE: usize = 4096;
 /// A running subprocess speaking multilang.
 pub struct ShellProcess {
     child: Child,
-    writes: Option<SyncSender<Vec<u8>>>,
+    /// Its standard input's queue, shared with the thread reading its output, which answers
+    /// an emit's request for task ids at once (see `start`); `None` closes the input.
+    writes: Arc<Mutex<Option<SyncSender<Vec<u8>>>>>,
     events: Receiver<Event>,
     /// Its pid, as the handshake said.
     pub pid: u32,
@@ -117,11 +120,33 @@ impl ShellProcess {
                 }
             }
         });
+        let writes = Arc::new(Mutex::new(Some(writes)));
+        let answers = Arc::clone(&writes);
         std::thread::spawn(move || {
             let mut reader = BufReader::with_capacity(64 * 1024, stdout);
+            let mut no_task_ids = Vec::new();
+            protocol::write_task_ids(&mut no_task_ids, &[]);
             loop {
                 let event = match protocol::read_message(&mut reader, limits) {
-                    Ok(Some(Ok(message))) => Event::Message(message),
+                    Ok(Some(Ok(mut message))) => {
+                        // Storm's libraries block after each emit until they read the task
+                        // ids it went to (always none here: the engine places records).
+                        // Answered from this thread, the round trip skips a hop through the
+                        // worker; never blocking (a full queue leaves it to the worker), so a
+                        // process that writes while we write cannot deadlock us.
+                        if let Message::Emit(emit) = &mut message
+                            && emit.need_task_ids
+                            && emit.task.is_none()
+                            && answers
+                                .lock()
+                                .unwrap_or_else(PoisonError::into_inner)
+                                .as_ref()
+                                .is_some_and(|w| w.try_send(no_task_ids.clone()).is_ok())
+                        {
+                            emit.need_task_ids = false;
+                        }
+                        Event::Message(message)
+                    }
                     Ok(Some(Err(garbage))) => Event::Garbage(garbage),
                     Ok(None) => Event::Closed("it closed its output".to_owned()),
                     Err(e) => Event::Closed(format!("its output could not be read: {e}")),
@@ -136,7 +161,7 @@ impl ShellProcess {
         std::thread::spawn(move || forward_stderr(stderr, &name));
         let mut process = ShellProcess {
             child,
-            writes: Some(writes),
+            writes,
             events,
             pid: 0,
         };
@@ -166,7 +191,12 @@ impl ShellProcess {
 
     /// Queues bytes for its standard input.
     pub fn send(&self, bytes: Vec<u8>) -> Result<(), String> {
-        match &self.writes {
+        match self
+            .writes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+        {
             Some(writes) => writes
                 .send(bytes)
                 .map_err(|_| "its input is closed".to_owned()),
@@ -204,7 +234,7 @@ impl ShellProcess {
 
     /// Closes its input, gives it `grace` to exit, then kills it.
     pub fn stop(mut self, grace: Duration) {
-        self.writes = None;
+        self.close_input();
         let deadline = Instant::now() + grace;
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -215,6 +245,14 @@ impl ShellProcess {
         self.kill();
     }
 
+    /// Drops its input's queue: the writing thread ends and the process reads end of file.
+    fn close_input(&self) {
+        self.writes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+    }
+
     fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -223,7 +261,7 @@ impl ShellProcess {
 
 impl Drop for ShellProcess {
     fn drop(&mut self) {
-        self.writes = None;
+        self.close_input();
         if let Ok(None) = self.child.try_wait() {
             self.kill();
         }
