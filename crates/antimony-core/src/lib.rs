@@ -9,7 +9,8 @@
 //! - [`metrics`] is the one registry every component, detector and sink updates.
 //! - [`LineOutput`] is where whole lines go (dead letters, sinks), provided by the I/O edges.
 //! - [`text`] holds the cheap writers of the output paths (numbers, addresses, JSON strings),
-//!   [`frame_streams`] the Frame Streams control frames, [`limits`] the caps on input.
+//!   [`frame_streams`] the Frame Streams control frames, [`limits`] the caps on input,
+//!   [`time`] civil dates and RFC 3339 timestamps (DNS events, alerts and outputs share them).
 //!
 //! Architecture invariant: this crate depends on no other Antimony crate, and on nothing that
 //! runs (no timely, no Tokio); it does no I/O.
@@ -24,6 +25,7 @@ pub mod metrics;
 pub mod output;
 pub mod record;
 pub mod text;
+pub mod time;
 
 pub use component::{
     Bolt, Context, DeadLetter, Emitter, Restored, Spout, SpoutError, SpoutStatus, State,

@@ -8,11 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain;
 
-/// Microseconds since the Unix epoch, UTC.
-///
-/// Log formats that write local time without a zone (Windows debug log, BIND) are read as UTC
-/// unless the parser is given an offset.
-pub type TimestampMicros = i64;
+/// Microseconds since the Unix epoch, UTC (log formats that write local time without a zone,
+/// Windows debug log and BIND, are read as UTC unless the parser is given an offset).
+pub use antimony_core::time::TimestampMicros;
 
 /// How the message travelled.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]

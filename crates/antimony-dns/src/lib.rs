@@ -64,7 +64,8 @@ pub mod event;
 pub mod formats;
 pub mod pcap;
 pub mod stream;
-pub mod time;
+/// Civil dates and RFC 3339 timestamps (antimony-core's, which the I/O edges share).
+pub use antimony_core::time;
 pub mod wire;
 
 pub use event::{Answer, Direction, DnsEvent, KeyField, TimestampMicros, Transport};

@@ -1,51 +1,18 @@
-//! UTC calendar fields of a record's time, for the outputs that write dates (syslog
-//! timestamps, date-named indices). antimony-io builds on antimony-core alone, so the
-//! conversion (Howard Hinnant's `civil_from_days`) is here rather than taken from the DNS crate.
+//! Dates the outputs write from a record's time: syslog timestamps (RFC 5424 and 3164) and
+//! date-named indices, from antimony-core's calendar ([`CivilDateTime`]).
 
 use std::fmt::Write;
 
-/// A UTC time split into calendar fields.
+pub use antimony_core::time::CivilDateTime;
+
+/// A record's UTC time, as the outputs write it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Civil {
-    /// The year (four digits from 0 to 9999).
-    pub year: i64,
-    /// 1 to 12.
-    pub month: u32,
-    /// 1 to 31.
-    pub day: u32,
-    /// 0 to 23.
-    pub hour: u32,
-    /// 0 to 59.
-    pub minute: u32,
-    /// 0 to 59.
-    pub second: u32,
-    /// 0 to 999,999.
-    pub micros: u32,
-}
+pub struct Civil(pub CivilDateTime);
 
 impl Civil {
     /// The calendar fields of `micros` since the Unix epoch.
     pub fn from_micros(micros: i64) -> Civil {
-        let seconds = micros.div_euclid(1_000_000);
-        let days = seconds.div_euclid(86_400);
-        let of_day = seconds.rem_euclid(86_400) as u32;
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z.rem_euclid(146_097);
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-        Civil {
-            year: yoe + era * 400 + i64::from(month <= 2),
-            month,
-            day,
-            hour: of_day / 3600,
-            minute: of_day / 60 % 60,
-            second: of_day % 60,
-            micros: micros.rem_euclid(1_000_000) as u32,
-        }
+        Civil(CivilDateTime::from_micros(micros))
     }
 
     /// Appends RFC 3339 with microseconds, UTC (`2026-12-08T00:27:54.123456Z`), as RFC 5424
@@ -54,7 +21,13 @@ impl Civil {
         let _ = write!(
             out,
             "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
-            self.year, self.month, self.day, self.hour, self.minute, self.second, self.micros
+            self.0.year,
+            self.0.month,
+            self.0.day,
+            self.0.hour,
+            self.0.minute,
+            self.0.second,
+            self.0.micros
         );
     }
 
@@ -63,11 +36,11 @@ impl Civil {
         const MONTHS: [&str; 12] = [
             "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
         ];
-        let month = MONTHS[(self.month as usize).clamp(1, 12) - 1];
+        let month = MONTHS[(self.0.month as usize).clamp(1, 12) - 1];
         let _ = write!(
             out,
             "{month} {:>2} {:02}:{:02}:{:02}",
-            self.day, self.hour, self.minute, self.second
+            self.0.day, self.0.hour, self.0.minute, self.0.second
         );
     }
 
@@ -80,9 +53,9 @@ impl Civil {
                 continue;
             }
             let _ = match chars.next() {
-                Some('Y') => write!(out, "{:04}", self.year),
-                Some('m') => write!(out, "{:02}", self.month),
-                Some('d') => write!(out, "{:02}", self.day),
+                Some('Y') => write!(out, "{:04}", self.0.year),
+                Some('m') => write!(out, "{:02}", self.0.month),
+                Some('d') => write!(out, "{:02}", self.0.day),
                 Some('%') => write!(out, "%"),
                 Some(other) => write!(out, "%{other}"),
                 None => write!(out, "%"),
@@ -109,7 +82,7 @@ mod tests {
             out,
             "2017-08-12T09:35:32.907000Z|Aug 12 09:35:32|antimony-2017.08.12-%-%x"
         );
-        assert_eq!(Civil::from_micros(-1).year, 1969);
-        assert_eq!(Civil::from_micros(0).day, 1);
+        assert_eq!(Civil::from_micros(-1).0.year, 1969);
+        assert_eq!(Civil::from_micros(0).0.day, 1);
     }
 }

@@ -13,7 +13,8 @@ use std::fmt::Write as _;
 
 use thiserror::Error;
 
-use crate::TimestampMicros;
+/// Microseconds since the Unix epoch, UTC: how every time in Antimony is kept.
+pub type TimestampMicros = i64;
 
 /// Microseconds in one second.
 pub const MICROS_PER_SECOND: i64 = 1_000_000;
@@ -250,7 +251,7 @@ pub(crate) fn digits(b: &[u8]) -> Result<u32, TimeError> {
 
 /// Microseconds from the digits after a decimal point (`907` -> 907,000); digits past the
 /// sixth are dropped, non-digits count as zero (callers check them).
-pub(crate) fn fraction_micros(frac: &[u8]) -> u32 {
+pub fn fraction_micros(frac: &[u8]) -> u32 {
     let mut v = 0u32;
     for i in 0..6 {
         let d = frac
