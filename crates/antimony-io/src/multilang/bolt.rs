@@ -25,12 +25,11 @@ use antimony_core::{Bolt, Context, Emitter};
 
 use super::config::MultilangConfig;
 use super::meters::Meters;
-use super::process::{Event, PidDir, ShellCommand, ShellProcess, setup_message};
+use super::process::{Event, PidDir, ShellCommand, ShellProcess, launch, restart_backoff};
 use super::protocol::{self, Message};
 use super::{MultilangRecord, Values};
 
 /// The longest pause between two restarts.
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// Time a process is given to exit on its own once its input is closed.
 const EXIT_GRACE: Duration = Duration::from_millis(500);
 
@@ -126,28 +125,19 @@ impl<R: MultilangRecord> MultilangBolt<R> {
         if let Some(at) = self.restart_at.take() {
             std::thread::sleep(at.saturating_duration_since(Instant::now()));
         }
-        if self.pid_dir.is_none() {
-            self.pid_dir = Some(PidDir::create(&self.component, self.task)?);
-        }
-        let pid_dir = self.pid_dir.as_ref().map(|d| d.path().to_path_buf());
         let mut conf = self.config.conf.clone();
         if let Some(secs) = self.config.tick_freq_secs {
             // Where Storm says it, and pyleus's `conf.tick_tuple_freq` reads it.
             conf.insert("topology.tick.tuple.freq.secs".to_owned(), secs.into());
         }
-        let setup = setup_message(
+        let process = launch(
+            &self.config,
+            &self.command,
             &conf,
-            pid_dir.as_deref().unwrap_or(std::path::Path::new(".")),
+            &mut self.pid_dir,
             &self.component,
             self.task,
             &self.fields,
-        );
-        let process = ShellProcess::start(
-            &self.command,
-            &setup,
-            self.config.limits(),
-            self.config.heartbeat_timeout(),
-            &self.component,
         )?;
         tracing::debug!(component = %self.component, pid = process.pid, "multilang process started");
         self.process = Some(process);
@@ -440,8 +430,7 @@ impl<R: MultilangRecord> MultilangBolt<R> {
     }
 
     fn backoff(&self) -> Duration {
-        let exponent = self.failures_in_row.saturating_sub(1).min(10);
-        (Duration::from_millis(100) * 2u32.pow(exponent)).min(MAX_BACKOFF)
+        restart_backoff(self.failures_in_row)
     }
 
     fn set_all_aside(&mut self, reason: &str, out: &mut Emitter<'_, R>) {

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use super::config::MultilangConfig;
 use super::protocol::{self, Garbage, Message, ReadLimits};
 
 /// What the reader thread hands over.
@@ -314,6 +315,38 @@ impl Drop for PidDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// The wait before starting a process again after `failures_in_row` failures in a row: 100 ms,
+/// doubling, at most 5 s.
+pub(crate) fn restart_backoff(failures_in_row: u32) -> Duration {
+    let exponent = failures_in_row.saturating_sub(1).min(10);
+    (Duration::from_millis(100) * 2u32.pow(exponent)).min(Duration::from_secs(5))
+}
+
+/// Starts the process of one component instance and does the handshake with `conf`; its pid
+/// directory is made on the first start and kept across restarts.
+pub(crate) fn launch(
+    config: &MultilangConfig,
+    command: &ShellCommand,
+    conf: &serde_json::Map<String, Value>,
+    pid_dir: &mut Option<PidDir>,
+    component: &str,
+    task: i64,
+    fields: &[String],
+) -> Result<ShellProcess, String> {
+    let dir = match pid_dir {
+        Some(dir) => dir,
+        None => pid_dir.insert(PidDir::create(component, task)?),
+    };
+    let setup = setup_message(conf, dir.path(), component, task, fields);
+    ShellProcess::start(
+        command,
+        &setup,
+        config.limits(),
+        config.heartbeat_timeout(),
+        component,
+    )
 }
 
 /// The handshake's setup message: Storm's configuration, the pid directory and the context

@@ -17,11 +17,9 @@ use antimony_core::{Context, Emitter, Spout, SpoutError, SpoutStatus};
 
 use super::config::MultilangConfig;
 use super::meters::Meters;
-use super::process::{Event, PidDir, ShellCommand, ShellProcess, setup_message};
+use super::process::{Event, PidDir, ShellCommand, ShellProcess, launch, restart_backoff};
 use super::protocol::{self, Message};
 use super::{MultilangRecord, Values};
-
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// The spout.
 pub struct MultilangSpout<R> {
@@ -66,27 +64,14 @@ impl<R: MultilangRecord> MultilangSpout<R> {
     }
 
     fn start(&mut self) -> Result<(), String> {
-        if self.pid_dir.is_none() {
-            self.pid_dir = Some(PidDir::create(&self.component, self.task)?);
-        }
-        let pid_dir = self
-            .pid_dir
-            .as_ref()
-            .map(|d| d.path().to_path_buf())
-            .unwrap_or_default();
-        let setup = setup_message(
+        let process = launch(
+            &self.config,
+            &self.command,
             &self.config.conf,
-            &pid_dir,
+            &mut self.pid_dir,
             &self.component,
             self.task,
             &self.fields,
-        );
-        let process = ShellProcess::start(
-            &self.command,
-            &setup,
-            self.config.limits(),
-            self.config.heartbeat_timeout(),
-            &self.component,
         )?;
         let mut hello = Vec::new();
         protocol::write_command(&mut hello, "activate", None);
@@ -166,8 +151,7 @@ impl<R: MultilangRecord> MultilangSpout<R> {
     }
 
     fn backoff(&self) -> Duration {
-        let exponent = self.failures_in_row.saturating_sub(1).min(10);
-        (Duration::from_millis(100) * 2u32.pow(exponent)).min(MAX_BACKOFF)
+        restart_backoff(self.failures_in_row)
     }
 
     /// Counts a failure; false once there were too many in a row.
