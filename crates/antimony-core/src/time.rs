@@ -262,6 +262,26 @@ pub fn fraction_micros(frac: &[u8]) -> u32 {
     v
 }
 
+/// Seconds in a duration as people write one: a whole number and a unit, `s`, `m`, `h`, `d`
+/// or `w` (`90s`, `10m`, `30d`); `None` for anything else or what overflows.
+pub fn parse_duration_secs(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let unit = text.chars().last()?;
+    let per: i64 = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3_600,
+        'd' => 86_400,
+        'w' => 7 * 86_400,
+        _ => return None,
+    };
+    let n: i64 = text[..text.len() - 1].parse().ok()?;
+    if n < 0 {
+        return None;
+    }
+    n.checked_mul(per)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,24 +18,11 @@ pub fn now_micros() -> i64 {
 /// into microseconds.
 pub fn parse_duration(text: &str) -> Result<i64, String> {
     let text = text.trim();
-    let bad =
-        || format!("`{text}` is not a duration (a number and s, m, h, d or w: 90s, 10m, 2h, 30d)");
-    let unit = text.chars().last().ok_or_else(bad)?;
-    let seconds: i64 = match unit {
-        's' => 1,
-        'm' => 60,
-        'h' => 3_600,
-        'd' => 86_400,
-        'w' => 7 * 86_400,
-        _ => return Err(bad()),
-    };
-    let n: i64 = text[..text.len() - 1].parse().map_err(|_| bad())?;
-    if n < 0 {
-        return Err(bad());
-    }
-    n.checked_mul(seconds)
+    antimony_dns::time::parse_duration_secs(text)
         .and_then(|s| s.checked_mul(SECOND))
-        .ok_or_else(bad)
+        .ok_or_else(|| {
+            format!("`{text}` is not a duration (a number and s, m, h, d or w: 90s, 10m, 2h, 30d)")
+        })
 }
 
 /// Reads a point in time: RFC 3339 (`2017-08-12T09:35:00Z`), a duration back from `now`

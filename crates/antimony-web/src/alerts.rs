@@ -98,20 +98,13 @@ pub fn parse_since(since: &str, now: SystemTime) -> Result<SystemTime, BadQuery>
         ))
     };
     let since = since.trim();
-    let unit = since.chars().last().ok_or_else(bad)?;
-    let seconds_per = match unit {
-        's' => 1,
-        'm' => 60,
-        'h' => 3600,
-        'd' => 86_400,
-        '0'..='9' => {
-            let unix: u64 = since.parse().map_err(|_| bad())?;
-            return Ok(UNIX_EPOCH + Duration::from_secs(unix));
-        }
-        _ => return Err(bad()),
-    };
-    let n: u64 = since[..since.len() - 1].parse().map_err(|_| bad())?;
-    let back = n.checked_mul(seconds_per).ok_or_else(bad)?;
+    if !since.is_empty() && since.bytes().all(|b| b.is_ascii_digit()) {
+        let unix: u64 = since.parse().map_err(|_| bad())?;
+        return Ok(UNIX_EPOCH + Duration::from_secs(unix));
+    }
+    let back = antimony_core::time::parse_duration_secs(since)
+        .and_then(|s| u64::try_from(s).ok())
+        .ok_or_else(bad)?;
     Ok(now
         .checked_sub(Duration::from_secs(back))
         .filter(|t| *t >= UNIX_EPOCH)
