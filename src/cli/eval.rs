@@ -12,6 +12,12 @@ pub(super) fn eval(args: EvalArgs) -> anyhow::Result<()> {
         eprintln!();
         print!("{text}");
     }
+    let config = super::check::detect_config(&[], false, None);
+    let cwd = std::env::current_dir()?;
+    let (detectors, _) = antimony_detect::Detectors::build(&config, |path| {
+        antimony_components::detect::read(&cwd, path)
+    })?;
+    print!("{}", report::verdict(data, &detectors)?);
     print!("{}", report::lookalikes(data)?);
     print!("{}", report::lists(data)?);
     Ok(())

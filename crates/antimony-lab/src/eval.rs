@@ -9,8 +9,8 @@ use antimony_detect::detectors::lookalike::{BrandError, Brands, Lookalike, Looka
 use antimony_detect::detectors::threat_intel::{ListSpec, ThreatIntel};
 use antimony_detect::{Name, NameDetector, Severity};
 
+use crate::dga::BenignSplit;
 use crate::dga::boost::{self, Candidate, FamilyResult};
-use crate::dga::{is_held_out, label_of};
 
 /// Non-comment, non-empty lines of a list, trimmed.
 pub fn lines(text: &str) -> impl Iterator<Item = &str> {
@@ -42,7 +42,8 @@ impl Rate {
         self.hits as f64 / self.total.max(1) as f64
     }
 
-    fn add(&mut self, hit: bool) {
+    /// Counts one more, caught when `hit`.
+    pub fn add(&mut self, hit: bool) {
         self.hits += usize::from(hit);
         self.total += 1;
     }
@@ -170,6 +171,12 @@ impl DgaEval {
             / n
     }
 
+    /// Mean over folds of the FPR on the benign test labels at FPR index `k`.
+    pub fn test_fpr(&self, k: usize) -> f64 {
+        let n = self.families.len().max(1) as f64;
+        self.families.values().map(|r| r.fpr[k]).sum::<f64>() / n
+    }
+
     /// Mean over folds of the FPR on other benign list `o` at FPR index `k`.
     pub fn other_fpr(&self, o: usize, k: usize) -> f64 {
         let n = self.families.len().max(1) as f64;
@@ -182,22 +189,21 @@ impl DgaEval {
 }
 
 /// Leave-families-out evaluation of DGA candidates on the shared data: benign training
-/// labels are the Alexa list minus the held-out fifth ([`is_held_out`]), thresholds are set
-/// on that fifth, and `other` benign lists (never trained on) report their FPR at the same
-/// thresholds.
-///
+/// labels, calibration and test halves are [`BenignSplit`]'s (thresholds set on the long
+/// tail's calibration half, FPR measured on its test half), and `other` benign lists
+/// report their FPR at the same thresholds.
 pub fn dga_leave_families_out(
-    benign: &str,
+    benign: &BenignSplit<'_>,
     dga_csv: &str,
     other: &[(&str, &str)],
     candidates: &[Candidate],
     min_len: usize,
     mut progress: impl FnMut(&str),
 ) -> Vec<DgaEval> {
-    let held = |n: &&str| label_of(n).is_some_and(|l| is_held_out(&l));
     let prepared = boost::prepare(
-        lines(benign).filter(|n| !held(n)),
-        lines(benign).filter(held),
+        benign.train.iter().copied(),
+        benign.calibration.iter().copied(),
+        benign.test.iter().copied(),
         other,
         dga_rows(dga_csv),
         min_len,

@@ -10,6 +10,7 @@
 //! - [`eval`]: the measurements behind `antimony eval` and the data tests (lookalike recall,
 //!   list detection, DGA leave-families-out).
 //!
+//! - [`verdict`]: the default verdict of every detector (`antimony score`), name by name.
 //! - [`report`]: the reports `antimony eval` prints, read from a data folder.
 //!
 //! Everything but [`report`] is pure: it reads no files (the caller passes text). Nothing
@@ -19,3 +20,4 @@ pub mod dga;
 pub mod eval;
 pub mod gbdt;
 pub mod report;
+pub mod verdict;

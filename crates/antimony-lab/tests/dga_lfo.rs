@@ -8,6 +8,7 @@
 //! models trained on the benign training labels and all 21 other families, exactly as in the
 //! full evaluation; only the number of trees differs.
 
+use antimony_lab::dga::BenignSplit;
 use antimony_lab::dga::boost::{Candidate, FPRS, SHIPPED_MIN_LABEL_LEN, SHIPPED_PARAMS};
 use antimony_lab::eval;
 use antimony_lab::gbdt::Params;
@@ -18,22 +19,27 @@ fn read(path: &str) -> String {
     std::fs::read_to_string(format!("{DATA}/{path}")).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-/// The held-out families and their recall floors at a benign FPR of 1e-3.
+/// The held-out families and their recall floors at a benign FPR of 1e-3 (thresholds set on
+/// the long tail's calibration half).
 ///
-/// Measured with 20 trees: corebot (random letters and digits) 0.999, ramnit (random
-/// letters) 0.970, nymaim (pronounceable pieces) 0.680. The floors leave a few points of
+/// Measured with 50 trees: corebot (random letters and digits) 0.996, ramnit (random
+/// letters) 0.957, nymaim (pronounceable pieces) 0.557. (With 20 trees the scores take so
+/// few distinct values that a whole family can tie with the benign name the threshold must
+/// stay above, and count as missed.) The floors leave a few points of
 /// margin; a change to the features or the training that makes unseen families slip below
 /// them fails here.
-const HELD_OUT: &[(&str, f64)] = &[("corebot", 0.95), ("nymaim", 0.6), ("ramnit", 0.9)];
+const HELD_OUT: &[(&str, f64)] = &[("corebot", 0.95), ("nymaim", 0.5), ("ramnit", 0.9)];
 
 /// Every other family, trained on as one group.
 const REST: &str = "rest";
 
 #[test]
 fn unseen_families_are_caught_at_a_low_false_positive_rate() {
-    let benign = read("benign/benign_top.txt");
-    let dga = read("dga/dga_train.csv");
+    let top = read("benign/benign_top.txt");
+    let ranked = read("benign/alexa_100k_ranked.csv");
     let random = read("benign/opendns_random_10k.txt");
+    let dga = read("dga/dga_train.csv");
+    let benign = BenignSplit::new(&top, &ranked, &random);
     // The 19 other families become one: `dga_leave_families_out` trains, for each family,
     // on every other, so each held-out family is scored by a model that saw all the rest;
     // the model for `rest` itself is a by-product and not looked at.
@@ -47,13 +53,13 @@ fn unseen_families_are_caught_at_a_low_false_positive_rate() {
         csv.push_str(&format!("{family},{domain}\n"));
     }
     let params = Params {
-        rounds: 20,
+        rounds: 50,
         ..SHIPPED_PARAMS
     };
     let results = eval::dga_leave_families_out(
         &benign,
         &csv,
-        &[("opendns_random_10k", &random)],
+        &[],
         &[Candidate::Boosted(params)],
         SHIPPED_MIN_LABEL_LEN,
         |_| {},
@@ -72,8 +78,8 @@ fn unseen_families_are_caught_at_a_low_false_positive_rate() {
             .unwrap_or_else(|| panic!("{family}: not in the data"));
         let recall = r.caught[k] as f64 / r.total as f64;
         println!(
-            "{family}: {}/{} = {recall:.3}; benign FPR {:.5}, opendns_random_10k FPR {:.5}",
-            r.caught[k], r.total, r.fpr[k], r.other_fpr[0][k]
+            "{family}: {}/{} = {recall:.3}; long-tail test FPR {:.5}",
+            r.caught[k], r.total, r.fpr[k]
         );
         // Every family has 2,500 names in the data, nearly all distinct labels.
         assert!(r.total > 2_000, "{family}: only {} labels", r.total);
@@ -81,14 +87,12 @@ fn unseen_families_are_caught_at_a_low_false_positive_rate() {
             recall >= floor,
             "{family}: recall {recall:.3} at FPR 1e-3, below {floor}"
         );
-        // The threshold is set on the held-out fifth of benign_top: at most 1e-3 fire.
-        assert!(r.fpr[k] <= 1e-3, "{family}: benign FPR {}", r.fpr[k]);
-        // On a benign list never trained on (random, not popular, names) the same threshold
-        // fires more: measured 0.0038 to 0.0046 over these models. Bound: 0.008.
+        // The threshold is set on the long tail's calibration half; on its test half (names
+        // neither trained nor calibrated on, ~12,800) the rate holds up to sampling noise.
         assert!(
-            r.other_fpr[0][k] <= 0.008,
-            "{family}: opendns_random_10k FPR {}",
-            r.other_fpr[0][k]
+            r.fpr[k] <= 0.002,
+            "{family}: long-tail test FPR {}",
+            r.fpr[k]
         );
     }
 }

@@ -6,7 +6,7 @@
 //! file instead. Run with `--nocapture` to see the numbers.
 
 use antimony_detect::detectors::dga::Model;
-use antimony_lab::dga::{evaluate, is_held_out, label_of, train_shipped};
+use antimony_lab::dga::{BenignSplit, evaluate, train_shipped};
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
 const MODEL_PATH: &str = concat!(
@@ -18,14 +18,13 @@ fn read(path: &str) -> String {
     std::fs::read_to_string(format!("{DATA}/{path}")).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-fn lines(text: &str) -> impl Iterator<Item = &str> {
-    antimony_lab::eval::lines(text)
-}
-
 #[test]
 fn committed_model_matches_training_and_meets_bounds() {
-    let benign = read("benign/benign_top.txt");
+    let top = read("benign/benign_top.txt");
+    let ranked = read("benign/alexa_100k_ranked.csv");
+    let random = read("benign/opendns_random_10k.txt");
     let dga = read("dga/dga_train.csv");
+    let benign = BenignSplit::new(&top, &ranked, &random);
     let model = train_shipped(&benign, &dga);
     if std::env::var_os("ANTIMONY_UPDATE_MODELS").is_some() {
         // The built-in model is compiled in, so the comparison waits for the next build.
@@ -40,27 +39,33 @@ fn committed_model_matches_training_and_meets_bounds() {
         );
     }
     assert!(model.is_boosted());
-    let held = |n: &&str| label_of(n).is_some_and(|l| is_held_out(&l));
-    let random = read("benign/opendns_random_10k.txt");
     for t in [50, 70, 85] {
-        let h = evaluate(&model, t, lines(&benign).filter(held), std::iter::empty());
-        let r = evaluate(&model, t, lines(&random), std::iter::empty());
+        let c = evaluate(
+            &model,
+            t,
+            benign.calibration.iter().copied(),
+            std::iter::empty(),
+        );
+        let e = evaluate(&model, t, benign.test.iter().copied(), std::iter::empty());
         println!(
-            "score {t}: held-out benign_top FPR {:.5}, opendns_random_10k FPR {:.5}",
-            h.false_positive_rate(),
-            r.false_positive_rate()
+            "score {t}: long-tail calibration FPR {:.5}, long-tail test FPR {:.5} ({} names)",
+            c.false_positive_rate(),
+            e.false_positive_rate(),
+            benign.test.len()
         );
         if t == 70 {
-            // Calibrated: 1e-3 on the held-out fifth by construction.
+            // Calibrated to 1e-3 on the calibration half, by construction.
             assert!(
-                h.false_positive_rate() <= 0.0011,
+                c.false_positive_rate() <= 0.0011,
                 "{}",
-                h.false_positive_rate()
+                c.false_positive_rate()
             );
+            // On long-tail names used for neither training nor calibration the bound holds
+            // up to sampling noise (~12,800 names: 1e-3 is 13 of them). Bound: 0.002.
             assert!(
-                r.false_positive_rate() < 0.01,
+                e.false_positive_rate() <= 0.002,
                 "{}",
-                r.false_positive_rate()
+                e.false_positive_rate()
             );
         }
     }

@@ -6,7 +6,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use antimony_detect::detectors::dga::features::{
-    Counts, F_LENGTH, F_MEAN_LL, Features, NF, NX, Tri, XFeatures, for_each_trigram, xfeatures_with,
+    Counts, F_LENGTH, F_MEAN_LL, Features, NF, NX, Quad, Tri, XFeatures, for_each_quadgram,
+    for_each_trigram, xfeatures_with,
 };
 use antimony_detect::detectors::dga::model::{
     Boosted as ShippedBoosted, CALIBRATED_SCORES, Model, probability_score, sigmoid,
@@ -21,16 +22,23 @@ use crate::gbdt::{self, Params};
 /// `leave_one_out` (for benign training names).
 pub fn xfeatures(counts: &Counts, label: &[u8], ll_centre: f64, leave_one_out: bool) -> XFeatures {
     let mut own: Vec<Tri> = Vec::new();
+    let mut own4: Vec<Quad> = Vec::new();
     if leave_one_out {
         for_each_trigram(label, |t| own.push(t));
+        for_each_quadgram(label, |q| own4.push(q));
     }
-    xfeatures_with(label, ll_centre, |t| {
-        (
-            counts.logp(t, &own),
-            counts.seen(t, &own),
-            counts.logp2(t, &own),
-        )
-    })
+    xfeatures_with(
+        label,
+        ll_centre,
+        |t| {
+            (
+                counts.logp(t, &own),
+                counts.seen(t, &own),
+                counts.logp2(t, &own),
+            )
+        },
+        |q| (counts.logp4(q, &own4, &own), counts.seen4(q, &own4)),
+    )
 }
 
 /// Which classifier to train.
@@ -139,7 +147,9 @@ pub fn fit(candidate: Candidate, rows: &[(XFeatures, bool)]) -> Fitted {
 pub struct Prepared {
     /// Benign training labels (leave-one-out features).
     pub benign_train: Vec<XFeatures>,
-    /// Benign held-out labels.
+    /// Benign labels that set the thresholds (the long tail's calibration half).
+    pub benign_calibration: Vec<XFeatures>,
+    /// Benign labels that measure the false-positive rate (the long tail's test half).
     pub benign_test: Vec<XFeatures>,
     /// Other benign lists (name, features), never trained on.
     pub other_benign: Vec<(String, Vec<XFeatures>)>,
@@ -149,10 +159,11 @@ pub struct Prepared {
     pub min_len: usize,
 }
 
-/// Prepares features: `benign_train` builds the character model; `benign_test` and `other`
-/// are scored against it; `dga` is `(family, name)`.
+/// Prepares features: `benign_train` builds the character model; `benign_calibration`,
+/// `benign_test` and `other` are scored against it; `dga` is `(family, name)`.
 pub fn prepare<'a>(
     benign_train: impl IntoIterator<Item = &'a str>,
+    benign_calibration: impl IntoIterator<Item = &'a str>,
     benign_test: impl IntoIterator<Item = &'a str>,
     other: &[(&str, &str)],
     dga: impl IntoIterator<Item = (&'a str, &'a str)>,
@@ -176,11 +187,14 @@ pub fn prepare<'a>(
             .map(|l| xfeatures(&counts, l.as_bytes(), centre, loo))
             .collect()
     };
-    let test: BTreeSet<String> = benign_test
-        .into_iter()
-        .filter_map(label_of)
-        .filter(|l| !train.contains(l))
-        .collect();
+    let held = |names: &mut dyn Iterator<Item = &str>| -> BTreeSet<String> {
+        names
+            .filter_map(label_of)
+            .filter(|l| !train.contains(l))
+            .collect()
+    };
+    let calibration = held(&mut benign_calibration.into_iter());
+    let test = held(&mut benign_test.into_iter());
     let mut prepared_dga: BTreeMap<String, Vec<Option<XFeatures>>> = BTreeMap::new();
     let mut seen: BTreeSet<String> = BTreeSet::new();
     for (family, name) in dga {
@@ -194,11 +208,11 @@ pub fn prepare<'a>(
             (label.len() >= min_len).then(|| xfeatures(&counts, label.as_bytes(), centre, false));
         prepared_dga.entry(family.to_owned()).or_default().push(x);
     }
-    let test_rows = {
-        // Too-short benign labels are never scored: they count in the denominator as
-        // negatives that cannot fire, so the FPR is over all held-out labels.
-        let mut v = feats(&test, false);
-        let short = test.iter().filter(|l| l.len() < min_len).count();
+    // Too-short benign labels are never scored: they count in the denominator as negatives
+    // that cannot fire, so an FPR is over all held-out labels.
+    let rows_of = |labels: &BTreeSet<String>| {
+        let mut v = feats(labels, false);
+        let short = labels.iter().filter(|l| l.len() < min_len).count();
         v.extend(std::iter::repeat_n([f64::NAN; NX], short));
         v
     };
@@ -206,15 +220,13 @@ pub fn prepare<'a>(
         .iter()
         .map(|(name, text)| {
             let labels: BTreeSet<String> = crate::eval::lines(text).filter_map(label_of).collect();
-            let mut v = feats(&labels, false);
-            let short = labels.iter().filter(|l| l.len() < min_len).count();
-            v.extend(std::iter::repeat_n([f64::NAN; NX], short));
-            ((*name).to_owned(), v)
+            ((*name).to_owned(), rows_of(&labels))
         })
         .collect();
     Prepared {
         benign_train: feats(&train, true),
-        benign_test: test_rows,
+        benign_calibration: rows_of(&calibration),
+        benign_test: rows_of(&test),
         other_benign,
         dga: prepared_dga,
         min_len,
@@ -231,7 +243,8 @@ pub struct FamilyResult {
     pub total: usize,
     /// Caught at each of [`FPRS`].
     pub caught: [usize; 3],
-    /// The benign held-out FPR actually reached at each threshold.
+    /// The FPR on the benign test labels (never trained on nor calibrated on) at each
+    /// threshold.
     pub fpr: [f64; 3],
     /// FPR on each other benign list at each threshold.
     pub other_fpr: Vec<[f64; 3]>,
@@ -265,8 +278,9 @@ fn scores(model: &Fitted, rows: &[XFeatures]) -> Vec<f64> {
 }
 
 /// Leave-families-out: for each family, trains `candidate` on the benign training labels and
-/// every *other* family, picks thresholds on the held-out benign labels at [`FPRS`], and
-/// counts how many of the left-out family's labels reach them.
+/// every *other* family, picks thresholds on the benign calibration labels at [`FPRS`],
+/// counts how many of the left-out family's labels reach them, and measures the benign FPR
+/// on the test labels.
 pub fn leave_families_out(
     p: &Prepared,
     candidate: Candidate,
@@ -282,8 +296,9 @@ pub fn leave_families_out(
             }
         }
         let model = fit(candidate, &rows);
-        let mut benign = scores(&model, &p.benign_test);
-        benign.sort_by(|a, b| b.total_cmp(a));
+        let mut calibration = scores(&model, &p.benign_calibration);
+        calibration.sort_by(|a, b| b.total_cmp(a));
+        let benign = scores(&model, &p.benign_test);
         let family = &p.dga[held];
         let fam_scores: Vec<f64> = family
             .iter()
@@ -300,7 +315,7 @@ pub fn leave_families_out(
             ..FamilyResult::default()
         };
         for (k, &fpr) in FPRS.iter().enumerate() {
-            let t = threshold_at(&benign, fpr);
+            let t = threshold_at(&calibration, fpr);
             r.caught[k] = fam_scores.iter().filter(|&&s| s >= t).count();
             r.fpr[k] = rate_above(&benign, t);
             for (o, s) in others.iter().enumerate() {

@@ -1,6 +1,6 @@
 //! Training and evaluating the DGA model that [`antimony_detect::detectors::dga`] scores
 //! with. That module's docs describe the model, how it is trained (deterministically, benign
-//! features leave-one-out, the score calibrated on a held-out fifth of Alexa) and the numbers
+//! features leave-one-out, the score calibrated on half of the long tail) and the numbers
 //! measured.
 //!
 //! - [`train_shipped`] (behind `antimony train dga`) builds the shipped model: [`train`]
@@ -9,7 +9,8 @@
 //!   [`crate::gbdt`], and its calibration). `tests/dga_model.rs` checks that retraining gives
 //!   the committed `antimony-detect/models/dga.txt` (`ANTIMONY_UPDATE_MODELS=1` rewrites it).
 //! - [`label_of`] reduces a raw name to the label training and evaluation see;
-//!   [`is_held_out`] picks the fixed fifth held out to calibrate and evaluate.
+//!   [`is_held_out`] picks the fixed fifth of Alexa held out of training; [`BenignSplit`]
+//!   cuts the long tail into the halves that calibrate and test the score.
 //! - [`evaluate`] measures a model at a threshold; [`boost::leave_families_out`] compares
 //!   the candidates, each family scored by a model trained without it.
 
@@ -21,7 +22,7 @@ use std::collections::BTreeSet;
 use antimony_core::StableHasher;
 use antimony_detect::detectors::dga::features::{
     Counts, F_LENGTH, F_LL_EVIDENCE, F_MEAN_LL, Features, NF, S, Tri, features_with,
-    for_each_trigram, tri_index, trigrams,
+    for_each_quadgram, for_each_trigram, quad_index, tri_index,
 };
 use antimony_detect::detectors::dga::model::{Model, Regression, probability_score};
 
@@ -64,6 +65,73 @@ pub fn is_held_out(label: &str) -> bool {
         .is_multiple_of(5)
 }
 
+/// Alexa ranks above this are the long tail: the benign side that calibrates and tests the
+/// score (popular names look tidier than the names a CERT's clients mostly resolve).
+pub const LONG_TAIL_RANK: usize = 10_000;
+
+/// True for the half of held-out labels that calibrate the score; the other half tests it
+/// (a second stable hash, so no label calibrates and tests).
+fn calibrates(label: &str) -> bool {
+    StableHasher::new()
+        .field(b"antimony-dga-calibration-v1")
+        .field(label.as_bytes())
+        .finish()
+        .is_multiple_of(2)
+}
+
+/// The benign names of the shared data, split once: `train` (Alexa's `benign_top.txt` minus
+/// the held-out fifth, [`is_held_out`]) fits the model; the long tail, Alexa's held-out names
+/// ranked past [`LONG_TAIL_RANK`] and `opendns_random_10k.txt` (names never trained on), is
+/// cut in two halves by a second hash: `calibration` sets the score's thresholds, `test`
+/// measures the false-positive rate on names used for neither.
+#[derive(Clone, Debug, Default)]
+pub struct BenignSplit<'a> {
+    /// Names the model is fitted on.
+    pub train: Vec<&'a str>,
+    /// Long-tail names the score is calibrated on.
+    pub calibration: Vec<&'a str>,
+    /// Long-tail names used for nothing but measuring.
+    pub test: Vec<&'a str>,
+}
+
+impl<'a> BenignSplit<'a> {
+    /// Splits the texts of `benign_top.txt`, `alexa_100k_ranked.csv` (`rank,domain`) and
+    /// `opendns_random_10k.txt`.
+    pub fn new(benign_top: &'a str, alexa_ranked: &'a str, random: &'a str) -> Self {
+        let mut split = BenignSplit::default();
+        let mut trained: BTreeSet<String> = BTreeSet::new();
+        for name in crate::eval::lines(benign_top) {
+            if let Some(label) = label_of(name)
+                && !is_held_out(&label)
+            {
+                trained.insert(label);
+                split.train.push(name);
+            }
+        }
+        let ranked = crate::eval::lines(alexa_ranked).filter_map(|l| {
+            let (rank, name) = l.split_once(',')?;
+            (rank.parse::<usize>().ok()? > LONG_TAIL_RANK).then_some(name)
+        });
+        let mut seen: BTreeSet<String> = BTreeSet::new();
+        for name in ranked.chain(crate::eval::lines(random)) {
+            let Some(label) = label_of(name) else {
+                continue;
+            };
+            // Held-out Alexa labels only (the rest trained), never a label trained on, once.
+            let alexa_trained = trained.contains(&label);
+            if alexa_trained || !seen.insert(label.clone()) {
+                continue;
+            }
+            if calibrates(&label) {
+                split.calibration.push(name);
+            } else {
+                split.test.push(name);
+            }
+        }
+        split
+    }
+}
+
 /// Trains a model on benign names and `(family, name)` DGA names (raw domain names; each is
 /// reduced to its registered label, and labels are de-duplicated). Use [`is_held_out`] to keep
 /// an evaluation set out. Deterministic: the same names give the same model.
@@ -80,13 +148,7 @@ pub fn train<'a>(
         .filter(|l| !benign.contains(l))
         .collect();
 
-    let mut tri = vec![0u32; S * S * S];
-    for label in &benign {
-        for t in trigrams(label.as_bytes()) {
-            tri[tri_index(t)] += 1;
-        }
-    }
-    let counts = Counts::from_trigrams(tri);
+    let counts = benign_counts(&benign);
 
     // Features: benign leave-one-out, DGA against the full counts.
     let mut rows: Vec<(Features, bool)> = Vec::new();
@@ -178,24 +240,24 @@ pub fn train<'a>(
     model
 }
 
-/// Trains the model shipped in `models/dga.txt` from the shared data's texts: Alexa's
-/// `benign_top.txt` minus the held-out fifth ([`is_held_out`]) and every row of
-/// `dga_train.csv` train it; the held-out fifth calibrates its score. Deterministic.
-pub fn train_shipped(benign_top: &str, dga_csv: &str) -> Model {
-    let lines = || crate::eval::lines(benign_top);
-    let held = |n: &&str| label_of(n).is_some_and(|l| is_held_out(&l));
+/// Trains the model shipped in `models/dga.txt` from the shared data's texts: the benign
+/// training names of [`BenignSplit`] and every row of `dga_train.csv` train it; the split's
+/// long-tail calibration half calibrates its score. Deterministic.
+pub fn train_shipped(benign: &BenignSplit<'_>, dga_csv: &str) -> Model {
     boost::train_boosted(
-        lines().filter(|n| !held(n)),
-        lines().filter(held),
+        benign.train.iter().copied(),
+        benign.calibration.iter().copied(),
         crate::eval::dga_rows(dga_csv),
     )
 }
 
-/// Trigram counts of benign labels.
+/// Trigram and four-gram counts of benign labels.
 fn benign_counts(labels: &BTreeSet<String>) -> Counts {
     let mut tri = vec![0u32; S * S * S];
+    let mut quad = vec![0u32; S * S * S * S];
     for label in labels {
         for_each_trigram(label.as_bytes(), |t| tri[tri_index(t)] += 1);
+        for_each_quadgram(label.as_bytes(), |q| quad[quad_index(q)] += 1);
     }
-    Counts::from_trigrams(tri)
+    Counts::from_tables(tri, quad)
 }

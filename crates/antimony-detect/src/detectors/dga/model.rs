@@ -4,7 +4,7 @@
 //! text form is read and written in `model_file.rs` ([`Model::parse`], [`Model::to_text`]).
 
 use super::features::{
-    Counts, Features, NF, NX, S, XFeatures, features_with, tri_index, xfeatures_with,
+    Counts, Features, NF, NX, S, XFeatures, features_with, mix4, tri_index, xfeatures_with,
 };
 use super::model_file::ModelError;
 use crate::detectors::gbdt::Forest;
@@ -21,6 +21,8 @@ pub struct Model {
     logp: Vec<f32>,
     /// log P(c | b), add-one smoothed, for the boosted model's bigram feature.
     logp2: Vec<f32>,
+    /// P(c | a b), the interpolated trigram probability the four-gram estimate is mixed with.
+    p3: Vec<f32>,
     pub(super) reg: Regression,
     /// `weights / std` and `bias - sum(weights * mean / std)`: the regression on raw features.
     folded: (Features, f64),
@@ -119,11 +121,14 @@ impl Model {
         min_label_len: usize,
     ) -> Self {
         let mut logp = vec![0f32; S * S * S];
+        let mut p3 = vec![0f32; S * S * S];
         for a in 0..S {
             for b in 0..S {
                 for c in 0..S {
                     let i = tri_index((a, b, c));
-                    let lp = counts.logp((a, b, c), &[]) as f32;
+                    let lp = counts.logp((a, b, c), &[]);
+                    p3[i] = lp.exp() as f32;
+                    let lp = lp as f32;
                     logp[i] = if counts.tri[i] > 0 {
                         -lp.abs()
                     } else {
@@ -149,6 +154,7 @@ impl Model {
             counts,
             logp,
             logp2,
+            p3,
             folded,
             reg,
             threshold,
@@ -176,12 +182,23 @@ impl Model {
 
     /// The extended features of a label (lower case), as the boosted model sees them.
     pub fn xfeatures(&self, label: &str) -> XFeatures {
-        xfeatures_with(label.as_bytes(), self.reg.ll_centre, |t| {
-            let v = self.logp.get(tri_index(t)).copied().unwrap_or(0.0);
-            let (_, b, c) = t;
-            let lp2 = self.logp2.get(b * S + c).copied().unwrap_or(0.0);
-            (-f64::from(v.abs()), v.is_sign_negative(), f64::from(lp2))
-        })
+        xfeatures_with(
+            label.as_bytes(),
+            self.reg.ll_centre,
+            |t| {
+                let v = self.logp.get(tri_index(t)).copied().unwrap_or(0.0);
+                let (_, b, c) = t;
+                let lp2 = self.logp2.get(b * S + c).copied().unwrap_or(0.0);
+                (-f64::from(v.abs()), v.is_sign_negative(), f64::from(lp2))
+            },
+            |q| {
+                let (n, ctx) = self.counts.quad_counts(q);
+                let (_, b, c, d) = q;
+                let p3 = self.p3.get(tri_index((b, c, d))).copied().unwrap_or(0.0);
+                let p4 = (ctx > 0).then(|| f64::from(n) / ctx as f64);
+                (mix4(p4, f64::from(p3)), n > 0)
+            },
+        )
     }
 
     /// True when the model has the boosted classifier.
@@ -276,6 +293,7 @@ impl Model {
     /// checking that retraining gives the committed model.
     pub fn max_difference(&self, other: &Model) -> Option<f64> {
         if self.counts.tri != other.counts.tri
+            || self.counts.quad != other.counts.quad
             || self.threshold != other.threshold
             || self.min_label_len != other.min_label_len
         {

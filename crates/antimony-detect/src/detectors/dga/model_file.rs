@@ -4,7 +4,8 @@
 //! (`antimony-dga-model 1`, or `2` when the file has the boosted classifier); then, one per
 //! line, `threshold`, `min_label_len`, `bias`, `ll_centre`, a `feature` line per logistic
 //! feature (name, mean, standard deviation, weight, typical value) and, in version 2,
-//! `calibration` and `xtypical`; then `trigrams` and one trigram count per line; and, in
+//! `calibration` and `xtypical`; then `trigrams` and one trigram count per line, then one
+//! four-gram count per line (four characters); and, in
 //! version 2, the forest (see [`Forest::write`]).
 
 use std::collections::BTreeMap;
@@ -12,7 +13,7 @@ use std::fmt::Write as _;
 
 use thiserror::Error;
 
-use super::features::{ALPHABET, Counts, FEATURES, NF, NX, S, XFeatures, tri_index};
+use super::features::{ALPHABET, Counts, FEATURES, NF, NX, S, XFeatures, quad_index, tri_index};
 use super::model::{Boosted, Model, Regression};
 use crate::detectors::gbdt::Forest;
 
@@ -65,6 +66,7 @@ impl Model {
         let mut ll_centre = None;
         let mut feats: BTreeMap<usize, [f64; 4]> = BTreeMap::new();
         let mut tri = vec![0u32; S * S * S];
+        let mut quad = vec![0u32; S * S * S * S];
         let mut in_trigrams = false;
         while let Some((n, line)) = lines.next() {
             let mut fields = line.split_whitespace();
@@ -82,15 +84,16 @@ impl Model {
                     .bytes()
                     .map(|b| ALPHABET.iter().position(|&a| a == b))
                     .collect::<Option<_>>()
-                    .ok_or_else(|| bad(n, "a trigram with a character outside the alphabet"))?;
-                let [a, b, c] = syms[..] else {
-                    return Err(bad(n, "a trigram must have three characters"));
-                };
+                    .ok_or_else(|| bad(n, "an n-gram with a character outside the alphabet"))?;
                 let count = fields
                     .next()
                     .and_then(|v| v.parse::<u32>().ok())
-                    .ok_or_else(|| bad(n, "a trigram needs a count"))?;
-                tri[tri_index((a, b, c))] = count;
+                    .ok_or_else(|| bad(n, "an n-gram needs a count"))?;
+                match syms[..] {
+                    [a, b, c] => tri[tri_index((a, b, c))] = count,
+                    [a, b, c, d] => quad[quad_index((a, b, c, d))] = count,
+                    _ => return Err(bad(n, "an n-gram must have three or four characters")),
+                }
                 continue;
             }
             let num = |v: Option<&str>| -> Result<f64, ModelError> {
@@ -155,7 +158,7 @@ impl Model {
             ll_centre: ll_centre.ok_or(ModelError::Missing("ll_centre"))?,
         };
         let mut model = Model::from_parts(
-            Counts::from_trigrams(tri),
+            Counts::from_tables(tri, quad),
             reg,
             threshold.ok_or(ModelError::Missing("threshold"))?,
             min_len.ok_or(ModelError::Missing("min_label_len"))?,
@@ -228,6 +231,12 @@ impl Model {
                         let _ = writeln!(out, "{} {n}", String::from_utf8_lossy(&t));
                     }
                 }
+            }
+        }
+        for (i, &n) in self.counts.quad.iter().enumerate() {
+            if n > 0 {
+                let q = [i / (S * S * S), i / (S * S) % S, i / S % S, i % S].map(|k| ALPHABET[k]);
+                let _ = writeln!(out, "{} {n}", String::from_utf8_lossy(&q));
             }
         }
         if let Some(b) = &self.boosted {
