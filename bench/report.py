@@ -209,7 +209,7 @@ def main():
              "file); `dns-stateless` is the job the peers run (parse, list, keywords, long names, "
              "dedup, alerts file; Antimony also runs its DGA model there, the peers do not). "
              "`floor dns-stateless` is the hand-written single-thread floor of that job "
-             "(`crates/antimony-components/examples/floor.rs`: no engine, no timely, no Tokio; "
+             "(`examples/floor.rs`: no engine, no timely, no Tokio; "
              "the same library calls, its alerts checked byte-identical to Antimony's). "
              "*vs floor* is records/s over the floor's.\n")
     floor = by.get("floor dns-stateless", {}).get("records_per_s")

@@ -15,7 +15,7 @@
 #
 # Steps: build; generate the inputs with `antimony gen`; the DNS topologies on 1 and 2
 # workers; the hand-written single-thread floor of the stateless job (no engine:
-# crates/antimony-components/examples/floor.rs), whose alerts must equal Antimony's byte for
+# examples/floor.rs), whose alerts must equal Antimony's byte for
 # byte; alert latency at half the measured maximum; the JSON formats (JSON lines, Zeek JSON,
 # Suricata eve) and `antimony score`; a 100M-record memory run of the full topology (RSS
 # every second, bench/out/memory.csv); pcap decoding (Antimony, tshark, tcpdump); a Python
@@ -67,7 +67,7 @@ NEX_PEER_N=$(int "${NEXMARK_PEER_SIZE:-5e6}")
 echo "== build ($PROFILE)"
 cargo build -q --locked "${CARGO_FLAGS[@]}" -p antimony --bin antimony
 cargo build -q --locked "${CARGO_FLAGS[@]}" -p antimony-engine --example nexmark
-cargo build -q --locked "${CARGO_FLAGS[@]}" -p antimony-components --example floor
+cargo build -q --locked "${CARGO_FLAGS[@]}" -p antimony --example floor
 BIN="$TARGET/$PROFILE/antimony"
 NEXMARK="$TARGET/$PROFILE/examples/nexmark"
 FLOOR="$TARGET/$PROFILE/examples/floor"

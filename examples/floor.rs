@@ -9,7 +9,12 @@
 //! (`QuietNames` over `Detectors`, what `dns_detect` runs), deduplicates with the same
 //! `Deduper` and writes ALERTS as `alert_file` would. `bench/run.sh` times it on the same
 //! file as the Antimony rows, `cmp`s its ALERTS with `antimony run`'s (and fails the run if
-//! they differ) and reports every Antimony figure as a ratio to it.
+//! they differ) and reports every Antimony figure as a ratio to it. By hand:
+//!
+//!     cargo run --release --example floor -- bench/dns-stateless.toml dns.log alerts.jsonl
+//!
+//! An example of the root package, so that it links like the binary (mimalloc, the release
+//! profile) and the ratio isolates the engine.
 //!
 //! Engine semantics it reproduces, because the output depends on them: an epoch is one chunk
 //! of the file spout (cut by content alone with the spout's own `LineCutter`, so the same
@@ -42,6 +47,11 @@ use antimony_io::TextChunk;
 use antimony_io::cutter::{Cut, LineCutter};
 use antimony_io::sinks::json_lines::JsonLinesConfig;
 use antimony_io::sources::file::FileConfig;
+
+// The binary's allocator (src/main.rs), so that the ratio to `antimony run` isolates the
+// engine rather than malloc.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 type Failure = Box<dyn Error>;
 
