@@ -13,8 +13,8 @@ counts it) and of `antimony gen`. Records read are estimated from the bytes `gen
 written to the pipe (its /proc/PID/io `wchar`, at most a pipe buffer ahead of the reader)
 divided by the bytes per record of the log `--sample` (a log of the same generator).
 Appends to --results one row: wall time, records/s, peak RSS of the run, and the peak over
-the first 10% of the records, so that report.py can say whether the peak depends on run
-length.
+the first 10% of the records (when at least three samples fall there), so that report.py
+can say whether the peak depends on run length.
 """
 
 import argparse
@@ -97,7 +97,9 @@ def main():
     if consumer.returncode != 0 or producer.returncode != 0:
         sys.exit(f"memory: the pipeline failed (gen {producer.returncode}, run {consumer.returncode})")
     peak = max((r[2] for r in rows), default=0)
+    # Too few samples in the first 10% (a short run) say nothing about growth: no figure.
     first = [r[2] for r in rows if r[1] <= a.records / 10]
+    first = first if len(first) >= 3 else []
     result = {
         "name": a.name,
         "group": "memory",
