@@ -32,7 +32,7 @@ for arg in "$@"; do
     case "$arg" in
         --smoke) SMOKE=1; PEERS=0 ;;
         --no-peers) PEERS=0 ;;
-        -h|--help) sed -n 2,29p "$0"; exit 0 ;;
+        -h|--help) sed -n 2,24p "$0"; exit 0 ;;
         -*) echo "run.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
         *) SIZE="$arg" ;;
     esac
