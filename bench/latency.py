@@ -15,7 +15,9 @@ Every probe is block-listed and caught by the keyword rules, so it raises alerts
 `domain` carries that birth time. This script timestamps each alert line as it comes out
 of `antimony run` (same clock, CLOCK_REALTIME) and reports the latency of every probe alert:
 record written -> alert written, through the pipe, the spout's line cutting, the dataflow,
-deduplication and the sink. The first second (start-up) is left out.
+deduplication and the sink. The first second (start-up) is left out. Reports p50, p90,
+p99, p99.9 (nearest rank: with fewer than 1,000 probe alerts p99.9 is close to the maximum,
+so --seconds 10 at the default 200 probes/s gives about 1,800 of them) and the maximum.
 """
 
 import argparse
@@ -86,7 +88,9 @@ def main():
         "probe_alerts": len(latencies),
         "probes_sent": probes_sent,
         "p50_ms": percentile(latencies, 50),
+        "p90_ms": percentile(latencies, 90),
         "p99_ms": percentile(latencies, 99),
+        "p999_ms": percentile(latencies, 99.9),
         "max_ms": latencies[-1] if latencies else None,
         "cmd": " ".join(gen) + " | " + " ".join(run),
     }
@@ -95,7 +99,8 @@ def main():
     if not latencies:
         sys.exit("latency: no probe alert came out; is update-java.net still caught?")
     print(f"  {a.name:<34} {a.rate:>12,.0f} rec/s in: p50 {result['p50_ms']:.2f} ms, "
-          f"p99 {result['p99_ms']:.2f} ms, max {result['max_ms']:.2f} ms "
+          f"p90 {result['p90_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms, "
+          f"p99.9 {result['p999_ms']:.2f} ms, max {result['max_ms']:.2f} ms "
           f"({len(latencies)} probe alerts of {len(arrivals)})")
 
 

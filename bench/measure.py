@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Run one command and measure it the same way for every system.
 
-    measure.py --name NAME --records N --results FILE [--stdout F] [--workers W] -- CMD...
+    measure.py --name NAME --records N --results FILE [--stdout F] [--stdin F] [--workers W]
+               [--repeat K] -- CMD...
 
 Records wall time, CPU time (user + system of the whole process tree, from the kernel's
 rusage of waited-for children) and peak memory: the largest sum of RSS over the process tree
 seen by a 20 ms sampler of /proc (a JVM plus its Python driver counts as both). Appends one
-JSON object to FILE; exits with the command's status.
+JSON object to FILE; exits with the command's status. With --repeat K the command runs K
+times and the row is the run of median wall time (`walls` lists every run's).
 """
 
 import argparse
@@ -54,25 +56,13 @@ def tree_rss(root, cpu_seen=None):
     return total
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--name", required=True)
-    ap.add_argument("--records", type=int, required=True)
-    ap.add_argument("--results", required=True)
-    ap.add_argument("--workers", type=int, default=1, help="cores the system was given")
-    ap.add_argument("--stdout", default=os.devnull)
-    ap.add_argument("--stderr", default=None)
-    ap.add_argument("--group", default="")
-    ap.add_argument("--note", default="")
-    ap.add_argument("cmd", nargs=argparse.REMAINDER)
-    a = ap.parse_args()
-    cmd = a.cmd[1:] if a.cmd and a.cmd[0] == "--" else a.cmd
-
+def run_once(cmd, a):
+    """Runs `cmd` once; returns (wall s, CPU s, peak RSS bytes), or exits with its status."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     stderr = open(a.stderr, "wb") if a.stderr else subprocess.PIPE
-    with open(a.stdout, "wb") as out:
+    with open(a.stdout, "wb") as out, open(a.stdin or os.devnull, "rb") as stdin:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=stderr)
+        proc = subprocess.Popen(cmd, stdin=stdin, stdout=out, stderr=stderr)
         peak = [0]
         cpu_seen = {}
         done = threading.Event()
@@ -103,6 +93,30 @@ def main():
         sys.exit(proc.returncode or 1)
     if err:
         sys.stderr.write(err.decode(errors="replace")[-2000:])
+    return wall, cpu, peak[0]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--name", required=True)
+    ap.add_argument("--records", type=int, required=True)
+    ap.add_argument("--results", required=True)
+    ap.add_argument("--workers", type=int, default=1, help="cores the system was given")
+    ap.add_argument("--stdout", default=os.devnull)
+    ap.add_argument("--stdin", default=None, help="a file the command reads on standard input")
+    ap.add_argument("--stderr", default=None)
+    ap.add_argument("--repeat", type=int, default=1, help="runs; the row is the median's")
+    ap.add_argument("--group", default="")
+    ap.add_argument("--note", default="")
+    ap.add_argument("cmd", nargs=argparse.REMAINDER)
+    a = ap.parse_args()
+    cmd = a.cmd[1:] if a.cmd and a.cmd[0] == "--" else a.cmd
+
+    runs = []
+    for _ in range(max(1, a.repeat)):
+        runs.append(run_once(cmd, a))
+    walls = sorted(r[0] for r in runs)
+    wall, cpu, peak = next(r for r in runs if r[0] == walls[(len(walls) - 1) // 2])
     result = {
         "name": a.name,
         "group": a.group,
@@ -113,7 +127,9 @@ def main():
         "records_per_s": round(a.records / wall),
         "records_per_cpu_s": round(a.records / cpu) if cpu > 0 else None,
         "records_per_s_per_worker": round(a.records / wall / a.workers),
-        "peak_rss_mb": round(peak[0] / 1e6, 1),
+        "peak_rss_mb": round(peak / 1e6, 1),
+        "runs": len(walls),
+        "walls": [round(w, 3) for w in walls],
         "note": a.note,
         "cmd": " ".join(cmd),
     }

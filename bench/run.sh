@@ -6,16 +6,22 @@
 #   bench/run.sh 1e7 --no-peers  # Antimony, tshark and tcpdump only
 #
 # Environment: PEER_SIZE (records the peers get, default SIZE: a prefix of the same file),
-# PCAP_SIZE (packets, default 1e6), NEXMARK_SIZE (events, default 2e7; Flink gets
+# REPEATS (runs of the floor and of dns-stateless w1/w2, the median reported; default 3),
+# JSON_SIZE (lines of each JSON format, default SIZE), MEMORY_SIZE (records of the memory
+# run, default 1e8), PCAP_SIZE (packets, default 1e6), NEXMARK_SIZE (events, default 2e7; Flink gets
 # NEXMARK_PEER_SIZE, default 5e6, at the parallelisms in NEXMARK_PEER_WORKERS, default "2"),
 # LATENCY_SECONDS (default 10), BENCH_DATA (default
 # ../shared/data), JAVA_HOME (default Debian's OpenJDK 17), BENCH_VENV (default bench/.venv).
 #
 # Steps: build; generate the inputs with `antimony gen`; the DNS topologies on 1 and 2
-# workers; alert latency at half the measured maximum; pcap decoding (Antimony, tshark,
-# tcpdump); a Python multilang bolt against the native pipeline; the same DNS job on Flink and Bytewax; Nexmark-style queries on the engine and
-# on Flink; then bench/report.py writes RESULTS.md and throughput.svg (bench/out/ for --smoke).
-# Any failing step fails the run.
+# workers; the hand-written single-thread floor of the stateless job (no engine:
+# examples/floor.rs), whose alerts must equal Antimony's byte for
+# byte; alert latency at half the measured maximum; the JSON formats (JSON lines, Zeek JSON,
+# Suricata eve) and `antimony score`; a 100M-record memory run of the full topology (RSS
+# every second, bench/out/memory.csv); pcap decoding (Antimony, tshark, tcpdump); a Python
+# multilang bolt against the native pipeline; the same DNS job on Flink and Bytewax;
+# Nexmark-style queries on the engine and on Flink; then bench/report.py writes RESULTS.md,
+# throughput.svg and memory.svg (bench/out/ for --smoke). Any failing step fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,7 +32,7 @@ for arg in "$@"; do
     case "$arg" in
         --smoke) SMOKE=1; PEERS=0 ;;
         --no-peers) PEERS=0 ;;
-        -h|--help) sed -n 2,18p "$0"; exit 0 ;;
+        -h|--help) sed -n 2,24p "$0"; exit 0 ;;
         -*) echo "run.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
         *) SIZE="$arg" ;;
     esac
@@ -46,10 +52,13 @@ TARGET="${CARGO_TARGET_DIR:-target}"
 MEASURE="python3 bench/measure.py --results $RESULTS"
 if [ "$SMOKE" = 1 ]; then
     N=20000; PCAP_N=20000; NEX_N=200000; LAT_SECONDS=2
+    REPEATS=1; JSON_N=$N; MEM_N=50000; MEM_INTERVAL=0.2
     PROFILE=debug; CARGO_FLAGS=()
 else
     N=$(int "$SIZE"); PCAP_N=$(int "${PCAP_SIZE:-1e6}"); NEX_N=$(int "${NEXMARK_SIZE:-2e7}")
     LAT_SECONDS="${LATENCY_SECONDS:-10}"
+    REPEATS=$(int "${REPEATS:-3}"); JSON_N=$(int "${JSON_SIZE:-$N}")
+    MEM_N=$(int "${MEMORY_SIZE:-1e8}"); MEM_INTERVAL=1
     PROFILE=release; CARGO_FLAGS=(--release)
 fi
 PEER_N=$(int "${PEER_SIZE:-$N}")
@@ -58,12 +67,15 @@ NEX_PEER_N=$(int "${NEXMARK_PEER_SIZE:-5e6}")
 echo "== build ($PROFILE)"
 cargo build -q --locked "${CARGO_FLAGS[@]}" -p antimony --bin antimony
 cargo build -q --locked "${CARGO_FLAGS[@]}" -p antimony-engine --example nexmark
+cargo build -q --locked "${CARGO_FLAGS[@]}" -p antimony --example floor
 BIN="$TARGET/$PROFILE/antimony"
 NEXMARK="$TARGET/$PROFILE/examples/nexmark"
+FLOOR="$TARGET/$PROFILE/examples/floor"
 
 {
     echo "{\"meta\": true, \"size\": $N, \"pcap_size\": $PCAP_N, \"peer_size\": $PEER_N,"
     echo " \"nexmark_size\": $NEX_N, \"nexmark_peer_size\": $NEX_PEER_N, \"smoke\": $SMOKE,"
+    echo " \"repeats\": $REPEATS, \"json_size\": $JSON_N, \"memory_size\": $MEM_N,"
     echo " \"load_before\": \"$(cut -d' ' -f1-3 /proc/loadavg)\", \"command\": \"bench/run.sh $*\","
     echo " \"git\": \"$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . 2>/dev/null || echo ' + uncommitted changes')\"}"
 } | tr -d '\n' >> "$RESULTS"
@@ -78,9 +90,13 @@ $MEASURE --group gen --name "antimony gen pcap" --records "$PCAP_N" --stdout "$O
 echo "== DNS topologies"
 for topology in topologies/dns-threats.toml bench/dns-stateless.toml; do
     name=$(basename "$topology" .toml)
+    # The stateless job is the one compared with the floor: as many runs as the floor's.
+    repeat=1
+    [ "$name" = dns-stateless ] && repeat=$REPEATS
     for workers in 1 2; do
         rm -f "$OUT/dead-$name-$workers.jsonl"
         $MEASURE --group dns --name "antimony $name w$workers" --records "$N" --workers "$workers" \
+            --repeat "$repeat" \
             --stderr "$OUT/run-$name-$workers.err" -- \
             "$BIN" run "$topology" --input "$OUT/dns.log" --alerts "$OUT/alerts-$name-$workers.jsonl" \
             --dead-letter "$OUT/dead-$name-$workers.jsonl" --workers "$workers"
@@ -103,6 +119,18 @@ for topology in topologies/dns-threats.toml bench/dns-stateless.toml; do
         || echo "run.sh: warning: $name wrote its alerts differently (order or evidence) on 1 and 2 workers" >&2
 done
 
+# McSherry's COST: the stateless job as the best single-thread program without the engine.
+# Its alerts must be Antimony's, byte for byte, or the ratios compare different work.
+echo "== hand-written single-thread floor of dns-stateless ($N records, $REPEATS runs)"
+$MEASURE --group dns --name "floor dns-stateless" --records "$N" --workers 1 --repeat "$REPEATS" \
+    --stderr "$OUT/floor.err" -- \
+    "$FLOOR" bench/dns-stateless.toml "$OUT/dns.log" "$OUT/alerts-floor.jsonl"
+cat "$OUT/floor.err"
+if ! cmp "$OUT/alerts-floor.jsonl" "$OUT/alerts-dns-stateless-1.jsonl"; then
+    echo "run.sh: the floor's alerts differ from antimony run bench/dns-stateless.toml's (1 worker)" >&2
+    exit 1
+fi
+
 echo "== alert latency at half the measured maximum"
 for workers in 1 2; do
     if [ "$SMOKE" = 1 ]; then
@@ -118,6 +146,31 @@ print(int(best[0] / 2))")
         --rate "$rate" --seconds "$LAT_SECONDS" --workers "$workers" --data "$DATA" \
         --name "antimony latency w$workers" --results "$RESULTS"
 done
+
+# The JSON-based formats, made from the same records (bench/jsonlogs.py), read by
+# `antimony parse` (1 worker, events as JSON lines to /dev/null), beside the Windows log it
+# came from; and `antimony score` on the names of those records.
+echo "== JSON formats ($JSON_N lines each) and antimony score"
+# The log's first JSON_N records (plus its banner), and their events as `antimony parse` prints them.
+head -n "$((JSON_N + 27))" "$OUT/dns.log" > "$OUT/dns-json-size.log"
+"$BIN" parse "$OUT/dns-json-size.log" > "$OUT/events.jsonl" 2>/dev/null
+json_n=$(python3 bench/jsonlogs.py "$OUT/events.jsonl" --zeek "$OUT/zeek.json" --eve "$OUT/eve.json" \
+    --names "$OUT/names.txt")
+for pair in windows-debug:dns-json-size.log json:events.jsonl zeek-json:zeek.json suricata:eve.json; do
+    format=${pair%%:*}
+    $MEASURE --group formats --name "antimony parse $format" --records "$json_n" \
+        --stderr "$OUT/parse-$format.err" -- "$BIN" parse --format "$format" "$OUT/${pair#*:}"
+done
+$MEASURE --group score --name "antimony score" --records "$json_n" --stdin "$OUT/names.txt" \
+    --stderr "$OUT/score.err" -- "$BIN" score
+
+# Memory flat with input length: the full topology on 2 workers over MEMORY_SIZE records
+# from a pipe, RSS sampled every second.
+echo "== memory: $MEM_N records through topologies/dns-threats.toml on 2 workers"
+python3 bench/memory.py --antimony "$BIN" --topology topologies/dns-threats.toml \
+    --records "$MEM_N" --workers 2 --data "$DATA" --sample "$OUT/dns.log" \
+    --interval "$MEM_INTERVAL" --name "antimony memory dns-threats w2" \
+    --csv "$OUT/memory.csv" --results "$RESULTS"
 
 # What a Storm multilang bolt costs per record: the same parse-and-write pipeline without and
 # with a Python bolt (storm.py) that emits every event back.
@@ -217,7 +270,9 @@ fi
 
 echo "== report"
 if [ "$SMOKE" = 1 ]; then
-    python3 bench/report.py --results "$RESULTS" --out "$OUT/RESULTS.md" --svg "$OUT/throughput.svg" --bin "$BIN"
+    python3 bench/report.py --results "$RESULTS" --out "$OUT/RESULTS.md" --svg "$OUT/throughput.svg" \
+        --memory-svg "$OUT/memory.svg" --bin "$BIN"
 else
-    python3 bench/report.py --results "$RESULTS" --out bench/RESULTS.md --svg bench/throughput.svg --bin "$BIN"
+    python3 bench/report.py --results "$RESULTS" --out bench/RESULTS.md --svg bench/throughput.svg \
+        --memory-svg bench/memory.svg --bin "$BIN"
 fi
