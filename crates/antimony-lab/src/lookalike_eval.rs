@@ -243,6 +243,8 @@ pub struct LookalikeEval {
     /// Permutations missed, as `kind:name` (tuning half and wild tuning words only, so a
     /// person tuning the detector never reads the held-out misses).
     pub tuning_misses: Vec<String>,
+    /// Generated permutations left out because they are public suffixes themselves.
+    pub unregistrable: usize,
     /// Per benign list.
     pub benign: Vec<BenignResult>,
 }
@@ -287,6 +289,12 @@ pub fn evaluate(
         &tld_swap_suffixes(inputs.psl),
     ));
     for p in &rows {
+        // A name that is itself a public suffix (`gov.uk` for the brand `gov.qa`) cannot be
+        // registered, so no one can phish with it.
+        if antimony_dns::domain::registered_domain(&p.name).is_none() {
+            e.unregistrable += 1;
+            continue;
+        }
         let half = half_of(&p.brand) as usize;
         let hit = alerts(&p.name).is_some();
         if !hit && half == Half::Tuning as usize && e.tuning_misses.len() < 400 {
@@ -334,6 +342,26 @@ pub const BENIGN_LISTS: [&str; 4] = [
     "opendns_random_10k.txt",
 ];
 
+/// The long tail of a ranked list (`rank,name` lines): the names ranked after `after`, where
+/// brands' own sites are rare and an alert is a real cost (`alexa_100k_ranked.csv` after
+/// 10,000 is the long-tail benign side of issue 16's targets, with `opendns_random_10k.txt`).
+pub fn ranked_after(ranked: &str, after: usize) -> String {
+    let mut out = String::new();
+    for line in lines(ranked) {
+        let Some((rank, name)) = line.split_once(',') else {
+            continue;
+        };
+        if rank.trim().parse::<usize>().is_ok_and(|r| r > after) {
+            out.push_str(name.trim());
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The name of the long-tail list [`ranked_after`] makes from `alexa_100k_ranked.csv`.
+pub const ALEXA_LONG_TAIL: &str = "alexa ranks 10,001+";
+
 /// The evaluation as text tables for a person.
 pub fn report(e: &LookalikeEval) -> String {
     let mut out = String::new();
@@ -361,6 +389,11 @@ pub fn report(e: &LookalikeEval) -> String {
         row(&mut out, kind, r);
     }
     row(&mut out, "all", &e.all);
+    let _ = writeln!(
+        out,
+        "({} generated permutations left out: public suffixes themselves, never registrable)",
+        e.unregistrable
+    );
     let _ = writeln!(
         out,
         "\nDictionary with words real malicious names use ({} words recurring in {WILD_MIN_LABELS}+ \

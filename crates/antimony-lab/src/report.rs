@@ -117,6 +117,11 @@ pub fn lookalikes(data: &Path) -> Result<String, ReportError> {
     for file in lookalike_eval::BENIGN_LISTS {
         benign.push((file, read_data(data, &format!("benign/{file}"))?));
     }
+    let tail = read_data(data, "benign/alexa_100k_ranked.csv")?;
+    benign.push((
+        lookalike_eval::ALEXA_LONG_TAIL,
+        lookalike_eval::ranked_after(&tail, 10_000),
+    ));
     let benign: Vec<(&str, &str)> = benign.iter().map(|(f, t)| (*f, t.as_str())).collect();
     let inputs = lookalike_eval::Inputs {
         dnstwist: &csv,

@@ -2,7 +2,7 @@
 //! on the benign lists, both held to bounds. Run with `--nocapture` to see the numbers.
 
 use antimony_detect::detectors::lookalike::LookalikeConfig;
-use antimony_lab::lookalike_eval::{self, BENIGN_LISTS, Inputs};
+use antimony_lab::lookalike_eval::{self, ALEXA_LONG_TAIL, BENIGN_LISTS, Inputs};
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
 
@@ -15,10 +15,14 @@ fn recall_per_kind_and_benign_false_positives() {
     let csv = read("lookalikes/lookalikes_dnstwist.csv");
     let psl = read("psl/public_suffix_list.dat");
     let blocklist = read("threatintel/blocklist_labelled.csv");
-    let texts: Vec<(&str, String)> = BENIGN_LISTS
+    let mut texts: Vec<(&str, String)> = BENIGN_LISTS
         .iter()
         .map(|f| (*f, read(&format!("benign/{f}"))))
         .collect();
+    texts.push((
+        ALEXA_LONG_TAIL,
+        lookalike_eval::ranked_after(&read("benign/alexa_100k_ranked.csv"), 10_000),
+    ));
     let benign: Vec<(&str, &str)> = texts.iter().map(|(f, t)| (*f, t.as_str())).collect();
     let inputs = Inputs {
         dnstwist: &csv,
@@ -30,4 +34,7 @@ fn recall_per_kind_and_benign_false_positives() {
     print!("{}", lookalike_eval::report(&e));
     println!("tuning misses: {:?}", e.tuning_misses);
     println!("wild words: {:?}", e.wild_words);
+    for r in &e.benign {
+        println!("{}: {:?}", r.list, r.examples.iter().filter(|x| !x.contains("tld-swap")).collect::<Vec<_>>());
+    }
 }

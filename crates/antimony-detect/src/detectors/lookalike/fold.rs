@@ -1,19 +1,81 @@
 //! Folding a label to what a person sees: confusable skeleton, then ASCII look-alikes.
 
 /// ASCII look-alikes folded after the Unicode skeleton (multi-character ones first): the
-/// pairs dnstwist and phishers use (`rn` for `m`, `vv` for `w`, `cl` for `d`, `1`, `i` and
-/// `l`, `0` and `o`, `q` and `g`).
+/// pairs dnstwist and phishers use (`rn` for `m`, `vv` for `w`, `cl` for `d`, `lc` for `k`, `1`, `i`
+/// and `l`, `0` and `o`, `q` and `g`).
 const ASCII_FOLDS: &[(&[u8], u8)] = &[
     (b"rn", b'm'),
     (b"rr", b'm'),
     (b"nn", b'm'),
     (b"vv", b'w'),
     (b"cl", b'd'),
+    (b"lc", b'k'),
     (b"0", b'o'),
     (b"1", b'l'),
     (b"i", b'l'),
     (b"q", b'g'),
 ];
+
+/// Letters the confusable skeleton leaves outside ASCII that a reader still takes for an
+/// ASCII letter (`ə` and `ǝ` for `e`, `ⱪ` and `ĸ` for `k`; small capitals).
+fn latin_lookalike(c: char) -> Option<u8> {
+    Some(match c {
+        'ǝ' | 'ə' => b'e',
+        'ⱪ' | 'ĸ' => b'k',
+        'ⱱ' => b'v',
+        'ʙ' => b'b',
+        'ɢ' => b'g',
+        'ʀ' => b'r',
+        'ʜ' => b'h',
+        'ʟ' => b'l',
+        'ɴ' => b'n',
+        _ => return None,
+    })
+}
+
+/// The label as a person reads it, before the ASCII look-alikes: `xn--` labels decoded and
+/// mapped to their confusable skeleton (marks dropped), ASCII letters, digits and hyphens
+/// kept. Returns the length written to `out` and whether the label was internationalised.
+fn skeleton(label: &str, out: &mut [u8; 128]) -> (usize, bool) {
+    let mut n = 0;
+    let idn = label.starts_with("xn--");
+    if idn {
+        let unicode = antimony_dns::domain::to_unicode(label);
+        for c in unicode_security::skeleton(&unicode) {
+            for l in c.to_lowercase() {
+                let b = if l.is_ascii_alphanumeric() || l == '-' {
+                    Some(l as u8)
+                } else {
+                    latin_lookalike(l)
+                };
+                if let Some(b) = b
+                    && n < out.len()
+                {
+                    out[n] = b;
+                    n += 1;
+                }
+            }
+        }
+    } else {
+        for &b in label.as_bytes().iter().take(out.len()) {
+            out[n] = b;
+            n += 1;
+        }
+    }
+    (n, idn)
+}
+
+/// The skeleton of an internationalised label (see [`skeleton`]) into `out`, without the
+/// ASCII folds: `ielouɖ` reads `ieloud`, one edit from `icloud`, where the folds would make
+/// it `leloud` against `ldoud`.
+pub(super) fn skeleton_into(label: &str, out: &mut Folded) {
+    let mut scratch = [0u8; 128];
+    let (n, _) = skeleton(label, &mut scratch);
+    out.len = 0;
+    for &b in &scratch[..n] {
+        out.push(b);
+    }
+}
 
 /// Folds one label into `out` (cleared first): decodes punycode, maps characters to their
 /// confusable skeleton, keeps ASCII letters, digits and hyphens, folds ASCII look-alikes.
@@ -21,24 +83,7 @@ const ASCII_FOLDS: &[(&[u8], u8)] = &[
 pub(super) fn fold_into(label: &str, out: &mut Folded) -> bool {
     out.len = 0;
     let mut scratch = [0u8; 128];
-    let mut n = 0;
-    let idn = label.starts_with("xn--");
-    if idn {
-        let unicode = antimony_dns::domain::to_unicode(label);
-        for c in unicode_security::skeleton(&unicode) {
-            for l in c.to_lowercase() {
-                if (l.is_ascii_alphanumeric() || l == '-') && n < scratch.len() {
-                    scratch[n] = l as u8;
-                    n += 1;
-                }
-            }
-        }
-    } else {
-        for &b in label.as_bytes().iter().take(scratch.len()) {
-            scratch[n] = b;
-            n += 1;
-        }
-    }
+    let (n, idn) = skeleton(label, &mut scratch);
     let src = &scratch[..n];
     let mut i = 0;
     'outer: while i < src.len() {
@@ -88,3 +133,4 @@ pub fn fold_label(label: &str) -> String {
     fold_into(label, &mut out);
     String::from_utf8_lossy(out.as_slice()).into_owned()
 }
+

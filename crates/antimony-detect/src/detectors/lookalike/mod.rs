@@ -59,6 +59,7 @@ use aho_corasick::{AhoCorasick, MatchKind};
 use serde::{Deserialize, Serialize};
 
 mod brands;
+mod dictionary;
 mod fold;
 mod kind;
 
@@ -66,56 +67,14 @@ use super::{Explanation, Finding, Name, NameDetector, ev};
 use crate::alert::Severity;
 
 pub use self::brands::{Brand, BrandError, Brands};
+pub use self::dictionary::DICTIONARY;
+use self::dictionary::Words;
 pub use self::fold::fold_label;
-use self::fold::{Folded, fold_into};
+use self::fold::{Folded, fold_into, skeleton_into};
 use self::kind::{classify, describe, is_one_insertion, within_one_edit};
 
 /// The detector's name in alerts.
 pub const DETECTOR: &str = "lookalike";
-
-/// Words phishing and typosquatting domains put next to a brand (`paypal-login.com`,
-/// `secure-paypal.com`): the dictionary kind.
-///
-/// Only lure words: generic ones (`mail`, `app`, `store`, `drive`, `cdn`) name the brands'
-/// own services too often (`googlemail.com`, `microsoftstore.com`, `cdninstagram.com`).
-pub const DICTIONARY: &[&str] = &[
-    "account",
-    "accounts",
-    "activate",
-    "activation",
-    "alert",
-    "auth",
-    "authenticate",
-    "billing",
-    "confirm",
-    "confirmation",
-    "customer",
-    "helpdesk",
-    "invoice",
-    "locked",
-    "login",
-    "logon",
-    "password",
-    "payment",
-    "recover",
-    "recovery",
-    "refund",
-    "reset",
-    "secure",
-    "security",
-    "signin",
-    "sign-in",
-    "support",
-    "suspended",
-    "unlock",
-    "update",
-    "validate",
-    "validation",
-    "verify",
-    "verification",
-    "wallet",
-    "webscr",
-];
 
 /// Lookalike settings.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,11 +92,12 @@ pub struct LookalikeConfig {
     pub min_edit_len: usize,
     /// Severity of a lookalike (default `medium`: a brand impersonation holds up).
     pub severity: Severity,
-    /// Score of a lookalike (default 75; homoglyphs and IDN +10; TLD swaps 30 and `info`).
+    /// Score of a lookalike (default 75; homoglyphs and IDN +10; TLD swaps -15).
     pub score: u8,
-    /// Report the brand's exact label under another suffix (default true). Brands own
-    /// their name under many suffixes (`google.de`), so a TLD swap is an `info` finding:
-    /// it raises other scores and shows in `antimony check`, but is no alert alone.
+    /// Report the brand's exact label under a suffix its line does not list (default true),
+    /// at `severity`: `paypal.xyz` is a lookalike unless the brands file says
+    /// `paypal.com paypal.xyz`. List every domain a brand owns (`google.com google.de`),
+    /// or its country sites alert too.
     pub tld_swap: bool,
 }
 
@@ -186,9 +146,8 @@ pub struct Lookalike {
     folded_tokens: Option<AhoCorasick>,
     /// Own domains -> brand.
     own: AHashSet<String>,
-    /// Words allowed next to a brand label, as written and folded.
-    words: AHashSet<&'static str>,
-    folded_words: AHashSet<String>,
+    /// The words allowed next to a brand label (the dictionary kind).
+    words: Words,
     min_len: usize,
     max_len: usize,
     /// First two and last two characters of every brand label (as written and folded) of 5
@@ -277,8 +236,7 @@ impl Lookalike {
             tokens,
             folded_tokens,
             own,
-            words: DICTIONARY.iter().copied().collect(),
-            folded_words: DICTIONARY.iter().map(|w| fold_label(w)).collect(),
+            words: Words::new(),
             min_len,
             max_len,
             ends,
@@ -393,43 +351,32 @@ impl Lookalike {
         None
     }
 
-    /// A brand label inside `label` with a dictionary word or the brand's suffix beside it.
+    /// A brand label inside `label` with dictionary words around it (`secure-paypal-login`)
+    /// or the brand's suffix run after it (`paypalcom`).
     fn token_hit(&self, label: &str, folded: bool) -> Option<(u16, &'static str)> {
         let ac = if folded {
             self.folded_tokens.as_ref()?
         } else {
             self.tokens.as_ref()?
         };
-        let word = |w: &str| {
-            if folded {
-                self.folded_words.contains(w)
-            } else {
-                self.words.contains(w)
-            }
-        };
+        let words = |s: &str| s.is_empty() || self.words.covers(s, folded);
         for m in ac.find_overlapping_iter(label) {
             let b = m.pattern().as_usize() as u16;
             let brand = &self.brands[usize::from(b)];
-            let before = label[..m.start()].trim_matches('-');
-            let after = label[m.end()..].trim_matches('-');
-            let rest = match (before.is_empty(), after.is_empty()) {
-                (true, true) => continue,
-                (false, true) => before,
-                (true, false) => after,
-                (false, false) => {
-                    if brand.raw.len() >= 4 && word(before) && word(after) {
-                        return Some((b, "dictionary"));
-                    }
-                    continue;
-                }
-            };
-            // Words next to 3-letter brands (`dhl`) are too often ordinary names.
-            if brand.raw.len() >= 4 && word(rest) {
+            let (before, after) = (&label[..m.start()], &label[m.end()..]);
+            if before.trim_matches('-').is_empty() && after.trim_matches('-').is_empty() {
+                continue;
+            }
+            if words(before) && words(after) {
                 return Some((b, "dictionary"));
             }
+            let after = after.trim_matches('-');
             let suffix: String = brand.suffix.chars().filter(|&c| c != '.').collect();
             let first = brand.suffix.split('.').next().unwrap_or("");
-            if !after.is_empty() && (after == suffix || after == first) {
+            if before.trim_matches('-').is_empty()
+                && !after.is_empty()
+                && (after == suffix || after == first)
+            {
                 return Some((b, "various"));
             }
         }
@@ -481,7 +428,9 @@ impl Lookalike {
         let folded = folded.as_slice();
         let raw = label.as_bytes();
         let mut hit = if idn {
-            None
+            let mut skeleton = Folded::new();
+            skeleton_into(label, &mut skeleton);
+            self.edit_hit(skeleton.as_slice(), suffix)
         } else {
             self.edit_hit(raw, suffix)
         };
@@ -526,7 +475,10 @@ impl Lookalike {
     fn finding(&self, name: &Name<'_>, hit: &Hit, folded: &[u8]) -> Finding {
         let brand = &self.brands[usize::from(hit.brand)];
         let (severity, score) = match hit.kind {
-            "tld-swap" => (Severity::Info, 30),
+            // The brand's own label under a suffix it does not list: as strong as an edit
+            // when the brands file is complete, a little below it in score because a
+            // brand's unlisted country domains land here too.
+            "tld-swap" => (self.config.severity, self.config.score.saturating_sub(15)),
             "homoglyph" => (
                 self.config.severity,
                 self.config.score.saturating_add(10).min(100),
