@@ -70,7 +70,7 @@ pub use self::brands::{Brand, BrandError, Brands};
 pub use self::dictionary::DICTIONARY;
 use self::dictionary::Words;
 pub use self::fold::fold_label;
-use self::fold::{Folded, fold_into, skeleton_into};
+use self::fold::{Folded, class_hash, deep_class_hash, fold_into, skeleton_into};
 use self::kind::{classify, describe, is_one_insertion, within_one_edit};
 
 /// The detector's name in alerts.
@@ -139,6 +139,9 @@ pub struct Lookalike {
     config: LookalikeConfig,
     /// Hash of a brand label or a one-deletion variant -> (brand, relation).
     edits: AHashMap<u64, Vec<(u16, Rel)>>,
+    /// Look-alike class hash of a brand label -> brands (homoglyphs that swap several
+    /// letters).
+    classes: AHashMap<u64, Vec<u16>>,
     /// Brand label -> brands (exact, for subdomain joins).
     exact: AHashMap<String, Vec<u16>>,
     /// Brand labels, for the token index (pattern i = brand i), as written and folded.
@@ -175,12 +178,19 @@ impl Lookalike {
         let brands = brands.0;
         let mut edits: AHashMap<u64, Vec<(u16, Rel)>> = AHashMap::new();
         let mut exact: AHashMap<String, Vec<u16>> = AHashMap::new();
+        let mut classes: AHashMap<u64, Vec<u16>> = AHashMap::new();
         let mut own = AHashSet::new();
         let (mut min_len, mut max_len) = (usize::MAX, 0);
         for (id, b) in brands.iter().enumerate() {
             let id = id as u16;
             own.extend(b.own.iter().cloned());
             exact.entry(b.raw.clone()).or_default().push(id);
+            for h in [class_hash(b.raw.as_bytes()), deep_class_hash(b.raw.as_bytes())] {
+                let ids = classes.entry(h).or_default();
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
             if b.raw.is_empty() {
                 continue;
             }
@@ -232,6 +242,7 @@ impl Lookalike {
             brands,
             config,
             edits,
+            classes,
             exact,
             tokens,
             folded_tokens,
@@ -331,6 +342,21 @@ impl Lookalike {
         None
     }
 
+    /// A brand whose label `seen` matches up to look-alike classes (several letters
+    /// swapped, `febcx` for `fedex`; chained swaps, `fec1ex`), allowed under `suffix`.
+    fn class_hit(&self, seen: &[u8], suffix: &str) -> Option<u16> {
+        [class_hash(seen), deep_class_hash(seen)]
+            .into_iter()
+            .filter_map(|h| self.classes.get(&h))
+            .flatten()
+            .copied()
+            .find(|&b| {
+                let brand = &self.brands[usize::from(b)];
+                brand.raw.as_bytes() != seen
+                    && (brand.raw.len() >= self.config.min_edit_len || brand.suffix == suffix)
+            })
+    }
+
     /// dnstwist's plural of a label ending a syllable in `s`, `x` or `z` adds `es`
     /// (`microsesoft`): take one such `es` out and look again.
     fn plural_hit(&self, raw: &[u8], suffix: &str) -> Option<u16> {
@@ -427,13 +453,15 @@ impl Lookalike {
         let idn = fold_into(label, folded);
         let folded = folded.as_slice();
         let raw = label.as_bytes();
-        let mut hit = if idn {
-            let mut skeleton = Folded::new();
+        // What a reader sees before the ASCII folds: the label, or an IDN's skeleton.
+        let mut skeleton = Folded::new();
+        let seen = if idn {
             skeleton_into(label, &mut skeleton);
-            self.edit_hit(skeleton.as_slice(), suffix)
+            skeleton.as_slice()
         } else {
-            self.edit_hit(raw, suffix)
+            raw
         };
+        let mut hit = self.edit_hit(seen, suffix);
         if hit.is_none() && folded != raw {
             hit = self.edit_hit(folded, suffix);
         }
@@ -445,6 +473,9 @@ impl Lookalike {
                 brand: b,
                 kind: "plural",
             });
+        }
+        if hit.is_none() {
+            hit = self.class_hit(seen, suffix);
         }
         if let Some(b) = hit {
             let brand = &self.brands[usize::from(b)];
