@@ -484,7 +484,11 @@ impl Lookalike {
                     return None;
                 }
                 "tld-swap"
-            } else if idn || folded == brand.label.as_bytes() {
+            } else if idn
+                || folded == brand.label.as_bytes()
+                || !within_one_edit(raw, brand.raw.as_bytes())
+            {
+                // Found only once folded or by look-alike classes.
                 "homoglyph"
             } else {
                 classify(raw, brand.raw.as_bytes())
@@ -636,6 +640,22 @@ mod tests {
             ("ctcgov.qa", Some(("ctc.gov.qa", "various"))),
             ("c.tc.gov.qa", Some(("ctc.gov.qa", "subdomain"))),
             ("gov0.qa", Some(("gov.qa", "addition"))),
+            // Any run of dictionary words either side, hyphens or not, digits allowed.
+            ("paypal-secure-login.com", Some(("paypal.com", "dictionary"))),
+            ("verifyaccount-paypal.net", Some(("paypal.com", "dictionary"))),
+            ("secure-paypal-login2024.com", Some(("paypal.com", "dictionary"))),
+            ("dhl-tracking.com", Some(("dhl.com", "dictionary"))),
+            ("dhltracking.com", Some(("dhl.com", "dictionary"))),
+            ("paypal2024.com", None),
+            ("paypalobjects.com", None),
+            ("purchase.com", None),
+            // Several letters swapped for look-alikes, or two swaps chained.
+            ("goqgie.com", Some(("google.com", "homoglyph"))),
+            ("rnicr0s0ft.com", Some(("microsoft.com", "homoglyph"))),
+            ("mlcrosofl.com", Some(("microsoft.com", "homoglyph"))),
+            // TLD swaps alert unless the brand's line lists the domain.
+            ("dhl.de", Some(("dhl.com", "tld-swap"))),
+            ("paypal.me", None),
         ];
         for (qname, expected) in cases {
             let name = Name::new(qname, 1);
@@ -655,6 +675,8 @@ mod tests {
             f.reason
         );
         assert_eq!(f.severity, Severity::Medium);
+        let f = d.check(&Name::new("paypal.xyz", 1)).expect("fires");
+        assert_eq!((f.severity, f.score), (Severity::Medium, 60));
         let e = d.explain(&Name::new("www.paypal.com", 1));
         assert!(e.reason.contains("own domain"), "{}", e.reason);
     }
