@@ -83,7 +83,11 @@ fn recall_per_kind_and_benign_false_positives() {
     // test was written 0.368 (tuning words) and 0.214 (held-out words); most of the missed
     // words are not lures (`android`, `black`, `ledger`, `krakenthecontrol`). A floor, so
     // a dictionary made smaller shows here.
-    assert!(e.wild[0].rate() >= 0.3 && e.wild[1].rate() >= 0.18, "{:?}", e.wild);
+    assert!(
+        e.wild[0].rate() >= 0.3 && e.wild[1].rate() >= 0.18,
+        "{:?}",
+        e.wild
+    );
 
     // False positives, alerts at medium or more on benign names (brands: the CSV's 30,
     // main domains only). The long tail (random OpenDNS names, Alexa ranks after 10,000)

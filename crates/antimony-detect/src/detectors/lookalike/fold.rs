@@ -207,5 +207,3 @@ pub fn fold_label(label: &str) -> String {
     fold_into(label, &mut out);
     String::from_utf8_lossy(out.as_slice()).into_owned()
 }
-
-
