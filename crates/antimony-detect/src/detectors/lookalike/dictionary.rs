@@ -12,8 +12,8 @@ use super::fold::fold_label;
 /// allowed (`paypal-login2024`, `secureverify-dhl`), is a lookalike.
 ///
 /// Left out on purpose: words that name the brands' own services (`mail`, `store`, `drive`,
-/// `cdn`, `play`, `music`, `news`, `maps`, `ads`, `blog`, `shop`, `video`, `live`, `cloud`,
-/// `app`: `googlemail.com`, `microsoftstore.com`, `cdninstagram.com` are real), words that
+/// `cdn`, `play`, `apps`, `news`, `video`, `live`, `data`: `googlemail.com`,
+/// `microsoftstore.com`, `cdninstagram.com`, `googleapps.com` are real), words that
 /// complete ordinary names more often than lures (`chat`, `now`, `page`, `link`: `livechat.com`,
 /// `livehelpnow.net`, `mylivepage.com`, `link2gov.com`), and single letters.
 /// Every word was checked against the benign lists of `shared/data` (see the module docs).
@@ -275,6 +275,21 @@ pub const DICTIONARY: &[&str] = &[
     // The site itself.
     "online",
     "web",
+    "www",
+    "app",
+    "get",
+    "new",
+    "cloud",
+    "storage",
+    "docs",
+    "shop",
+    "server",
+    "system",
+    "software",
+    "manager",
+    "dashboard",
+    "meet",
+    "tech",
     "portal",
     "gateway",
     "site",

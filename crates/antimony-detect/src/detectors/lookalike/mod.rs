@@ -64,14 +64,14 @@
 //! words; every ICANN suffix), and a name counts when it alerts at `medium`. When the
 //! dictionary and the class hashes were written: every kind >= 99% on both halves (held-out
 //! homoglyphs 479 of 480, everything else 100%); the words real malicious names of the block
-//! list join to others, a list the dictionary was not written from, 37% (tuning words) and
-//! 21% (held-out words), most misses not being lures (`android`, `ledger`). False positives
-//! at `medium`, the brands listed by their main domain only: 0.06% of
-//! `opendns_random_10k.txt` and 0.149% of Alexa ranks after 10,000 (0.049% without TLD
+//! list join to others, a list the dictionary was not written from, 48% (tuning words) and
+//! 26% (held-out words), most misses not being lures (`android`, `ledger`). False positives
+//! at `medium`, the brands listed by their main domain only: 0.07% of
+//! `opendns_random_10k.txt` and 0.150% of Alexa ranks after 10,000 (0.050% without TLD
 //! swaps: the rest are the brands' own country sites, `google.com.cu`, `paypal.de`, and
 //! same-label companies, `ctc.ru`); on the popular lists the brands' own services and
-//! country sites weigh more (0.27% of Alexa's top 100k, 1.07% of OpenDNS's top 10k, 0.05%
-//! and 0.15% without TLD swaps): list them on the brand's line.
+//! country sites weigh more (0.27% of Alexa's top 100k, 1.08% of OpenDNS's top 10k, 0.055%
+//! and 0.16% without TLD swaps): list them on the brand's line.
 //!
 //! Evidence keys: `brand` (the brand's main domain), `kind` (dnstwist's permutation names:
 //! `addition`, `bitsquatting`, `homoglyph`, `hyphenation`, `insertion`, `omission`,
