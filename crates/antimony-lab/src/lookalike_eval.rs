@@ -394,6 +394,19 @@ pub fn report(e: &LookalikeEval) -> String {
         "({} generated permutations left out: public suffixes themselves, never registrable)",
         e.unregistrable
     );
+    if !e.tuning_misses.is_empty() {
+        let _ = writeln!(
+            out,
+            "missed, tuning half only (held-out misses are never shown): {}",
+            e.tuning_misses
+                .iter()
+                .filter(|m| !m.starts_with("dictionary (wild)"))
+                .take(12)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     let _ = writeln!(
         out,
         "\nDictionary with words real malicious names use ({} words recurring in {WILD_MIN_LABELS}+ \
