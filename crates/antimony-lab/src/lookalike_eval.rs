@@ -394,17 +394,18 @@ pub fn report(e: &LookalikeEval) -> String {
         "({} generated permutations left out: public suffixes themselves, never registrable)",
         e.unregistrable
     );
-    if !e.tuning_misses.is_empty() {
+    let missed: Vec<&str> = e
+        .tuning_misses
+        .iter()
+        .map(String::as_str)
+        .filter(|m| !m.starts_with("dictionary (wild)"))
+        .take(12)
+        .collect();
+    if !missed.is_empty() {
         let _ = writeln!(
             out,
             "missed, tuning half only (held-out misses are never shown): {}",
-            e.tuning_misses
-                .iter()
-                .filter(|m| !m.starts_with("dictionary (wild)"))
-                .take(12)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
+            missed.join(", ")
         );
     }
     let _ = writeln!(
