@@ -725,6 +725,39 @@ mod tests {
     }
 
     #[test]
+    fn hostile_labels_never_panic() {
+        let d = detector();
+        let long_words = format!("paypal{}.com", "login".repeat(11));
+        let long_digits = format!("paypal-login{}.com", "9".repeat(50));
+        let long_idn = format!("xn--{}.com", "a".repeat(59));
+        for qname in [
+            "-.com",
+            "--.com",
+            "paypal-.com",
+            "-paypal-.com",
+            "paypal--login.com",
+            "xn--.com",
+            "xn--zzzz.com",
+            "xn--80ak6aa92e.com",
+            "1234.com",
+            "rnrnrnrn.com",
+            "clclclclcl.com",
+            long_words.as_str(),
+            long_digits.as_str(),
+            long_idn.as_str(),
+        ] {
+            let name = Name::new(qname, 1);
+            let _ = d.check(&name);
+            let _ = d.explain(&name);
+        }
+        // Eleven words fill a label (61 bytes): still one run of words.
+        assert_eq!(
+            d.kind_of(&Name::new(&long_words, 1)),
+            Some(("paypal.com", "dictionary"))
+        );
+    }
+
+    #[test]
     fn edit_helpers() {
         assert!(within_one_edit(b"google", b"gogle"));
         assert!(within_one_edit(b"gogole", b"google"));
