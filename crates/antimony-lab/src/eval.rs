@@ -3,14 +3,14 @@
 //! Everything here takes text the caller read (this crate does no I/O) and returns numbers;
 //! the binary prints them.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-use antimony_detect::detectors::lookalike::{BrandError, Brands, Lookalike, LookalikeConfig};
 use antimony_detect::detectors::threat_intel::{ListSpec, ThreatIntel};
-use antimony_detect::{Name, NameDetector, Severity};
 
 use crate::dga::BenignSplit;
 use crate::dga::boost::{self, Candidate, FamilyResult};
+
+pub use crate::lookalike_eval::brands_of_dnstwist;
 
 /// Non-comment, non-empty lines of a list, trimmed.
 pub fn lines(text: &str) -> impl Iterator<Item = &str> {
@@ -47,79 +47,6 @@ impl Rate {
         self.hits += usize::from(hit);
         self.total += 1;
     }
-}
-
-/// Lookalike recall per dnstwist kind and false positives on benign lists.
-#[derive(Clone, Debug, Default)]
-pub struct LookalikeEval {
-    /// Per permutation kind (as labelled in the data): caught / total.
-    pub kinds: BTreeMap<String, Rate>,
-    /// Every permutation.
-    pub all: Rate,
-    /// The first permutations missed, as `kind:name`.
-    pub misses: Vec<String>,
-    /// Per benign list: alerts (`low` or more; TLD swaps are `info`) / names, and the first
-    /// names that fired.
-    pub benign: Vec<(String, Rate, Vec<String>)>,
-    /// The same counting only alerts of medium severity or more.
-    pub benign_medium: Vec<(String, Rate)>,
-}
-
-/// The brands of a dnstwist CSV (`original,fuzzer,domain`), one per line.
-pub fn brands_of_dnstwist(csv: &str) -> String {
-    let brands: BTreeSet<&str> = lines(csv)
-        .skip(1)
-        .filter_map(|l| l.split(',').next())
-        .collect();
-    brands.into_iter().collect::<Vec<_>>().join("\n")
-}
-
-/// Measures the lookalike detector on a dnstwist CSV (`original,fuzzer,domain`, the brands
-/// being the `original` column) and on benign lists `(name, text)`.
-pub fn lookalikes(
-    csv: &str,
-    benign: &[(&str, &str)],
-    config: &LookalikeConfig,
-) -> Result<LookalikeEval, BrandError> {
-    let brands = Brands::parse(&brands_of_dnstwist(csv))?;
-    let detector = Lookalike::new(brands, config.clone());
-    let mut e = LookalikeEval::default();
-    for line in lines(csv).skip(1) {
-        let mut fields = line.split(',');
-        let (Some(_), Some(kind), Some(domain)) = (fields.next(), fields.next(), fields.next())
-        else {
-            continue;
-        };
-        let Ok(name) = antimony_dns::domain::normalise(domain) else {
-            e.kinds.entry(kind.to_owned()).or_default().add(false);
-            e.all.add(false);
-            continue;
-        };
-        let hit = detector.check(&Name::new(&name, 1)).is_some();
-        if !hit && e.misses.len() < 400 {
-            e.misses.push(format!("{kind}:{name}"));
-        }
-        e.kinds.entry(kind.to_owned()).or_default().add(hit);
-        e.all.add(hit);
-    }
-    for (list, text) in benign {
-        let mut rate = Rate::default();
-        let mut medium = Rate::default();
-        let mut examples = Vec::new();
-        for n in names(text) {
-            let f = detector.check(&Name::new(&n, 1));
-            let f = f.filter(|f| f.severity > Severity::Info);
-            rate.add(f.is_some());
-            medium.add(f.as_ref().is_some_and(|f| f.severity >= Severity::Medium));
-            if f.is_some() && examples.len() < 200 {
-                let kind = detector.kind_of(&Name::new(&n, 1)).map(|k| k.1);
-                examples.push(format!("{n} ({})", kind.unwrap_or("?")));
-            }
-        }
-        e.benign.push(((*list).to_owned(), rate, examples));
-        e.benign_medium.push(((*list).to_owned(), medium));
-    }
-    Ok(e)
 }
 
 /// How much of a labelled list (`category,family,domain` CSV) a list set built from

@@ -7,8 +7,10 @@
 //!   compared leave-families-out, and [`dga::evaluate`].
 //! - [`gbdt`]: training gradient-boosted trees (the forest itself, and its prediction, are
 //!   [`antimony_detect::detectors::gbdt`]'s).
-//! - [`eval`]: the measurements behind `antimony eval` and the data tests (lookalike recall,
-//!   list detection, DGA leave-families-out).
+//! - [`eval`]: the measurements behind `antimony eval` and the data tests (list detection,
+//!   DGA leave-families-out).
+//! - [`lookalike_eval`]: lookalike recall per dnstwist kind on a tuning and a held-out half
+//!   of the brands, and false positives on the benign lists.
 //!
 //! - [`verdict`]: the default verdict of every detector (`antimony score`), name by name.
 //! - [`report`]: the reports `antimony eval` prints, read from a data folder.
@@ -19,5 +21,6 @@
 pub mod dga;
 pub mod eval;
 pub mod gbdt;
+pub mod lookalike_eval;
 pub mod report;
 pub mod verdict;

@@ -10,7 +10,7 @@ use antimony_detect::detectors::threat_intel::ThreatIntelError;
 
 use crate::dga::boost::{Candidate, SHIPPED_MIN_LABEL_LEN, SHIPPED_PARAMS};
 use crate::dga::{BenignSplit, LONG_TAIL_RANK};
-use crate::eval;
+use crate::{eval, lookalike_eval};
 
 /// Why a report could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -124,69 +124,30 @@ pub fn dga(
     Ok(out)
 }
 
-/// Lookalike recall per dnstwist permutation kind, and false positives on benign lists.
+/// Lookalike recall per dnstwist permutation kind on the tuning and held-out halves of the
+/// brands, and false positives on the benign lists ([`crate::lookalike_eval`]).
 pub fn lookalikes(data: &Path) -> Result<String, ReportError> {
-    let mut out = String::new();
     let csv = read_data(data, "lookalikes/lookalikes_dnstwist.csv")?;
-    let top = read_data(data, "benign/benign_top.txt")?;
-    let otop = read_data(data, "benign/opendns_top_10k.txt")?;
-    let random = read_data(data, "benign/opendns_random_10k.txt")?;
-    let e = eval::lookalikes(
-        &csv,
-        &[
-            ("benign_top.txt", &top),
-            ("opendns_top_10k.txt", &otop),
-            ("opendns_random_10k.txt", &random),
-        ],
-        &LookalikeConfig::default(),
-    )?;
-    let _ = writeln!(
-        out,
-        "## Lookalikes: recall per dnstwist kind (brands: the CSV's 30 originals)\n"
-    );
-    let _ = writeln!(
-        out,
-        "{:<15} {:>7} {:>7} {:>8}",
-        "kind", "caught", "total", "recall"
-    );
-    for (kind, r) in &e.kinds {
-        let _ = writeln!(
-            out,
-            "{kind:<15} {:>7} {:>7} {:>8.4}",
-            r.hits,
-            r.total,
-            r.rate()
-        );
+    let psl = read_data(data, "psl/public_suffix_list.dat")?;
+    let blocklist = read_data(data, "threatintel/blocklist_labelled.csv")?;
+    let mut benign = Vec::new();
+    for file in lookalike_eval::BENIGN_LISTS {
+        benign.push((file, read_data(data, &format!("benign/{file}"))?));
     }
-    let _ = writeln!(
-        out,
-        "{:<15} {:>7} {:>7} {:>8.4}\n",
-        "all",
-        e.all.hits,
-        e.all.total,
-        e.all.rate()
-    );
-    let _ = writeln!(
-        out,
-        "False positives (alerts of low severity or more; TLD swaps are info):"
-    );
-    for (list, r, examples) in &e.benign {
-        let _ = writeln!(
-            out,
-            "  {list:<24} {:>4} of {:>6} = {:.4}%  e.g. {}",
-            r.hits,
-            r.total,
-            r.rate() * 100.0,
-            examples
-                .iter()
-                .take(6)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
-    let _ = writeln!(out);
-    Ok(out)
+    let tail = read_data(data, "benign/alexa_100k_ranked.csv")?;
+    benign.push((
+        lookalike_eval::ALEXA_LONG_TAIL,
+        lookalike_eval::ranked_after(&tail, 10_000),
+    ));
+    let benign: Vec<(&str, &str)> = benign.iter().map(|(f, t)| (*f, t.as_str())).collect();
+    let inputs = lookalike_eval::Inputs {
+        dnstwist: &csv,
+        psl: &psl,
+        blocklist: &blocklist,
+        benign: &benign,
+    };
+    let e = lookalike_eval::evaluate(&inputs, &LookalikeConfig::default())?;
+    Ok(lookalike_eval::report(&e))
 }
 
 /// Detection of the threat-intel lists' names and of a subdomain of each.
