@@ -114,10 +114,13 @@ enum Command {
     /// Measure the detectors on labelled data and print the results.
     ///
     /// Prints per-family DGA recall at benign false-positive rates of 1e-2, 1e-3 and 1e-4,
-    /// leave-families-out (each family scored by a model trained without it); lookalike
-    /// recall per dnstwist permutation kind with the false-positive rate on benign lists;
-    /// and threat-intel list detection rates. Reads `../shared/data` unless `--data` says
-    /// otherwise. Takes a few minutes (22 models are trained per candidate).
+    /// leave-families-out (each family scored by a model trained without it; thresholds set
+    /// on half of the benign long tail, the rate measured on the other half); the default
+    /// verdict's recall and false-positive rate (`antimony score`); lookalike recall per
+    /// dnstwist permutation kind on brands split in a tuning and a held-out half, with the
+    /// false-positive rate on benign lists; and threat-intel list detection rates. Reads
+    /// `../shared/data` unless `--data` says otherwise. Takes a minute or two (22 models are
+    /// trained per candidate).
     #[command(
         after_help = "Examples:\n  antimony eval\n  antimony eval --data /srv/antimony-data --compare"
     )]
