@@ -4,6 +4,7 @@ mod check;
 mod cluster;
 mod demo;
 mod eval;
+mod eval_stream;
 pub(crate) mod exit;
 mod r#gen;
 mod live;
@@ -355,6 +356,30 @@ struct EvalArgs {
     /// Leave out the DGA evaluation (the slow part).
     #[arg(long)]
     no_dga: bool,
+    /// Leave out the in-stream evaluation (generated office traffic through the shipped
+    /// topology).
+    #[arg(long, conflicts_with = "stream_only")]
+    no_stream: bool,
+    /// Run the in-stream evaluation alone; exit with an error when its promise is broken
+    /// (clean clients alerted medium+ above 0.1%, an infected client never alerted, a DGA
+    /// burst alerted later than 5 minutes).
+    #[arg(long)]
+    stream_only: bool,
+    /// Minutes of generated traffic for the in-stream evaluation.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=1440))]
+    stream_minutes: u32,
+    /// Clients of the generated traffic.
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(10..=100_000))]
+    stream_clients: u32,
+    /// Slow infections in the generated traffic (a few DGA look-ups every 15-30 minutes).
+    #[arg(long, default_value_t = 6)]
+    stream_slow: u32,
+    /// Seed of the generated traffic.
+    #[arg(long, default_value_t = 1)]
+    stream_seed: u64,
+    /// Workers of the in-stream run.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    stream_workers: u16,
 }
 
 #[derive(Debug, Args)]

@@ -1,0 +1,409 @@
+//! `antimony eval`'s in-stream section: an hour of generated office traffic through the
+//! shipped topology, scored per client against the generator's ground truth.
+//!
+//! The generator ([`antimony_gen::Model`]) tags every exchange with what made it
+//! ([`Kind`]), so each client is known to be clean (benign look-ups only), infected (a DGA
+//! burst, a block-listed name, a tunnel, an NXDOMAIN storm, a beacon), slowly infected (a
+//! handful of DGA look-ups every 15 to 30 minutes) or a lookalike visitor (a phishing
+//! name, not an infection: reported apart). The traffic goes through
+//! `topologies/dns-threats.toml` as shipped (every detector), and each medium-or-higher
+//! alert is charged to its client; an alert that names no client (a tunnel or a new domain,
+//! kept per registered domain) is charged to every client that asked that domain, the way
+//! an analyst would have to look at them.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::net::Ipv4Addr;
+use std::path::Path;
+
+use antimony_engine::TopologyDecl;
+use antimony_gen::{Kind, Model, ModelConfig, OutputFormat, Workload, Writer};
+use anyhow::Context as _;
+
+use super::run::{Overrides, execute};
+use crate::assets::DEMO_FILES;
+
+/// The promise of issue 16: at most this share of clean clients with a medium+ alert.
+pub(super) const CLEAN_BOUND: f64 = 0.001;
+/// ... and the first medium+ alert of a DGA burst within this many seconds.
+pub(super) const FAST_LATENCY_SECS: i64 = 300;
+
+/// The traffic to generate.
+#[derive(Clone, Debug)]
+pub(super) struct StreamEval {
+    pub minutes: u32,
+    pub clients: u32,
+    pub qps: f64,
+    pub slow_infections: u32,
+    pub seed: u64,
+    pub workers: usize,
+}
+
+impl Default for StreamEval {
+    fn default() -> Self {
+        // An office: 2,000 clients asking 200 names a second between them (0.1 per client).
+        StreamEval {
+            minutes: 60,
+            clients: 2000,
+            qps: 200.0,
+            slow_infections: 6,
+            seed: 1,
+            workers: 1,
+        }
+    }
+}
+
+/// What the generator did per client.
+#[derive(Clone, Debug, Default)]
+struct Truth {
+    kinds: u32,
+    /// First DGA look-up (a burst's or a slow infection's), microseconds.
+    first_dga: Option<i64>,
+    /// First slow-infection look-up.
+    first_slow: Option<i64>,
+}
+
+fn bit(kind: Kind) -> u32 {
+    1 << (kind as u32)
+}
+
+const INFECTION: [Kind; 5] = [
+    Kind::Dga,
+    Kind::Blocklisted,
+    Kind::Tunnel,
+    Kind::Storm,
+    Kind::Beacon,
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    Clean,
+    Infected,
+    Slow,
+    Lookalike,
+}
+
+impl Truth {
+    fn role(&self) -> Role {
+        if INFECTION.iter().any(|k| self.kinds & bit(*k) != 0) {
+            Role::Infected
+        } else if self.kinds & bit(Kind::SlowDga) != 0 {
+            Role::Slow
+        } else if self.kinds & bit(Kind::Lookalike) != 0 {
+            Role::Lookalike
+        } else {
+            Role::Clean
+        }
+    }
+}
+
+/// One medium+ alert, as the evaluation reads it.
+struct Hit {
+    ts: i64,
+    detector: String,
+    client: Option<u32>,
+    registered_domain: String,
+}
+
+/// The figures, and whether the promise holds.
+pub(super) struct Figures {
+    pub text: String,
+    pub broken: Vec<String>,
+}
+
+/// Generates the traffic, runs the shipped topology and scores it.
+pub(super) fn evaluate(data_dir: &Path, eval: &StreamEval) -> anyhow::Result<Figures> {
+    let data = Workload::load(data_dir)?;
+    let config = ModelConfig {
+        seed: eval.seed,
+        clients: eval.clients,
+        qps: eval.qps,
+        slow_infections: eval.slow_infections,
+        ..ModelConfig::default()
+    };
+    let end = config.start + i64::from(eval.minutes) * 60_000_000;
+
+    // The shipped topology laid out as in the repository (its relative paths hold).
+    let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
+    for (path, text) in DEMO_FILES {
+        let path = dir.path().join(path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    let log = dir.path().join("office.log");
+    let mut truth: HashMap<u32, Truth> = HashMap::new();
+    let (slow, exchanges) = {
+        let mut model = Model::new(&data, &config);
+        let mut writer = Writer::new(OutputFormat::WindowsDns);
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&log)?);
+        let mut buf = Vec::with_capacity(1 << 20);
+        writer.header(&mut buf);
+        let mut exchanges = 0u64;
+        loop {
+            let tx = model.next(None);
+            if tx.ts >= end {
+                break;
+            }
+            exchanges += 1;
+            let t = truth.entry(tx.client).or_default();
+            t.kinds |= bit(tx.kind);
+            if matches!(tx.kind, Kind::Dga | Kind::SlowDga) {
+                t.first_dga.get_or_insert(tx.ts);
+            }
+            if tx.kind == Kind::SlowDga {
+                t.first_slow.get_or_insert(tx.ts);
+            }
+            writer.write(tx, &mut buf, u64::MAX);
+            if buf.len() >= 1 << 20 {
+                file.write_all(&buf)?;
+                buf.clear();
+            }
+        }
+        file.write_all(&buf)?;
+        file.flush()?;
+        (model.slow_infected(), exchanges)
+    };
+
+    let alerts_path = dir.path().join("alerts.jsonl");
+    let decl = TopologyDecl::from_path(&dir.path().join("topologies/dns-threats.toml"))?;
+    let overrides = Overrides {
+        workers: Some(eval.workers.max(1)),
+        input: Some(log.clone()),
+        alerts: Some(alerts_path.clone()),
+        ..Overrides::default()
+    };
+    execute(decl, &overrides)?;
+    let alerts = std::fs::read_to_string(&alerts_path).context("the run wrote no alerts")?;
+    let mut hits = Vec::new();
+    for line in alerts.lines() {
+        let alert: serde_json::Value = serde_json::from_str(line)?;
+        if !matches!(
+            alert["severity"].as_str(),
+            Some("medium" | "high" | "critical")
+        ) {
+            continue;
+        }
+        let ts = alert["ts"]
+            .as_str()
+            .and_then(|t| antimony_core::time::parse_rfc3339(t).ok())
+            .unwrap_or(i64::MAX);
+        let client = alert["client"]
+            .as_str()
+            .and_then(|c| c.parse::<Ipv4Addr>().ok())
+            .map(u32::from);
+        hits.push(Hit {
+            ts,
+            detector: alert["detector"].as_str().unwrap_or("?").to_owned(),
+            client,
+            registered_domain: alert["registered_domain"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        });
+    }
+
+    // Alerts without a client: charged to every client that asked their domain.
+    let orphan_domains: BTreeSet<&str> = hits
+        .iter()
+        .filter(|h| h.client.is_none() && !h.registered_domain.is_empty())
+        .map(|h| h.registered_domain.as_str())
+        .collect();
+    let mut askers: BTreeMap<&str, BTreeSet<u32>> = BTreeMap::new();
+    if !orphan_domains.is_empty() {
+        // The same seed draws the same traffic again: no need to keep every name.
+        let mut model = Model::new(&data, &config);
+        loop {
+            let tx = model.next(None);
+            if tx.ts >= end {
+                break;
+            }
+            let Ok(name) = std::str::from_utf8(&tx.name) else {
+                continue;
+            };
+            for domain in &orphan_domains {
+                if name == *domain
+                    || name
+                        .strip_suffix(domain)
+                        .is_some_and(|rest| rest.ends_with('.'))
+                {
+                    askers.entry(domain).or_default().insert(tx.client);
+                }
+            }
+        }
+    }
+
+    // Per client: the first medium+ alert, and which detectors raised one.
+    let mut first: HashMap<u32, i64> = HashMap::new();
+    let mut detectors: HashMap<u32, BTreeMap<String, BTreeSet<String>>> = HashMap::new();
+    for hit in &hits {
+        let clients: Vec<u32> = match hit.client {
+            Some(c) => vec![c],
+            None => askers
+                .get(hit.registered_domain.as_str())
+                .map(|s| s.iter().copied().collect())
+                .unwrap_or_default(),
+        };
+        for c in clients {
+            let f = first.entry(c).or_insert(hit.ts);
+            *f = (*f).min(hit.ts);
+            detectors
+                .entry(c)
+                .or_default()
+                .entry(hit.detector.clone())
+                .or_default()
+                .insert(hit.registered_domain.clone());
+        }
+    }
+
+    let mut by_role: BTreeMap<&'static str, (usize, usize)> = BTreeMap::new();
+    // Per detector: clean clients, and the domains of their alerts.
+    let mut clean_detectors: BTreeMap<String, (usize, BTreeSet<String>)> = BTreeMap::new();
+    let mut fast_latency = Vec::new();
+    let mut slow_latency = Vec::new();
+    let mut missed = Vec::new();
+    for (client, t) in &truth {
+        let role = t.role();
+        let alerted = first.contains_key(client);
+        let name = match role {
+            Role::Clean => "clean",
+            Role::Infected => "infected",
+            Role::Slow => "slow",
+            Role::Lookalike => "lookalike",
+        };
+        let entry = by_role.entry(name).or_default();
+        entry.0 += 1;
+        entry.1 += usize::from(alerted);
+        if role == Role::Clean && alerted {
+            for (d, domains) in detectors.get(client).into_iter().flatten() {
+                let entry = clean_detectors.entry(d.clone()).or_default();
+                entry.0 += 1;
+                entry.1.extend(domains.iter().cloned());
+            }
+        }
+        if matches!(role, Role::Infected | Role::Slow) && !alerted {
+            missed.push(format!("{} ({name})", Ipv4Addr::from(*client)));
+        }
+        // Latency from the infection's first DGA look-up (an earlier alert counts as 0).
+        if let (Some(dga), Some(alert)) = (t.first_dga, first.get(client)) {
+            let secs = (alert - dga).max(0) / 1_000_000;
+            match role {
+                Role::Slow => slow_latency.push(secs),
+                _ => fast_latency.push(secs),
+            }
+        }
+    }
+    missed.sort();
+    let count = |role: &str| by_role.get(role).copied().unwrap_or((0, 0));
+    let pct = |(n, hit): (usize, usize)| 100.0 * hit as f64 / n.max(1) as f64;
+    let (clean, infected, slow_n, lookalike) = (
+        count("clean"),
+        count("infected"),
+        count("slow"),
+        count("lookalike"),
+    );
+    let median = |v: &mut Vec<i64>| -> String {
+        if v.is_empty() {
+            return "-".to_owned();
+        }
+        v.sort_unstable();
+        format!("{} s (max {} s)", v[v.len() / 2], v[v.len() - 1])
+    };
+    let fast_max = fast_latency.iter().copied().max();
+
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "\n## In stream: {} minutes of office traffic through topologies/dns-threats.toml\n",
+        eval.minutes
+    );
+    let _ = writeln!(
+        text,
+        "{exchanges} exchanges from {} clients at {} queries/s (seed {}, {} slow infections); \
+         medium+ alerts charged to their client (an alert without one: to every client that \
+         asked its domain)\n",
+        truth.len(),
+        eval.qps,
+        eval.seed,
+        slow.len()
+    );
+    let _ = writeln!(text, "| clients | count | alerted medium+ | share |");
+    let _ = writeln!(text, "|---|---|---|---|");
+    for (label, c) in [
+        ("clean", clean),
+        ("infected (bursts, lists, tunnel, storm, beacon)", infected),
+        ("slowly infected", slow_n),
+        ("lookalike visitors", lookalike),
+    ] {
+        let _ = writeln!(text, "| {label} | {} | {} | {:.2}% |", c.0, c.1, pct(c));
+    }
+    let _ = writeln!(
+        text,
+        "\nclean clients alerted medium+: {} of {} ({:.2}%, bound {:.1}%)",
+        clean.1,
+        clean.0,
+        pct(clean),
+        CLEAN_BOUND * 100.0
+    );
+    let _ = writeln!(
+        text,
+        "infected clients alerted medium+: {} of {} ({:.1}%); slow: {} of {} ({:.1}%) within the {} minutes",
+        infected.1,
+        infected.0,
+        pct(infected),
+        slow_n.1,
+        slow_n.0,
+        pct(slow_n),
+        eval.minutes
+    );
+    let _ = writeln!(
+        text,
+        "first DGA look-up to first medium+ alert: bursts median {}; slow median {}",
+        median(&mut fast_latency),
+        median(&mut slow_latency)
+    );
+    let listed: Vec<String> = clean_detectors
+        .iter()
+        .map(|(d, (n, domains))| {
+            let examples: Vec<&str> = domains.iter().take(4).map(String::as_str).collect();
+            format!("{d} {n} ({})", examples.join(" "))
+        })
+        .collect();
+    let _ = writeln!(
+        text,
+        "detectors behind the clean clients' medium+ alerts: {}",
+        if listed.is_empty() {
+            "none".to_owned()
+        } else {
+            listed.join(", ")
+        }
+    );
+    if !missed.is_empty() {
+        let _ = writeln!(text, "missed: {}", missed.join(", "));
+    }
+
+    let mut broken = Vec::new();
+    if pct(clean) > CLEAN_BOUND * 100.0 {
+        broken.push(format!(
+            "{:.2}% of clean clients alerted medium+ (bound {:.1}%)",
+            pct(clean),
+            CLEAN_BOUND * 100.0
+        ));
+    }
+    if !missed.is_empty() {
+        broken.push(format!(
+            "infected clients without a medium+ alert: {}",
+            missed.join(", ")
+        ));
+    }
+    if let Some(max) = fast_max
+        && max > FAST_LATENCY_SECS
+    {
+        broken.push(format!(
+            "a DGA burst's first medium+ alert came {max} s after its first look-up (bound {FAST_LATENCY_SECS} s)"
+        ));
+    }
+    Ok(Figures { text, broken })
+}
