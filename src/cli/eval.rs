@@ -41,6 +41,7 @@ fn stream(args: &EvalArgs) -> anyhow::Result<eval_stream::Figures> {
         slow_infections: args.stream_slow,
         seed: args.stream_seed,
         workers: usize::from(args.stream_workers),
+        keep_alerts: args.stream_alerts.clone(),
         ..eval_stream::StreamEval::default()
     };
     eval_stream::evaluate(&args.data, &eval)

@@ -377,6 +377,9 @@ struct EvalArgs {
     /// Seed of the generated traffic.
     #[arg(long, default_value_t = 1)]
     stream_seed: u64,
+    /// Keep the in-stream run's alerts in this file (JSON lines).
+    #[arg(long, value_name = "FILE")]
+    stream_alerts: Option<PathBuf>,
     /// Workers of the in-stream run.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     stream_workers: u16,

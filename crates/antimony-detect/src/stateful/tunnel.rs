@@ -135,9 +135,10 @@ struct Key {
     events: VecDeque<(i64, u16, f32, bool, bool)>,
     #[serde(with = "super::sorted_map")]
     subs: AHashMap<u64, i64>,
-    /// Client hash -> last seen (up to [`MAX_CLIENTS`]).
+    /// Client hash -> (last seen, new subdomains it asked, its address), up to
+    /// [`MAX_CLIENTS`].
     #[serde(with = "super::sorted_map")]
-    clients: AHashMap<u64, i64>,
+    clients: AHashMap<u64, (i64, u32, Option<IpAddr>)>,
     bytes: u64,
     entropy_sum: f64,
     special: usize,
@@ -277,10 +278,19 @@ impl Tunnel {
             k.subs.insert(obs.sub_hash, obs.ts);
         }
         if k.clients.len() >= MAX_CLIENTS {
-            k.clients.retain(|_, &mut t| t > horizon);
+            k.clients.retain(|_, c| c.0 > horizon);
         }
         if k.clients.len() < MAX_CLIENTS || k.clients.contains_key(&obs.client_hash) {
-            k.clients.insert(obs.client_hash, obs.ts);
+            let c = k
+                .clients
+                .entry(obs.client_hash)
+                .or_insert((obs.ts, 0, obs.client));
+            // A client back after a window starts again.
+            if c.0 <= horizon {
+                c.1 = 0;
+            }
+            c.0 = obs.ts;
+            c.1 += u32::from(new);
         }
         k.events
             .push_back((obs.ts, obs.sub_len, obs.entropy, obs.special, new));
@@ -324,9 +334,22 @@ impl Tunnel {
                 k.special
             ));
         }
-        let clients = k.clients.values().filter(|&&t| t > horizon).count();
+        let clients = k.clients.values().filter(|c| c.0 > horizon).count();
         let crowd = c.many_clients > 0 && clients >= c.many_clients.min(MAX_CLIENTS);
-        let who = match k.client {
+        // Per domain, the alert names the client that asked most of the new names when it
+        // asked a quarter of them or more: that is the host to look at (a tunnel's source,
+        // one of a storm's few).
+        let top = k
+            .clients
+            .iter()
+            .filter(|(_, c)| c.0 > horizon)
+            .max_by_key(|(h, c)| (c.1, std::cmp::Reverse(**h)))
+            .map(|(_, c)| *c);
+        let client = k.client.or_else(|| {
+            top.filter(|c| 4 * c.1 as usize >= unique.min(MAX_SUBDOMAINS))
+                .and_then(|c| c.2)
+        });
+        let who = match client {
             Some(ip) => format!(" from {ip}"),
             None => String::new(),
         };
@@ -360,7 +383,7 @@ impl Tunnel {
         out.push(alert(
             DETECTOR,
             obs.ts,
-            k.client,
+            client,
             &k.domain,
             &k.domain,
             severity,
