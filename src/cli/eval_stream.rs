@@ -9,7 +9,8 @@
 //! `topologies/dns-threats.toml` as shipped (every detector), and each medium-or-higher
 //! alert is charged to its client; an alert that names no client (a tunnel or a new domain,
 //! kept per registered domain) is charged to every client that asked a name under that
-//! domain no other client asked (the names that carry data, the ones an analyst follows).
+//! domain no other client asked in the 10 minutes before the alert (the names that carry
+//! data, the ones an analyst follows).
 //!
 //! Threat-intel hits on names the generator drew as benign are counted apart: the shared
 //! data's popular names include a few that the shipped block list lists (traffic
@@ -218,11 +219,16 @@ pub(super) fn evaluate(data_dir: &Path, eval: &StreamEval) -> anyhow::Result<Fig
     }
 
     // Alerts without a client: charged to every client that asked their domain.
-    let orphan_domains: BTreeSet<&str> = hits
+    let mut orphan_domains: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+    for h in hits
         .iter()
         .filter(|h| h.client.is_none() && !h.registered_domain.is_empty())
-        .map(|h| h.registered_domain.as_str())
-        .collect();
+    {
+        orphan_domains
+            .entry(h.registered_domain.as_str())
+            .or_default()
+            .push(h.ts);
+    }
     // Domain -> name -> the clients that asked it.
     let mut asked: BTreeMap<&str, HashMap<Vec<u8>, BTreeSet<u32>>> = BTreeMap::new();
     if !orphan_domains.is_empty() {
@@ -236,7 +242,14 @@ pub(super) fn evaluate(data_dir: &Path, eval: &StreamEval) -> anyhow::Result<Fig
             let Ok(name) = std::str::from_utf8(&tx.name) else {
                 continue;
             };
-            for domain in &orphan_domains {
+            for (domain, times) in &orphan_domains {
+                // Alert times are whole seconds: a second of slack after them.
+                let near = times
+                    .iter()
+                    .any(|&t| (t - 600_000_000..t + 1_000_000).contains(&tx.ts));
+                if !near {
+                    continue;
+                }
                 if name == *domain
                     || name
                         .strip_suffix(domain)
@@ -363,7 +376,7 @@ pub(super) fn evaluate(data_dir: &Path, eval: &StreamEval) -> anyhow::Result<Fig
         text,
         "{exchanges} exchanges from {} clients at {} queries/s (seed {}, {} slow infections); \
          medium+ alerts charged to their client (an alert without one: to each client that asked a \
-         asked its domain)\n",
+         name under its domain no other client asked)\n",
         truth.len(),
         eval.qps,
         eval.seed,
