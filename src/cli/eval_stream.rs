@@ -77,18 +77,15 @@ fn bit(kind: Kind) -> u32 {
     1 << (kind as u32)
 }
 
-const INFECTION: [Kind; 5] = [
-    Kind::Dga,
-    Kind::Blocklisted,
-    Kind::Tunnel,
-    Kind::Storm,
-    Kind::Beacon,
-];
+/// What shows an infection at once (a beacon needs ten check-ins, a slow infection two
+/// bursts: they are promised within the hour).
+const INFECTION: [Kind; 4] = [Kind::Dga, Kind::Blocklisted, Kind::Tunnel, Kind::Storm];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Role {
     Clean,
     Infected,
+    Beacon,
     Slow,
     Lookalike,
 }
@@ -97,6 +94,8 @@ impl Truth {
     fn role(&self) -> Role {
         if INFECTION.iter().any(|k| self.kinds & bit(*k) != 0) {
             Role::Infected
+        } else if self.kinds & bit(Kind::Beacon) != 0 {
+            Role::Beacon
         } else if self.kinds & bit(Kind::SlowDga) != 0 {
             Role::Slow
         } else if self.kinds & bit(Kind::Lookalike) != 0 {
@@ -323,6 +322,7 @@ pub(super) fn evaluate(data_dir: &Path, eval: &StreamEval) -> anyhow::Result<Fig
         let name = match role {
             Role::Clean => "clean",
             Role::Infected => "infected",
+            Role::Beacon => "beacon",
             Role::Slow => "slow",
             Role::Lookalike => "lookalike",
         };
@@ -336,7 +336,10 @@ pub(super) fn evaluate(data_dir: &Path, eval: &StreamEval) -> anyhow::Result<Fig
                 entry.1.extend(domains.iter().cloned());
             }
         }
-        if matches!(role, Role::Infected | Role::Slow) && !alerted {
+        // Beacons and slow infections are promised within the hour.
+        let promised = role == Role::Infected
+            || (matches!(role, Role::Beacon | Role::Slow) && eval.minutes >= 60);
+        if promised && !alerted {
             missed.push(format!("{} ({name})", Ipv4Addr::from(*client)));
         }
         // Latency from the infection's first DGA look-up (an earlier alert counts as 0).
@@ -351,9 +354,10 @@ pub(super) fn evaluate(data_dir: &Path, eval: &StreamEval) -> anyhow::Result<Fig
     missed.sort();
     let count = |role: &str| by_role.get(role).copied().unwrap_or((0, 0));
     let pct = |(n, hit): (usize, usize)| 100.0 * hit as f64 / n.max(1) as f64;
-    let (clean, infected, slow_n, lookalike) = (
+    let (clean, infected, beacon, slow_n, lookalike) = (
         count("clean"),
         count("infected"),
+        count("beacon"),
         count("slow"),
         count("lookalike"),
     );
@@ -386,7 +390,11 @@ pub(super) fn evaluate(data_dir: &Path, eval: &StreamEval) -> anyhow::Result<Fig
     let _ = writeln!(text, "|---|---|---|---|");
     for (label, c) in [
         ("clean", clean),
-        ("infected (bursts, lists, tunnel, storm, beacon)", infected),
+        (
+            "infected (DGA bursts, listed names, tunnel, storm)",
+            infected,
+        ),
+        ("beaconing", beacon),
         ("slowly infected", slow_n),
         ("lookalike visitors", lookalike),
     ] {
@@ -407,10 +415,12 @@ pub(super) fn evaluate(data_dir: &Path, eval: &StreamEval) -> anyhow::Result<Fig
     );
     let _ = writeln!(
         text,
-        "infected clients alerted medium+: {} of {} ({:.1}%); slow: {} of {} ({:.1}%) within the {} minutes",
+        "infected clients alerted medium+: {} of {} ({:.1}%); beaconing: {} of {}; slow: {} of {} ({:.1}%) within the {} minutes",
         infected.1,
         infected.0,
         pct(infected),
+        beacon.1,
+        beacon.0,
         slow_n.1,
         slow_n.0,
         pct(slow_n),
