@@ -18,7 +18,9 @@
 //!
 //! A domain asked by at least `many_clients` distinct clients in the window is a CDN, a
 //! SaaS or a reverse zone far more often than a tunnel (an implant is one host, or a few):
-//! its alert drops to `low` and says so.
+//! its alert drops to `low` and says so. Kept per domain, an alert names the client that
+//! asked the most new subdomains when it asked a quarter of them or more (the host to look
+//! at); events without a client (a server's own recursion) count for no client.
 //!
 //! Sources for the defaults: Farnham and Atlasis, *Detecting DNS Tunneling* (SANS, 2013):
 //! long, high-entropy labels, many unique subdomains and TXT volume per domain; Paxson et
@@ -224,9 +226,13 @@ impl Tunnel {
     /// Applies the epoch's events in canonical order and appends alerts to `out`.
     pub fn end_epoch(&mut self, out: &mut Vec<Alert>) -> usize {
         let mut pending = std::mem::take(&mut self.pending);
+        // Within a tie, client-less events (the server's own recursion, repeating a
+        // client's name) come after the client's, which then asked the name first.
         pending.sort_by(|a, b| {
-            (a.ts, a.key, a.sub_hash, &a.qname, a.client, a.special)
-                .cmp(&(b.ts, b.key, b.sub_hash, &b.qname, b.client, b.special))
+            let order = |o: &Obs| (o.ts, o.key, o.sub_hash, o.client.is_none(), o.client);
+            order(a)
+                .cmp(&order(b))
+                .then_with(|| (&a.qname, a.special).cmp(&(&b.qname, b.special)))
         });
         let before = out.len();
         for obs in pending.drain(..) {
@@ -280,7 +286,11 @@ impl Tunnel {
         if k.clients.len() >= MAX_CLIENTS {
             k.clients.retain(|_, c| c.0 > horizon);
         }
-        if k.clients.len() < MAX_CLIENTS || k.clients.contains_key(&obs.client_hash) {
+        // Events without a client are the server's own recursion (a Windows log's upstream
+        // lines): they are no client, and would take the credit of the client they repeat.
+        if obs.client.is_some()
+            && (k.clients.len() < MAX_CLIENTS || k.clients.contains_key(&obs.client_hash))
+        {
             let c = k
                 .clients
                 .entry(obs.client_hash)
@@ -473,6 +483,11 @@ mod tests {
         t.end_epoch(&mut out);
         assert_eq!(out.len(), 1, "{out:?}");
         assert_eq!(out[0].registered_domain, "tunnel.example");
+        assert_eq!(
+            out[0].client,
+            "10.0.0.9".parse().ok(),
+            "the host behind the new names"
+        );
         assert!(
             out[0].reason.contains("distinct subdomains"),
             "{}",
