@@ -163,9 +163,13 @@ impl Corroborate {
     /// What state is kept per: the client.
     pub const KEY_FIELDS: &'static [KeyField] = &[KeyField::Client];
 
-    /// The key of an event; `None` when it has no response code (a query, or a query log)
-    /// or no client (nobody to corroborate about).
+    /// The key of an event; `None` unless it is a response with a response code (a query
+    /// log has none; a query packet's code means nothing) and a client (nobody to
+    /// corroborate about otherwise).
     pub fn key(&self, event: &DnsEvent) -> Option<u64> {
+        if !event.is_response() {
+            return None;
+        }
         event.rcode?;
         event.client?;
         Some(event.key_hash(Self::KEY_FIELDS))
@@ -388,6 +392,7 @@ mod tests {
             ts: ts_secs * 1_000_000,
             client: client.parse().ok(),
             rcode: Some(rcode),
+            direction: antimony_dns::Direction::Response,
             ..DnsEvent::default()
         };
         e.set_qname(qname).expect("name");
@@ -456,6 +461,32 @@ mod tests {
             d.observe(&answer(1400 + i as i64, "10.0.0.5", name, 3));
         }
         assert_eq!(d.end_epoch(&mut out), 0);
+    }
+
+    #[test]
+    fn a_checkpoint_between_the_bursts_keeps_the_first() {
+        use crate::stateful::KeyedDetector;
+        let mut d = Corroborate::new(CorroborateConfig::default());
+        let mut out = Vec::new();
+        for (i, name) in GENERATED.iter().take(3).enumerate() {
+            d.observe(&answer(100 + i as i64 * 5, "10.0.0.5", name, 3));
+        }
+        d.end_epoch(&mut out);
+        let saved = KeyedDetector::save(&d);
+        assert_eq!(saved.keys.len(), 1);
+        assert_eq!(saved.keys[0].client, "10.0.0.5".parse().ok());
+        let mut resumed = Corroborate::new(CorroborateConfig::default());
+        KeyedDetector::load(
+            &mut resumed,
+            &[saved.global],
+            saved.keys.into_iter().map(|k| k.entry).collect(),
+        )
+        .expect("loads");
+        for (i, name) in GENERATED.iter().skip(3).take(3).enumerate() {
+            resumed.observe(&answer(1000 + i as i64 * 5, "10.0.0.5", name, 3));
+        }
+        assert_eq!(resumed.end_epoch(&mut out), 1, "{out:?}");
+        assert!(out[0].reason.contains("2 bursts"), "{}", out[0].reason);
     }
 
     #[test]
