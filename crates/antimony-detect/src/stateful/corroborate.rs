@@ -121,6 +121,9 @@ struct Client {
     /// Registered domain hash -> last asked.
     #[serde(with = "super::sorted_map")]
     seen: AHashMap<u64, i64>,
+    /// When `seen` was last trimmed: a busy client keeps it full, and trimming it at every
+    /// answer would cost [`MAX_SEEN`] steps each.
+    seen_trimmed: i64,
     /// NXDOMAIN answers in the window (times, oldest first; at most `MAX_SUSPECTS * 4`).
     nx: VecDeque<i64>,
     last: i64,
@@ -239,6 +242,7 @@ impl Corroborate {
         let c = self.keys.entry(obs.key).or_insert_with(|| Client {
             client: obs.client,
             cooldown_until: i64::MIN,
+            seen_trimmed: i64::MIN,
             ..Client::default()
         });
         c.last = c.last.max(obs.ts);
@@ -249,8 +253,9 @@ impl Corroborate {
         while c.nx.front().is_some_and(|&t| t <= horizon) {
             c.nx.pop_front();
         }
-        if c.seen.len() >= MAX_SEEN {
+        if c.seen.len() >= MAX_SEEN && obs.ts >= c.seen_trimmed.saturating_add(window / 16) {
             c.seen.retain(|_, t| *t > horizon);
+            c.seen_trimmed = obs.ts;
         }
         let first = c.seen.get(&obs.domain_hash).is_none_or(|&t| t <= horizon);
         if c.seen.len() < MAX_SEEN || c.seen.contains_key(&obs.domain_hash) {

@@ -141,6 +141,10 @@ struct Key {
     /// [`MAX_CLIENTS`].
     #[serde(with = "super::sorted_map")]
     clients: AHashMap<u64, (i64, u32, Option<IpAddr>)>,
+    /// When `clients` was last trimmed: a popular domain keeps it full, and trimming it at
+    /// every event would cost [`MAX_CLIENTS`] steps each.
+    #[serde(default)]
+    clients_trimmed: i64,
     bytes: u64,
     entropy_sum: f64,
     special: usize,
@@ -257,6 +261,7 @@ impl Tunnel {
             events: VecDeque::new(),
             subs: AHashMap::new(),
             clients: AHashMap::new(),
+            clients_trimmed: i64::MIN,
             bytes: 0,
             entropy_sum: 0.0,
             special: 0,
@@ -283,8 +288,11 @@ impl Tunnel {
         if k.subs.len() < MAX_SUBDOMAINS || k.subs.contains_key(&obs.sub_hash) {
             k.subs.insert(obs.sub_hash, obs.ts);
         }
-        if k.clients.len() >= MAX_CLIENTS {
+        if k.clients.len() >= MAX_CLIENTS
+            && obs.ts >= k.clients_trimmed.saturating_add(self.window / 16)
+        {
             k.clients.retain(|_, c| c.0 > horizon);
+            k.clients_trimmed = obs.ts;
         }
         // Events without a client are the server's own recursion (a Windows log's upstream
         // lines): they are no client, and would take the credit of the client they repeat.
