@@ -69,8 +69,8 @@ struct Truth {
     kinds: u32,
     /// First DGA look-up (a burst's or a slow infection's), microseconds.
     first_dga: Option<i64>,
-    /// First slow-infection look-up.
-    first_slow: Option<i64>,
+    /// Its first few DGA names, to show what a miss looked like.
+    examples: Vec<String>,
 }
 
 fn bit(kind: Kind) -> u32 {
@@ -160,9 +160,10 @@ pub(super) fn evaluate(data_dir: &Path, eval: &StreamEval) -> anyhow::Result<Fig
             t.kinds |= bit(tx.kind);
             if matches!(tx.kind, Kind::Dga | Kind::SlowDga) {
                 t.first_dga.get_or_insert(tx.ts);
-            }
-            if tx.kind == Kind::SlowDga {
-                t.first_slow.get_or_insert(tx.ts);
+                if t.examples.len() < 3 {
+                    t.examples
+                        .push(String::from_utf8_lossy(&tx.name).into_owned());
+                }
             }
             writer.write(tx, &mut buf, u64::MAX);
             if buf.len() >= 1 << 20 {
@@ -340,7 +341,12 @@ pub(super) fn evaluate(data_dir: &Path, eval: &StreamEval) -> anyhow::Result<Fig
         let promised = role == Role::Infected
             || (matches!(role, Role::Beacon | Role::Slow) && eval.minutes >= 60);
         if promised && !alerted {
-            missed.push(format!("{} ({name})", Ipv4Addr::from(*client)));
+            let seen = if t.examples.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", t.examples.join(" "))
+            };
+            missed.push(format!("{} ({name}{seen})", Ipv4Addr::from(*client)));
         }
         // Latency from the infection's first DGA look-up (an earlier alert counts as 0).
         if let (Some(dga), Some(alert)) = (t.first_dga, first.get(client)) {
