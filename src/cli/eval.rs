@@ -31,6 +31,10 @@ pub(super) fn eval(args: EvalArgs) -> anyhow::Result<()> {
 }
 
 fn stream(args: &EvalArgs) -> anyhow::Result<eval_stream::Figures> {
+    anyhow::ensure!(
+        args.stream_qps.is_finite() && args.stream_qps > 0.0,
+        "--stream-qps must be positive"
+    );
     eprintln!(
         "in stream: {} minutes of generated traffic through the shipped topology...",
         args.stream_minutes
@@ -38,6 +42,7 @@ fn stream(args: &EvalArgs) -> anyhow::Result<eval_stream::Figures> {
     let eval = eval_stream::StreamEval {
         minutes: args.stream_minutes,
         clients: args.stream_clients,
+        qps: args.stream_qps,
         slow_infections: args.stream_slow,
         seed: args.stream_seed,
         workers: usize::from(args.stream_workers),

@@ -371,6 +371,9 @@ struct EvalArgs {
     /// Clients of the generated traffic.
     #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(10..=100_000))]
     stream_clients: u32,
+    /// Queries per second of the generated traffic (all clients together).
+    #[arg(long, default_value_t = 200.0)]
+    stream_qps: f64,
     /// Slow infections in the generated traffic (a few DGA look-ups every 15-30 minutes).
     #[arg(long, default_value_t = 6)]
     stream_slow: u32,
