@@ -47,7 +47,6 @@ fn stream(args: &EvalArgs) -> anyhow::Result<eval_stream::Figures> {
         seed: args.stream_seed,
         workers: usize::from(args.stream_workers),
         keep_alerts: args.stream_alerts.clone(),
-        ..eval_stream::StreamEval::default()
     };
     eval_stream::evaluate(&args.data, &eval)
 }
