@@ -117,10 +117,13 @@ enum Command {
     /// Prints per-family DGA recall at benign false-positive rates of 1e-2, 1e-3 and 1e-4,
     /// leave-families-out (each family scored by a model trained without it); lookalike
     /// recall per dnstwist permutation kind with the false-positive rate on benign lists;
-    /// and threat-intel list detection rates. Reads `../shared/data` unless `--data` says
-    /// otherwise. Takes a few minutes (22 models are trained per candidate).
+    /// and threat-intel list detection rates; and in stream, an hour of generated office
+    /// traffic through the shipped topology, scored per client against the generator's ground
+    /// truth (clean clients alerted medium+, infected and slowly infected clients caught, time
+    /// to the first alert). Reads `../shared/data` unless `--data` says otherwise. Takes a few
+    /// minutes (22 models are trained per candidate).
     #[command(
-        after_help = "Examples:\n  antimony eval\n  antimony eval --data /srv/antimony-data --compare"
+        after_help = "Examples:\n  antimony eval\n  antimony eval --data /srv/antimony-data --compare\n  antimony eval --stream-only --stream-slow 40 --stream-seed 2"
     )]
     Eval(EvalArgs),
 
