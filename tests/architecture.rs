@@ -17,7 +17,12 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("antimony-detect", &["antimony-core", "antimony-dns"]),
     (
         "antimony-lab",
-        &["antimony-core", "antimony-dns", "antimony-detect"],
+        &[
+            "antimony-core",
+            "antimony-dns",
+            "antimony-detect",
+            "antimony-gen",
+        ],
     ),
     ("antimony-gen", &["antimony-core", "antimony-dns"]),
     ("antimony-web", &["antimony-core", "antimony-engine"]),

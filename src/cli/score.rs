@@ -126,14 +126,15 @@ mod tests {
             ))
         })
         .expect("build");
-        let input = b"google.com\nupdate-java.net\n\nnot a name\nafadsfasdfsafwerwqerqqiye.cn\n";
+        // A strong keyword rule (a brand next to "update" alone is only low, not an alert).
+        let input = b"google.com\nsvchost-update.net\n\nnot a name\nafadsfasdfsafwerwqerqqiye.cn\n";
         let mut out = Vec::new();
         run(&d, &input[..], &mut out).expect("run");
         let text = String::from_utf8(out).expect("utf-8");
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "google.com\tok\t0\t-");
         assert!(
-            lines[1].starts_with("update-java.net\talert\t"),
+            lines[1].starts_with("svchost-update.net\talert\t"),
             "{}",
             lines[1]
         );

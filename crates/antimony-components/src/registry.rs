@@ -116,7 +116,7 @@ pub fn registry() -> Registry<Tuple> {
     );
     registry.bolt(
         "dns_stateful",
-        "detectors that need evidence over time, per key: tunnel, nxdomain_burst, beacon, new_domain",
+        "detectors that need evidence over time, per key: tunnel, nxdomain_burst, beacon, new_domain, corroboration",
         |options| {
             let config: stateful::StatefulBoltConfig = options.parse()?;
             let key = config

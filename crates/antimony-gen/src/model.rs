@@ -8,7 +8,14 @@
 //! - **block-listed names** from a small set of infected clients, and **lookalikes** of brands;
 //! - a **DNS tunnel**: sessions of TXT queries `<base32 data>.<sequence>.t.tunnel.corp.qa`;
 //! - **NXDOMAIN storms** ("water torture"): random labels under a popular name;
-//! - **beaconing**: a few clients ask for their C2 name at a fixed period with 2% jitter.
+//! - **beaconing**: a few clients ask for their C2 name at a fixed period with 2% jitter;
+//! - **slow infections** (only when [`ModelConfig::slow_infections`] asks for them): a client
+//!   asks a handful of names of one DGA family every 15 to 30 minutes, too few at a time for
+//!   a burst detector.
+//!
+//! The model knows which clients it infected ([`Model::infected`], [`Model::beacon_clients`],
+//! [`Model::slow_infected`]) and tags every transaction with its [`Kind`], which is the ground
+//! truth of the in-stream evaluation (`antimony eval`).
 //!
 //! Time advances by exponential gaps at `qps` queries per second (a Poisson arrival
 //! process); a response follows its query by a few hundred microseconds (cache hit) or a few
@@ -38,6 +45,8 @@ pub enum Kind {
     Storm,
     /// A beacon to a C2 name.
     Beacon,
+    /// A name of a slow infection's burst.
+    SlowDga,
     /// A latency probe (paced runs only).
     Probe,
 }
@@ -80,6 +89,9 @@ pub struct ModelConfig {
     pub qps: f64,
     /// Time of the first query, microseconds since the Unix epoch.
     pub start: i64,
+    /// Slow infections: clients that each ask 3 to 6 names of one DGA family, a few seconds
+    /// apart, every 15 to 30 minutes (default 0, which leaves every other draw unchanged).
+    pub slow_infections: u32,
 }
 
 impl Default for ModelConfig {
@@ -90,6 +102,7 @@ impl Default for ModelConfig {
             qps: 5000.0,
             // 2026-11-26T00:00:00Z
             start: 1_795_651_200_000_000,
+            slow_infections: 0,
         }
     }
 }
@@ -134,6 +147,26 @@ struct Episode {
     sequence: u32,
 }
 
+/// A slow infection: a few DGA look-ups per burst, a burst every 15 to 30 minutes.
+#[derive(Clone, Debug)]
+struct Slow {
+    client: u32,
+    /// When its next look-up is due.
+    next: i64,
+    /// Look-ups left in the current burst.
+    left: u32,
+    /// Next name and the family's range in `Workload::dga`.
+    cursor: usize,
+    start: usize,
+    end: usize,
+}
+
+/// Look-ups per slow burst, and the pause between bursts (microseconds).
+const SLOW_BURST: (u64, u64) = (3, 6);
+const SLOW_PAUSE: (u64, u64) = (15 * 60_000_000, 30 * 60_000_000);
+/// Seconds between the look-ups of one slow burst.
+const SLOW_GAP: (u64, u64) = (1_000_000, 10_000_000);
+
 #[derive(Clone, Debug)]
 struct Beacon {
     next: i64,
@@ -157,6 +190,10 @@ pub struct Model<'w> {
     storm: Episode,
     beacons: Vec<Beacon>,
     next_beacon: i64,
+    slow: Vec<Slow>,
+    next_slow: i64,
+    /// Draws of the slow infections: their own stream, so they shift no other draw.
+    slow_rng: Rng,
     tx: Transaction,
 }
 
@@ -199,6 +236,37 @@ impl<'w> Model<'w> {
             })
             .collect();
         let next_beacon = beacons.iter().map(|b| b.next).min().unwrap_or(i64::MAX);
+        let mut slow_rng = setup.fork(2);
+        let mut slow: Vec<Slow> = Vec::new();
+        for _ in 0..config.slow_infections {
+            // A client with no other part in the model, so its alerts are its slow burst's
+            // alone; give up on that after a few tries in a tiny population.
+            let taken = |c: &u32| {
+                infected.contains(c)
+                    || beacons.iter().any(|b| b.client == *c)
+                    || slow.iter().any(|s| s.client == *c)
+            };
+            let mut client = clients[slow_rng.below(clients.len())];
+            for _ in 0..64 {
+                if !taken(&client) {
+                    break;
+                }
+                client = clients[slow_rng.below(clients.len())];
+            }
+            let Some(family) = data.families.get(slow_rng.below(data.families.len())) else {
+                break;
+            };
+            slow.push(Slow {
+                client,
+                // The first burst comes within the first pause.
+                next: start + slow_rng.between(0, SLOW_PAUSE.0) as i64,
+                left: slow_rng.between(SLOW_BURST.0, SLOW_BURST.1) as u32,
+                cursor: family.range.start + slow_rng.below(family.range.len()),
+                start: family.range.start,
+                end: family.range.end,
+            });
+        }
+        let next_slow = slow.iter().map(|s| s.next).min().unwrap_or(i64::MAX);
         Model {
             data,
             rng,
@@ -213,6 +281,9 @@ impl<'w> Model<'w> {
             storm: Episode::default(),
             beacons,
             next_beacon,
+            slow,
+            next_slow,
+            slow_rng,
             tx: Transaction {
                 ts: start,
                 rtt: 0,
@@ -273,6 +344,33 @@ impl<'w> Model<'w> {
                 .map(|b| b.next)
                 .min()
                 .unwrap_or(i64::MAX);
+        } else if ts >= self.next_slow {
+            // `next_slow` is finite only when there are slow infections.
+            let Some(slow) = self.slow.iter_mut().min_by_key(|s| s.next) else {
+                unreachable!("a slow infection is due, so there is one")
+            };
+            let srng = &mut self.slow_rng;
+            tx.client = slow.client;
+            tx.name.extend_from_slice(self.data.dga.get(slow.cursor));
+            slow.cursor = if slow.cursor + 1 >= slow.end {
+                slow.start
+            } else {
+                slow.cursor + 1
+            };
+            tx.rcode = if srng.below(40) == 0 {
+                rcode::NOERROR
+            } else {
+                rcode::NXDOMAIN
+            };
+            tx.kind = Kind::SlowDga;
+            slow.left = slow.left.saturating_sub(1);
+            if slow.left == 0 {
+                slow.left = srng.between(SLOW_BURST.0, SLOW_BURST.1) as u32;
+                slow.next += srng.between(SLOW_PAUSE.0, SLOW_PAUSE.1) as i64;
+            } else {
+                slow.next += srng.between(SLOW_GAP.0, SLOW_GAP.1) as i64;
+            }
+            self.next_slow = self.slow.iter().map(|s| s.next).min().unwrap_or(i64::MAX);
         } else if self.dga.remaining > 0 && rng.chance(DGA_DENSITY) {
             let e = &mut self.dga;
             e.remaining -= 1;
@@ -436,6 +534,21 @@ impl<'w> Model<'w> {
         }
     }
 
+    /// The clients of the DGA bursts, block-listed names, tunnel and NXDOMAIN storms.
+    pub fn infected(&self) -> &[u32] {
+        &self.infected
+    }
+
+    /// The clients that beacon to a C2 name.
+    pub fn beacon_clients(&self) -> Vec<u32> {
+        self.beacons.iter().map(|b| b.client).collect()
+    }
+
+    /// The clients of the slow infections.
+    pub fn slow_infected(&self) -> Vec<u32> {
+        self.slow.iter().map(|s| s.client).collect()
+    }
+
     /// A latency probe: a unique name under Carbanak's `update-java.net` (block-listed and
     /// caught by the keyword rules) whose first label carries `stamp` (nanoseconds since the
     /// Unix epoch, the wall-clock time the line is written), so the alert names its own birth.
@@ -512,5 +625,49 @@ mod tests {
             assert!(share(kind) > 0.0, "{kind:?} missing: {kinds:?}");
         }
         assert!((0.0015..0.006).contains(&share(Kind::Dga)), "{kinds:?}");
+    }
+
+    #[test]
+    fn slow_infections_ask_a_handful_of_names_per_burst_every_quarter_hour_or_more() {
+        let data = small_workload();
+        let config = ModelConfig {
+            clients: 500,
+            qps: 50.0,
+            slow_infections: 4,
+            ..ModelConfig::default()
+        };
+        let mut model = Model::new(&data, &config);
+        let slow = model.slow_infected();
+        assert_eq!(slow.len(), 4);
+        assert!(slow.iter().all(|c| !model.infected().contains(c)));
+        let mut times: HashMap<u32, Vec<i64>> = HashMap::new();
+        // Two hours of traffic.
+        for _ in 0..(50 * 7200) {
+            let tx = model.next(None);
+            if tx.kind == Kind::SlowDga {
+                assert!(slow.contains(&tx.client));
+                times.entry(tx.client).or_default().push(tx.ts);
+            }
+        }
+        assert_eq!(times.len(), 4, "every slow infection asked");
+        for ts in times.values() {
+            // Bursts are look-ups less than 10 s apart; between bursts, 15 to 30 minutes.
+            let mut bursts = vec![1u32];
+            for pair in ts.windows(2) {
+                let gap = pair[1] - pair[0];
+                if gap <= 10_000_000 {
+                    *bursts.last_mut().expect("a burst") += 1;
+                } else {
+                    assert!((15 * 60_000_000..=31 * 60_000_000).contains(&gap), "{gap}");
+                    bursts.push(1);
+                }
+            }
+            assert!(bursts.len() >= 4, "{bursts:?}");
+            assert!(bursts.iter().all(|n| (3..=6).contains(n)), "{bursts:?}");
+        }
+        // Without them, no draw changes: the default model asks none.
+        let mut plain = Model::new(&data, &ModelConfig::default());
+        assert!(plain.slow_infected().is_empty());
+        assert!((0..100_000).all(|_| plain.next(None).kind != Kind::SlowDga));
     }
 }

@@ -13,14 +13,17 @@
 //!   of the brands, and false positives on the benign lists.
 //!
 //! - [`verdict`]: the default verdict of every detector (`antimony score`), name by name.
+//! - [`stream`]: the in-stream evaluation: generated office traffic (with the generator's
+//!   ground truth) through the shipped topology, which the caller runs, scored per client.
 //! - [`report`]: the reports `antimony eval` prints, read from a data folder.
 //!
-//! Everything but [`report`] is pure: it reads no files (the caller passes text). Nothing
-//! here knows timely or Tokio.
+//! Everything but [`report`] and [`stream`] is pure: it reads no files (the caller passes
+//! text). Nothing here knows timely or Tokio.
 
 pub mod dga;
 pub mod eval;
 pub mod gbdt;
 pub mod lookalike_eval;
 pub mod report;
+pub mod stream;
 pub mod verdict;

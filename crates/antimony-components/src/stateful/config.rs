@@ -2,20 +2,27 @@
 
 use antimony_core::ConfigError;
 use antimony_detect::stateful::{
-    Beacon, BeaconConfig, NewDomains, NodConfig, NxdomainBurst, NxdomainConfig, Tunnel,
-    TunnelConfig,
+    Beacon, BeaconConfig, Corroborate, CorroborateConfig, NewDomains, NodConfig, NxdomainBurst,
+    NxdomainConfig, Tunnel, TunnelConfig,
 };
 use antimony_dns::KeyField;
 use serde::Deserialize;
 
 /// The stateful detectors by name.
-pub const DETECTORS: &[&str] = &["tunnel", "nxdomain_burst", "beacon", "new_domain"];
+pub const DETECTORS: &[&str] = &[
+    "tunnel",
+    "nxdomain_burst",
+    "beacon",
+    "new_domain",
+    "corroboration",
+];
 
 /// Options of `dns_stateful`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StatefulBoltConfig {
-    /// Which detectors run: `tunnel`, `nxdomain_burst`, `beacon`, `new_domain`.
+    /// Which detectors run: `tunnel`, `nxdomain_burst`, `beacon`, `new_domain`,
+    /// `corroboration`.
     pub detectors: Vec<String>,
     /// Where the newly-observed-domain state is kept (relative to the topology file).
     pub state_path: Option<String>,
@@ -31,6 +38,9 @@ pub struct StatefulBoltConfig {
     /// Newly-observed-domain settings.
     #[serde(default)]
     pub new_domain: NodConfig,
+    /// Corroboration thresholds.
+    #[serde(default)]
+    pub corroboration: CorroborateConfig,
 }
 
 impl StatefulBoltConfig {
@@ -49,6 +59,7 @@ impl StatefulBoltConfig {
                 "nxdomain_burst" => Ok(NxdomainBurst::KEY_FIELDS),
                 "beacon" => Ok(Beacon::KEY_FIELDS),
                 "new_domain" => Ok(NewDomains::KEY_FIELDS),
+                "corroboration" => Ok(Corroborate::KEY_FIELDS),
                 other => Err(ConfigError::option(
                     "detectors",
                     format!(
@@ -73,7 +84,7 @@ impl StatefulBoltConfig {
             return Err(ConfigError::option(
                 "detectors",
                 format!(
-                    "runs detectors with no key in common ({}): nxdomain_burst keeps state per client, the others per registered domain; put them in two dns_stateful bolts",
+                    "runs detectors with no key in common ({}): nxdomain_burst and corroboration keep state per client, the others per registered domain; put them in two dns_stateful bolts",
                     self.detectors.join(", ")
                 ),
             ));

@@ -1,10 +1,10 @@
 //! The `dns_stateful` bolt: detectors that need evidence over time, per key: tunnelling,
-//! NXDOMAIN bursts, beaconing, newly observed domains.
+//! NXDOMAIN bursts, beaconing, newly observed domains, weak signals corroborated per client.
 //!
 //! Each detector keeps state per key and declares the event fields of its key (see
 //! [`antimony_detect::stateful`]); the bolt declares the fields its detectors share, and the
 //! topology must group its input by them (the engine refuses it otherwise). NXDOMAIN bursts
-//! are per client and the others per registered domain, so a topology runs two
+//! and corroboration are per client and the others per registered domain, so a topology runs two
 //! `dns_stateful` bolts. Decisions are made when an epoch ends, in a canonical order, so the
 //! alerts are the same on any number of workers.
 //!
@@ -24,7 +24,7 @@ use antimony_core::metrics::{Counter, CounterMetric, Gauge, GaugeMetric, Label};
 use antimony_core::{Bolt, Context, Emitter, Restored, State};
 use antimony_detect::Alert;
 use antimony_detect::stateful::{
-    Beacon, KeyedDetector, NewDomains, NxdomainBurst, StatefulStats, Tunnel,
+    Beacon, Corroborate, KeyedDetector, NewDomains, NxdomainBurst, StatefulStats, Tunnel,
 };
 use antimony_dns::DnsEvent;
 
@@ -125,6 +125,9 @@ impl StatefulBolt {
         }
         if config.runs("beacon") {
             keyed.push(Box::new(Beacon::new(config.beacon.clone())));
+        }
+        if config.runs("corroboration") {
+            keyed.push(Box::new(Corroborate::new(config.corroboration.clone())));
         }
         StatefulBolt {
             keyed,

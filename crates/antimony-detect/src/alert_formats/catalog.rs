@@ -106,6 +106,14 @@ const TABLE: &[(&str, Signature)] = &[
             category: BAD_TRAFFIC,
         },
     ),
+    (
+        "corroboration",
+        Signature {
+            id: 9_100_011,
+            title: "ANTIMONY DNS weak signals corroborated per client",
+            category: TROJAN,
+        },
+    ),
 ];
 
 /// How the SIEM formats name `detector`'s alerts.

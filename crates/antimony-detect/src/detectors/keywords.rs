@@ -604,7 +604,14 @@ mod tests {
             "{}",
             f.reason
         );
-        assert_eq!(f.severity, Severity::Medium);
+        // A brand next to a common word is a weak signal alone (download portals say it too).
+        assert_eq!(f.severity, Severity::Low);
+        let f = k.check(&Name::new("svchost-update.net", 1)).expect("fires");
+        assert_eq!(
+            f.severity,
+            Severity::Medium,
+            "a Windows process name is strong"
+        );
     }
 
     #[test]

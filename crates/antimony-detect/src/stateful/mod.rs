@@ -6,6 +6,7 @@
 //! | `nxdomain_burst` | [`NxdomainBurst`] | client | many NXDOMAIN answers for distinct names in a window, at a high ratio |
 //! | `beacon` | [`Beacon`] | (client, registered domain) | queries at regular intervals (low dispersion and skew of the gaps) |
 //! | `new_domain` | [`NewDomains`] | registered domain | a registered domain never seen before, after a warm-up |
+//! | `corroboration` | [`Corroborate`] | client | weak signals together: bursts of NXDOMAIN names that look generated (DGA score below the alert threshold), first look-ups of their domains, within an hour; the alert names each signal |
 //!
 //! # What the engine calls, and when
 //!
@@ -42,6 +43,7 @@ use crate::alert::{Alert, Evidence, Severity};
 use antimony_core::StableHasher;
 
 mod beacon;
+mod corroborate;
 mod nod;
 mod nxdomain;
 mod tunnel;
@@ -49,6 +51,7 @@ mod tunnel;
 use antimony_dns::{DnsEvent, KeyField};
 
 pub use beacon::{Beacon, BeaconConfig};
+pub use corroborate::{Corroborate, CorroborateConfig};
 pub use nod::{NewDomains, NodConfig, SnapshotError};
 pub use nxdomain::{NxdomainBurst, NxdomainConfig};
 pub use tunnel::{KeyBy, Tunnel, TunnelConfig};
@@ -65,6 +68,8 @@ pub struct StatefulConfig {
     pub beacon: BeaconConfig,
     /// Newly observed domains.
     pub new_domain: NodConfig,
+    /// Weak signals per client, together.
+    pub corroboration: CorroborateConfig,
 }
 
 /// What every stateful detector does, so the engine's bolt can run any of them the same way
@@ -224,6 +229,9 @@ keyed_detector!(NxdomainBurst, nxdomain::DETECTOR, |_this| {
 });
 keyed_detector!(Beacon, beacon::DETECTOR, |_this| Beacon::KEY_FIELDS);
 keyed_detector!(NewDomains, nod::DETECTOR, |_this| NewDomains::KEY_FIELDS);
+keyed_detector!(Corroborate, corroborate::DETECTOR, |_this| {
+    Corroborate::KEY_FIELDS
+});
 
 /// Counters of a stateful detector, for metrics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -7,7 +7,9 @@
 //! Per client, over a sliding window on event time: answers with a response code, NXDOMAIN
 //! answers, and distinct NXDOMAIN names. It fires when the client got at least `min_nxdomain`
 //! NXDOMAIN answers for at least `min_distinct` distinct names, and NXDOMAIN is at least
-//! `min_ratio` of its answers. Events without a response code (query logs) are ignored.
+//! `min_ratio` of its answers. Events without a response code (query logs) are ignored, and
+//! so are events without a client: a server's own recursion (a Windows log's upstream
+//! lines), whose NXDOMAIN answers are every client's together, not one machine's burst.
 //!
 //! Sources for the defaults: Yadav and Reddy, *Winning with DNS Failures* (2012), who find
 //! DGA hosts by bursts of failed look-ups for distinct names; Antonakakis et al., *From
@@ -125,9 +127,10 @@ impl NxdomainBurst {
     /// What state is kept per: the client.
     pub const KEY_FIELDS: &'static [KeyField] = &[KeyField::Client];
 
-    /// The key of an event; `None` when the event has no response code.
+    /// The key of an event; `None` when the event has no response code or no client.
     pub fn key(&self, event: &DnsEvent) -> Option<u64> {
         event.rcode?;
+        event.client?;
         Some(event.key_hash(Self::KEY_FIELDS))
     }
 
@@ -315,7 +318,11 @@ mod tests {
             "{}",
             out[0].reason
         );
-        // Query-log events (no response code) are not this detector's.
+        // Query-log events (no response code) are not this detector's, nor a server's own
+        // recursion (no client).
         assert_eq!(d.key(&DnsEvent::default()), None);
+        let mut upstream = answer(50, "10.0.0.5", "familyproud1.net", 3);
+        upstream.client = None;
+        assert_eq!(d.key(&upstream), None);
     }
 }

@@ -3,15 +3,24 @@
 //! Per key (a registered domain, or a client and a registered domain) over a sliding window
 //! on event time, the detector keeps: the distinct subdomains (hashed, up to
 //! [`MAX_SUBDOMAINS`]), queries, TXT/NULL/CNAME/ANY queries, bytes of query names below the
-//! registered domain, and their mean length and character entropy. It fires when
+//! registered domain, and their mean length and character entropy. Bytes and TXT-like
+//! queries count only for a subdomain not already asked in the window (*new* subdomains):
+//! a name asked again carries no new data, and popular domains are asked the same few
+//! names (`www`, `api`, `static`...) all day by every client. It fires when
 //!
 //! - at least `min_unique` distinct subdomains, of mean length at least `min_mean_len`
 //!   and mean entropy at least `min_entropy` bits per character were asked (encoded data:
 //!   iodine, dnscat2, DNSExfiltrator); or
-//! - more than `max_bytes` bytes of query names went to the key in the window (the
+//! - more than `max_bytes` bytes of new subdomains went to the key in the window (the
 //!   information bound of Paxson et al.); or
-//! - at least `min_special` TXT/NULL/CNAME/ANY queries for at least `min_unique / 2`
-//!   distinct subdomains (tunnels that use TXT answers as the downstream channel).
+//! - at least `min_special` TXT/NULL/CNAME/ANY queries for new subdomains (tunnels that use
+//!   TXT answers as the downstream channel).
+//!
+//! A domain asked by at least `many_clients` distinct clients in the window is a CDN, a
+//! SaaS or a reverse zone far more often than a tunnel (an implant is one host, or a few):
+//! its alert drops to `low` and says so. Kept per domain, an alert names the client that
+//! asked the most new subdomains when it asked a quarter of them or more (the host to look
+//! at); events without a client (a server's own recursion) count for no client.
 //!
 //! Sources for the defaults: Farnham and Atlasis, *Detecting DNS Tunneling* (SANS, 2013):
 //! long, high-entropy labels, many unique subdomains and TXT volume per domain; Paxson et
@@ -21,7 +30,7 @@
 //! GTI, Sophos XL, Spamhaus DBL look-ups) really do carry data in names: allow-list them.
 //!
 //! Evidence keys: `unique_subdomains`, `queries`, `special_queries`, `bytes`,
-//! `mean_subdomain_len`, `mean_entropy`, `window_secs`, `example`.
+//! `mean_subdomain_len`, `mean_entropy`, `clients`, `window_secs`, `example`.
 
 use std::collections::VecDeque;
 use std::net::IpAddr;
@@ -79,7 +88,13 @@ pub struct TunnelConfig {
     pub max_keys: usize,
     /// Severity (default `medium`: volume over time from one domain holds up).
     pub severity: Severity,
+    /// Distinct clients in the window from which an alert drops to `low` (default 20, at
+    /// most [`MAX_CLIENTS`]; 0: never).
+    pub many_clients: usize,
 }
+
+/// Distinct clients remembered per key (beyond, the count saturates).
+pub const MAX_CLIENTS: usize = 64;
 
 impl Default for TunnelConfig {
     fn default() -> Self {
@@ -94,6 +109,7 @@ impl Default for TunnelConfig {
             min_special: 20,
             max_keys: 200_000,
             severity: Severity::Medium,
+            many_clients: 20,
         }
     }
 }
@@ -108,6 +124,7 @@ struct Obs {
     entropy: f32,
     special: bool,
     client: Option<IpAddr>,
+    client_hash: u64,
     qname: Box<str>,
     domain_len: u16,
 }
@@ -116,10 +133,18 @@ struct Obs {
 struct Key {
     client: Option<IpAddr>,
     domain: Box<str>,
-    /// (ts, sub_len, entropy, special) per event in the window, oldest first.
-    events: VecDeque<(i64, u16, f32, bool)>,
+    /// (ts, sub_len, entropy, special, new) per event in the window, oldest first.
+    events: VecDeque<(i64, u16, f32, bool, bool)>,
     #[serde(with = "super::sorted_map")]
     subs: AHashMap<u64, i64>,
+    /// Client hash -> (last seen, new subdomains it asked, its address), up to
+    /// [`MAX_CLIENTS`].
+    #[serde(with = "super::sorted_map")]
+    clients: AHashMap<u64, (i64, u32, Option<IpAddr>)>,
+    /// When `clients` was last trimmed: a popular domain keeps it full, and trimming it at
+    /// every event would cost [`MAX_CLIENTS`] steps each.
+    #[serde(default)]
+    clients_trimmed: i64,
     bytes: u64,
     entropy_sum: f64,
     special: usize,
@@ -196,6 +221,7 @@ impl Tunnel {
             // TXT, NULL, CNAME, ANY.
             special: matches!(event.qtype, 16 | 10 | 5 | 255),
             client: event.client,
+            client_hash: event.key_hash(&[KeyField::Client]),
             qname: event.qname.as_str().into(),
             domain_len: rd.len() as u16,
         });
@@ -204,9 +230,13 @@ impl Tunnel {
     /// Applies the epoch's events in canonical order and appends alerts to `out`.
     pub fn end_epoch(&mut self, out: &mut Vec<Alert>) -> usize {
         let mut pending = std::mem::take(&mut self.pending);
+        // Within a tie, client-less events (the server's own recursion, repeating a
+        // client's name) come after the client's, which then asked the name first.
         pending.sort_by(|a, b| {
-            (a.ts, a.key, a.sub_hash, &a.qname, a.client, a.special)
-                .cmp(&(b.ts, b.key, b.sub_hash, &b.qname, b.client, b.special))
+            let order = |o: &Obs| (o.ts, o.key, o.sub_hash, o.client.is_none(), o.client);
+            order(a)
+                .cmp(&order(b))
+                .then_with(|| (&a.qname, a.special).cmp(&(&b.qname, b.special)))
         });
         let before = out.len();
         for obs in pending.drain(..) {
@@ -230,6 +260,8 @@ impl Tunnel {
             domain: obs.qname[domain_start..].into(),
             events: VecDeque::new(),
             subs: AHashMap::new(),
+            clients: AHashMap::new(),
+            clients_trimmed: i64::MIN,
             bytes: 0,
             entropy_sum: 0.0,
             special: 0,
@@ -240,23 +272,51 @@ impl Tunnel {
         k.last = k.last.max(obs.ts);
         let horizon = k.last - self.window;
         while k.events.front().is_some_and(|e| e.0 <= horizon) || k.events.len() >= MAX_EVENTS {
-            if let Some((_, len, ent, special)) = k.events.pop_front() {
-                k.bytes -= u64::from(len);
+            if let Some((_, len, ent, special, new)) = k.events.pop_front() {
+                if new {
+                    k.bytes -= u64::from(len);
+                    k.special -= usize::from(special);
+                }
                 k.entropy_sum -= f64::from(ent);
-                k.special -= usize::from(special);
             }
         }
         if k.subs.len() >= MAX_SUBDOMAINS {
             k.subs.retain(|_, &mut t| t > horizon);
         }
+        // New: not asked in the window (a saturated map counts every unknown one as new).
+        let new = k.subs.get(&obs.sub_hash).is_none_or(|&t| t <= horizon);
         if k.subs.len() < MAX_SUBDOMAINS || k.subs.contains_key(&obs.sub_hash) {
             k.subs.insert(obs.sub_hash, obs.ts);
         }
+        if k.clients.len() >= MAX_CLIENTS
+            && obs.ts >= k.clients_trimmed.saturating_add(self.window / 16)
+        {
+            k.clients.retain(|_, c| c.0 > horizon);
+            k.clients_trimmed = obs.ts;
+        }
+        // Events without a client are the server's own recursion (a Windows log's upstream
+        // lines): they are no client, and would take the credit of the client they repeat.
+        if obs.client.is_some()
+            && (k.clients.len() < MAX_CLIENTS || k.clients.contains_key(&obs.client_hash))
+        {
+            let c = k
+                .clients
+                .entry(obs.client_hash)
+                .or_insert((obs.ts, 0, obs.client));
+            // A client back after a window starts again.
+            if c.0 <= horizon {
+                c.1 = 0;
+            }
+            c.0 = obs.ts;
+            c.1 += u32::from(new);
+        }
         k.events
-            .push_back((obs.ts, obs.sub_len, obs.entropy, obs.special));
-        k.bytes += u64::from(obs.sub_len);
+            .push_back((obs.ts, obs.sub_len, obs.entropy, obs.special, new));
+        if new {
+            k.bytes += u64::from(obs.sub_len);
+            k.special += usize::from(obs.special);
+        }
         k.entropy_sum += f64::from(obs.entropy);
-        k.special += usize::from(obs.special);
         if obs.qname.len() > k.example.len() {
             k.example = obs.qname.clone();
         }
@@ -266,12 +326,12 @@ impl Tunnel {
         let c = &self.config;
         let unique = k.subs.values().filter(|&&t| t > horizon).count();
         let n = k.events.len().max(1) as f64;
-        let mean_len = k.bytes as f64 / n;
+        let mean_len = k.events.iter().map(|e| f64::from(e.1)).sum::<f64>() / n;
         let mean_entropy = k.entropy_sum / n;
         let encoded =
             unique >= c.min_unique && mean_len >= c.min_mean_len && mean_entropy >= c.min_entropy;
         let volume = k.bytes > c.max_bytes && unique >= c.min_unique / 2;
-        let special = k.special >= c.min_special && unique >= c.min_unique / 2;
+        let special = k.special >= c.min_special;
         if !(encoded || volume || special) {
             return;
         }
@@ -284,30 +344,67 @@ impl Tunnel {
             ));
         }
         if volume {
-            why.push(format!("{} bytes of query names", k.bytes));
+            why.push(format!("{} bytes of new query names", k.bytes));
         }
         if special {
-            why.push(format!("{} TXT/NULL/CNAME/ANY queries", k.special));
+            why.push(format!(
+                "{} TXT/NULL/CNAME/ANY queries for new names",
+                k.special
+            ));
         }
-        let who = match k.client {
+        let clients = k.clients.values().filter(|c| c.0 > horizon).count();
+        let crowd = c.many_clients > 0 && clients >= c.many_clients.min(MAX_CLIENTS);
+        // Per domain, the alert names the client that asked most of the new names when it
+        // asked a quarter of them or more: that is the host to look at (a tunnel's source,
+        // one of a storm's few).
+        let top = k
+            .clients
+            .iter()
+            .filter(|(_, c)| c.0 > horizon)
+            .max_by_key(|(h, c)| (c.1, std::cmp::Reverse(**h)))
+            .map(|(_, c)| *c);
+        let client = k.client.or_else(|| {
+            top.filter(|c| 4 * c.1 as usize >= unique.min(MAX_SUBDOMAINS))
+                .and_then(|c| c.2)
+        });
+        let who = match client {
             Some(ip) => format!(" from {ip}"),
             None => String::new(),
         };
+        let (severity, verdict) = if crowd {
+            (
+                Severity::Low.min(c.severity),
+                format!(
+                    "but {clients}{} distinct clients asked it, as they ask a CDN or a SaaS; a \
+                     tunnel is one host or a few",
+                    if clients >= MAX_CLIENTS {
+                        " or more"
+                    } else {
+                        ""
+                    }
+                ),
+            )
+        } else {
+            (
+                c.severity,
+                "data carried in query names (DNS tunnel or exfiltration)".to_owned(),
+            )
+        };
         let reason = format!(
-            "{} received {} in {} minutes{who}: data carried in query names (DNS tunnel or \
-             exfiltration)",
+            "{} received {} in {} minutes{who}: {verdict}",
             k.domain,
             why.join(", "),
             c.window_secs / 60
         );
-        let score = 60 + u8::from(encoded) * 15 + u8::from(volume) * 10 + u8::from(special) * 10;
+        let score = 60 + u8::from(encoded) * 15 + u8::from(volume) * 10 + u8::from(special) * 10
+            - if crowd { 30 } else { 0 };
         out.push(alert(
             DETECTOR,
             obs.ts,
-            k.client,
+            client,
             &k.domain,
             &k.domain,
-            c.severity,
+            severity,
             score,
             reason,
             vec![
@@ -317,6 +414,7 @@ impl Tunnel {
                 ev("bytes", k.bytes as usize),
                 ev("mean_subdomain_len", (mean_len * 10.0).round() / 10.0),
                 ev("mean_entropy", (mean_entropy * 100.0).round() / 100.0),
+                ev("clients", clients),
                 ev("window_secs", c.window_secs as usize),
                 ev("example", &*k.example),
             ],
@@ -393,6 +491,11 @@ mod tests {
         t.end_epoch(&mut out);
         assert_eq!(out.len(), 1, "{out:?}");
         assert_eq!(out[0].registered_domain, "tunnel.example");
+        assert_eq!(
+            out[0].client,
+            "10.0.0.9".parse().ok(),
+            "the host behind the new names"
+        );
         assert!(
             out[0].reason.contains("distinct subdomains"),
             "{}",
@@ -405,6 +508,47 @@ mod tests {
             16,
         ));
         assert_eq!(t.end_epoch(&mut out), 0);
+    }
+
+    #[test]
+    fn popular_domains_asked_by_many_clients_are_not_tunnels() {
+        let mut t = Tunnel::new(TunnelConfig::default());
+        let mut out = Vec::new();
+        // Every client asks the same few host names, TXT too, all day long.
+        for i in 0..3000i64 {
+            let mut e = event(
+                i / 5,
+                &format!(
+                    "{}.popular.example",
+                    [
+                        "www", "api", "static", "img", "m", "cdn", "mail", "edge", "assets", "ws"
+                    ][(i % 10) as usize]
+                ),
+                if i % 7 == 0 { 16 } else { 1 },
+            );
+            e.client = format!("10.0.{}.{}", i % 7, i % 200).parse().ok();
+            t.observe(&e);
+        }
+        t.end_epoch(&mut out);
+        assert!(out.is_empty(), "{out:?}");
+        // Data under a domain every client asks: still said, but low.
+        for i in 0..60i64 {
+            let mut e = event(
+                700 + i,
+                &format!("{:016x}{:016x}.popular.example", i * 31, i * 17),
+                16,
+            );
+            e.client = format!("10.0.{}.{}", i % 7, i % 200).parse().ok();
+            t.observe(&e);
+        }
+        t.end_epoch(&mut out);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].severity, Severity::Low);
+        assert!(
+            out[0].reason.contains("distinct clients asked it"),
+            "{}",
+            out[0].reason
+        );
     }
 
     #[test]
