@@ -734,8 +734,9 @@ path = "alerts.jsonl"
 }
 
 /// One Latin-1 byte on line 4 of a BIND log, or a NUL on line 21, made the whole file
-/// "binary input in no known format": 0 events and 0 alerts instead of 821 and 355. Now
-/// only the touched line is set aside, with its number.
+/// "binary input in no known format": 0 events and 0 alerts instead of 821 and (then) 355.
+/// Now only the touched line is set aside, with its number, and the alerts are nearly those
+/// of the whole file (320 in `tests/golden` today: the bound follows it).
 #[test]
 fn one_bad_byte_near_the_top_sets_aside_one_line_not_the_file() {
     let log = std::fs::read(data("logs/bind9_querylog.log")).expect("shared data");
@@ -755,7 +756,7 @@ fn one_bad_byte_near_the_top_sets_aside_one_line_not_the_file() {
             "{dead:?}"
         );
         assert!(
-            alerts.lines().count() >= 350,
+            alerts.lines().count() >= 310,
             "{} alerts",
             alerts.lines().count()
         );

@@ -21,6 +21,7 @@
 //! Evidence keys: `events`, `median_interval_secs`, `dispersion`, `skew`, `window_secs`.
 
 use std::collections::VecDeque;
+use std::collections::hash_map::Entry;
 use std::net::IpAddr;
 
 use ahash::AHashMap;
@@ -89,11 +90,36 @@ struct Obs {
 struct Key {
     client: Option<IpAddr>,
     domain: Box<str>,
+    history: History,
+}
+
+/// What a key remembers of its look-ups. Most keys are asked once (a client resolves most
+/// names a few times a day at most): they keep one time inline, and the look-up history is
+/// boxed only from the second look-up on. At a million keys that is about half the memory
+/// of a history per key.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+enum History {
+    /// One look-up, at this time.
+    Once(i64),
+    /// Two or more.
+    Many(Box<Looks>),
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Looks {
     times: VecDeque<i64>,
     cooldown_until: i64,
     /// The previous look-up's check found the gaps regular already.
-    #[serde(default)]
     regular_before: bool,
+}
+
+impl History {
+    fn last(&self) -> i64 {
+        match self {
+            History::Once(t) => *t,
+            History::Many(looks) => looks.times.back().copied().unwrap_or(i64::MIN),
+        }
+    }
 }
 
 /// The beaconing detector (see this module's docs).
@@ -199,7 +225,7 @@ impl Beacon {
             self.window,
             self.window,
             self.config.max_keys,
-            |k| k.times.back().copied().unwrap_or(i64::MIN),
+            |k| k.history.last(),
         );
         self.stats.expired += expired;
         self.stats.evicted += evicted;
@@ -211,16 +237,31 @@ impl Beacon {
     fn apply(&mut self, obs: Obs, out: &mut Vec<Alert>) {
         self.newest = self.newest.max(obs.ts);
         let min_gap = micros(self.config.min_gap_secs);
-        let k = self.keys.entry(obs.key).or_insert_with(|| Key {
-            client: obs.client,
-            domain: obs.domain.clone(),
-            times: VecDeque::new(),
-            cooldown_until: i64::MIN,
-            regular_before: false,
-        });
-        if k.times.back().is_some_and(|&t| obs.ts - t < min_gap) {
+        let entry = match self.keys.entry(obs.key) {
+            Entry::Vacant(v) => {
+                // A first look-up decides nothing (gaps need three).
+                v.insert(Key {
+                    client: obs.client,
+                    domain: obs.domain,
+                    history: History::Once(obs.ts),
+                });
+                return;
+            }
+            Entry::Occupied(o) => o.into_mut(),
+        };
+        if obs.ts - entry.history.last() < min_gap {
             return;
         }
+        if let History::Once(first) = entry.history {
+            entry.history = History::Many(Box::new(Looks {
+                times: VecDeque::from([first]),
+                cooldown_until: i64::MIN,
+                regular_before: false,
+            }));
+        }
+        let History::Many(k) = &mut entry.history else {
+            return;
+        };
         k.times.push_back(obs.ts);
         let horizon = obs.ts - self.window;
         while k.times.front().is_some_and(|&t| t <= horizon) || k.times.len() > MAX_TIMES {
@@ -250,13 +291,13 @@ impl Beacon {
         k.cooldown_until = obs.ts + self.window;
         let regular = 1.0 - (dispersion / c.max_dispersion.max(1e-9)).min(1.0);
         let score = (60.0 + 25.0 * regular).round() as u8;
-        let client = k
+        let client = entry
             .client
             .map_or_else(|| "a client".to_owned(), |ip| ip.to_string());
         let reason = format!(
             "{client} looked up {} {} times at regular intervals (median {:.0} s, dispersion \
              {:.2}, skew {:.2}), the pattern of an implant checking in",
-            k.domain,
+            entry.domain,
             times.len(),
             median,
             dispersion,
@@ -265,9 +306,9 @@ impl Beacon {
         out.push(alert(
             DETECTOR,
             obs.ts,
-            k.client,
-            &k.domain,
-            &k.domain,
+            entry.client,
+            &entry.domain,
+            &entry.domain,
             c.severity,
             score,
             reason,
