@@ -22,7 +22,7 @@
 //! | `quad_unseen` | share of the label's four-grams never seen in benign names |
 //! | `cv_alternation` | share of adjacent letter pairs that alternate consonant and vowel (pronounceable generators: `revodihudom`) |
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 /// Symbols: 0 is the boundary mark, then letters, digits, `-`, and 38 for anything else.
 pub(super) const ALPHABET: &[u8; 39] = b"^abcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -145,10 +145,12 @@ pub struct Counts {
     /// c(..c) : unigram counts.
     uni: Vec<u64>,
     total: u64,
-    /// c(abcd), indexed by [`quad_index`] (labels padded with three boundary marks).
-    pub(super) quad: Vec<u32>,
-    /// c(abc.) : four-gram context counts.
-    ctx3: Vec<u64>,
+    /// c(abcd), indexed by [`quad_index`] (labels padded with three boundary marks); empty
+    /// in a model without four-grams. Shared: at 9 MB it is the model's bulk, and every
+    /// worker's detectors hold a copy of the model.
+    pub(super) quad: Arc<[u32]>,
+    /// c(abc.) : four-gram context counts (empty without four-grams).
+    ctx3: Arc<[u64]>,
 }
 
 /// One trigram of a label, as symbol indexes.
@@ -213,8 +215,8 @@ impl Counts {
             mid: vec![0; S],
             uni: vec![0; S],
             total: 0,
-            quad: vec![0; S * S * S * S],
-            ctx3: vec![0; S * S * S],
+            quad: Arc::from([]),
+            ctx3: Arc::from([]),
         }
     }
 
@@ -222,11 +224,13 @@ impl Counts {
     /// [`quad_index`]), with their marginals.
     pub fn from_tables(tri: Vec<u32>, quad: Vec<u32>) -> Self {
         let mut c = Counts::from_trigrams(tri);
-        if quad.len() == c.quad.len() {
+        if quad.len() == S * S * S * S {
+            let mut ctx3 = vec![0u64; S * S * S];
             for (i, &n) in quad.iter().enumerate() {
-                c.ctx3[i / S] += u64::from(n);
+                ctx3[i / S] += u64::from(n);
             }
-            c.quad = quad;
+            c.quad = quad.into();
+            c.ctx3 = ctx3.into();
         }
         c
     }
@@ -243,15 +247,16 @@ impl Counts {
             o[0] += u64::from(same_ctx && od == d);
             o[1] += u64::from(same_ctx);
         }
-        let n = u64::from(self.quad[quad_index(q)]).saturating_sub(o[0]) as f64;
-        let ctx = self.ctx3[(a * S + b) * S + c].saturating_sub(o[1]) as f64;
+        let (n, ctx) = self.quad_counts(q);
+        let n = u64::from(n).saturating_sub(o[0]) as f64;
+        let ctx = ctx.saturating_sub(o[1]) as f64;
         mix4(if ctx > 0.0 { Some(n / ctx) } else { None }, p3)
     }
 
     /// Whether the four-gram was counted, not counting `own` four-grams.
     pub fn seen4(&self, q: Quad, own: &[Quad]) -> bool {
         let mine = own.iter().filter(|&&o| o == q).count() as u64;
-        u64::from(self.quad[quad_index(q)]) > mine
+        u64::from(self.quad_counts(q).0) > mine
     }
 
     /// The four-gram count and its context's count (the run-time scorer's inputs).

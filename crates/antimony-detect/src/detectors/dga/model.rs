@@ -3,6 +3,8 @@
 //! the hot path `check` takes and the breakdown `explain` gives ([`Score`]). The model file's
 //! text form is read and written in `model_file.rs` ([`Model::parse`], [`Model::to_text`]).
 
+use std::sync::LazyLock;
+
 use super::features::{
     Counts, Features, NF, NX, S, XFeatures, features_with, mix4, tri_index, xfeatures_with,
 };
@@ -108,8 +110,12 @@ pub struct Score {
 
 impl Model {
     /// The model compiled into this crate.
+    /// Parsed once per process: each worker's detectors take a clone, which shares the
+    /// four-gram counts.
     pub fn builtin() -> Result<Self, ModelError> {
-        Self::parse(BUILTIN_MODEL)
+        static BUILTIN: LazyLock<Result<Model, ModelError>> =
+            LazyLock::new(|| Model::parse(BUILTIN_MODEL));
+        BUILTIN.clone()
     }
 
     /// A logistic model from its parts (what training builds); the boosted classifier, if
