@@ -54,7 +54,7 @@ pub use beacon::{Beacon, BeaconConfig};
 pub use corroborate::{Corroborate, CorroborateConfig};
 pub use nod::{NewDomains, NodConfig, SnapshotError};
 pub use nxdomain::{NxdomainBurst, NxdomainConfig};
-pub use tunnel::{KeyBy, Tunnel, TunnelConfig};
+pub use tunnel::{KeyBy, MAX_CLIENTS, Tunnel, TunnelConfig};
 
 /// Settings of the stateful detectors.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
