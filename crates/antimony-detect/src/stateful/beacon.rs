@@ -28,7 +28,7 @@ use ahash::AHashMap;
 use antimony_dns::{DnsEvent, KeyField};
 use serde::{Deserialize, Serialize};
 
-use super::{Saved, StatefulStats, Sweep, alert, encode, load_keys, micros, newest_of, save_keys};
+use super::{Saved, StatefulStats, Sweep, alert, load_keyed, micros, save_keyed};
 use crate::alert::{Alert, Severity};
 use crate::detectors::ev;
 
@@ -331,10 +331,7 @@ impl Beacon {
 impl Beacon {
     /// Its state for a checkpoint: the newest event time, and each key.
     pub(crate) fn save(&self) -> Saved {
-        Saved {
-            global: encode(&self.newest),
-            keys: save_keys(&self.keys, |k| (k.client, &k.domain)),
-        }
+        save_keyed(self.newest, &self.keys, |k| (k.client, &k.domain))
     }
 
     /// Puts back a checkpoint's state.
@@ -343,8 +340,7 @@ impl Beacon {
         globals: &[Vec<u8>],
         entries: Vec<Vec<u8>>,
     ) -> Result<(), String> {
-        self.newest = newest_of(globals, self.newest)?;
-        load_keys(&mut self.keys, entries)
+        load_keyed(&mut self.newest, &mut self.keys, globals, entries)
     }
 }
 

@@ -36,9 +36,7 @@ use ahash::AHashMap;
 use antimony_dns::{DnsEvent, KeyField};
 use serde::{Deserialize, Serialize};
 
-use super::{
-    Saved, StatefulStats, Sweep, alert, encode, key_hash, load_keys, micros, newest_of, save_keys,
-};
+use super::{Saved, StatefulStats, Sweep, alert, key_hash, load_keyed, micros, save_keyed};
 use crate::alert::{Alert, Severity};
 use crate::detectors::dga::Model;
 use crate::detectors::ev;
@@ -375,10 +373,7 @@ fn clusters(suspects: &VecDeque<Suspect>, gap: i64, min_burst: usize) -> (Vec<us
 impl Corroborate {
     /// Its state for a checkpoint: the newest event time, and each client.
     pub(crate) fn save(&self) -> Saved {
-        Saved {
-            global: encode(&self.newest),
-            keys: save_keys(&self.keys, |c| (c.client, "")),
-        }
+        save_keyed(self.newest, &self.keys, |c| (c.client, ""))
     }
 
     /// Puts back a checkpoint's state.
@@ -387,8 +382,7 @@ impl Corroborate {
         globals: &[Vec<u8>],
         entries: Vec<Vec<u8>>,
     ) -> Result<(), String> {
-        self.newest = newest_of(globals, self.newest)?;
-        load_keys(&mut self.keys, entries)
+        load_keyed(&mut self.newest, &mut self.keys, globals, entries)
     }
 }
 

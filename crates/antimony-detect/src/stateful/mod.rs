@@ -184,6 +184,30 @@ pub(crate) fn load_keys<V: serde::de::DeserializeOwned>(
     Ok(())
 }
 
+/// The checkpoint of a detector whose state is its newest event time and a map of keys
+/// (`route` gives the fields that route a key's events).
+pub(crate) fn save_keyed<V: Serialize>(
+    newest: i64,
+    keys: &ahash::AHashMap<u64, V>,
+    route: impl Fn(&V) -> (Option<IpAddr>, &str),
+) -> Saved {
+    Saved {
+        global: encode(&newest),
+        keys: save_keys(keys, route),
+    }
+}
+
+/// Puts back what [`save_keyed`] saved: the newest time over the old instances, and the keys.
+pub(crate) fn load_keyed<V: serde::de::DeserializeOwned>(
+    newest: &mut i64,
+    keys: &mut ahash::AHashMap<u64, V>,
+    globals: &[Vec<u8>],
+    entries: Vec<Vec<u8>>,
+) -> Result<(), String> {
+    *newest = newest_of(globals, *newest)?;
+    load_keys(keys, entries)
+}
+
 /// The newest event time over old instances' global parts (each an encoded `i64`).
 pub(crate) fn newest_of(globals: &[Vec<u8>], now: i64) -> Result<i64, String> {
     globals
