@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
-use antimony_lab::dga::{BenignSplit, evaluate, train_shipped};
-use antimony_lab::report::read_data;
+use antimony_lab::dga::{evaluate, train_shipped};
+use antimony_lab::report::DgaData;
 use anyhow::Context as _;
 
 use super::{TrainArgs, TrainModel};
@@ -15,13 +15,10 @@ pub(super) fn train(args: TrainArgs) -> anyhow::Result<()> {
 }
 
 fn train_dga(data: &Path, out: &Path) -> anyhow::Result<()> {
-    let top = read_data(data, "benign/benign_top.txt")?;
-    let ranked = read_data(data, "benign/alexa_100k_ranked.csv")?;
-    let random = read_data(data, "benign/opendns_random_10k.txt")?;
-    let dga = read_data(data, "dga/dga_train.csv")?;
-    let benign = BenignSplit::new(&top, &ranked, &random);
+    let texts = DgaData::read(data)?;
+    let benign = texts.benign();
     eprintln!("training the DGA model on {} ...", data.display());
-    let model = train_shipped(&benign, &dga);
+    let model = train_shipped(&benign, &texts.dga);
     let text = model.to_text();
     if out == Path::new("-") {
         print!("{text}");

@@ -359,7 +359,8 @@ pub fn ranked_after(ranked: &str, after: usize) -> String {
     out
 }
 
-/// The name of the long-tail list [`ranked_after`] makes from `alexa_100k_ranked.csv`.
+/// The name of the long-tail list [`ranked_after`] makes from `alexa_100k_ranked.csv`, past
+/// [`crate::dga::LONG_TAIL_RANK`] (the DGA evaluation's long tail too).
 pub const ALEXA_LONG_TAIL: &str = "alexa ranks 10,001+";
 
 /// The evaluation as text tables for a person.

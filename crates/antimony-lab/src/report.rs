@@ -37,6 +37,33 @@ pub fn read_data(data: &Path, file: &str) -> Result<String, ReportError> {
     std::fs::read_to_string(&path).map_err(|error| ReportError::Read { path, error })
 }
 
+/// The texts the DGA reports and `antimony train dga` read: the benign lists
+/// [`BenignSplit`] cuts, and the DGA names.
+pub struct DgaData {
+    top: String,
+    ranked: String,
+    random: String,
+    /// `dga/dga_train.csv`.
+    pub dga: String,
+}
+
+impl DgaData {
+    /// Reads them from a data folder laid out like `shared/data`.
+    pub fn read(data: &Path) -> Result<Self, ReportError> {
+        Ok(DgaData {
+            top: read_data(data, "benign/benign_top.txt")?,
+            ranked: read_data(data, "benign/alexa_100k_ranked.csv")?,
+            random: read_data(data, "benign/opendns_random_10k.txt")?,
+            dga: read_data(data, "dga/dga_train.csv")?,
+        })
+    }
+
+    /// The benign names, split for training, calibration and testing.
+    pub fn benign(&self) -> BenignSplit<'_> {
+        BenignSplit::new(&self.top, &self.ranked, &self.random)
+    }
+}
+
 /// Leave-families-out DGA recall per family (and the logistic candidate with `compare`);
 /// `progress` gets each family as its model is trained (22 per candidate: minutes).
 pub fn dga(
@@ -45,19 +72,16 @@ pub fn dga(
     mut progress: impl FnMut(&str),
 ) -> Result<String, ReportError> {
     let mut out = String::new();
-    let top = read_data(data, "benign/benign_top.txt")?;
-    let ranked = read_data(data, "benign/alexa_100k_ranked.csv")?;
-    let random = read_data(data, "benign/opendns_random_10k.txt")?;
+    let texts = DgaData::read(data)?;
     let popular = read_data(data, "benign/opendns_top_10k.txt")?;
-    let dga = read_data(data, "dga/dga_train.csv")?;
-    let benign = BenignSplit::new(&top, &ranked, &random);
+    let (dga, benign) = (&texts.dga, texts.benign());
     let mut candidates = vec![Candidate::Boosted(SHIPPED_PARAMS)];
     if compare {
         candidates.push(Candidate::Logistic);
     }
     let results = eval::dga_leave_families_out(
         &benign,
-        &dga,
+        dga,
         &[("opendns_top_10k", &popular)],
         &candidates,
         SHIPPED_MIN_LABEL_LEN,
@@ -137,7 +161,7 @@ pub fn lookalikes(data: &Path) -> Result<String, ReportError> {
     let tail = read_data(data, "benign/alexa_100k_ranked.csv")?;
     benign.push((
         lookalike_eval::ALEXA_LONG_TAIL,
-        lookalike_eval::ranked_after(&tail, 10_000),
+        lookalike_eval::ranked_after(&tail, LONG_TAIL_RANK),
     ));
     let benign: Vec<(&str, &str)> = benign.iter().map(|(f, t)| (*f, t.as_str())).collect();
     let inputs = lookalike_eval::Inputs {
@@ -199,12 +223,12 @@ pub fn lists(data: &Path) -> Result<String, ReportError> {
 /// names and on the long tail's test half (names the DGA model was neither trained nor
 /// calibrated on).
 pub fn verdict(data: &Path, detectors: &antimony_detect::Detectors) -> Result<String, ReportError> {
-    let top = read_data(data, "benign/benign_top.txt")?;
-    let ranked = read_data(data, "benign/alexa_100k_ranked.csv")?;
-    let random = read_data(data, "benign/opendns_random_10k.txt")?;
-    let dga = read_data(data, "dga/dga_train.csv")?;
-    let benign = BenignSplit::new(&top, &ranked, &random);
-    let e = crate::verdict::verdicts(detectors, eval::dga_rows(&dga), benign.test.iter().copied());
+    let texts = DgaData::read(data)?;
+    let e = crate::verdict::verdicts(
+        detectors,
+        eval::dga_rows(&texts.dga),
+        texts.benign().test.iter().copied(),
+    );
     let mut out = String::new();
     let _ = writeln!(
         out,

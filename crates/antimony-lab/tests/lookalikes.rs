@@ -3,6 +3,7 @@
 //! see the tables `antimony eval` prints.
 
 use antimony_detect::detectors::lookalike::LookalikeConfig;
+use antimony_lab::dga::LONG_TAIL_RANK;
 use antimony_lab::lookalike_eval::{self, ALEXA_LONG_TAIL, BENIGN_LISTS, Inputs, LookalikeEval};
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
@@ -21,7 +22,7 @@ fn evaluate() -> LookalikeEval {
         .collect();
     texts.push((
         ALEXA_LONG_TAIL,
-        lookalike_eval::ranked_after(&read("benign/alexa_100k_ranked.csv"), 10_000),
+        lookalike_eval::ranked_after(&read("benign/alexa_100k_ranked.csv"), LONG_TAIL_RANK),
     ));
     let benign: Vec<(&str, &str)> = texts.iter().map(|(f, t)| (*f, t.as_str())).collect();
     let inputs = Inputs {
