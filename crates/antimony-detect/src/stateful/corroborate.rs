@@ -231,7 +231,7 @@ impl Corroborate {
     fn score(&self, label: &str) -> u8 {
         match &self.model {
             Some(m) if label.len() >= m.min_label_len && !label.starts_with("xn--") => {
-                m.score_label(label).score
+                m.score_fast(label)
             }
             _ => 0,
         }

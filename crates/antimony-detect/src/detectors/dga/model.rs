@@ -227,8 +227,9 @@ impl Model {
         &self.reg
     }
 
-    /// The score of a label, without the breakdown (the hot path).
-    pub(super) fn score_fast(&self, label: &str) -> u8 {
+    /// The score of a label, without the breakdown (the hot path; [`Model::score_label`]
+    /// explains it too).
+    pub fn score_fast(&self, label: &str) -> u8 {
         match &self.boosted {
             Some(b) => b.score(b.forest.log_odds(&self.xfeatures(label))),
             None => probability_score(self.log_odds_fast(&self.features(label))),
